@@ -1,0 +1,56 @@
+# One entry point for the project's commands; `./help` lists them in the order you use them.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+PIPENV_VERSION := 2026.10.3
+RUN := bin/run
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_VERBOSITY := -1
+export PIPENV_NOSPIN := 1
+export PIPENV_YES := 1
+
+.PHONY: install synth test bench list diff clean terraform-config
+
+## install: Python deps (pipenv, from Pipfile.lock), the cdktf CLI and Node.js 22 (package-lock.json),
+##          checkov in its own venv, and the project-local Terraform CLI config
+install: .venv/.installed node_modules/.installed .tools/checkov/.installed terraform-config
+
+.venv/.installed: Pipfile Pipfile.lock
+	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --user --quiet pipenv==$(PIPENV_VERSION)
+	$(PYTHON) -m pipenv sync --dev
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.tools/checkov/.installed: tools/checkov-requirements.txt
+	$(PYTHON) -m venv .tools/checkov
+	.tools/checkov/bin/pip install --quiet --disable-pip-version-check -r tools/checkov-requirements.txt
+	@touch $@
+
+# Runs every time: it depends on $$PLATFORM_PROVIDER_MIRROR and on what the machine has.
+terraform-config:
+	@$(PYTHON) tools/terraform_cli_config.py
+
+## synth: validate config/*.toml and write every stack to cdktf.out/
+synth: install
+	$(RUN) python main.py
+	@echo "synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
+
+## test: the whole suite: config errors, construct properties, terraform validate, checkov
+test: install
+	$(RUN) python -m pytest
+
+## bench: time `python main.py` with the fast import and with the documented import style
+bench: install
+	$(RUN) python tools/bench.py
+
+## list / diff: the cdktf CLI (diff needs AWS credentials, or PLATFORM_TARGET=offline)
+list: install
+	$(RUN) cdktf list
+diff: install
+	$(RUN) cdktf diff $(STACK)
+
+## clean: remove synth output and installed tooling (not your Terraform state files)
+clean:
+	rm -rf cdktf.out .venv node_modules .tools .terraformrc .terraform-plugin-cache

@@ -1,0 +1,61 @@
+"""What AWS offers, as far as config validation needs to know: instance classes and allowed values.
+
+Kept deliberately small and explicit: a typo such as `db.t4g.mirco` must fail at synth time with
+the list of what is allowed, not twenty minutes into `terraform apply`.
+"""
+
+import re
+
+# RDS for PostgreSQL instance families (current generations) and their sizes.
+_BURSTABLE_SIZES = ("micro", "small", "medium", "large", "xlarge", "2xlarge")
+_STANDARD_SIZES = (
+    "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge",
+    "32xlarge", "48xlarge",
+)
+RDS_FAMILIES: dict[str, tuple[str, ...]] = {
+    "t3": _BURSTABLE_SIZES,
+    "t4g": _BURSTABLE_SIZES,
+    **{f: _STANDARD_SIZES for f in (
+        "m5", "m5d", "m6g", "m6gd", "m6i", "m6id", "m7g", "m7i", "m8g",
+        "r5", "r5b", "r5d", "r6g", "r6gd", "r6i", "r6id", "r7g", "r7i", "r8g",
+    )},
+}
+
+# ElastiCache (Redis OSS) node families and sizes.
+CACHE_FAMILIES: dict[str, tuple[str, ...]] = {
+    "t3": ("micro", "small", "medium"),
+    "t4g": ("micro", "small", "medium"),
+    **{f: ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")
+       for f in ("m5", "m6g", "m7g", "r5", "r6g", "r7g")},
+}
+
+# The retention periods CloudWatch Logs accepts, in days.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+    2922, 3288, 3653,
+)
+
+# Interface endpoints the Network construct knows how to create (service name suffixes).
+INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "secretsmanager", "logs", "ssm", "ssmmessages",
+                       "ec2messages", "kms", "sts", "sqs", "sns")
+
+
+def _check_class(value: str, prefix: str, families: dict[str, tuple[str, ...]], what: str) -> str:
+    match = re.fullmatch(rf"{re.escape(prefix)}\.([a-z0-9]+)\.([a-z0-9]+)", value)
+    if match and match.group(2) in families.get(match.group(1), ()):
+        return value
+    burstable = ", ".join(f for f in families if f.startswith("t"))
+    others = ", ".join(f for f in families if not f.startswith("t"))
+    raise ValueError(
+        f"'{value}' is not a known {what}; allowed: {prefix}.<family>.<size> with burstable "
+        f"families {burstable} (sizes {', '.join(families['t4g'])}) or {others} "
+        f"(sizes large and up), e.g. {prefix}.t4g.micro"
+    )
+
+
+def check_rds_instance_class(value: str) -> str:
+    return _check_class(value, "db", RDS_FAMILIES, "RDS PostgreSQL instance class")
+
+
+def check_cache_node_type(value: str) -> str:
+    return _check_class(value, "cache", CACHE_FAMILIES, "ElastiCache node type")

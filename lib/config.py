@@ -1,0 +1,507 @@
+"""The environment config schema and its loader: the only code that reads config files or the
+process environment.
+
+An environment file (`config/<env>.toml`) is merged over the defaults of its profile (dev, staging
+or prod, see PROFILE_DEFAULTS), validated into an `EnvironmentConfig`, and then checked for rules
+that span fields (subnets that fit, min <= max, prod without a single NAT...). Any problem raises
+`ConfigError`, whose text is one line per problem: `<file>: <field path>: <what is wrong and what is
+allowed>`. Nothing here imports CDKTF, so bad input is reported in a fraction of a second and before
+any output is written.
+
+Adding a section for a new construct: add a model (subclass `Section`), a field on
+`EnvironmentConfig`, its per-profile defaults in PROFILE_DEFAULTS when they differ by environment,
+and any cross-field rule in `_cross_field_problems`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from enum import Enum
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from lib import catalog
+from lib.ipam import SubnetPlan, SubnetPlanError, plan_subnets
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = PROJECT_ROOT / "config"
+
+# Environment variables this project reads (documented in the README).
+ENV_CONFIG_FILES = "PLATFORM_CONFIG"  # os.pathsep-separated list of environment files to synthesize
+ENV_TARGET = "PLATFORM_TARGET"  # where the synthesized stacks are meant to run, see Target
+
+RESERVED_TAGS = ("Project", "Environment", "ManagedBy")
+
+
+class ConfigError(Exception):
+    """A user's config mistake. `str()` is ready to print: one line per problem, no traceback."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Target(str, Enum):
+    """Where the synthesized stacks will run.
+
+    aws:     real AWS with the caller's credentials (the default).
+    offline: `terraform plan` with placeholder credentials and no network: the provider skips
+             every account, region and credential lookup. For CI and machines without AWS access.
+    """
+
+    AWS = "aws"
+    OFFLINE = "offline"
+
+
+# --- field types with messages that say what is allowed -------------------------------------
+
+def _slug(value: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9-]{0,18}[a-z0-9]", value) or "--" in value:
+        raise ValueError(
+            f"'{value}' is not allowed; use 2-20 lowercase letters, digits and single hyphens, "
+            "starting with a letter"
+        )
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = IPv4Network(value)
+    except ValueError:
+        raise ValueError(
+            f"'{value}' is not an IPv4 network in CIDR form with no host bits set, "
+            "e.g. 10.0.0.0/16"
+        ) from None
+    if "/" not in value:
+        raise ValueError(f"'{value}' has no prefix length; write it like 10.0.0.0/16")
+    if not network.is_private:
+        raise ValueError(f"'{value}' is not a private range (10.0.0.0/8, 172.16.0.0/12 or "
+                         "192.168.0.0/16)")
+    return str(network)
+
+
+def _vpc_cidr(value: str) -> str:
+    value = _cidr(value)
+    prefix = IPv4Network(value).prefixlen
+    if not 16 <= prefix <= 24:
+        raise ValueError(f"'{value}' has prefix /{prefix}; a VPC must be between /16 and /24")
+    return value
+
+
+def _log_retention(value: int) -> int:
+    if value not in catalog.LOG_RETENTION_DAYS:
+        allowed = ", ".join(map(str, catalog.LOG_RETENTION_DAYS))
+        raise ValueError(f"{value} is not a CloudWatch Logs retention; allowed days: {allowed}")
+    return value
+
+
+def _region(value: str) -> str:
+    if not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", value):
+        raise ValueError(f"'{value}' is not an AWS region name, e.g. us-east-1")
+    return value
+
+
+def _account_id(value: str) -> str:
+    if not re.fullmatch(r"\d{12}", value):
+        raise ValueError(f"'{value}' is not an AWS account id (12 digits, as a quoted string)")
+    return value
+
+
+def _az_name(value: str) -> str:
+    if not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d[a-z]", value):
+        raise ValueError(f"'{value}' is not an availability zone name, e.g. us-east-1a")
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_slug)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+VpcCidr = Annotated[str, AfterValidator(_vpc_cidr)]
+Region = Annotated[str, AfterValidator(_region)]
+AccountId = Annotated[str, AfterValidator(_account_id)]
+AzName = Annotated[str, AfterValidator(_az_name)]
+LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
+RdsInstanceClass = Annotated[str, AfterValidator(catalog.check_rds_instance_class)]
+CacheNodeType = Annotated[str, AfterValidator(catalog.check_cache_node_type)]
+InterfaceEndpoint = Literal[catalog.INTERFACE_ENDPOINTS]  # type: ignore[valid-type]
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors (a typo must not be ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+# --- sections -------------------------------------------------------------------------------
+
+class SubnetCidrs(Section):
+    """Explicit subnet CIDRs, one per AZ and tier, for layouts that must match an existing design."""
+
+    public: list[Cidr]
+    private: list[Cidr]
+    isolated: list[Cidr]
+
+
+class NetworkConfig(Section):
+    cidr: VpcCidr
+    az_count: int = Field(ge=1, le=6)
+    availability_zones: list[AzName] | None = None  # default: <region>a, <region>b, ...
+    nat: Literal["per_az", "single", "none"]
+    allow_single_nat_in_prod: bool = False
+    subnet_prefix_length: int = Field(default=20, ge=16, le=28)
+    subnets: SubnetCidrs | None = None
+    interface_endpoints: list[InterfaceEndpoint] = []
+
+
+class DatabaseConfig(Section):
+    instance_class: RdsInstanceClass
+    allocated_storage_gb: int = Field(ge=20, le=65536)
+    multi_az: bool
+    backup_retention_days: int = Field(default=7, ge=0, le=35)
+
+
+class CacheConfig(Section):
+    node_type: CacheNodeType
+    num_nodes: int = Field(ge=1, le=6)
+
+
+class EdgeConfig(Section):
+    cloudfront: bool
+    waf: bool
+
+
+class LogsConfig(Section):
+    retention_days: LogRetentionDays = 30
+
+
+class ServiceConfig(Section):
+    """A container service. `web` services sit behind the load balancer; `worker`s have no ingress."""
+
+    name: Slug
+    kind: Literal["web", "worker"] = "web"
+    port: int | None = Field(default=None, ge=1, le=65535)
+    cpu: int = Field(default=256, ge=256)
+    memory: int = Field(default=512, ge=512)
+    min_tasks: int = Field(default=1, ge=0, le=1000)
+    max_tasks: int = Field(default=4, ge=1, le=1000)
+    desired_tasks: int | None = Field(default=None, ge=0, le=1000)  # default: min_tasks
+    paths: list[str] = []
+    priority: int | None = Field(default=None, ge=1, le=50000)
+    health_check_path: str = "/"
+    cpu_target_percent: int = Field(default=70, ge=10, le=95)
+
+
+class EnvironmentConfig(Section):
+    """One environment: everything a stack needs, validated."""
+
+    project: Slug
+    environment: Slug
+    profile: Literal["dev", "staging", "prod"]
+    account_id: AccountId
+    region: Region
+    tags: dict[str, str] = {}
+    network: NetworkConfig
+    database: DatabaseConfig
+    cache: CacheConfig
+    edge: EdgeConfig
+    logs: LogsConfig = LogsConfig()
+    services: list[ServiceConfig]
+
+    # Set by the loader, not by the file.
+    source: str = Field(default="", exclude=True)
+
+    @property
+    def stack_name(self) -> str:
+        return f"{self.environment}-stack"
+
+    @property
+    def availability_zones(self) -> list[str]:
+        if self.network.availability_zones:
+            return list(self.network.availability_zones)
+        return [f"{self.region}{letter}" for letter in "abcdef"[: self.network.az_count]]
+
+    @property
+    def subnet_plan(self) -> SubnetPlan:
+        explicit = None
+        if self.network.subnets is not None:
+            explicit = {tier: [IPv4Network(c) for c in getattr(self.network.subnets, tier)]
+                        for tier in ("public", "private", "isolated")}
+        return plan_subnets(IPv4Network(self.network.cidr), self.network.az_count,
+                            self.network.subnet_prefix_length, explicit)
+
+
+# The seed designs' environment table (Graviton classes: cheaper for the same size).
+_SEED_SERVICES = [
+    {"name": "frontend", "kind": "web", "port": 3000, "paths": ["/*"], "priority": 200,
+     "health_check_path": "/"},
+    {"name": "backend", "kind": "web", "port": 8000, "paths": ["/api/*"], "priority": 100,
+     "health_check_path": "/api/v1/health"},
+]
+PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {
+        "network": {"az_count": 2, "nat": "single"},
+        "database": {"instance_class": "db.t4g.micro", "allocated_storage_gb": 20,
+                     "multi_az": False},
+        "cache": {"node_type": "cache.t4g.micro", "num_nodes": 1},
+        "edge": {"cloudfront": False, "waf": False},
+        "services": _SEED_SERVICES,
+    },
+    "staging": {
+        "network": {"az_count": 3, "nat": "per_az"},
+        "database": {"instance_class": "db.t4g.small", "allocated_storage_gb": 50,
+                     "multi_az": False},
+        "cache": {"node_type": "cache.t4g.small", "num_nodes": 2},
+        "edge": {"cloudfront": True, "waf": True},
+        "services": _SEED_SERVICES,
+    },
+    "prod": {
+        "network": {"az_count": 3, "nat": "per_az"},
+        "database": {"instance_class": "db.t4g.medium", "allocated_storage_gb": 100,
+                     "multi_az": True},
+        "cache": {"node_type": "cache.t4g.medium", "num_nodes": 3},
+        "edge": {"cloudfront": True, "waf": True},
+        "services": _SEED_SERVICES,
+    },
+}
+
+
+# --- loading --------------------------------------------------------------------------------
+
+def load_environment(path: Path) -> EnvironmentConfig:
+    """Read, merge over profile defaults, validate. Raises ConfigError."""
+    shown = _display(path)
+    if not path.is_file():
+        available = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.toml"))) or "none"
+        raise ConfigError([f"{shown}: no such environment file (environments in config/: "
+                           f"{available})"])
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError([f"{shown}: not valid TOML: {err}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{shown}: not valid TOML: the file is not UTF-8 text"]) from None
+
+    data.setdefault("environment", path.stem)
+    profile = data.get("profile", data["environment"])
+    if not isinstance(profile, str) or profile not in PROFILE_DEFAULTS:
+        allowed = ", ".join(PROFILE_DEFAULTS)
+        if "profile" in data:
+            message = f"profile: {profile!r} is not allowed; allowed: {allowed}"
+        else:
+            message = ("profile: required when the environment is not named dev, staging or "
+                       f"prod; allowed: {allowed}")
+        raise ConfigError([f"{shown}: {message}"])
+    data["profile"] = profile
+    merged = _merge(PROFILE_DEFAULTS[profile], data)
+
+    try:
+        config = EnvironmentConfig.model_validate(merged)
+    except ValidationError as err:
+        raise ConfigError([f"{shown}: {_describe(e, merged)}" for e in err.errors()]) from None
+    problems = [f"{shown}: {field}: {message}" for field, message in _cross_field_problems(config)]
+    if problems:
+        raise ConfigError(problems)
+    return config.model_copy(update={"source": shown})
+
+
+def load_environments(paths: list[Path] | None = None) -> list[EnvironmentConfig]:
+    """Load every environment to synthesize: `paths`, else $PLATFORM_CONFIG, else config/*.toml."""
+    if paths is None:
+        paths = config_paths()
+    configs: list[EnvironmentConfig] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            configs.append(load_environment(path))
+        except ConfigError as err:
+            problems.extend(err.problems)
+    by_name: dict[str, EnvironmentConfig] = {}
+    for config in configs:
+        if config.environment in by_name:
+            problems.append(f"{config.source}: environment: '{config.environment}' is already "
+                            f"defined by {by_name[config.environment].source}; each environment "
+                            "needs its own name (it names the stack and every resource)")
+        by_name[config.environment] = config
+    if problems:
+        raise ConfigError(problems)
+    if not configs:
+        raise ConfigError([f"{_display(CONFIG_DIR)}: no environment files (*.toml) found"])
+    return configs
+
+
+def config_paths() -> list[Path]:
+    override = os.environ.get(ENV_CONFIG_FILES, "").strip()
+    if override:
+        return [Path(p) for p in override.split(os.pathsep) if p]
+    return sorted(CONFIG_DIR.glob("*.toml"))
+
+
+def load_target() -> Target:
+    value = os.environ.get(ENV_TARGET, Target.AWS.value).strip() or Target.AWS.value
+    try:
+        return Target(value)
+    except ValueError:
+        allowed = ", ".join(t.value for t in Target)
+        raise ConfigError([f"${ENV_TARGET}: '{value}' is not a target; allowed: {allowed}"]) from None
+
+
+# --- rules that span several fields ---------------------------------------------------------
+
+def _cross_field_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    net = c.network
+
+    if net.availability_zones is not None:
+        if len(net.availability_zones) != net.az_count:
+            problems.append(("network.availability_zones",
+                             f"lists {len(net.availability_zones)} zones but az_count is "
+                             f"{net.az_count}; give exactly one name per AZ"))
+        for az in net.availability_zones:
+            if not az.startswith(c.region):
+                problems.append(("network.availability_zones",
+                                 f"'{az}' is not in region {c.region}"))
+        if len(set(net.availability_zones)) != len(net.availability_zones):
+            problems.append(("network.availability_zones", "lists a zone twice"))
+    try:
+        c.subnet_plan
+    except SubnetPlanError as err:
+        problems.append((err.field, str(err)))
+
+    if c.profile == "prod" and net.nat == "single" and not net.allow_single_nat_in_prod:
+        problems.append(("network.nat",
+                         "'single' in a prod environment loses egress for every AZ when that "
+                         "one AZ fails; use 'per_az', or set allow_single_nat_in_prod = true to "
+                         "accept that"))
+    if len(set(net.interface_endpoints)) != len(net.interface_endpoints):
+        problems.append(("network.interface_endpoints", "lists an endpoint twice"))
+
+    for key, value in c.tags.items():
+        if key in RESERVED_TAGS:
+            problems.append((f"tags.{key}", f"is set by the project itself; reserved tags: "
+                                            f"{', '.join(RESERVED_TAGS)}"))
+        elif key.lower().startswith("aws:") or not 1 <= len(key) <= 128:
+            problems.append((f"tags.{key}", "tag keys are 1-128 characters and may not start "
+                                            "with 'aws:'"))
+        elif len(value) > 256:
+            problems.append((f"tags.{key}", "tag values are at most 256 characters"))
+
+    seen: set[str] = set()
+    for s in c.services:
+        where = f"services.{s.name}"
+        if s.name in seen:
+            problems.append((f"{where}.name", f"'{s.name}' is used by two services; service "
+                                              "names must be unique"))
+        seen.add(s.name)
+        if s.min_tasks > s.max_tasks:
+            problems.append((f"{where}.min_tasks", f"{s.min_tasks} is more than max_tasks "
+                                                   f"({s.max_tasks}); need min_tasks <= max_tasks"))
+        if s.desired_tasks is not None and not s.min_tasks <= s.desired_tasks <= s.max_tasks:
+            problems.append((f"{where}.desired_tasks",
+                             f"{s.desired_tasks} is outside min_tasks..max_tasks "
+                             f"({s.min_tasks}..{s.max_tasks})"))
+        if s.kind == "web" and s.port is None:
+            problems.append((f"{where}.port", "a web service needs the container port its "
+                                              "load balancer targets (1-65535)"))
+        if s.kind == "web" and not s.paths:
+            problems.append((f"{where}.paths", "a web service needs at least one path pattern, "
+                                               "e.g. [\"/api/*\"]"))
+        if s.kind == "worker" and s.paths:
+            problems.append((f"{where}.paths", "a worker has no ingress, so it takes no paths; "
+                                               "remove them or make it kind = \"web\""))
+    return problems
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+def _merge(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge two TOML tables; `overrides` wins, lists are replaced, not concatenated."""
+    merged = dict(defaults)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _field_path(loc: tuple[Any, ...], data: Any) -> str:
+    """('services', 1, 'port') -> 'services.backend.port' (list items shown by their name)."""
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            name = node[item].get("name") if isinstance(node, list) and item < len(node) \
+                and isinstance(node[item], dict) else None
+            parts.append(str(name) if isinstance(name, str) else f"[{item}]")
+        else:
+            parts.append(str(item))
+        try:
+            node = node[item]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return ".".join(parts).replace(".[", "[")
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: Any = EnvironmentConfig
+    for item in loc[:-1]:
+        if isinstance(item, int):
+            continue
+        field = model.model_fields.get(item)
+        if field is None:
+            return []
+        annotation = field.annotation
+        for candidate in (annotation, *getattr(annotation, "__args__", ())):
+            inner = getattr(candidate, "__args__", (candidate,))
+            found = next((t for t in (candidate, *inner)
+                          if isinstance(t, type) and issubclass(t, BaseModel)), None)
+            if found is not None:
+                model = found
+                break
+        else:
+            return []
+    return [name for name in model.model_fields if name != "source"]
+
+
+def _describe(error: Any, data: dict[str, Any]) -> str:
+    loc = tuple(error["loc"])
+    path = _field_path(loc, data)
+    kind = error["type"]
+    got = error.get("input")
+    ctx = error.get("ctx", {})
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc)
+        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.5)
+        suggestion = f"did you mean '{hint[0]}'? " if hint else ""
+        return f"{path}: unknown key; {suggestion}allowed: {', '.join(allowed)}"
+    if kind == "missing":
+        return f"{path}: required field is missing"
+    if kind == "literal_error":
+        return f"{path}: {got!r} is not allowed; allowed: {ctx.get('expected')}"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        bounds = {"greater_than_equal": f">= {ctx.get('ge')}", "less_than_equal":
+                  f"<= {ctx.get('le')}", "greater_than": f"> {ctx.get('gt')}",
+                  "less_than": f"< {ctx.get('lt')}"}[kind]
+        return f"{path}: must be {bounds} (got {got!r})"
+    if kind == "value_error":
+        return f"{path}: {error['msg'].removeprefix('Value error, ')}"
+    expected = {"int_parsing": "an integer", "int_type": "an integer", "int_from_float":
+                "a whole number", "bool_parsing": "true or false", "bool_type": "true or false",
+                "string_type": "a quoted string", "list_type": "a list [...]", "dict_type":
+                "a table", "model_type": "a table", "model_attributes_type": "a table"}
+    if kind in expected:
+        return f"{path}: must be {expected[kind]} (got {got!r})"
+    return f"{path}: {error['msg']}"
+
+
+def _display(path: Path) -> str:
+    """Paths in messages are relative to the project when they are inside it."""
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,245 @@
+"""The VPC of one environment: three subnet tiers in every AZ, egress, routing, NACLs, flow logs and
+VPC endpoints.
+
+Tiers:
+- public:   the load balancer and NAT gateways; route to the internet gateway.
+- private:  the application (containers, functions); egress through NAT when there is one.
+- isolated: the data stores; no route out of the VPC at all, and a NACL that only speaks to the VPC.
+"""
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+from constructs import Construct
+
+from lib import aws
+from lib.ipam import SubnetPlan
+from lib.naming import Naming
+
+ANYWHERE = "0.0.0.0/0"
+# Stateless NACLs must let replies back in on the port the connection left from. A NAT gateway
+# picks its source ports from 1024-65535; Linux hosts (Fargate tasks, Lambda) from 32768-60999.
+NAT_EPHEMERAL_PORTS = (1024, 65535)
+LINUX_EPHEMERAL_PORTS = (32768, 65535)
+
+
+@dataclass(frozen=True)
+class NetworkProps:
+    naming: Naming
+    cidr: str
+    availability_zones: list[str]
+    subnet_plan: SubnetPlan
+    # per_az: a NAT gateway per AZ (AZ-independent egress); single: one shared (cheaper);
+    # none: private subnets reach AWS only through VPC endpoints.
+    nat: Literal["per_az", "single", "none"]
+    flow_log_retention_days: int
+    flow_log_key_arn: str  # customer KMS key that encrypts the flow log group
+    interface_endpoints: list[str] = field(default_factory=list)  # e.g. ["ecr.api", "logs"]
+
+
+class Network(Construct):
+    """VPC, subnets per tier and AZ, internet gateway, NAT, route tables, NACLs, flow logs,
+    S3/DynamoDB gateway endpoints and optional interface endpoints. The VPC's default security
+    group and default NACL are stripped of all rules so nothing can use them by accident.
+
+    Outputs: `vpc_id`, `vpc_cidr`, `availability_zones`, `{public,private,isolated}_subnet_ids`
+    (AZ order), `public_route_table_id`, `private_route_table_ids` (AZ order),
+    `isolated_route_table_id`, `nat_gateway_ids`, `endpoint_security_group_id` (None without
+    interface endpoints).
+    """
+
+    def __init__(self, scope: Construct, id: str, props: NetworkProps):
+        super().__init__(scope, id)
+        n = props.naming
+        self._props = props
+        letters = [az[-1] for az in props.availability_zones]
+
+        vpc = aws.vpc.Vpc(
+            self, "vpc", cidr_block=props.cidr, enable_dns_hostnames=True,
+            enable_dns_support=True, tags=n.tags("vpc"),
+        )
+        self.vpc_id: str = vpc.id
+        self.vpc_cidr: str = props.cidr
+        self.availability_zones: list[str] = list(props.availability_zones)
+
+        # Nothing may rely on the defaults AWS creates with every VPC.
+        aws.default_security_group.DefaultSecurityGroup(
+            self, "default-sg", vpc_id=vpc.id, tags=n.tags("default-unused"))
+        aws.default_network_acl.DefaultNetworkAcl(
+            self, "default-nacl", default_network_acl_id=vpc.default_network_acl_id,
+            tags=n.tags("default-unused"))
+
+        igw = aws.internet_gateway.InternetGateway(self, "igw", vpc_id=vpc.id, tags=n.tags("igw"))
+
+        subnets: dict[str, list[aws.subnet.Subnet]] = {}
+        for tier in ("public", "private", "isolated"):
+            subnets[tier] = [
+                aws.subnet.Subnet(
+                    self, f"{tier}-{letter}", vpc_id=vpc.id, cidr_block=str(block),
+                    availability_zone=az, map_public_ip_on_launch=False,
+                    tags=n.tags(tier, letter, Tier=tier),
+                )
+                for letter, az, block in zip(letters, props.availability_zones,
+                                             props.subnet_plan.tier(tier))
+            ]
+        self.public_subnet_ids: list[str] = [s.id for s in subnets["public"]]
+        self.private_subnet_ids: list[str] = [s.id for s in subnets["private"]]
+        self.isolated_subnet_ids: list[str] = [s.id for s in subnets["isolated"]]
+
+        # Public tier: one route table, default route to the internet gateway.
+        public_rt = aws.route_table.RouteTable(self, "public-rt", vpc_id=vpc.id,
+                                               tags=n.tags("public"))
+        aws.route.Route(self, "public-default-route", route_table_id=public_rt.id,
+                        destination_cidr_block=ANYWHERE, gateway_id=igw.id)
+        self._associate("public", subnets["public"], public_rt, letters)
+        self.public_route_table_id: str = public_rt.id
+
+        # NAT gateways live in the public subnets; with `single` only the first AZ has one.
+        nat_letters = {"per_az": letters, "single": letters[:1], "none": []}[props.nat]
+        nats = {}
+        for letter, public_subnet in zip(letters, subnets["public"]):
+            if letter not in nat_letters:
+                continue
+            ip = aws.eip.Eip(self, f"nat-ip-{letter}", domain="vpc", tags=n.tags("nat", letter),
+                             depends_on=[igw])
+            nats[letter] = aws.nat_gateway.NatGateway(
+                self, f"nat-{letter}", allocation_id=ip.allocation_id,
+                subnet_id=public_subnet.id, tags=n.tags("nat", letter), depends_on=[igw])
+        self.nat_gateway_ids: list[str] = [nat.id for nat in nats.values()]
+
+        # Private tier: a route table per AZ, so switching between single and per-AZ NAT only
+        # changes routes, never replaces tables or associations.
+        private_rts = []
+        for letter, private_subnet in zip(letters, subnets["private"]):
+            rt = aws.route_table.RouteTable(self, f"private-rt-{letter}", vpc_id=vpc.id,
+                                            tags=n.tags("private", letter))
+            nat = nats.get(letter) or next(iter(nats.values()), None)
+            if nat is not None:
+                aws.route.Route(self, f"private-default-route-{letter}", route_table_id=rt.id,
+                                destination_cidr_block=ANYWHERE, nat_gateway_id=nat.id)
+            aws.route_table_association.RouteTableAssociation(
+                self, f"private-{letter}-rt-assoc", subnet_id=private_subnet.id,
+                route_table_id=rt.id)
+            private_rts.append(rt)
+        self.private_route_table_ids: list[str] = [rt.id for rt in private_rts]
+
+        # Isolated tier: the local route only.
+        isolated_rt = aws.route_table.RouteTable(self, "isolated-rt", vpc_id=vpc.id,
+                                                 tags=n.tags("isolated"))
+        self._associate("isolated", subnets["isolated"], isolated_rt, letters)
+        self.isolated_route_table_id: str = isolated_rt.id
+
+        self._network_acls(vpc.id, subnets)
+        self._flow_logs(vpc.id)
+        self._gateway_endpoints(vpc.id, self.private_route_table_ids)
+        self.endpoint_security_group_id: str | None = self._interface_endpoints(
+            vpc.id, self.private_subnet_ids)
+
+    def _associate(self, tier: str, subnets: list, route_table, letters: list[str]) -> None:
+        for letter, subnet in zip(letters, subnets):
+            aws.route_table_association.RouteTableAssociation(
+                self, f"{tier}-{letter}-rt-assoc", subnet_id=subnet.id,
+                route_table_id=route_table.id)
+
+    def _network_acls(self, vpc_id: str, subnets: dict[str, list]) -> None:
+        """Coarse, stateless guard rails per tier; security groups do the fine-grained work."""
+        n = self._props.naming
+        vpc_cidr = self.vpc_cidr
+        nat_low, nat_high = NAT_EPHEMERAL_PORTS
+        linux_low, linux_high = LINUX_EPHEMERAL_PORTS
+
+        def rule(number, protocol, cidr, from_port=0, to_port=0):
+            return dict(rule_no=number, action="allow", protocol=protocol, cidr_block=cidr,
+                        from_port=from_port, to_port=to_port)
+
+        rules = {
+            "public": (
+                [rule(100, "tcp", ANYWHERE, 443, 443), rule(110, "tcp", ANYWHERE, 80, 80),
+                 rule(120, "tcp", ANYWHERE, nat_low, nat_high), rule(130, "-1", vpc_cidr)],
+                [rule(100, "-1", ANYWHERE)],
+            ),
+            "private": (
+                # From outside the VPC only replies to connections the tier opened (via NAT).
+                [rule(100, "-1", vpc_cidr), rule(110, "tcp", ANYWHERE, linux_low, linux_high)],
+                [rule(100, "-1", ANYWHERE)],
+            ),
+            "isolated": (
+                [rule(100, "-1", vpc_cidr)],
+                [rule(100, "-1", vpc_cidr)],
+            ),
+        }
+        for tier, (ingress, egress) in rules.items():
+            aws.network_acl.NetworkAcl(
+                self, f"{tier}-nacl", vpc_id=vpc_id, subnet_ids=[s.id for s in subnets[tier]],
+                ingress=[aws.network_acl.NetworkAclIngress(**r) for r in ingress],
+                egress=[aws.network_acl.NetworkAclEgress(**r) for r in egress],
+                tags=n.tags(tier, Tier=tier))
+
+    def _flow_logs(self, vpc_id: str) -> None:
+        n = self._props.naming
+        group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self, "flow-log-group", name=n.log_group("vpc", "flow-logs"),
+            retention_in_days=self._props.flow_log_retention_days,
+            kms_key_id=self._props.flow_log_key_arn, tags=n.tags("flow-logs"))
+        role = aws.iam_role.IamRole(
+            self, "flow-log-role", name=n.name("vpc-flow-logs"),
+            assume_role_policy=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    # Only flow logs of this account may use the role (confused deputy).
+                    "Condition": {"StringEquals": {"aws:SourceAccount": n.account_id}},
+                }],
+            }),
+            tags=n.tags("vpc-flow-logs"))
+        aws.iam_role_policy.IamRolePolicy(
+            self, "flow-log-policy", role=role.id, name="write-flow-logs",
+            policy=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents",
+                               "logs:DescribeLogStreams"],
+                    "Resource": [f"{group.arn}", f"{group.arn}:*"],
+                }],
+            }))
+        aws.flow_log.FlowLog(
+            self, "flow-log", vpc_id=vpc_id, traffic_type="ALL", log_destination_type=
+            "cloud-watch-logs", log_destination=group.arn, iam_role_arn=role.arn,
+            max_aggregation_interval=60, tags=n.tags("flow-logs"))
+
+    def _gateway_endpoints(self, vpc_id: str, route_table_ids: list[str]) -> None:
+        """S3 and DynamoDB traffic from the app tier stays on the AWS network, and free of NAT
+        charges. The isolated tier gets none: data stores there need no route out at all."""
+        n = self._props.naming
+        for service in ("s3", "dynamodb"):
+            aws.vpc_endpoint.VpcEndpoint(
+                self, f"{service}-endpoint", vpc_id=vpc_id,
+                service_name=f"com.amazonaws.{n.region}.{service}",
+                vpc_endpoint_type="Gateway", route_table_ids=route_table_ids,
+                tags=n.tags(service, "endpoint"))
+
+    def _interface_endpoints(self, vpc_id: str, subnet_ids: list[str]) -> str | None:
+        if not self._props.interface_endpoints:
+            return None
+        n = self._props.naming
+        sg = aws.security_group.SecurityGroup(
+            self, "endpoint-sg", name=n.name("vpc-endpoints"), vpc_id=vpc_id,
+            description="HTTPS from inside the VPC to the interface endpoints",
+            tags=n.tags("vpc-endpoints"))
+        aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+            self, "endpoint-sg-https", security_group_id=sg.id, ip_protocol="tcp",
+            from_port=443, to_port=443, cidr_ipv4=self.vpc_cidr,
+            description="HTTPS from the VPC")
+        for service in self._props.interface_endpoints:
+            aws.vpc_endpoint.VpcEndpoint(
+                self, f"{service.replace('.', '-')}-endpoint", vpc_id=vpc_id,
+                service_name=f"com.amazonaws.{n.region}.{service}",
+                vpc_endpoint_type="Interface", subnet_ids=subnet_ids,
+                security_group_ids=[sg.id], private_dns_enabled=True,
+                tags=n.tags(service.replace(".", "-"), "endpoint"))
+        return sg.id
+

@@ -1,0 +1,1 @@
+"""Stacks: composition only. They read an EnvironmentConfig and wire constructs together."""

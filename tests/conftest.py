@@ -1,0 +1,119 @@
+"""Shared fixtures: every stack is synthesized once per test session, in-process, into a temp dir.
+
+Unit tests read the JSON through `SynthStack`; they never synthesize again.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+from fnmatch import fnmatch
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+
+class SynthStack:
+    """One synthesized stack: its `cdk.tf.json`, with look-ups by resource type and construct path."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.json = json.loads((directory / "cdk.tf.json").read_text())
+        self.name = directory.name
+
+    def resources(self, type_: str) -> dict[str, dict]:
+        """{construct path without the stack, e.g. 'network/public-a': resource body}."""
+        return {self._path(body): body for body in self.json.get("resource", {}).get(type_, {})
+                .values()}
+
+    def resource(self, type_: str, path: str) -> dict:
+        found = self.resources(type_)
+        assert path in found, f"{type_} at {path} not in {self.name}; have {sorted(found)}"
+        return found[path]
+
+    def matching(self, type_: str, pattern: str) -> dict[str, dict]:
+        return {p: b for p, b in self.resources(type_).items() if fnmatch(p, pattern)}
+
+    def ref(self, type_: str, path: str, attribute: str = "id") -> str:
+        """The Terraform reference other resources use for the resource at `path`."""
+        for logical_id, body in self.json["resource"][type_].items():
+            if self._path(body) == path:
+                return f"${{{type_}.{logical_id}.{attribute}}}"
+        raise AssertionError(f"{type_} at {path} not in {self.name}")
+
+    def locate(self, logical_id: str) -> tuple[str, str]:
+        """(type, construct path) of a resource from its logical id."""
+        for type_, bodies in self.json.get("resource", {}).items():
+            if logical_id in bodies:
+                return type_, self._path(bodies[logical_id])
+        raise KeyError(logical_id)
+
+    def _path(self, body: dict) -> str:
+        return body["//"]["metadata"]["path"].split("/", 1)[1]
+
+
+def synthesize(outdir: Path, config_paths: list[Path], target: str = "aws") -> dict[str, SynthStack]:
+    """Synthesize the given environment files in this process (the jsii kernel is shared)."""
+    from cdktf import App
+
+    from lib.config import Target, load_environments
+    from stacks.environment import EnvironmentStack
+
+    app = App(outdir=str(outdir))
+    for config in load_environments(config_paths):
+        EnvironmentStack(app, config, Target(target))
+    app.synth()
+    return {d.name: SynthStack(d) for d in sorted((outdir / "stacks").iterdir())}
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cdktf.out")
+    synthesize(out, [ROOT / "config" / f"{env}.toml" for env in ENVIRONMENTS])
+    return out
+
+
+@pytest.fixture(scope="session")
+def stacks(synth_dir) -> dict[str, SynthStack]:
+    return {d.name: SynthStack(d) for d in sorted((synth_dir / "stacks").iterdir())}
+
+
+@pytest.fixture(scope="session")
+def dev(stacks) -> SynthStack:
+    return stacks["dev-stack"]
+
+
+@pytest.fixture(scope="session")
+def prod(stacks) -> SynthStack:
+    return stacks["prod-stack"]
+
+
+def project_env(**overrides: str) -> dict[str, str]:
+    """The environment bin/run gives the project's commands (project Node first, project TF config)."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(ROOT / "node_modules" / ".bin"), str(ROOT / ".venv" / "bin"),
+                                   env.get("PATH", "")])
+    env["TF_CLI_CONFIG_FILE"] = str(ROOT / ".terraformrc")
+    env["CHECKPOINT_DISABLE"] = "1"
+    env["NODE_OPTIONS"] = "--disable-warning=DEP0044 --max-old-space-size=4096"
+    env.update(overrides)
+    return env
+
+
+def require_tool(name: str) -> str:
+    """The path of a tool the test needs. Missing is a skip on a laptop, a failure under CI."""
+    path = shutil.which(name, path=project_env()["PATH"])
+    if path is None:
+        message = f"{name} is not installed (run `make install`)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def run(cmd: list[str], cwd: Path, timeout: int = 300, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=cwd, env=project_env(**env), capture_output=True, text=True,
+                          timeout=timeout)

@@ -1,0 +1,207 @@
+"""The config loader: per-environment defaults, and one clear line for every kind of bad input."""
+
+from pathlib import Path
+
+import pytest
+
+from lib.config import ConfigError, load_environment, load_environments
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MINIMAL = """\
+project = "shop"
+account_id = "123456789012"
+region = "us-east-1"
+
+[network]
+cidr = "10.0.0.0/16"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "dev.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_environment(path)
+    return caught.value.problems
+
+
+# --- the shipped environments carry the seed designs' table ----------------------------------
+
+@pytest.mark.parametrize("env, cidr, azs, nat, db_class, storage, multi_az, node, nodes, edge", [
+    ("dev", "10.0.0.0/16", 2, "single", "db.t4g.micro", 20, False, "cache.t4g.micro", 1, False),
+    ("staging", "10.1.0.0/16", 3, "per_az", "db.t4g.small", 50, False, "cache.t4g.small", 2, True),
+    ("prod", "10.2.0.0/16", 3, "per_az", "db.t4g.medium", 100, True, "cache.t4g.medium", 3, True),
+])
+def test_shipped_environments_match_the_table(env, cidr, azs, nat, db_class, storage, multi_az,
+                                              node, nodes, edge):
+    c = load_environment(ROOT / "config" / f"{env}.toml")
+    assert (c.region, c.network.cidr, c.network.az_count, c.network.nat) == \
+        ("us-east-1", cidr, azs, nat)
+    assert (c.database.instance_class, c.database.allocated_storage_gb, c.database.multi_az) == \
+        (db_class, storage, multi_az)
+    assert (c.cache.node_type, c.cache.num_nodes) == (node, nodes)
+    assert (c.edge.cloudfront, c.edge.waf) == (edge, edge)
+    assert (c.logs.retention_days, c.database.backup_retention_days) == (30, 7)
+
+
+@pytest.mark.parametrize("profile, azs, nat, db_class, multi_az, nodes", [
+    ("dev", 2, "single", "db.t4g.micro", False, 1),
+    ("staging", 3, "per_az", "db.t4g.small", False, 2),
+    ("prod", 3, "per_az", "db.t4g.medium", True, 3),
+])
+def test_a_minimal_file_takes_its_profile_defaults(tmp_path, profile, azs, nat, db_class,
+                                                   multi_az, nodes):
+    c = load_environment(write(tmp_path, MINIMAL, f"{profile}.toml"))
+    assert (c.environment, c.profile) == (profile, profile)
+    assert (c.network.az_count, c.network.nat) == (azs, nat)
+    assert (c.database.instance_class, c.database.multi_az, c.cache.num_nodes) == \
+        (db_class, multi_az, nodes)
+    assert [s.name for s in c.services] == ["frontend", "backend"]
+
+
+def test_an_environment_with_another_name_picks_a_profile(tmp_path):
+    c = load_environment(write(tmp_path, 'profile = "staging"\n' + MINIMAL, "qa.toml"))
+    assert (c.environment, c.profile, c.stack_name) == ("qa", "staging", "qa-stack")
+    assert c.availability_zones == ["us-east-1a", "us-east-1b", "us-east-1c"]
+
+
+def test_subnets_are_carved_per_tier_quarter(tmp_path):
+    plan = load_environment(write(tmp_path, MINIMAL)).subnet_plan
+    assert [str(b) for b in plan.public] == ["10.0.0.0/20", "10.0.16.0/20"]
+    assert [str(b) for b in plan.private] == ["10.0.64.0/20", "10.0.80.0/20"]
+    assert [str(b) for b in plan.isolated] == ["10.0.128.0/20", "10.0.144.0/20"]
+
+
+def test_explicit_subnets_are_used_as_given(tmp_path):
+    text = MINIMAL + """
+[network.subnets]
+public = ["10.0.1.0/24", "10.0.2.0/24"]
+private = ["10.0.10.0/24", "10.0.11.0/24"]
+isolated = ["10.0.20.0/24", "10.0.21.0/24"]
+"""
+    plan = load_environment(write(tmp_path, text)).subnet_plan
+    assert [str(b) for b in plan.private] == ["10.0.10.0/24", "10.0.11.0/24"]
+
+
+# --- bad input: one line naming the file, the field and what is allowed ----------------------
+
+BAD_INPUT = [
+    # (case, file text, field path, words the message must contain)
+    ("malformed TOML", MINIMAL + "[network\n", None, "not valid TOML"),
+    ("unknown key (typo)", MINIMAL + 'nat_mode = "single"\n', "network.nat_mode",
+     "did you mean 'nat'"),
+    ("unknown section", MINIMAL + "[netwrok]\ncidr = \"10.0.0.0/16\"\n", "netwrok",
+     "did you mean 'network'"),
+    ("missing required field", MINIMAL.replace('account_id = "123456789012"\n', ""),
+     "account_id", "required field is missing"),
+    ("missing VPC range", MINIMAL.replace('cidr = "10.0.0.0/16"\n', ""), "network.cidr",
+     "required field is missing"),
+    ("bad CIDR", MINIMAL.replace("10.0.0.0/16", "10.0.0.300/16"), "network.cidr",
+     "e.g. 10.0.0.0/16"),
+    ("CIDR with host bits", MINIMAL.replace("10.0.0.0/16", "10.0.0.1/16"), "network.cidr",
+     "no host bits"),
+    ("public VPC range", MINIMAL.replace("10.0.0.0/16", "8.8.0.0/16"), "network.cidr",
+     "not a private range"),
+    ("VPC too large", MINIMAL.replace("10.0.0.0/16", "10.0.0.0/8"), "network.cidr",
+     "between /16 and /24"),
+    ("subnets do not fit the VPC", MINIMAL.replace("10.0.0.0/16", "10.0.0.0/24") +
+     "subnet_prefix_length = 24\n", "network.subnet_prefix_length", "must be 26 or more"),
+    ("too many AZs for the subnet size", MINIMAL.replace("10.0.0.0/16", "10.0.0.0/22") +
+     "az_count = 3\nsubnet_prefix_length = 25\n", "network.subnet_prefix_length",
+     "room for 2"),
+    ("explicit subnet outside the VPC", MINIMAL + "[network.subnets]\n"
+     'public = ["10.0.1.0/24", "10.0.2.0/24"]\nprivate = ["10.0.10.0/24", "10.9.11.0/24"]\n'
+     'isolated = ["10.0.20.0/24", "10.0.21.0/24"]\n', "network.subnets.private",
+     "does not fit inside the VPC 10.0.0.0/16"),
+    ("overlapping explicit subnets", MINIMAL + "[network.subnets]\n"
+     'public = ["10.0.1.0/24", "10.0.2.0/24"]\nprivate = ["10.0.2.0/24", "10.0.11.0/24"]\n'
+     'isolated = ["10.0.20.0/24", "10.0.21.0/24"]\n', "network.subnets.private",
+     "overlaps 10.0.2.0/24"),
+    ("AZ count out of range", MINIMAL + "az_count = 7\n", "network.az_count", "must be <= 6"),
+    ("AZ count zero", MINIMAL + "az_count = 0\n", "network.az_count", "must be >= 1"),
+    ("AZ count not a number", MINIMAL + 'az_count = "two"\n', "network.az_count",
+     "must be an integer"),
+    ("unknown NAT mode", MINIMAL + 'nat = "shared"\n', "network.nat",
+     "'per_az', 'single' or 'none'"),
+    ("unknown interface endpoint", MINIMAL + 'interface_endpoints = ["ecr"]\n',
+     "network.interface_endpoints[0]", "'ecr.api'"),
+    ("unknown instance class", MINIMAL + '[database]\ninstance_class = "db.t4g.mirco"\n',
+     "database.instance_class", "e.g. db.t4g.micro"),
+    ("unknown cache node type", MINIMAL + '[cache]\nnode_type = "cache.t4g.huge"\n',
+     "cache.node_type", "e.g. cache.t4g.micro"),
+    ("zero storage", MINIMAL + "[database]\nallocated_storage_gb = 0\n",
+     "database.allocated_storage_gb", "must be >= 20"),
+    ("negative storage", MINIMAL + "[database]\nallocated_storage_gb = -5\n",
+     "database.allocated_storage_gb", "must be >= 20"),
+    ("backup retention out of range", MINIMAL + "[database]\nbackup_retention_days = 40\n",
+     "database.backup_retention_days", "must be <= 35"),
+    ("log retention CloudWatch does not offer", MINIMAL + "[logs]\nretention_days = 31\n",
+     "logs.retention_days", "allowed days: 1, 3, 5"),
+    ("min tasks > max tasks", MINIMAL + '[[services]]\nname = "api"\nport = 8000\n'
+     'paths = ["/*"]\nmin_tasks = 5\nmax_tasks = 2\n', "services.api.min_tasks",
+     "need min_tasks <= max_tasks"),
+    ("duplicate service names", MINIMAL + '[[services]]\nname = "api"\nport = 8000\n'
+     'paths = ["/*"]\n[[services]]\nname = "api"\nkind = "worker"\n', "services.api.name",
+     "must be unique"),
+    ("worker with a path", MINIMAL + '[[services]]\nname = "jobs"\nkind = "worker"\n'
+     'paths = ["/jobs/*"]\n', "services.jobs.paths", "a worker has no ingress"),
+    ("bad service name", MINIMAL + '[[services]]\nname = "API_v2"\nport = 8000\n'
+     'paths = ["/*"]\n', "services.API_v2.name", "lowercase letters"),
+    ("prod with a single NAT and no opt-in", MINIMAL + 'nat = "single"\n',
+     "network.nat", "allow_single_nat_in_prod = true"),
+    ("reserved tag", MINIMAL.replace("[network]", '[tags]\nEnvironment = "x"\n\n[network]'),
+     "tags.Environment", "reserved tags"),
+    ("bad account id", MINIMAL.replace('"123456789012"', "123456789012"), "account_id",
+     "must be a quoted string"),
+    ("bad region", MINIMAL.replace("us-east-1", "us-east"), "region", "e.g. us-east-1"),
+    ("unknown profile", 'profile = "production"\n' + MINIMAL, "profile",
+     "allowed: dev, staging, prod"),
+]
+
+
+@pytest.mark.parametrize("case, text, field, words", BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
+def test_bad_input_gets_one_clear_line(tmp_path, case, text, field, words):
+    name = "prod.toml" if "prod" in case else "dev.toml"
+    path = write(tmp_path, text, name)
+    found = problems(path)
+    assert len(found) == 1, found
+    line = found[0]
+    assert "\n" not in line
+    assert line.startswith(f"{path}: "), line
+    if field is not None:
+        assert line.startswith(f"{path}: {field}: "), line
+    assert words in line, line
+
+
+def test_unknown_environment_file_names_the_ones_that_exist(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_environments([tmp_path / "qa.toml"])
+    assert caught.value.problems == [
+        f"{tmp_path / 'qa.toml'}: no such environment file (environments in config/: "
+        "dev, prod, staging)"]
+
+
+def test_two_files_for_one_environment_are_rejected(tmp_path):
+    first = write(tmp_path, MINIMAL, "dev.toml")
+    second = write(tmp_path, 'environment = "dev"\n' + MINIMAL, "dev-copy.toml")
+    with pytest.raises(ConfigError) as caught:
+        load_environments([first, second])
+    assert caught.value.problems == [
+        f"{second}: environment: 'dev' is already defined by {first}; each environment needs "
+        "its own name (it names the stack and every resource)"]
+
+
+def test_every_problem_of_a_file_is_reported_on_its_own_line(tmp_path):
+    text = MINIMAL.replace("us-east-1", "mars-1") + "az_count = 9\n"
+    found = problems(write(tmp_path, text))
+    assert [line.split(": ")[1] for line in found] == ["region", "network.az_count"]
+
+
+def test_single_nat_in_prod_with_the_opt_in_loads(tmp_path):
+    text = MINIMAL + 'nat = "single"\nallow_single_nat_in_prod = true\n'
+    assert load_environment(write(tmp_path, text, "prod.toml")).network.nat == "single"

@@ -1,0 +1,198 @@
+"""The Network construct, as a reviewer would check it: address plan, egress paths, isolation of the
+data tier, NACLs, flow logs, and nothing left open by AWS defaults."""
+
+from ipaddress import IPv4Network
+
+import pytest
+
+from conftest import ROOT, SynthStack, synthesize
+
+AZS = {"dev-stack": "ab", "staging-stack": "abc", "prod-stack": "abc"}
+TIERS = ("public", "private", "isolated")
+
+
+def vpc_cidr(stack: SynthStack) -> IPv4Network:
+    return IPv4Network(stack.resource("aws_vpc", "network/vpc")["cidr_block"])
+
+
+def route_table_of(stack: SynthStack, tier: str, letter: str) -> str:
+    """The route table reference associated with a subnet."""
+    subnet_ref = stack.ref("aws_subnet", f"network/{tier}-{letter}")
+    [assoc] = [a for a in stack.resources("aws_route_table_association").values()
+               if a["subnet_id"] == subnet_ref]
+    return assoc["route_table_id"]
+
+
+def routes_of(stack: SynthStack, route_table_ref: str) -> list[dict]:
+    return [r for r in stack.resources("aws_route").values()
+            if r["route_table_id"] == route_table_ref]
+
+
+@pytest.fixture(params=sorted(AZS))
+def stack(request, stacks) -> SynthStack:
+    return stacks[request.param]
+
+
+def test_every_tier_has_a_subnet_in_every_az(stack):
+    subnets = stack.resources("aws_subnet")
+    letters = AZS[stack.name]
+    assert sorted(subnets) == sorted(f"network/{t}-{x}" for t in TIERS for x in letters)
+    for path, subnet in subnets.items():
+        assert subnet["availability_zone"] == f"us-east-1{path[-1]}"
+        assert subnet["tags"]["Tier"] == path.split("/")[1].split("-")[0]
+
+
+def test_subnet_ranges_are_inside_the_vpc_and_disjoint(stack):
+    vpc = vpc_cidr(stack)
+    blocks = [IPv4Network(s["cidr_block"]) for s in stack.resources("aws_subnet").values()]
+    assert all(b.subnet_of(vpc) for b in blocks)
+    for i, a in enumerate(blocks):
+        for b in blocks[i + 1:]:
+            assert not a.overlaps(b), (a, b)
+
+
+def test_no_subnet_hands_out_public_ips(stack):
+    assert all(s["map_public_ip_on_launch"] is False
+               for s in stack.resources("aws_subnet").values())
+
+
+def test_public_subnets_route_to_the_internet_gateway(stack):
+    igw = stack.ref("aws_internet_gateway", "network/igw")
+    for letter in AZS[stack.name]:
+        [route] = routes_of(stack, route_table_of(stack, "public", letter))
+        assert (route["destination_cidr_block"], route["gateway_id"]) == ("0.0.0.0/0", igw)
+
+
+def test_private_subnets_reach_the_internet_only_through_nat(stack):
+    nats = stack.resources("aws_nat_gateway")
+    for letter in AZS[stack.name]:
+        [route] = routes_of(stack, route_table_of(stack, "private", letter))
+        assert route["destination_cidr_block"] == "0.0.0.0/0"
+        assert "gateway_id" not in route
+        assert route["nat_gateway_id"] in {stack.ref("aws_nat_gateway", p) for p in nats}
+
+
+def test_dev_shares_one_nat_and_prod_keeps_egress_in_each_az(dev, prod):
+    assert list(dev.resources("aws_nat_gateway")) == ["network/nat-a"]
+    assert sorted(prod.resources("aws_nat_gateway")) == [f"network/nat-{x}" for x in "abc"]
+    for letter in "abc":
+        nat = prod.resource("aws_nat_gateway", f"network/nat-{letter}")
+        assert nat["subnet_id"] == prod.ref("aws_subnet", f"network/public-{letter}")
+        [route] = routes_of(prod, route_table_of(prod, "private", letter))
+        assert route["nat_gateway_id"] == prod.ref("aws_nat_gateway", f"network/nat-{letter}")
+
+
+def test_isolated_subnets_have_no_way_out_of_the_vpc(stack):
+    vpc = str(vpc_cidr(stack))
+    tables = {route_table_of(stack, "isolated", x) for x in AZS[stack.name]}
+    assert len(tables) == 1
+    [table] = tables
+    assert routes_of(stack, table) == []
+    isolated_rt = stack.resource("aws_route_table", "network/isolated-rt")
+    assert not isolated_rt.get("route")
+    for endpoint in stack.resources("aws_vpc_endpoint").values():
+        assert table not in endpoint.get("route_table_ids", [])
+    nacl = stack.resource("aws_network_acl", "network/isolated-nacl")
+    assert {r["cidr_block"] for r in nacl["ingress"] + nacl["egress"]} == {vpc}
+
+
+def test_internet_traffic_into_the_vpc_is_limited_by_nacl(stack):
+    public = stack.resource("aws_network_acl", "network/public-nacl")
+    from_anywhere = {(r["protocol"], r["from_port"], r["to_port"]) for r in public["ingress"]
+                     if r["cidr_block"] == "0.0.0.0/0"}
+    assert from_anywhere == {("tcp", 443, 443), ("tcp", 80, 80), ("tcp", 1024, 65535)}
+    private = stack.resource("aws_network_acl", "network/private-nacl")
+    from_anywhere = [(r["protocol"], r["from_port"], r["to_port"]) for r in private["ingress"]
+                     if r["cidr_block"] == "0.0.0.0/0"]
+    assert from_anywhere == [("tcp", 32768, 65535)]  # replies to connections made via NAT
+    for tier in TIERS:
+        nacl = stack.resource("aws_network_acl", f"network/{tier}-nacl")
+        assert sorted(nacl["subnet_ids"]) == sorted(
+            stack.ref("aws_subnet", f"network/{tier}-{x}") for x in AZS[stack.name])
+
+
+def test_aws_default_security_group_and_nacl_allow_nothing(stack):
+    [default_sg] = stack.resources("aws_default_security_group").values()
+    assert not default_sg.get("ingress") and not default_sg.get("egress")
+    assert default_sg["vpc_id"] == stack.ref("aws_vpc", "network/vpc")
+    [default_nacl] = stack.resources("aws_default_network_acl").values()
+    assert not default_nacl.get("ingress") and not default_nacl.get("egress")
+
+
+def test_flow_logs_capture_all_traffic_into_an_encrypted_log_group(stack):
+    flow = stack.resource("aws_flow_log", "network/flow-log")
+    group_ref = stack.ref("aws_cloudwatch_log_group", "network/flow-log-group", "arn")
+    assert flow["vpc_id"] == stack.ref("aws_vpc", "network/vpc")
+    assert (flow["traffic_type"], flow["log_destination"]) == ("ALL", group_ref)
+    group = stack.resource("aws_cloudwatch_log_group", "network/flow-log-group")
+    assert group["kms_key_id"] == stack.ref("aws_kms_key", "logs-key/key", "arn")
+    assert group["retention_in_days"] == 30
+
+
+def test_flow_log_role_can_only_write_its_own_log_group(stack):
+    import json
+    role = stack.resource("aws_iam_role", "network/flow-log-role")
+    trust = json.loads(role["assume_role_policy"])["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "vpc-flow-logs.amazonaws.com"}]
+    assert trust[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    policy = json.loads(stack.resource("aws_iam_role_policy", "network/flow-log-policy")["policy"])
+    group = stack.ref("aws_cloudwatch_log_group", "network/flow-log-group", "arn")
+    assert [s["Resource"] for s in policy["Statement"]] == [[group, f"{group}:*"]]
+
+
+def test_s3_and_dynamodb_gateway_endpoints_serve_the_app_tier(stack):
+    endpoints = stack.resources("aws_vpc_endpoint")
+    assert sorted(endpoints) == ["network/dynamodb-endpoint", "network/s3-endpoint"]
+    private_tables = sorted(route_table_of(stack, "private", x) for x in AZS[stack.name])
+    for endpoint in endpoints.values():
+        assert endpoint["vpc_endpoint_type"] == "Gateway"
+        assert sorted(endpoint["route_table_ids"]) == private_tables
+
+
+# --- switches not used by the shipped environments -------------------------------------------
+
+@pytest.fixture(scope="session")
+def variant(tmp_path_factory) -> SynthStack:
+    """No NAT, explicit subnets (seed 003's layout) and interface endpoints."""
+    directory = tmp_path_factory.mktemp("variant")
+    config = directory / "lean.toml"
+    config.write_text((ROOT / "config" / "dev.toml").read_text()
+                      .replace('environment = "dev"', 'environment = "lean"\nprofile = "dev"')
+                      .replace('nat = "single"', 'nat = "none"')
+                      .replace("interface_endpoints = []",
+                               'interface_endpoints = ["ecr.api", "ecr.dkr", "logs"]\n'
+                               "[network.subnets]\n"
+                               'public = ["10.0.1.0/24", "10.0.2.0/24"]\n'
+                               'private = ["10.0.10.0/24", "10.0.11.0/24"]\n'
+                               'isolated = ["10.0.20.0/24", "10.0.21.0/24"]'))
+    return synthesize(directory / "out", [config])["lean-stack"]
+
+
+def test_explicit_subnets_are_synthesized_as_given(variant):
+    cidrs = {p: s["cidr_block"] for p, s in variant.resources("aws_subnet").items()}
+    assert cidrs["network/public-a"] == "10.0.1.0/24"
+    assert cidrs["network/private-b"] == "10.0.11.0/24"
+
+
+def test_without_nat_private_subnets_have_no_default_route(variant):
+    assert variant.resources("aws_nat_gateway") == {}
+    assert variant.resources("aws_eip") == {}
+    assert list(variant.resources("aws_route")) == ["network/public-default-route"]
+
+
+def test_interface_endpoints_accept_only_https_from_the_vpc(variant):
+    interface = {p: e for p, e in variant.resources("aws_vpc_endpoint").items()
+                 if e["vpc_endpoint_type"] == "Interface"}
+    assert sorted(e["service_name"] for e in interface.values()) == [
+        "com.amazonaws.us-east-1.ecr.api", "com.amazonaws.us-east-1.ecr.dkr",
+        "com.amazonaws.us-east-1.logs"]
+    sg = variant.ref("aws_security_group", "network/endpoint-sg")
+    private = sorted(variant.ref("aws_subnet", f"network/private-{x}") for x in "ab")
+    for endpoint in interface.values():
+        assert endpoint["private_dns_enabled"] is True
+        assert endpoint["security_group_ids"] == [sg]
+        assert sorted(endpoint["subnet_ids"]) == private
+    [rule] = variant.resources("aws_vpc_security_group_ingress_rule").values()
+    assert (rule["security_group_id"], rule["cidr_ipv4"], rule["from_port"], rule["to_port"]) == \
+        (sg, "10.0.0.0/16", 443, 443)
+    assert variant.resources("aws_vpc_security_group_egress_rule") == {}
