@@ -91,21 +91,15 @@ def prod(stacks) -> SynthStack:
     return stacks["prod-stack"]
 
 
-def project_env(**overrides: str) -> dict[str, str]:
-    """The environment bin/run gives the project's commands (project Node first, project TF config)."""
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(ROOT / "node_modules" / ".bin"), str(ROOT / ".venv" / "bin"),
-                                   env.get("PATH", "")])
-    env["TF_CLI_CONFIG_FILE"] = str(ROOT / ".terraformrc")
-    env["CHECKPOINT_DISABLE"] = "1"
-    env["NODE_OPTIONS"] = "--disable-warning=DEP0044 --max-old-space-size=4096"
-    env.update(overrides)
-    return env
+def tool_path() -> str:
+    """PATH as bin/run sets it: the project's Node.js and cdktf CLI, then its virtualenv."""
+    return os.pathsep.join([str(ROOT / "node_modules" / ".bin"), str(ROOT / ".venv" / "bin"),
+                            os.environ.get("PATH", "")])
 
 
 def require_tool(name: str) -> str:
     """The path of a tool the test needs. Missing is a skip on a laptop, a failure under CI."""
-    path = shutil.which(name, path=project_env()["PATH"])
+    path = shutil.which(name, path=tool_path())
     if path is None:
         message = f"{name} is not installed (run `make install`)"
         if os.environ.get("CI") == "true":
@@ -115,5 +109,6 @@ def require_tool(name: str) -> str:
 
 
 def run(cmd: list[str], cwd: Path, timeout: int = 300, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, cwd=cwd, env=project_env(**env), capture_output=True, text=True,
-                          timeout=timeout)
+    """Run a command through bin/run, the environment every project command gets."""
+    return subprocess.run([str(ROOT / "bin" / "run"), *cmd], cwd=cwd, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=timeout)

@@ -6,8 +6,10 @@ The mirror is taken from $PLATFORM_PROVIDER_MIRROR when set, otherwise looked fo
 implied mirror directories and, one or two levels down, under /opt and /usr/local. Without a mirror the
 config lets Terraform download from the registry as usual.
 
-The project's commands point TF_CLI_CONFIG_FILE at the written file, so a user's global Terraform
-config (or a TF_CLI_CONFIG_FILE pointing at a file that does not exist) cannot interfere.
+The project's commands (bin/run) point TF_CLI_CONFIG_FILE at the written file, so a user's global
+Terraform config (or a TF_CLI_CONFIG_FILE pointing at a file that does not exist) cannot interfere.
+They also load `.terraform.env`, written here too: `terraform providers lock`, which the cdktf CLI
+runs on a stack's first init, ignores the CLI config's mirrors and needs `-fs-mirror` to work offline.
 
 Stdlib only: it runs before the project's virtualenv exists.
 """
@@ -15,11 +17,13 @@ Stdlib only: it runs before the project's virtualenv exists.
 import glob
 import os
 import platform
+import shlex
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_FILE = ROOT / ".terraformrc"
+ENV_FILE = ROOT / ".terraform.env"
 PLUGIN_CACHE = ROOT / ".terraform-plugin-cache"
 ENV_MIRROR = "PLATFORM_PROVIDER_MIRROR"
 PROVIDER = "registry.terraform.io/hashicorp/aws"
@@ -84,6 +88,11 @@ def render(mirror: Path | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_if_changed(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
 def main() -> int:
     configured = os.environ.get(ENV_MIRROR, "").strip()
     if configured:
@@ -96,9 +105,9 @@ def main() -> int:
     else:
         mirror = discover()
     PLUGIN_CACHE.mkdir(exist_ok=True)
-    text = render(mirror)
-    if not CONFIG_FILE.exists() or CONFIG_FILE.read_text() != text:
-        CONFIG_FILE.write_text(text)
+    write_if_changed(CONFIG_FILE, render(mirror))
+    lock_args = f"-fs-mirror={mirror}" if mirror else ""
+    write_if_changed(ENV_FILE, f"TF_CLI_ARGS_providers_lock={shlex.quote(lock_args)}\n")
     source = f"mirror {mirror}" if mirror else "the Terraform registry (no local mirror found)"
     print(f"terraform: {CONFIG_FILE.name} uses {source} for hashicorp/aws {PROVIDER_VERSION}")
     return 0

@@ -1,0 +1,34 @@
+"""lib/aws.py's fast import must change nothing but speed."""
+
+import sys
+
+import pytest
+
+from conftest import ROOT, run
+from tools.bench import COMMANDS
+
+
+def synthesized_files(directory):
+    out = directory / "cdktf.out"
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file()}
+
+
+@pytest.mark.slow
+def test_synth_is_byte_identical_to_the_documented_import_style(tmp_path):
+    outputs = {}
+    for style, command in COMMANDS.items():
+        (tmp_path / style).mkdir()
+        result = run(command, cwd=tmp_path / style)
+        assert result.returncode == 0, result.stderr
+        outputs[style] = synthesized_files(tmp_path / style)
+    assert sorted(outputs["fast"]) == sorted(outputs["documented"])
+    assert {"stacks/dev-stack/cdk.tf.json", "stacks/prod-stack/cdk.tf.json",
+            "stacks/staging-stack/cdk.tf.json", "manifest.json"} <= set(outputs["fast"])
+    for name, content in outputs["fast"].items():
+        assert content == outputs["documented"][name], f"{name} differs"
+
+
+def test_this_process_loaded_only_the_bindings_it_uses(stacks):
+    loaded = [m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.")]
+    assert 10 < len(loaded) < 60, len(loaded)  # the package has ~2,100 submodules

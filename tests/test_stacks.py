@@ -1,0 +1,82 @@
+"""What every environment stack carries besides the network: provider, tags, backend, keys."""
+
+import json
+
+import pytest
+
+from conftest import ROOT, synthesize
+
+
+def test_one_stack_per_environment(stacks):
+    assert sorted(stacks) == ["dev-stack", "prod-stack", "staging-stack"]
+
+
+def test_provider_pins_the_version_the_bindings_were_built_for(stacks):
+    for stack in stacks.values():
+        assert stack.json["terraform"]["required_providers"]["aws"]["version"] == "5.100.0"
+
+
+@pytest.mark.parametrize("name, env", [("dev-stack", "dev"), ("staging-stack", "staging"),
+                                       ("prod-stack", "prod")])
+def test_every_resource_is_tagged_through_the_provider(stacks, name, env):
+    [provider] = stacks[name].json["provider"]["aws"]
+    assert provider["region"] == "us-east-1"
+    assert provider["default_tags"] == [{"tags": {
+        "Project": "webplat", "Environment": env, "ManagedBy": "cdktf", "CostCenter": "platform"}}]
+
+
+def test_resources_are_named_project_env_component(stacks):
+    for stack in stacks.values():
+        env = stack.name.removesuffix("-stack")
+        for type_, bodies in stack.json["resource"].items():
+            for body in bodies.values():
+                if "tags" in body:
+                    assert body["tags"]["Name"].startswith(f"webplat-{env}-"), (type_, body)
+
+
+def test_the_provider_refuses_any_account_but_the_configured_one(stacks):
+    for stack in stacks.values():
+        [provider] = stack.json["provider"]["aws"]
+        assert provider["allowed_account_ids"] == ["123456789012"]
+        assert not any(k.startswith("skip_") for k in provider)
+
+
+def test_each_stack_keeps_its_state_in_its_own_local_file(stacks):
+    for stack in stacks.values():
+        assert stack.json["terraform"]["backend"] == {
+            "local": {"path": f"../../../terraform.{stack.name}.tfstate"}}
+
+
+def test_no_path_of_this_machine_is_synthesized(synth_dir):
+    for path in synth_dir.rglob("*.json"):
+        text = path.read_text()
+        assert str(ROOT) not in text and str(synth_dir) not in text, path
+
+
+def test_log_key_rotates_and_lets_only_this_accounts_log_groups_use_it(stacks):
+    for stack in stacks.values():
+        key = stack.resource("aws_kms_key", "logs-key/key")
+        assert key["enable_key_rotation"] is True
+        statements = {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]}
+        logs = statements["CloudWatchLogsEncryptsThisAccountsLogGroups"]
+        assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+        assert logs["Condition"]["ArnLike"] == {"kms:EncryptionContext:aws:logs:arn":
+                                                "arn:aws:logs:us-east-1:123456789012:log-group:*"}
+        alias = stack.resource("aws_kms_alias", "logs-key/alias")
+        env = stack.name.removesuffix("-stack")
+        assert alias["name"] == f"alias/webplat-{env}-logs"
+        assert alias["target_key_id"] == stack.ref("aws_kms_key", "logs-key/key", "key_id")
+
+
+def test_prod_keys_survive_a_mistaken_delete_longer_than_dev(dev, prod):
+    assert dev.resource("aws_kms_key", "logs-key/key")["deletion_window_in_days"] == 7
+    assert prod.resource("aws_kms_key", "logs-key/key")["deletion_window_in_days"] == 30
+
+
+def test_offline_target_skips_every_aws_lookup(tmp_path):
+    stack = synthesize(tmp_path, [ROOT / "config" / "dev.toml"], target="offline")["dev-stack"]
+    [provider] = stack.json["provider"]["aws"]
+    assert provider["skip_credentials_validation"] is True
+    assert provider["skip_requesting_account_id"] is True
+    assert provider["skip_metadata_api_check"] == "true"
+    assert "allowed_account_ids" not in provider

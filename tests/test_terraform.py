@@ -1,0 +1,49 @@
+"""Terraform itself accepts what we synthesize, and the project-local cdktf CLI drives it.
+
+These run the real tools (terraform 1.5+, the hashicorp/aws provider from the project's Terraform
+CLI config, the cdktf CLI under the project's Node.js). Under CI=true a missing tool is a failure.
+"""
+
+import re
+
+import pytest
+
+from conftest import ROOT, run, require_tool
+
+pytestmark = pytest.mark.slow
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+@pytest.mark.parametrize("stack", ["dev-stack", "staging-stack", "prod-stack"])
+def test_terraform_validate(synth_dir, stack):
+    terraform = require_tool("terraform")
+    directory = synth_dir / "stacks" / stack
+    init = run([terraform, "init", "-input=false", "-backend=false", "-no-color"], cwd=directory)
+    assert init.returncode == 0, init.stdout + init.stderr
+    assert "Unable to open CLI configuration" not in init.stdout + init.stderr
+    validate = run([terraform, "validate", "-no-color"], cwd=directory)
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    assert "Success! The configuration is valid." in validate.stdout
+
+
+def test_cdktf_list_shows_the_three_stacks(tmp_path):
+    require_tool("cdktf")
+    result = run(["cdktf", "list", "--output", str(tmp_path / "out")], cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    listed = re.findall(r"^(\S+-stack)\s", ANSI.sub("", result.stdout), re.MULTILINE)
+    assert sorted(listed) == ["dev-stack", "prod-stack", "staging-stack"]
+
+
+def test_cdktf_diff_plans_the_dev_stack_offline(tmp_path):
+    """`cdktf diff dev-stack` end to end (synth, init, plan) with no AWS account or network."""
+    require_tool("cdktf")
+    require_tool("terraform")
+    result = run(["cdktf", "diff", "dev-stack", "--output", str(tmp_path / "out")], cwd=ROOT,
+                 timeout=600, PLATFORM_TARGET="offline", AWS_ACCESS_KEY_ID="placeholder",
+                 AWS_SECRET_ACCESS_KEY="placeholder", AWS_EC2_METADATA_DISABLED="true")
+    output = ANSI.sub("", result.stdout + result.stderr)
+    assert result.returncode == 0, output[-3000:]
+    plan = re.search(r"Plan: (\d+) to add, 0 to change, 0 to destroy", output)
+    assert plan, output[-3000:]
+    assert int(plan.group(1)) >= 30
+    assert "end-of-life" not in output.lower() and "Warning: Unable to open" not in output

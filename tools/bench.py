@@ -1,0 +1,62 @@
+"""Benchmark: wall time of `python main.py` (all stacks) with the project's fast import of the AWS
+bindings (lib/aws.py) against the documented import style, which runs the bindings package's
+`__init__` and so imports all of its ~2,100 resource modules.
+
+Runs both styles alternately, RUNS times each (default 5, or $BENCH_RUNS), each in a fresh process
+and a fresh temp directory, then prints the medians and the ratio. Numbers, not assertions: the
+targets (fast <= 4 s, >= 4x faster) are printed next to them.
+"""
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIN = ROOT / "main.py"
+
+# The same main.py either way; "documented" first imports the package the way its README shows.
+COMMANDS = {
+    "fast": [sys.executable, str(MAIN)],
+    "documented": [sys.executable, "-c",
+                   "import sys, runpy; import cdktf_cdktf_provider_aws; "
+                   f"sys.path.insert(0, {str(ROOT)!r}); sys.argv = [{str(MAIN)!r}]; "
+                   f"runpy.run_path({str(MAIN)!r}, run_name='__main__')"],
+}
+
+
+def synth(style: str, outdir: Path) -> float:
+    """Run one synth with cwd=outdir (so cdktf.out/ lands there); return seconds of wall time."""
+    start = time.perf_counter()
+    subprocess.run(COMMANDS[style], cwd=outdir, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    runs = int(os.environ.get("BENCH_RUNS", "5"))
+    times: dict[str, list[float]] = {style: [] for style in COMMANDS}
+    with tempfile.TemporaryDirectory() as tmp:
+        synth("fast", Path(tmp))  # warm-up: byte-compile, jsii package cache, OS file cache
+        for i in range(runs):
+            for style in COMMANDS:
+                outdir = Path(tmp) / f"{style}-{i}"
+                outdir.mkdir()
+                times[style].append(synth(style, outdir))
+        stacks = sorted(p.name for p in (Path(tmp) / "fast-0" / "cdktf.out" / "stacks").iterdir())
+    fast, documented = (statistics.median(times[s]) for s in ("fast", "documented"))
+    print(f"python main.py, all stacks ({', '.join(stacks)}), {runs} runs each, "
+          f"{os.cpu_count()} CPUs")
+    for style in COMMANDS:
+        samples = " ".join(f"{t:.2f}" for t in times[style])
+        print(f"  {style:<10} median {statistics.median(times[style]):6.2f} s   runs: {samples}")
+    print(f"  ratio      {documented / fast:6.2f}x faster with lib/aws.py")
+    print(f"  targets    fast <= 4.00 s: {'met' if fast <= 4 else 'MISSED'};"
+          f"  ratio >= 4x: {'met' if documented / fast >= 4 else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
