@@ -1,15 +1,17 @@
 """The one place that imports the prebuilt AWS provider bindings (cdktf-cdktf-provider-aws).
 
-Why this module exists: the documented import style,
-``from cdktf_cdktf_provider_aws.vpc import Vpc``, first runs the package ``__init__``, which
-imports all ~2,100 resource submodules (about 11 s of every synth and every test process on a
-2-core machine). Every submodule only needs the package's jsii assembly (``._jsii``), so this module
-registers the package without running its ``__init__``, loads the assembly, and then imports just
-the submodules named below.
+Why: the documented import style, ``from cdktf_cdktf_provider_aws.vpc import Vpc``, costs about
+13 s of every synth and every test process on a 2-core machine, twice over:
+- Python: the package ``__init__`` imports all ~2,100 resource submodules (~11 s). This module
+  registers the package without running its ``__init__``, loads its jsii assembly, and imports just
+  the submodules listed at the bottom.
+- Node.js: loading the assembly into the jsii kernel runs the npm package's ``lib/index.js``, which
+  requires all ~2,100 JavaScript modules (~2.3 s). ``aws_lazy_index.js`` (preloaded into the kernel
+  by ``lib/__init__.py``) turns that index's exports into getters that load on first use.
 
-Use it as ``from lib import aws`` and then ``aws.vpc.Vpc(...)``: the same classes, the same
+Use it as ``from lib import aws`` and then ``aws.vpc.Vpc(...)``: the same classes and the same
 synthesized JSON (``tests/test_fast_import.py`` proves the output is byte-identical to the
-documented style, ``make bench`` measures the difference).
+documented style; ``make bench`` measures both).
 
 To use another resource type, add its submodule name (the package's module name, e.g.
 ``s3_bucket``) to the import list at the bottom of this file.

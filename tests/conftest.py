@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import lib  # noqa: F401  (before any cdktf import: arms the fast AWS import, see lib/__init__.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("dev", "staging", "prod")
 
@@ -112,3 +114,13 @@ def run(cmd: list[str], cwd: Path, timeout: int = 300, **env: str) -> subprocess
     """Run a command through bin/run, the environment every project command gets."""
     return subprocess.run([str(ROOT / "bin" / "run"), *cmd], cwd=cwd, env={**os.environ, **env},
                           capture_output=True, text=True, timeout=timeout)
+
+
+def pytest_terminal_summary(terminalreporter):
+    from test_policy import REPORT
+
+    if REPORT:
+        terminalreporter.section("checkov (policy/checkov-skips.toml explains every skip)")
+        for stack, counts in sorted(REPORT.items()):
+            terminalreporter.write_line(f"{stack:<15} passed {counts['passed']:3}  failed "
+                                        f"{counts['failed']:3}  skipped {counts['skipped']:3}")

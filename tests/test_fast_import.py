@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from conftest import ROOT, run
-from tools.bench import COMMANDS
+from tools.bench import COMMANDS, style_env
 
 
 def synthesized_files(directory):
@@ -19,7 +19,7 @@ def test_synth_is_byte_identical_to_the_documented_import_style(tmp_path):
     outputs = {}
     for style, command in COMMANDS.items():
         (tmp_path / style).mkdir()
-        result = run(command, cwd=tmp_path / style)
+        result = run(command, cwd=tmp_path / style, **style_env(style))
         assert result.returncode == 0, result.stderr
         outputs[style] = synthesized_files(tmp_path / style)
     assert sorted(outputs["fast"]) == sorted(outputs["documented"])

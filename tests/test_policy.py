@@ -1,0 +1,86 @@
+"""Checkov over every synthesized stack: zero findings that are not explained in
+policy/checkov-skips.toml. Prints passed/failed/skipped counts per stack at the end of the run."""
+
+import json
+import os
+import subprocess
+import tomllib
+from fnmatch import fnmatch
+
+import pytest
+
+from conftest import ROOT, SynthStack
+
+pytestmark = pytest.mark.slow
+CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
+SKIPS = tomllib.loads((ROOT / "policy" / "checkov-skips.toml").read_text())["skip"]
+REPORT: dict[str, dict[str, int]] = {}  # printed by conftest's terminal summary
+
+
+def checkov_report(stack_dir) -> subprocess.Popen:
+    """Start checkov on one stack (one process per stack: with several --directory arguments
+    checkov 3.3 repeats earlier directories' results in later reports)."""
+    return subprocess.Popen(
+        [str(CHECKOV), "--directory", str(stack_dir), "--framework", "terraform_json",
+         "--output", "json", "--compact",
+         "--skip-download"],  # no calls to the vendor's API: the rules ship in the package
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture(scope="module")
+def findings(synth_dir, stacks) -> dict[str, dict[str, list]]:
+    """{stack: {"passed": [check, ...], "failed": [check, ...]}}"""
+    if not CHECKOV.exists():
+        message = f"{CHECKOV.relative_to(ROOT)} is missing (run `make install`)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    running = {name: checkov_report(synth_dir / "stacks" / name) for name in stacks}
+    by_stack = {}
+    for name, process in running.items():
+        stdout, stderr = process.communicate(timeout=600)
+        assert process.returncode in (0, 1), stderr  # 1: some check failed
+        report = json.loads(stdout)
+        assert report["check_type"] == "terraform_json", report
+        by_stack[name] = {"passed": report["results"]["passed_checks"],
+                          "failed": report["results"]["failed_checks"]}
+    return by_stack
+
+
+def address(stack: SynthStack, check: dict) -> str:
+    type_, path = stack.locate(check["resource"].split(".", 1)[1])
+    return f"{type_}.{path}"
+
+
+def accepted(check_id: str, resource: str) -> dict | None:
+    return next((s for s in SKIPS if s["check"] == check_id and fnmatch(resource, s["resource"])),
+                None)
+
+
+def test_checkov_ran_its_checks_on_every_stack(findings):
+    for name, outcome in findings.items():
+        assert len(outcome["passed"]) >= 40, name
+
+
+def test_no_unexplained_finding(findings, stacks):
+    unexplained = []
+    for name, outcome in findings.items():
+        skipped = 0
+        for check in outcome["failed"]:
+            resource = address(stacks[name], check)
+            if accepted(check["check_id"], resource):
+                skipped += 1
+            else:
+                unexplained.append(f"{name}: {check['check_id']} {resource}: {check['check_name']}")
+        REPORT[name] = {"passed": len(outcome["passed"]), "failed": len(outcome["failed"]) - skipped,
+                        "skipped": skipped}
+    assert unexplained == []
+
+
+def test_every_skip_is_explained_and_still_needed(findings, stacks):
+    used = {(s["check"], s["resource"]) for name, outcome in findings.items()
+            for check in outcome["failed"]
+            if (s := accepted(check["check_id"], address(stacks[name], check)))}
+    for skip in SKIPS:
+        assert len(skip["reason"]) > 40, skip
+        assert (skip["check"], skip["resource"]) in used, f"stale skip: {skip}"
