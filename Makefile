@@ -21,6 +21,8 @@ install: .venv/.installed node_modules/.installed .tools/checkov/.installed terr
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	@$(RUN) node -e 'process.exit(+process.versions.node.split(".")[0] >= 22 ? 0 : 1)' || \
+	  { echo "jsii needs Node.js 22 or 24; none came with npm ci for this platform and the machine's is $$(node --version)"; exit 1; }
 	@touch $@
 
 .tools/checkov/.installed: tools/checkov-requirements.txt
