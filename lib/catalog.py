@@ -29,6 +29,15 @@ CACHE_FAMILIES: dict[str, tuple[str, ...]] = {
        for f in ("m5", "m6g", "m7g", "r5", "r6g", "r7g")},
 }
 
+# RDS for PostgreSQL major versions with standard support.
+POSTGRES_MAJORS = (13, 14, 15, 16, 17)
+# Names PostgreSQL or RDS will not take for a database or its master user.
+POSTGRES_RESERVED = ("postgres", "rdsadmin", "admin", "user", "public", "template0", "template1")
+
+# Redis eviction policies (maxmemory-policy).
+MAXMEMORY_POLICIES = ("allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru",
+                      "volatile-lfu", "volatile-random", "volatile-ttl", "noeviction")
+
 # The retention periods CloudWatch Logs accepts, in days.
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,

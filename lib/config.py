@@ -119,7 +119,49 @@ def _az_name(value: str) -> str:
     return value
 
 
+def _postgres_version(value: str) -> str:
+    match = re.fullmatch(r"(\d+)(\.\d+)?", value)
+    if not match or int(match.group(1)) not in catalog.POSTGRES_MAJORS:
+        majors = ", ".join(map(str, catalog.POSTGRES_MAJORS))
+        raise ValueError(f"'{value}' is not a supported PostgreSQL version family; allowed: a major "
+                         f"({majors}) or major.minor such as 16.4")
+    return value
+
+
+def _daily_window(value: str) -> str:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError(f"'{value}' is not a daily UTC window; write it like 03:00-04:00")
+    return value
+
+
+def _weekly_window(value: str) -> str:
+    day = "(mon|tue|wed|thu|fri|sat|sun)"
+    if not re.fullmatch(rf"{day}:([01]\d|2[0-3]):[0-5]\d-{day}:([01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError(f"'{value}' is not a weekly UTC window; write it like mon:04:00-mon:05:00")
+    return value
+
+
+def _identifier(value: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", value) or value in catalog.POSTGRES_RESERVED:
+        raise ValueError(f"'{value}' is not allowed; use a lowercase letter then up to 62 letters, "
+                         "digits or underscores, not a reserved word")
+    return value
+
+
+def _pi_retention(value: int) -> int:
+    if value != 7 and not (value % 31 == 0 and 31 <= value <= 713) and value != 731:
+        raise ValueError(f"{value} is not a Performance Insights retention; allowed: 7 (free), "
+                         "a multiple of 31 up to 713, or 731")
+    return value
+
+
 Slug = Annotated[str, AfterValidator(_slug)]
+PostgresVersion = Annotated[str, AfterValidator(_postgres_version)]
+DailyWindow = Annotated[str, AfterValidator(_daily_window)]
+WeeklyWindow = Annotated[str, AfterValidator(_weekly_window)]
+Identifier = Annotated[str, AfterValidator(_identifier)]
+PerformanceInsightsRetention = Annotated[int, AfterValidator(_pi_retention)]
+MaxmemoryPolicy = Literal[catalog.MAXMEMORY_POLICIES]  # type: ignore[valid-type]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 VpcCidr = Annotated[str, AfterValidator(_vpc_cidr)]
 Region = Annotated[str, AfterValidator(_region)]
@@ -159,15 +201,45 @@ class NetworkConfig(Section):
 
 
 class DatabaseConfig(Section):
+    """RDS for PostgreSQL. Windows are UTC; the read replica serves reporting-style reads."""
+
+    engine_version: PostgresVersion = "16"  # a major (minor upgrades are automatic) or major.minor
     instance_class: RdsInstanceClass
     allocated_storage_gb: int = Field(ge=20, le=65536)
+    max_allocated_storage_gb: int | None = Field(default=None, ge=20, le=65536)  # default: 5x
     multi_az: bool
+    read_replica: bool = False
+    database_name: Identifier = "app"
+    master_username: Identifier = "app_admin"
     backup_retention_days: int = Field(default=7, ge=0, le=35)
+    backup_window: DailyWindow = "03:00-04:00"
+    maintenance_window: WeeklyWindow = "mon:04:00-mon:05:00"
+    deletion_protection: bool
+    final_snapshot: bool
+    slow_query_ms: int = Field(default=500, ge=-1, le=3_600_000)  # -1 turns slow-query logging off
+    performance_insights_retention_days: PerformanceInsightsRetention = 7
+    monitoring_interval_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = 60
+
+    @property
+    def storage_ceiling_gb(self) -> int:
+        return self.max_allocated_storage_gb or min(self.allocated_storage_gb * 5, 65536)
 
 
 class CacheConfig(Section):
+    """ElastiCache for Redis OSS, one shard: a primary and num_nodes - 1 replicas."""
+
+    engine_version: Literal["7.0", "7.1"] = "7.1"  # IAM authentication needs 7.0 or later
     node_type: CacheNodeType
     num_nodes: int = Field(ge=1, le=6)
+    automatic_failover: bool | None = None  # default: on whenever there are 2 or more nodes
+    maxmemory_policy: MaxmemoryPolicy = "allkeys-lru"
+    snapshot_retention_days: int = Field(default=5, ge=0, le=35)
+    snapshot_window: DailyWindow = "03:00-05:00"
+    maintenance_window: WeeklyWindow = "mon:05:00-mon:06:00"
+
+    @property
+    def failover(self) -> bool:
+        return self.num_nodes >= 2 if self.automatic_failover is None else self.automatic_failover
 
 
 class EdgeConfig(Section):
@@ -245,8 +317,9 @@ _SEED_SERVICES = [
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
         "network": {"az_count": 2, "nat": "single"},
+        # dev can be torn down: no deletion protection, no final snapshot.
         "database": {"instance_class": "db.t4g.micro", "allocated_storage_gb": 20,
-                     "multi_az": False},
+                     "multi_az": False, "deletion_protection": False, "final_snapshot": False},
         "cache": {"node_type": "cache.t4g.micro", "num_nodes": 1},
         "edge": {"cloudfront": False, "waf": False},
         "services": _SEED_SERVICES,
@@ -254,7 +327,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
     "staging": {
         "network": {"az_count": 3, "nat": "per_az"},
         "database": {"instance_class": "db.t4g.small", "allocated_storage_gb": 50,
-                     "multi_az": False},
+                     "multi_az": False, "deletion_protection": True, "final_snapshot": True},
         "cache": {"node_type": "cache.t4g.small", "num_nodes": 2},
         "edge": {"cloudfront": True, "waf": True},
         "services": _SEED_SERVICES,
@@ -262,7 +335,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
     "prod": {
         "network": {"az_count": 3, "nat": "per_az"},
         "database": {"instance_class": "db.t4g.medium", "allocated_storage_gb": 100,
-                     "multi_az": True},
+                     "multi_az": True, "deletion_protection": True, "final_snapshot": True},
         "cache": {"node_type": "cache.t4g.medium", "num_nodes": 3},
         "edge": {"cloudfront": True, "waf": True},
         "services": _SEED_SERVICES,
@@ -379,6 +452,28 @@ def _cross_field_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
                          "accept that"))
     if len(set(net.interface_endpoints)) != len(net.interface_endpoints):
         problems.append(("network.interface_endpoints", "lists an endpoint twice"))
+
+    db, cache = c.database, c.cache
+    if net.az_count < 2 and db.multi_az:
+        problems.append(("database.multi_az", "Multi-AZ needs a standby in a second AZ, but "
+                                              "network.az_count is 1"))
+    elif net.az_count < 2:
+        problems.append(("network.az_count",
+                         "1 AZ cannot host the database: an RDS subnet group spans at least 2 "
+                         "AZs (set az_count = 2 or more)"))
+    if db.max_allocated_storage_gb is not None and \
+            db.max_allocated_storage_gb < db.allocated_storage_gb:
+        problems.append(("database.max_allocated_storage_gb",
+                         f"{db.max_allocated_storage_gb} is below allocated_storage_gb "
+                         f"({db.allocated_storage_gb}); the autoscaling ceiling must be at least "
+                         "the allocated storage"))
+    if db.read_replica and db.backup_retention_days == 0:
+        problems.append(("database.read_replica", "a read replica needs automated backups on "
+                                                  "the primary (backup_retention_days >= 1)"))
+    if cache.automatic_failover and cache.num_nodes < 2:
+        problems.append(("cache.automatic_failover",
+                         "failover needs a replica to promote; with automatic_failover = true "
+                         "set num_nodes to 2 or more"))
 
     for key, value in c.tags.items():
         if key in RESERVED_TAGS:

@@ -35,6 +35,11 @@ class Naming:
         """CloudWatch log group names: `/<project>/<env>/<component>`."""
         return "/" + "/".join((self.project, self.environment, *component))
 
+    def secret(self, service: str, name: str) -> str:
+        """Secrets Manager names: `/<project>/<env>/<service>/<name>`, so IAM can grant a service
+        `/<project>/<env>/<service>/*` and nothing of its neighbours."""
+        return "/" + "/".join((self.project, self.environment, service, name))
+
     def arn(self, service: str, resource: str, regional: bool = True) -> str:
         region = self.region if regional else ""
         return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"

@@ -44,7 +44,7 @@ class Network(Construct):
     group and default NACL are stripped of all rules so nothing can use them by accident.
 
     Outputs: `vpc_id`, `vpc_cidr`, `availability_zones`, `{public,private,isolated}_subnet_ids`
-    (AZ order), `public_route_table_id`, `private_route_table_ids` (AZ order),
+    (AZ order), `isolated_subnet_cidrs`, `public_route_table_id`, `private_route_table_ids` (AZ order),
     `isolated_route_table_id`, `nat_gateway_ids`, `endpoint_security_group_id` (None without
     interface endpoints).
     """
@@ -86,6 +86,7 @@ class Network(Construct):
         self.public_subnet_ids: list[str] = [s.id for s in subnets["public"]]
         self.private_subnet_ids: list[str] = [s.id for s in subnets["private"]]
         self.isolated_subnet_ids: list[str] = [s.id for s in subnets["isolated"]]
+        self.isolated_subnet_cidrs: list[str] = [str(b) for b in props.subnet_plan.isolated]
 
         # Public tier: one route table, default route to the internet gateway.
         public_rt = aws.route_table.RouteTable(self, "public-rt", vpc_id=vpc.id,

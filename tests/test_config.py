@@ -152,6 +152,27 @@ BAD_INPUT = [
      'paths = ["/jobs/*"]\n', "services.jobs.paths", "a worker has no ingress"),
     ("bad service name", MINIMAL + '[[services]]\nname = "API_v2"\nport = 8000\n'
      'paths = ["/*"]\n', "services.API_v2.name", "lowercase letters"),
+    ("failover requested with one node", MINIMAL + "[cache]\nnum_nodes = 1\n"
+     "automatic_failover = true\n", "cache.automatic_failover", "set num_nodes to 2 or more"),
+    ("Multi-AZ RDS in a one-AZ network", 'profile = "prod"\n' + MINIMAL + "az_count = 1\n"
+     "[database]\nmulti_az = true\n", "database.multi_az", "network.az_count is 1"),
+    ("storage ceiling below allocated storage", MINIMAL + "[database]\nallocated_storage_gb = 100"
+     "\nmax_allocated_storage_gb = 50\n", "database.max_allocated_storage_gb",
+     "below allocated_storage_gb (100)"),
+    ("unknown engine version family", MINIMAL + '[database]\nengine_version = "9.6"\n',
+     "database.engine_version", "allowed: a major (13, 14, 15, 16, 17)"),
+    ("unknown Redis version", MINIMAL + '[cache]\nengine_version = "6.2"\n',
+     "cache.engine_version", "'7.0' or '7.1'"),
+    ("negative backup retention", MINIMAL + "[database]\nbackup_retention_days = -1\n",
+     "database.backup_retention_days", "must be >= 0"),
+    ("bad backup window", MINIMAL + '[database]\nbackup_window = "3am-4am"\n',
+     "database.backup_window", "like 03:00-04:00"),
+    ("bad maintenance window", MINIMAL + '[cache]\nmaintenance_window = "monday 05:00"\n',
+     "cache.maintenance_window", "like mon:04:00-mon:05:00"),
+    ("unknown eviction policy", MINIMAL + '[cache]\nmaxmemory_policy = "lru"\n',
+     "cache.maxmemory_policy", "'allkeys-lru'"),
+    ("reserved database user", MINIMAL + '[database]\nmaster_username = "postgres"\n',
+     "database.master_username", "not a reserved word"),
     ("prod with a single NAT and no opt-in", MINIMAL + 'nat = "single"\n',
      "network.nat", "allow_single_nat_in_prod = true"),
     ("reserved tag", MINIMAL.replace("[network]", '[tags]\nEnvironment = "x"\n\n[network]'),
@@ -166,7 +187,7 @@ BAD_INPUT = [
 
 @pytest.mark.parametrize("case, text, field, words", BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
 def test_bad_input_gets_one_clear_line(tmp_path, case, text, field, words):
-    name = "prod.toml" if "prod" in case else "dev.toml"
+    name = "prod.toml" if "prod" in case.lower() else "dev.toml"
     path = write(tmp_path, text, name)
     found = problems(path)
     assert len(found) == 1, found
@@ -205,3 +226,18 @@ def test_every_problem_of_a_file_is_reported_on_its_own_line(tmp_path):
 def test_single_nat_in_prod_with_the_opt_in_loads(tmp_path):
     text = MINIMAL + 'nat = "single"\nallow_single_nat_in_prod = true\n'
     assert load_environment(write(tmp_path, text, "prod.toml")).network.nat == "single"
+
+
+def test_one_az_cannot_host_the_database(tmp_path):
+    found = problems(write(tmp_path, MINIMAL + "az_count = 1\n"))
+    assert found == [f"{tmp_path / 'dev.toml'}: network.az_count: 1 AZ cannot host the database: "
+                     "an RDS subnet group spans at least 2 AZs (set az_count = 2 or more)"]
+
+
+def test_data_layer_defaults_per_profile(tmp_path):
+    dev = load_environment(write(tmp_path, MINIMAL, "dev.toml"))
+    prod = load_environment(write(tmp_path, MINIMAL, "prod.toml"))
+    assert (dev.database.deletion_protection, dev.database.final_snapshot) == (False, False)
+    assert (prod.database.deletion_protection, prod.database.final_snapshot) == (True, True)
+    assert (dev.cache.failover, prod.cache.failover) == (False, True)
+    assert dev.database.storage_ceiling_gb == 100

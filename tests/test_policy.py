@@ -52,9 +52,9 @@ def address(stack: SynthStack, check: dict) -> str:
     return f"{type_}.{path}"
 
 
-def accepted(check_id: str, resource: str) -> dict | None:
-    return next((s for s in SKIPS if s["check"] == check_id and fnmatch(resource, s["resource"])),
-                None)
+def accepted(stack: str, check_id: str, resource: str) -> dict | None:
+    return next((s for s in SKIPS if s["check"] == check_id and fnmatch(resource, s["resource"])
+                 and stack in s.get("stacks", [stack])), None)
 
 
 def test_checkov_ran_its_checks_on_every_stack(findings):
@@ -68,7 +68,7 @@ def test_no_unexplained_finding(findings, stacks):
         skipped = 0
         for check in outcome["failed"]:
             resource = address(stacks[name], check)
-            if accepted(check["check_id"], resource):
+            if accepted(name, check["check_id"], resource):
                 skipped += 1
             else:
                 unexplained.append(f"{name}: {check['check_id']} {resource}: {check['check_name']}")
@@ -78,9 +78,10 @@ def test_no_unexplained_finding(findings, stacks):
 
 
 def test_every_skip_is_explained_and_still_needed(findings, stacks):
-    used = {(s["check"], s["resource"]) for name, outcome in findings.items()
+    used = {(name, s["check"], s["resource"]) for name, outcome in findings.items()
             for check in outcome["failed"]
-            if (s := accepted(check["check_id"], address(stacks[name], check)))}
+            if (s := accepted(name, check["check_id"], address(stacks[name], check)))}
     for skip in SKIPS:
         assert len(skip["reason"]) > 40, skip
-        assert (skip["check"], skip["resource"]) in used, f"stale skip: {skip}"
+        for stack in skip.get("stacks", stacks):
+            assert (stack, skip["check"], skip["resource"]) in used, f"stale for {stack}: {skip}"

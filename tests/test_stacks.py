@@ -80,3 +80,10 @@ def test_offline_target_skips_every_aws_lookup(tmp_path):
     assert provider["skip_requesting_account_id"] is True
     assert provider["skip_metadata_api_check"] == "true"
     assert "allowed_account_ids" not in provider
+
+
+def test_secret_names_follow_the_hierarchy():
+    from lib.naming import Naming
+
+    naming = Naming("webplat", "prod", "123456789012", "us-east-1")
+    assert naming.secret("backend", "stripe-key") == "/webplat/prod/backend/stripe-key"
