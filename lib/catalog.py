@@ -68,3 +68,36 @@ def check_rds_instance_class(value: str) -> str:
 
 def check_cache_node_type(value: str) -> str:
     return _check_class(value, "cache", CACHE_FAMILIES, "ElastiCache node type")
+
+
+def _gib(low: int, high: int, step: int = 1024) -> tuple[int, ...]:
+    return tuple(range(low, high + 1, step))
+
+
+# The task sizes Fargate offers: cpu units -> memory MiB.
+FARGATE_MEMORY: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: _gib(1024, 4096),
+    1024: _gib(2048, 8192),
+    2048: _gib(4096, 16384),
+    4096: _gib(8192, 30720),
+    8192: _gib(16384, 61440, 4096),
+    16384: _gib(32768, 122880, 8192),
+}
+
+
+def describe_fargate(cpu: int, memory: int) -> str:
+    if cpu not in FARGATE_MEMORY:
+        return (f"cpu {cpu} is not a Fargate size; allowed cpu: "
+                f"{', '.join(map(str, FARGATE_MEMORY))}")
+    sizes = FARGATE_MEMORY[cpu]
+    allowed = ", ".join(map(str, sizes)) if len(sizes) <= 4 else \
+        f"{sizes[0]}-{sizes[-1]} in steps of {sizes[1] - sizes[0]}"
+    return f"{memory} MiB is not offered with cpu {cpu} on Fargate; allowed memory: {allowed}"
+
+
+# The instance sizes App Runner offers: cpu units -> memory MiB.
+APPRUNNER_MEMORY: dict[int, tuple[int, ...]] = {
+    256: (512, 1024), 512: (1024,), 1024: (2048, 3072, 4096), 2048: (4096, 6144),
+    4096: (8192, 10240, 12288),
+}

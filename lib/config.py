@@ -155,7 +155,32 @@ def _pi_retention(value: int) -> int:
     return value
 
 
+def _image_tag(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", value):
+        raise ValueError(f"'{value}' is not a container image tag (letters, digits, _ . -, up to "
+                         "128 characters)")
+    return value
+
+
+def _domain(value: str) -> str:
+    label = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+    if len(value) > 253 or not re.fullmatch(rf"({label}\.)+[a-z]{{2,63}}", value):
+        raise ValueError(f"'{value}' is not a lowercase DNS name such as app.example.com")
+    return value
+
+
+def _any_cidr(value: str) -> str:
+    try:
+        return str(IPv4Network(value))
+    except ValueError:
+        raise ValueError(f"'{value}' is not an IPv4 network in CIDR form, e.g. 203.0.113.0/24 or "
+                         "0.0.0.0/0") from None
+
+
 Slug = Annotated[str, AfterValidator(_slug)]
+ImageTag = Annotated[str, AfterValidator(_image_tag)]
+DomainName = Annotated[str, AfterValidator(_domain)]
+AnyCidr = Annotated[str, AfterValidator(_any_cidr)]
 PostgresVersion = Annotated[str, AfterValidator(_postgres_version)]
 DailyWindow = Annotated[str, AfterValidator(_daily_window)]
 WeeklyWindow = Annotated[str, AfterValidator(_weekly_window)]
@@ -252,10 +277,17 @@ class LogsConfig(Section):
 
 
 class ServiceConfig(Section):
-    """A container service. `web` services sit behind the load balancer; `worker`s have no ingress."""
+    """A container service. `web` services sit behind the load balancer; `worker`s have no ingress.
+
+    `image = "ecr"` builds into a repository this project creates (CI pushes, CI deploys: see
+    README "How an image reaches production"); anything else is a full image reference that
+    Terraform deploys as written.
+    """
 
     name: Slug
     kind: Literal["web", "worker"] = "web"
+    image: str = "ecr"
+    image_tag: ImageTag = "bootstrap"  # the tag of the first task definition, before CI deploys
     port: int | None = Field(default=None, ge=1, le=65535)
     cpu: int = Field(default=256, ge=256)
     memory: int = Field(default=512, ge=512)
@@ -265,7 +297,60 @@ class ServiceConfig(Section):
     paths: list[str] = []
     priority: int | None = Field(default=None, ge=1, le=50000)
     health_check_path: str = "/"
+    health_check_grace_seconds: int = Field(default=60, ge=0, le=2_147_483_647)
+    environment: dict[str, str] = {}
+    secrets: list[str] = []  # names declared in [[secrets]]
+    access: list[Literal["database", "cache"]] = []  # data stores the service uses
     cpu_target_percent: int = Field(default=70, ge=10, le=95)
+    memory_target_percent: int | None = Field(default=80, ge=10, le=95)
+    requests_per_target: int | None = Field(default=1000, ge=1, le=1_000_000)  # web only
+    read_only_root_filesystem: bool = True
+    capacity: Literal["default", "ec2"] = "default"  # "ec2": the cluster's EC2 capacity provider
+
+    @property
+    def builds_image(self) -> bool:
+        return self.image == "ecr"
+
+    @property
+    def initial_tasks(self) -> int:
+        return self.min_tasks if self.desired_tasks is None else self.desired_tasks
+
+
+class SecretConfig(Section):
+    """A secret a service reads, stored at /<project>/<env>/<service>/<name>. Terraform creates the
+    empty secret; its value is set out of band (aws secretsmanager put-secret-value)."""
+
+    name: Slug
+    service: Slug  # the owning service: the secret's path segment
+    description: str = ""
+
+
+class Ec2CapacityConfig(Section):
+    instance_type: str = "t4g.small"
+    min_size: int = Field(default=0, ge=0, le=100)
+    max_size: int = Field(default=2, ge=1, le=100)
+
+
+class ComputeConfig(Section):
+    platform: Literal["ecs", "apprunner"] = "ecs"
+    # fargate: on-demand only; spot: Fargate Spot only; mixed: one on-demand task, the rest 1:1
+    capacity: Literal["fargate", "spot", "mixed"]
+    architecture: Literal["arm64", "x86_64"] = "arm64"  # Graviton is cheaper for the same size
+    ec2: Ec2CapacityConfig | None = None  # an optional EC2 Auto Scaling capacity provider
+    immutable_tags: bool = True  # ECR tag immutability
+    keep_release_images: int = Field(default=10, ge=1, le=1000)  # tagged v*
+    untagged_image_days: int = Field(default=7, ge=1, le=3650)
+
+
+class IngressConfig(Section):
+    """The load balancer. With a domain: HTTPS (TLS 1.3/1.2), HTTP redirects, ACM + Route53."""
+
+    domain: DomainName | None = None
+    hosted_zone_id: str | None = None  # an existing zone; without it a zone for `zone_name`
+    zone_name: DomainName | None = None  # default: the domain itself
+    allowed_cidrs: list[AnyCidr] = ["0.0.0.0/0"]
+    access_logs: bool = True
+    deletion_protection: bool
 
 
 class EnvironmentConfig(Section):
@@ -282,7 +367,10 @@ class EnvironmentConfig(Section):
     cache: CacheConfig
     edge: EdgeConfig
     logs: LogsConfig = LogsConfig()
+    compute: ComputeConfig
+    ingress: IngressConfig
     services: list[ServiceConfig]
+    secrets: list[SecretConfig] = []
 
     # Set by the loader, not by the file.
     source: str = Field(default="", exclude=True)
@@ -308,12 +396,16 @@ class EnvironmentConfig(Section):
 
 
 # The seed designs' environment table (Graviton classes: cheaper for the same size).
+# Seed 003's services. Next.js writes its cache under .next/, so its root file system stays
+# writable; the API's is read-only.
 _SEED_SERVICES = [
     {"name": "frontend", "kind": "web", "port": 3000, "paths": ["/*"], "priority": 200,
-     "health_check_path": "/"},
+     "health_check_path": "/", "read_only_root_filesystem": False},
     {"name": "backend", "kind": "web", "port": 8000, "paths": ["/api/*"], "priority": 100,
-     "health_check_path": "/api/v1/health"},
+     "health_check_path": "/api/v1/health", "access": ["database", "cache"]},
 ]
+# prod keeps a task in two AZs at all times (seed 002: "minimum 2 tasks (across AZs) for HA").
+_PROD_SERVICES = [{**s, "min_tasks": 2} for s in _SEED_SERVICES]
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
         "network": {"az_count": 2, "nat": "single"},
@@ -322,6 +414,8 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
                      "multi_az": False, "deletion_protection": False, "final_snapshot": False},
         "cache": {"node_type": "cache.t4g.micro", "num_nodes": 1},
         "edge": {"cloudfront": False, "waf": False},
+        "compute": {"capacity": "spot"},
+        "ingress": {"deletion_protection": False},
         "services": _SEED_SERVICES,
     },
     "staging": {
@@ -330,6 +424,8 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
                      "multi_az": False, "deletion_protection": True, "final_snapshot": True},
         "cache": {"node_type": "cache.t4g.small", "num_nodes": 2},
         "edge": {"cloudfront": True, "waf": True},
+        "compute": {"capacity": "mixed"},
+        "ingress": {"deletion_protection": True},
         "services": _SEED_SERVICES,
     },
     "prod": {
@@ -338,7 +434,9 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
                      "multi_az": True, "deletion_protection": True, "final_snapshot": True},
         "cache": {"node_type": "cache.t4g.medium", "num_nodes": 3},
         "edge": {"cloudfront": True, "waf": True},
-        "services": _SEED_SERVICES,
+        "compute": {"capacity": "fargate"},
+        "ingress": {"deletion_protection": True},
+        "services": _PROD_SERVICES,
     },
 }
 
@@ -485,6 +583,55 @@ def _cross_field_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
         elif len(value) > 256:
             problems.append((f"tags.{key}", "tag values are at most 256 characters"))
 
+    problems += _service_problems(c)
+    return problems
+
+
+def _route_problems(s: ServiceConfig, where: str, routes: dict[str, str],
+                    priorities: dict[int, str]) -> list[tuple[str, str]]:
+    """Listener rules: every path pattern to one service, every priority used once. Records this
+    service's routes in `routes` (path -> service) and `priorities` (priority -> service)."""
+    problems: list[tuple[str, str]] = []
+    for path in s.paths:
+        if not path.startswith("/") or len(path) > 128:
+            problems.append((f"{where}.paths", f"'{path}' is not a path pattern: start with / "
+                                               "and keep to 128 characters"))
+    taken = {path: routes[path] for path in s.paths if path in routes}
+    rival = priorities.get(s.priority) if s.priority is not None else None
+    if s.priority is None:
+        problems.append((f"{where}.priority", "a web service needs a listener rule priority "
+                                              "(1-50000, lower is matched first)"))
+    elif rival is not None and taken and set(taken.values()) == {rival}:
+        problems.append((f"{where}.priority", f"routes {', '.join(map(repr, taken))} at priority "
+                                              f"{s.priority}, exactly like '{rival}'; give each "
+                                              "service its own paths and priority"))
+        return problems
+    elif rival is not None:
+        problems.append((f"{where}.priority", f"{s.priority} is also the priority of '{rival}'; "
+                                              "listener rule priorities must be unique"))
+    for path, owner in taken.items():
+        problems.append((f"{where}.paths", f"'{path}' is also routed to '{owner}'; each path "
+                                           "pattern goes to one service"))
+    if s.priority is not None:
+        priorities.setdefault(s.priority, s.name)
+    for path in s.paths:
+        routes.setdefault(path, s.name)
+    return problems
+
+
+def _service_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    declared = {secret.name: secret for secret in c.secrets}
+    service_names = {s.name for s in c.services}
+    for i, secret in enumerate(c.secrets):
+        if secret.service not in service_names:
+            problems.append((f"secrets[{i}].service", f"'{secret.service}' is not a service; "
+                                                      f"services: {', '.join(sorted(service_names))}"))
+    if len(declared) != len(c.secrets):
+        problems.append(("secrets", "declares a secret name twice; names must be unique"))
+    routes: dict[str, str] = {}  # path pattern -> service
+    priorities: dict[int, str] = {}
+
     seen: set[str] = set()
     for s in c.services:
         where = f"services.{s.name}"
@@ -502,12 +649,64 @@ def _cross_field_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
         if s.kind == "web" and s.port is None:
             problems.append((f"{where}.port", "a web service needs the container port its "
                                               "load balancer targets (1-65535)"))
-        if s.kind == "web" and not s.paths:
+        if s.kind == "web" and not s.paths and c.compute.platform == "ecs":
             problems.append((f"{where}.paths", "a web service needs at least one path pattern, "
                                                "e.g. [\"/api/*\"]"))
         if s.kind == "worker" and s.paths:
             problems.append((f"{where}.paths", "a worker has no ingress, so it takes no paths; "
                                                "remove them or make it kind = \"web\""))
+        if s.kind == "worker" and s.port is not None:
+            problems.append((f"{where}.port", "a worker has no ingress, so it takes no port"))
+        if s.memory not in catalog.FARGATE_MEMORY.get(s.cpu, ()):
+            problems.append((f"{where}.memory", catalog.describe_fargate(s.cpu, s.memory)))
+        for name in s.secrets:
+            if name not in declared:
+                known = ", ".join(sorted(declared)) or "none declared"
+                problems.append((f"{where}.secrets", f"'{name}' is not declared in [[secrets]] "
+                                                     f"(declared: {known})"))
+        if s.kind == "web" and c.compute.platform == "ecs":
+            problems += _route_problems(s, where, routes, priorities)
+        if s.capacity == "ec2" and c.compute.ec2 is None:
+            problems.append((f"{where}.capacity", "'ec2' needs an EC2 capacity provider: add "
+                                                  "[compute.ec2]"))
+        if len(f"{c.project}-{c.environment}-{s.name}") > 32:
+            problems.append((f"{where}.name", f"'{c.project}-{c.environment}-{s.name}' is over "
+                                              "32 characters, the limit for target group and "
+                                              "load balancer names; shorten project or service"))
+    if c.compute.platform == "apprunner":
+        for s in c.services:
+            where = f"services.{s.name}"
+            if s.kind == "worker":
+                problems.append((f"{where}.kind", "App Runner only runs web services; workers "
+                                                  "need compute.platform = \"ecs\""))
+            if s.memory not in catalog.APPRUNNER_MEMORY.get(s.cpu, ()):
+                allowed = "; ".join(f"cpu {c} with {', '.join(map(str, m))}"
+                                    for c, m in catalog.APPRUNNER_MEMORY.items())
+                problems.append((f"{where}.memory", f"cpu {s.cpu} / memory {s.memory} is not an "
+                                                    f"App Runner size; allowed: {allowed}"))
+            if s.max_tasks > 25:
+                problems.append((f"{where}.max_tasks", "App Runner scales to at most 25 "
+                                                       "instances"))
+    elif c.profile == "prod" and c.ingress.domain is None:
+        problems.append(("ingress.domain", "prod must serve HTTPS, which needs a domain for its "
+                                           "certificate (e.g. app.example.com)"))
+    for s in c.services:
+        if len(s.paths) > 5:
+            problems.append((f"services.{s.name}.paths", "a listener rule matches at most 5 path "
+                                                         "patterns"))
+    ec2 = c.compute.ec2
+    if ec2 is not None and ec2.min_size > ec2.max_size:
+        problems.append(("compute.ec2.min_size", f"{ec2.min_size} is more than max_size "
+                                                 f"({ec2.max_size})"))
+    if ec2 is not None:
+        graviton = re.fullmatch(r"[a-z]+\d+g[a-z]*\.[a-z0-9]+", ec2.instance_type) is not None
+        if graviton != (c.compute.architecture == "arm64"):
+            problems.append(("compute.ec2.instance_type",
+                             f"'{ec2.instance_type}' does not run {c.compute.architecture} "
+                             "images; use a Graviton type (t4g, m7g...) for arm64, an Intel or "
+                             "AMD type for x86_64"))
+    if c.ingress.hosted_zone_id and not c.ingress.domain:
+        problems.append(("ingress.hosted_zone_id", "only used with ingress.domain"))
     return problems
 
 

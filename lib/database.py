@@ -1,12 +1,12 @@
 """RDS for PostgreSQL: encrypted, private, reachable only from the security groups it is given."""
 
-import json
 from dataclasses import dataclass
 
 from constructs import Construct
 
 from lib import aws
 from lib.config import DatabaseConfig
+from lib.iam import service_role
 from lib.naming import Naming
 from lib.security_group import port_only_from_groups
 
@@ -147,21 +147,9 @@ class Database(Construct):
             tags=n.tags("db"))
 
     def _monitoring_role(self, n: Naming):
-        role = aws.iam_role.IamRole(
-            self, "monitoring-role", name=n.name("db", "monitoring"),
-            assume_role_policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": "monitoring.rds.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": n.account_id}},
-                }],
-            }),
-            tags=n.tags("db", "monitoring"))
-        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
-            self, "monitoring-policy", role=role.name, policy_arn=MONITORING_POLICY)
-        return role
+        return service_role(self, "monitoring-role", n, "db-monitoring",
+                            "monitoring.rds.amazonaws.com",
+                            managed_policy_arns=[MONITORING_POLICY])
 
     def _log_groups(self, which: str, identifier: str, props: DatabaseProps) -> list:
         """Created before the instance so RDS does not create them unencrypted and kept forever."""

@@ -35,6 +35,13 @@ class Naming:
         """CloudWatch log group names: `/<project>/<env>/<component>`."""
         return "/" + "/".join((self.project, self.environment, *component))
 
+    def bucket(self, component: str) -> str:
+        """S3 bucket names are global: `<project>-<env>-<component>-<account id>`."""
+        return self.name(component, self.account_id)
+
+    def bucket_arn(self, component: str) -> str:
+        return f"arn:{self.partition}:s3:::{self.bucket(component)}"
+
     def secret(self, service: str, name: str) -> str:
         """Secrets Manager names: `/<project>/<env>/<service>/<name>`, so IAM can grant a service
         `/<project>/<env>/<service>/*` and nothing of its neighbours."""

@@ -7,13 +7,13 @@ Tiers:
 - isolated: the data stores; no route out of the VPC at all, and a NACL that only speaks to the VPC.
 """
 
-import json
 from dataclasses import dataclass, field
 from typing import Literal
 
 from constructs import Construct
 
 from lib import aws
+from lib.iam import service_role
 from lib.ipam import SubnetPlan
 from lib.naming import Naming
 
@@ -183,30 +183,13 @@ class Network(Construct):
             self, "flow-log-group", name=n.log_group("vpc", "flow-logs"),
             retention_in_days=self._props.flow_log_retention_days,
             kms_key_id=self._props.flow_log_key_arn, tags=n.tags("flow-logs"))
-        role = aws.iam_role.IamRole(
-            self, "flow-log-role", name=n.name("vpc-flow-logs"),
-            assume_role_policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    # Only flow logs of this account may use the role (confused deputy).
-                    "Condition": {"StringEquals": {"aws:SourceAccount": n.account_id}},
-                }],
-            }),
-            tags=n.tags("vpc-flow-logs"))
-        aws.iam_role_policy.IamRolePolicy(
-            self, "flow-log-policy", role=role.id, name="write-flow-logs",
-            policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents",
-                               "logs:DescribeLogStreams"],
-                    "Resource": [f"{group.arn}", f"{group.arn}:*"],
-                }],
-            }))
+        role = service_role(self, "flow-log-role", n, "vpc-flow-logs",
+                            "vpc-flow-logs.amazonaws.com", [{
+                                "Effect": "Allow",
+                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents",
+                                           "logs:DescribeLogStreams"],
+                                "Resource": [group.arn, f"{group.arn}:*"],
+                            }])
         aws.flow_log.FlowLog(
             self, "flow-log", vpc_id=vpc_id, traffic_type="ALL", log_destination_type=
             "cloud-watch-logs", log_destination=group.arn, iam_role_arn=role.arn,

@@ -19,6 +19,9 @@ cidr = "10.0.0.0/16"
 
 
 def write(tmp_path: Path, text: str, name: str = "dev.toml") -> Path:
+    if ('prod' in name or 'profile = "prod"' in text) and "[ingress]" not in text:
+        # prod must have a domain (HTTPS); cases that are not about that get one.
+        text = text.replace("[network]", '[ingress]\ndomain = "shop.example.com"\n\n[network]')
     path = tmp_path / name
     path.write_text(text)
     return path
@@ -143,10 +146,10 @@ BAD_INPUT = [
     ("log retention CloudWatch does not offer", MINIMAL + "[logs]\nretention_days = 31\n",
      "logs.retention_days", "allowed days: 1, 3, 5"),
     ("min tasks > max tasks", MINIMAL + '[[services]]\nname = "api"\nport = 8000\n'
-     'paths = ["/*"]\nmin_tasks = 5\nmax_tasks = 2\n', "services.api.min_tasks",
+     'paths = ["/*"]\npriority = 10\nmin_tasks = 5\nmax_tasks = 2\n', "services.api.min_tasks",
      "need min_tasks <= max_tasks"),
     ("duplicate service names", MINIMAL + '[[services]]\nname = "api"\nport = 8000\n'
-     'paths = ["/*"]\n[[services]]\nname = "api"\nkind = "worker"\n', "services.api.name",
+     'paths = ["/*"]\npriority = 10\n[[services]]\nname = "api"\nkind = "worker"\n', "services.api.name",
      "must be unique"),
     ("worker with a path", MINIMAL + '[[services]]\nname = "jobs"\nkind = "worker"\n'
      'paths = ["/jobs/*"]\n', "services.jobs.paths", "a worker has no ingress"),
@@ -173,6 +176,37 @@ BAD_INPUT = [
      "cache.maxmemory_policy", "'allkeys-lru'"),
     ("reserved database user", MINIMAL + '[database]\nmaster_username = "postgres"\n',
      "database.master_username", "not a reserved word"),
+    ("two web services with the same path and priority", MINIMAL +
+     '[[services]]\nname = "web-a"\nport = 80\npaths = ["/*"]\npriority = 10\n'
+     '[[services]]\nname = "web-b"\nport = 81\npaths = ["/*"]\npriority = 10\n',
+     "services.web-b.priority", "routes '/*' at priority 10, exactly like 'web-a'"),
+    ("two web services with the same path", MINIMAL +
+     '[[services]]\nname = "web-a"\nport = 80\npaths = ["/api/*"]\npriority = 10\n'
+     '[[services]]\nname = "web-b"\nport = 81\npaths = ["/api/*"]\npriority = 20\n',
+     "services.web-b.paths", "'/api/*' is also routed to 'web-a'"),
+    ("port out of range", MINIMAL + '[[services]]\nname = "api"\nport = 70000\n'
+     'paths = ["/*"]\npriority = 10\n', "services.api.port", "must be <= 65535"),
+    ("Fargate cpu/memory pair Fargate does not offer", MINIMAL + '[[services]]\nname = "api"\n'
+     'port = 80\npaths = ["/*"]\npriority = 10\ncpu = 256\nmemory = 4096\n',
+     "services.api.memory", "allowed memory: 512, 1024, 2048"),
+    ("Fargate cpu that does not exist", MINIMAL + '[[services]]\nname = "api"\n'
+     'port = 80\npaths = ["/*"]\npriority = 10\ncpu = 300\nmemory = 1024\n',
+     "services.api.memory", "allowed cpu: 256, 512, 1024"),
+    ("secret that is not declared", MINIMAL + '[[services]]\nname = "api"\nport = 80\n'
+     'paths = ["/*"]\npriority = 10\nsecrets = ["stripe-key"]\n', "services.api.secrets",
+     "'stripe-key' is not declared in [[secrets]] (declared: none declared)"),
+    ("web service without a priority", MINIMAL + '[[services]]\nname = "api"\nport = 80\n'
+     'paths = ["/*"]\n', "services.api.priority", "needs a listener rule priority"),
+    ("App Runner with a worker", MINIMAL.replace("[network]", '[compute]\nplatform = '
+     '"apprunner"\n\n[network]') + '[[services]]\nname = "jobs"\nkind = "worker"\n',
+     "services.jobs.kind", "App Runner only runs web services"),
+    ("prod over plain HTTP", MINIMAL.replace("[network]", '[ingress]\nallowed_cidrs = '
+     '["0.0.0.0/0"]\n\n[network]'), "ingress.domain", "prod must serve HTTPS"),
+    ("arm64 with an Intel instance type", MINIMAL.replace("[network]", '[compute.ec2]\n'
+     'instance_type = "t3.small"\n\n[network]'), "compute.ec2.instance_type",
+     "does not run arm64 images"),
+    ("bad domain", MINIMAL.replace("[network]", '[ingress]\ndomain = "https://x.com"\n\n'
+     '[network]'), "ingress.domain", "lowercase DNS name"),
     ("prod with a single NAT and no opt-in", MINIMAL + 'nat = "single"\n',
      "network.nat", "allow_single_nat_in_prod = true"),
     ("reserved tag", MINIMAL.replace("[network]", '[tags]\nEnvironment = "x"\n\n[network]'),

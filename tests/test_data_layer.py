@@ -158,7 +158,7 @@ def test_postgres_monitoring_and_log_exports(stack):
                        ["assume_role_policy"])
     assert [s["Principal"] for s in trust["Statement"]] == [
         {"Service": "monitoring.rds.amazonaws.com"}]
-    attachment = stack.resource("aws_iam_role_policy_attachment", "database/monitoring-policy")
+    attachment = stack.resource("aws_iam_role_policy_attachment", "database/monitoring-role-managed-0")
     assert attachment["policy_arn"].endswith("service-role/AmazonRDSEnhancedMonitoringRole")
     assert db["enabled_cloudwatch_logs_exports"] == ["postgresql", "upgrade"]
     env = stack.name.removesuffix("-stack")

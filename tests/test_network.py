@@ -135,7 +135,7 @@ def test_flow_log_role_can_only_write_its_own_log_group(stack):
     trust = json.loads(role["assume_role_policy"])["Statement"]
     assert [s["Principal"] for s in trust] == [{"Service": "vpc-flow-logs.amazonaws.com"}]
     assert trust[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
-    policy = json.loads(stack.resource("aws_iam_role_policy", "network/flow-log-policy")["policy"])
+    policy = json.loads(stack.resource("aws_iam_role_policy", "network/flow-log-role-policy")["policy"])
     group = stack.ref("aws_cloudwatch_log_group", "network/flow-log-group", "arn")
     assert [s["Resource"] for s in policy["Statement"]] == [[group, f"{group}:*"]]
 

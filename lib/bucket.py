@@ -1,0 +1,134 @@
+"""S3 buckets that are private, encrypted and TLS-only whatever they hold."""
+
+import json
+from dataclasses import dataclass, field
+
+from constructs import Construct
+
+from lib import aws
+from lib.naming import Naming
+
+# Regions that predate the log-delivery service principal: ALB access logs there are written by
+# the regional Elastic Load Balancing account (AWS docs, "Enable access logs for your ALB").
+ELB_LOG_ACCOUNTS = {
+    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
+    "us-west-2": "797873946194", "af-south-1": "098369216593", "ap-east-1": "754344448648",
+    "ap-south-1": "718504428378", "ap-northeast-1": "582318560864",
+    "ap-northeast-2": "600734575887", "ap-northeast-3": "383597477331",
+    "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
+    "ap-southeast-3": "589379963580", "ca-central-1": "985666609251",
+    "eu-central-1": "054676820928", "eu-west-1": "156460612806", "eu-west-2": "652711504416",
+    "eu-west-3": "009996457667", "eu-south-1": "635631232127", "eu-north-1": "897822967062",
+    "me-south-1": "076674570225", "sa-east-1": "507241528517",
+}
+
+
+@dataclass(frozen=True)
+class LifecycleRule:
+    id: str
+    expire_days: int | None = None
+    # (days, storage class) pairs, e.g. [(30, "STANDARD_IA"), (90, "GLACIER")]
+    transitions: list[tuple[int, str]] = field(default_factory=list)
+    noncurrent_expire_days: int | None = 90
+
+
+@dataclass(frozen=True)
+class BucketProps:
+    naming: Naming
+    component: str  # names the bucket: Naming.bucket(component)
+    kms_key_arn: str | None  # None: SSE-S3 (AES256), for writers that cannot use KMS (ALB logs)
+    versioned: bool = True
+    lifecycle: list[LifecycleRule] = field(default_factory=list)
+    extra_policy_statements: list[dict] = field(default_factory=list)
+    force_destroy: bool = False  # a disposable environment may delete non-empty buckets
+
+
+class Bucket(Construct):
+    """An S3 bucket with public access blocked, server-side encryption (KMS or SSE-S3), ACLs
+    disabled (bucket owner enforced), a policy that denies any request not made over TLS, optional
+    versioning and lifecycle rules, and aborted multipart uploads cleaned up after 7 days.
+
+    Outputs: `name`, `arn`, `domain_name` (regional).
+    """
+
+    def __init__(self, scope: Construct, id: str, props: BucketProps):
+        super().__init__(scope, id)
+        n = props.naming
+        bucket = aws.s3_bucket.S3Bucket(self, "bucket", bucket=n.bucket(props.component),
+                                        force_destroy=props.force_destroy,
+                                        tags=n.tags(props.component))
+        aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
+            self, "public-access-block", bucket=bucket.id, block_public_acls=True,
+            block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)
+        aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
+            self, "ownership", bucket=bucket.id,
+            rule=aws.s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(
+                object_ownership="BucketOwnerEnforced"))
+        sse = aws.s3_bucket_server_side_encryption_configuration
+        default = sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+            sse_algorithm="aws:kms" if props.kms_key_arn else "AES256",
+            kms_master_key_id=props.kms_key_arn)
+        sse.S3BucketServerSideEncryptionConfigurationA(
+            self, "encryption", bucket=bucket.id,
+            rule=[sse.S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=default,
+                bucket_key_enabled=bool(props.kms_key_arn))])
+        if props.versioned:
+            aws.s3_bucket_versioning.S3BucketVersioningA(
+                self, "versioning", bucket=bucket.id,
+                versioning_configuration=aws.s3_bucket_versioning.
+                S3BucketVersioningVersioningConfiguration(status="Enabled"))
+        self._lifecycle(bucket, props)
+        tls_only = {
+            "Sid": "DenyRequestsWithoutTls",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket.arn, f"{bucket.arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+        aws.s3_bucket_policy.S3BucketPolicy(
+            self, "policy", bucket=bucket.id,
+            policy=json.dumps({"Version": "2012-10-17",
+                               "Statement": [tls_only, *props.extra_policy_statements]}))
+        self.name: str = bucket.bucket
+        self.arn: str = bucket.arn
+        self.domain_name: str = bucket.bucket_regional_domain_name
+
+    def _lifecycle(self, bucket, props: BucketProps) -> None:
+        lc = aws.s3_bucket_lifecycle_configuration
+        rules = [lc.S3BucketLifecycleConfigurationRule(
+            id="abort-incomplete-uploads", status="Enabled",
+            filter=[lc.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+            abort_incomplete_multipart_upload=[
+                lc.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                    days_after_initiation=7)])]
+        for rule in props.lifecycle:
+            rules.append(lc.S3BucketLifecycleConfigurationRule(
+                id=rule.id, status="Enabled",
+                filter=[lc.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                expiration=[lc.S3BucketLifecycleConfigurationRuleExpiration(
+                    days=rule.expire_days)] if rule.expire_days else None,
+                transition=[lc.S3BucketLifecycleConfigurationRuleTransition(
+                    days=days, storage_class=storage) for days, storage in rule.transitions]
+                or None,
+                noncurrent_version_expiration=[
+                    lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                        noncurrent_days=rule.noncurrent_expire_days)]
+                if props.versioned and rule.noncurrent_expire_days else None))
+        lc.S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket.id, rule=rules)
+
+
+def alb_log_delivery_statement(naming: Naming, bucket_arn: str, prefix: str) -> dict:
+    """Lets the region's load balancers write access logs under `<prefix>/AWSLogs/<account>/`
+    (`bucket_arn` from Naming.bucket_arn: the policy is written with the bucket)."""
+    account = ELB_LOG_ACCOUNTS.get(naming.region)
+    principal = ({"AWS": f"arn:{naming.partition}:iam::{account}:root"} if account
+                 else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"})
+    return {
+        "Sid": "LoadBalancerAccessLogs",
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": "s3:PutObject",
+        "Resource": f"{bucket_arn}/{prefix}/AWSLogs/{naming.account_id}/*",
+    }

@@ -1,0 +1,123 @@
+"""The internet-facing Application Load Balancer: the only way into the container services."""
+
+from dataclasses import dataclass
+
+from cdktf import TerraformResourceLifecycle
+from constructs import Construct
+
+from lib import aws
+from lib.naming import Naming
+
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2 only, forward secrecy
+
+
+@dataclass(frozen=True)
+class LoadBalancerProps:
+    naming: Naming
+    vpc_id: str
+    subnet_ids: list[str]  # the public tier
+    allowed_cidrs: list[str]
+    domain: str | None  # with a domain: HTTPS, HTTP redirects, ACM certificate, DNS records
+    hosted_zone_id: str | None  # an existing Route53 zone; None: create one for `zone_name`
+    zone_name: str | None
+    access_log_bucket: str | None  # bucket name; None: no access logs
+    access_log_prefix: str
+    deletion_protection: bool
+
+
+class LoadBalancer(Construct):
+    """An ALB in the public subnets whose security group admits 80/443 from `allowed_cidrs` only.
+
+    With a domain: an ACM certificate validated through Route53 (a zone is created unless one is
+    given), an HTTPS listener with the TLS 1.3/1.2 policy, HTTP redirected to HTTPS, and an alias
+    A record. Without one (the dev default): plain HTTP. Listener default action: 404; services
+    add path rules to `listener_arn`. Invalid header fields are dropped; access logs go to S3.
+
+    Outputs: `arn`, `arn_suffix`, `dns_name`, `zone_id`, `security_group_id`, `listener_arn`
+    (where services attach rules), `https` (bool), `url`, `name_servers` (of a created zone).
+    """
+
+    def __init__(self, scope: Construct, id: str, props: LoadBalancerProps):
+        super().__init__(scope, id)
+        n = props.naming
+        self.https: bool = props.domain is not None
+        sg = aws.security_group.SecurityGroup(
+            self, "sg", name=n.name("alb"), vpc_id=props.vpc_id,
+            description="Load balancer: HTTP/HTTPS from the allowed ranges",
+            tags=n.tags("alb"))
+        self.security_group_id: str = sg.id
+        ports = [80, 443] if self.https else [80]
+        for port in ports:
+            for i, cidr in enumerate(props.allowed_cidrs):
+                aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+                    self, f"ingress-{port}-{i}", security_group_id=sg.id, ip_protocol="tcp",
+                    from_port=port, to_port=port, cidr_ipv4=cidr,
+                    description=f"port {port} from {cidr}")
+
+        lb = aws.lb.Lb(
+            self, "alb", name=n.name("alb"), load_balancer_type="application", internal=False,
+            subnets=props.subnet_ids, security_groups=[sg.id],
+            drop_invalid_header_fields=True, desync_mitigation_mode="defensive",
+            enable_deletion_protection=props.deletion_protection,
+            access_logs=aws.lb.LbAccessLogs(
+                bucket=props.access_log_bucket, prefix=props.access_log_prefix, enabled=True)
+            if props.access_log_bucket else None,
+            tags=n.tags("alb"))
+        self.arn: str = lb.arn
+        self.arn_suffix: str = lb.arn_suffix
+        self.dns_name: str = lb.dns_name
+        self.zone_id: str = lb.zone_id
+
+        not_found = aws.lb_listener.LbListenerDefaultAction(
+            type="fixed-response", fixed_response=aws.lb_listener.
+            LbListenerDefaultActionFixedResponse(content_type="text/plain",
+                                                 message_body="Not found", status_code="404"))
+        self.name_servers: list[str] | None = None
+        if not self.https:
+            listener = aws.lb_listener.LbListener(
+                self, "http", load_balancer_arn=lb.arn, port=80, protocol="HTTP",
+                default_action=[not_found], tags=n.tags("alb", "http"))
+            self.listener_arn: str = listener.arn
+            self.url: str = f"http://{lb.dns_name}"
+            return
+
+        zone_id = props.hosted_zone_id
+        if zone_id is None:
+            zone = aws.route53_zone.Route53Zone(
+                self, "zone", name=props.zone_name or props.domain, tags=n.tags("zone"))
+            zone_id = zone.zone_id
+            self.name_servers = zone.name_servers
+        certificate = self._certificate(n, props.domain, zone_id)
+        aws.lb_listener.LbListener(
+            self, "http", load_balancer_arn=lb.arn, port=80, protocol="HTTP",
+            default_action=[aws.lb_listener.LbListenerDefaultAction(
+                type="redirect", redirect=aws.lb_listener.LbListenerDefaultActionRedirect(
+                    port="443", protocol="HTTPS", status_code="HTTP_301"))],
+            tags=n.tags("alb", "http"))
+        listener = aws.lb_listener.LbListener(
+            self, "https", load_balancer_arn=lb.arn, port=443, protocol="HTTPS",
+            ssl_policy=TLS_POLICY, certificate_arn=certificate,
+            default_action=[not_found], tags=n.tags("alb", "https"))
+        self.listener_arn = listener.arn
+        aws.route53_record.Route53Record(
+            self, "alias", zone_id=zone_id, name=props.domain, type="A",
+            alias=aws.route53_record.Route53RecordAlias(
+                name=lb.dns_name, zone_id=lb.zone_id, evaluate_target_health=True))
+        self.url = f"https://{props.domain}"
+
+    def _certificate(self, n: Naming, domain: str, zone_id: str) -> str:
+        """An ACM certificate for `domain`, validated by a DNS record; returns the validated ARN."""
+        cert = aws.acm_certificate.AcmCertificate(
+            self, "certificate", domain_name=domain, validation_method="DNS",
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+            tags=n.tags("certificate"))
+        option = f"tolist({cert.fqn}.domain_validation_options)[0]"
+        record = aws.route53_record.Route53Record(
+            self, "certificate-validation", zone_id=zone_id, allow_overwrite=True, ttl=300,
+            name=f"${{{option}.resource_record_name}}",
+            type=f"${{{option}.resource_record_type}}",
+            records=[f"${{{option}.resource_record_value}}"])
+        validation = aws.acm_certificate_validation.AcmCertificateValidation(
+            self, "certificate-validated", certificate_arn=cert.arn,
+            validation_record_fqdns=[record.fqdn])
+        return validation.certificate_arn

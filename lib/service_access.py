@@ -1,0 +1,69 @@
+"""What a service is given for the data stores and secrets it uses, whatever runs it (ECS or App
+Runner): environment variables, injected secrets, and the IAM statements that go with them."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DatabaseAccess:
+    """Database outputs a service that uses the database is given."""
+
+    endpoint: str
+    port: int
+    name: str
+    secret_arn: str  # the RDS-managed secret: JSON with username and password
+
+
+@dataclass(frozen=True)
+class CacheAccess:
+    """Cache outputs a service that uses Redis is given; it authenticates with IAM."""
+
+    endpoint: str
+    port: int
+    user_name: str
+    replication_group_arn: str
+    user_arn: str
+
+
+@dataclass
+class ServiceAccess:
+    environment: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)  # env var -> valueFrom
+    readable_secret_arns: list[str] = field(default_factory=list)  # for GetSecretValue
+    runtime_statements: list[dict] = field(default_factory=list)  # for the task/instance role
+
+
+def service_access(environment: dict[str, str], secret_arns: dict[str, str],
+                   database: DatabaseAccess | None, cache: CacheAccess | None) -> ServiceAccess:
+    """Config environment and secrets (env var -> secret ARN), plus the connection settings of the
+    data stores the service uses. Credentials are never values: the database's come from its
+    secret, Redis authenticates with the runtime role (`elasticache:Connect`)."""
+    access = ServiceAccess(environment=dict(environment), secrets=dict(secret_arns),
+                           readable_secret_arns=list(secret_arns.values()))
+    if database is not None:
+        access.environment.update(DATABASE_HOST=database.endpoint, DATABASE_PORT=str(database.port),
+                                  DATABASE_NAME=database.name, DATABASE_SSLMODE="require")
+        access.secrets.update(DATABASE_USERNAME=f"{database.secret_arn}:username::",
+                              DATABASE_PASSWORD=f"{database.secret_arn}:password::")
+        access.readable_secret_arns.append(database.secret_arn)
+    if cache is not None:
+        access.environment.update(REDIS_HOST=cache.endpoint, REDIS_PORT=str(cache.port),
+                                  REDIS_USER=cache.user_name, REDIS_TLS="true", REDIS_AUTH="iam")
+        access.runtime_statements.append({
+            "Sid": "RedisIamAuthentication", "Effect": "Allow", "Action": "elasticache:Connect",
+            "Resource": [cache.replication_group_arn, cache.user_arn]})
+    return access
+
+
+def secret_read_statements(secret_arns: list[str], secrets_key_arn: str, region: str) -> list[dict]:
+    """Read exactly these secrets, and decrypt them with the secrets key only through Secrets
+    Manager."""
+    if not secret_arns:
+        return []
+    return [
+        {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": secret_arns},
+        {"Sid": "DecryptOwnSecretsThroughSecretsManager", "Effect": "Allow",
+         "Action": "kms:Decrypt", "Resource": secrets_key_arn,
+         "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}}},
+    ]

@@ -1,0 +1,344 @@
+"""Compute and ingress as a reviewer checks them: the load balancer is the only way in, services
+sit in private subnets with least-privilege roles, paths route where they should, HTTPS exactly
+where there is a domain, scaling bounds per environment, and App Runner mode builds no ECS."""
+
+import json
+
+import pytest
+
+from conftest import ROOT, SynthStack, synthesize
+
+ENVS = ["dev-stack", "staging-stack", "prod-stack"]
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(params=ENVS)
+def stack(request, stacks) -> SynthStack:
+    return stacks[request.param]
+
+
+@pytest.fixture(scope="session")
+def variants(tmp_path_factory) -> dict[str, SynthStack]:
+    out = tmp_path_factory.mktemp("compute-variants")
+    return synthesize(out, [FIXTURES / "full.toml", FIXTURES / "apprunner.toml"])
+
+
+@pytest.fixture(scope="session")
+def full(variants) -> SynthStack:
+    return variants["full-stack"]
+
+
+def rules_of(stack: SynthStack, kind: str, sg_path: str) -> list[dict]:
+    sg = stack.ref("aws_security_group", sg_path)
+    return [r for r in stack.resources(f"aws_vpc_security_group_{kind}_rule").values()
+            if r["security_group_id"] == sg]
+
+
+def container(stack: SynthStack, service: str) -> dict:
+    task = stack.resource("aws_ecs_task_definition", f"service-{service}/task")
+    [definition] = json.loads(task["container_definitions"])
+    return definition
+
+
+def policy(stack: SynthStack, service: str, role: str) -> list[dict]:
+    body = stack.resource("aws_iam_role_policy", f"service-{service}/{role}-role-policy")
+    return json.loads(body["policy"])["Statement"]
+
+
+def services_of(stack: SynthStack) -> list[str]:
+    return sorted(p.split("/")[0].removeprefix("service-")
+                  for p in stack.resources("aws_ecs_service"))
+
+
+# --- the only way in ------------------------------------------------------------------------
+
+def test_the_load_balancer_admits_web_traffic_only_from_the_allowed_ranges(stack, full):
+    ports = {"dev-stack": {80}, "staging-stack": {80, 443}, "prod-stack": {80, 443}}[stack.name]
+    rules = rules_of(stack, "ingress", "load-balancer/sg")
+    assert {(r["from_port"], r["cidr_ipv4"]) for r in rules} == {(p, "0.0.0.0/0") for p in ports}
+    assert {(r["from_port"], r["cidr_ipv4"]) for r in rules_of(full, "ingress",
+                                                               "load-balancer/sg")} == \
+        {(80, "203.0.113.0/24"), (443, "203.0.113.0/24")}
+
+
+@pytest.mark.parametrize("which", ["shipped", "full"])
+def test_services_admit_only_the_load_balancer_on_their_container_port(stacks, full, which):
+    checked = [full] if which == "full" else list(stacks.values())
+    for stack in checked:
+        alb = stack.ref("aws_security_group", "load-balancer/sg")
+        for service in services_of(stack):
+            rules = rules_of(stack, "ingress", f"service-{service}/sg")
+            port = container(stack, service)["portMappings"]
+            if not port:  # a worker
+                assert rules == [], service
+                continue
+            assert [(r["referenced_security_group_id"], r["from_port"], r["to_port"])
+                    for r in rules] == [(alb, port[0]["containerPort"], port[0]["containerPort"])]
+            assert not any("cidr_ipv4" in r for r in rules)
+        # ... and the load balancer may only talk to the services, on their ports
+        targets = {(r["referenced_security_group_id"], r["from_port"])
+                   for r in rules_of(stack, "egress", "load-balancer/sg")}
+        assert targets == {(stack.ref("aws_security_group", f"service-{s}/sg"),
+                            container(stack, s)["portMappings"][0]["containerPort"])
+                           for s in services_of(stack) if container(stack, s)["portMappings"]}
+
+
+def test_services_run_in_private_subnets_without_public_ips(stack, full):
+    for s in (stack, full):
+        private = sorted(s.ref("aws_subnet", p) for p in s.matching("aws_subnet",
+                                                                    "network/private-*"))
+        for path, service in s.resources("aws_ecs_service").items():
+            network = service["network_configuration"]
+            assert network["assign_public_ip"] is False, path
+            assert sorted(network["subnets"]) == private, path
+    alb = stack.resource("aws_lb", "load-balancer/alb")
+    assert alb["internal"] is False
+    assert sorted(alb["subnets"]) == sorted(stack.ref("aws_subnet", p)
+                                            for p in stack.matching("aws_subnet", "network/public-*"))
+    assert alb["drop_invalid_header_fields"] is True
+
+
+def test_only_services_that_use_a_data_store_join_the_app_tier(full):
+    app = full.ref("aws_security_group", "app-tier/sg")
+    for service in services_of(full):
+        groups = full.resource("aws_ecs_service", f"service-{service}/service")[
+            "network_configuration"]["security_groups"]
+        assert (app in groups) is (service in ("backend", "worker")), service
+
+
+# --- least privilege ------------------------------------------------------------------------
+
+def test_each_execution_role_reads_only_its_own_secrets(full):
+    backend = {s["Sid"]: s for s in policy(full, "backend", "execution")}
+    assert sorted(backend["ReadOwnSecrets"]["Resource"]) == sorted([
+        full.ref("aws_secretsmanager_secret", "secrets/stripe-key", "arn"),
+        full.ref("aws_db_instance", "database/primary", "master_user_secret[0].secret_arn")])
+    assert backend["DecryptOwnSecretsThroughSecretsManager"]["Resource"] == \
+        full.ref("aws_kms_key", "secrets-key/key", "arn")
+    assert backend["DecryptOwnSecretsThroughSecretsManager"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
+    frontend = {s["Sid"] for s in policy(full, "frontend", "execution")}
+    assert frontend == {"WriteOwnLogs", "EcrLogin", "PullOwnImages"}
+    docs = {s["Sid"] for s in policy(full, "docs", "execution")}  # an external image: no ECR
+    assert docs == {"WriteOwnLogs"}
+
+
+def test_execution_roles_pull_only_their_own_repository_and_log_to_their_own_group(stack):
+    for service in services_of(stack):
+        statements = {s["Sid"]: s for s in policy(stack, service, "execution")}
+        assert statements["PullOwnImages"]["Resource"] == stack.ref(
+            "aws_ecr_repository", f"{service}-images/repository", "arn")
+        assert statements["WriteOwnLogs"]["Resource"] == stack.ref(
+            "aws_cloudwatch_log_group", f"service-{service}/logs", "arn") + ":*"
+        trust = json.loads(stack.resource("aws_iam_role", f"service-{service}/execution-role")
+                           ["assume_role_policy"])["Statement"]
+        assert trust[0]["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+        assert trust[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+def test_task_roles_hold_only_what_the_service_is_granted(full):
+    [connect] = policy(full, "backend", "task")
+    assert connect["Action"] == "elasticache:Connect"
+    assert connect["Resource"] == [
+        full.ref("aws_elasticache_replication_group", "cache/group", "arn"),
+        full.ref("aws_elasticache_user", "cache/app-user", "arn")]
+    assert full.matching("aws_iam_role_policy", "service-frontend/task-role-policy") == {}
+
+
+def test_services_get_the_database_and_redis_through_env_and_secrets(full):
+    backend = container(full, "backend")
+    env = {e["name"]: e["value"] for e in backend["environment"]}
+    assert env["DATABASE_HOST"] == full.ref("aws_db_instance", "database/primary", "address")
+    assert env["REDIS_HOST"] == full.ref("aws_elasticache_replication_group", "cache/group",
+                                         "primary_endpoint_address")
+    assert (env["REDIS_TLS"], env["REDIS_AUTH"], env["LOG_LEVEL"]) == ("true", "iam", "info")
+    secrets = {s["name"]: s["valueFrom"] for s in backend["secrets"]}
+    master = full.ref("aws_db_instance", "database/primary", "master_user_secret[0].secret_arn")
+    assert secrets == {
+        "DATABASE_USERNAME": f"{master}:username::", "DATABASE_PASSWORD": f"{master}:password::",
+        "STRIPE_KEY": full.ref("aws_secretsmanager_secret", "secrets/stripe-key", "arn")}
+    assert container(full, "frontend")["secrets"] == []
+    secret = full.resource("aws_secretsmanager_secret", "secrets/stripe-key")
+    assert secret["name"] == "/webplat/full/backend/stripe-key"
+    assert secret["kms_key_id"] == full.ref("aws_kms_key", "secrets-key/key", "arn")
+
+
+# --- routing and TLS --------------------------------------------------------------------------
+
+def test_paths_route_api_to_the_backend_and_the_rest_to_the_frontend(stack):
+    rules = {path.split("/")[0]: rule for path, rule in
+             stack.resources("aws_lb_listener_rule").items()}
+    backend, frontend = rules["service-backend"], rules["service-frontend"]
+    assert backend["condition"][0]["path_pattern"]["values"] == ["/api/*"]
+    assert backend["action"][0]["target_group_arn"] == stack.ref(
+        "aws_lb_target_group", "service-backend/target-group", "arn")
+    assert frontend["condition"][0]["path_pattern"]["values"] == ["/*"]
+    assert backend["priority"] < frontend["priority"]  # /api/* is matched before /*
+    tg = stack.resource("aws_lb_target_group", "service-backend/target-group")
+    assert (tg["port"], tg["target_type"], tg["health_check"]["path"]) == \
+        (8000, "ip", "/api/v1/health")
+    assert stack.resource("aws_lb_target_group", "service-frontend/target-group")["port"] == 3000
+
+
+def test_dev_without_a_domain_serves_plain_http(dev):
+    [listener] = dev.resources("aws_lb_listener").values()
+    assert (listener["port"], listener["protocol"]) == (80, "HTTP")
+    assert listener["default_action"][0]["type"] == "fixed-response"
+    assert dev.resources("aws_acm_certificate") == {}
+    for rule in dev.resources("aws_lb_listener_rule").values():
+        assert rule["listener_arn"] == dev.ref("aws_lb_listener", "load-balancer/http", "arn")
+
+
+@pytest.mark.parametrize("which", ["prod", "full"])
+def test_with_a_domain_http_redirects_and_https_uses_tls_1_3_and_1_2(prod, full, which):
+    stack = prod if which == "prod" else full
+    listeners = stack.resources("aws_lb_listener")
+    http, https = listeners["load-balancer/http"], listeners["load-balancer/https"]
+    assert http["default_action"][0]["redirect"] == {"port": "443", "protocol": "HTTPS",
+                                                     "status_code": "HTTP_301"}
+    assert (https["protocol"], https["ssl_policy"]) == ("HTTPS",
+                                                        "ELBSecurityPolicy-TLS13-1-2-2021-06")
+    assert https["certificate_arn"] == stack.ref("aws_acm_certificate_validation",
+                                                 "load-balancer/certificate-validated",
+                                                 "certificate_arn")
+    cert = stack.resource("aws_acm_certificate", "load-balancer/certificate")
+    assert cert["validation_method"] == "DNS"
+    for rule in stack.resources("aws_lb_listener_rule").values():
+        assert rule["listener_arn"] == stack.ref("aws_lb_listener", "load-balancer/https", "arn")
+    alias = stack.resource("aws_route53_record", "load-balancer/alias")
+    assert (alias["name"], alias["type"]) == (cert["domain_name"], "A")
+    assert alias["alias"]["name"] == stack.ref("aws_lb", "load-balancer/alb", "dns_name")
+
+
+def test_access_logs_go_to_the_log_bucket_which_the_load_balancers_may_write(stack):
+    alb = stack.resource("aws_lb", "load-balancer/alb")
+    assert alb["access_logs"] == {"bucket": stack.ref("aws_s3_bucket", "log-bucket/bucket",
+                                                      "bucket"),
+                                  "enabled": True, "prefix": "alb"}
+    statements = json.loads(stack.resource("aws_s3_bucket_policy", "log-bucket/policy")
+                            ["policy"])["Statement"]
+    delivery = next(s for s in statements if s["Sid"] == "LoadBalancerAccessLogs")
+    assert delivery["Principal"] == {"AWS": "arn:aws:iam::127311923021:root"}  # us-east-1's ELB
+    assert delivery["Resource"].endswith("/alb/AWSLogs/123456789012/*")
+
+
+def test_deletion_protection_where_intended(stacks):
+    protected = {name: s.resource("aws_lb", "load-balancer/alb")["enable_deletion_protection"]
+                 for name, s in stacks.items()}
+    assert protected == {"dev-stack": False, "staging-stack": True, "prod-stack": True}
+
+
+# --- deployment and scaling -----------------------------------------------------------------
+
+@pytest.mark.parametrize("name, capacity, low, high", [
+    ("dev-stack", [("FARGATE_SPOT", 0, 1)], 1, 4),
+    ("staging-stack", [("FARGATE", 1, 1), ("FARGATE_SPOT", 0, 1)], 1, 4),
+    ("prod-stack", [("FARGATE", 0, 1)], 2, 4),
+])
+def test_capacity_and_scaling_bounds_per_environment(stacks, name, capacity, low, high):
+    stack = stacks[name]
+    for service in ("frontend", "backend"):
+        ecs = stack.resource("aws_ecs_service", f"service-{service}/service")
+        assert [(c["capacity_provider"], c["base"], c["weight"])
+                for c in ecs["capacity_provider_strategy"]] == capacity
+        assert ecs["desired_count"] == low
+        target = stack.resource("aws_appautoscaling_target", f"service-{service}/scaling-target")
+        assert (target["min_capacity"], target["max_capacity"]) == (low, high)
+        policies = stack.matching("aws_appautoscaling_policy", f"service-{service}/*")
+        metrics = {p["target_tracking_scaling_policy_configuration"]
+                   ["predefined_metric_specification"]["predefined_metric_type"]:
+                   p["target_tracking_scaling_policy_configuration"]["target_value"]
+                   for p in policies.values()}
+        assert metrics == {"ECSServiceAverageCPUUtilization": 70,
+                           "ECSServiceAverageMemoryUtilization": 80,
+                           "ALBRequestCountPerTarget": 1000}
+
+
+def test_rolling_deployments_roll_back_and_ci_owns_built_images(stack, full):
+    for s in (stack, full):
+        for path, ecs in s.resources("aws_ecs_service").items():
+            assert (ecs["deployment_maximum_percent"], ecs["deployment_minimum_healthy_percent"]) \
+                == (200, 100)
+            assert ecs["deployment_circuit_breaker"] == {"enable": True, "rollback": True}
+            ignored = ecs["lifecycle"]["ignore_changes"]
+            external = path == "service-docs/service"
+            assert ignored == (["desired_count"] if external
+                               else ["desired_count", "task_definition"]), path
+    assert container(full, "docs")["image"] == "public.ecr.aws/nginx/nginx:1.27"
+    assert container(stack, "backend")["image"] == stack.ref(
+        "aws_ecr_repository", "backend-images/repository", "repository_url") + ":bootstrap"
+
+
+def test_task_definitions_log_to_their_own_encrypted_group_on_graviton(stack):
+    for service in services_of(stack):
+        task = stack.resource("aws_ecs_task_definition", f"service-{service}/task")
+        assert (task["network_mode"], task["cpu"], task["memory"]) == ("awsvpc", "256", "512")
+        assert task["runtime_platform"]["cpu_architecture"] == "ARM64"
+        options = container(stack, service)["logConfiguration"]["options"]
+        assert options["awslogs-group"] == stack.ref("aws_cloudwatch_log_group",
+                                                     f"service-{service}/logs", "name")
+        group = stack.resource("aws_cloudwatch_log_group", f"service-{service}/logs")
+        assert group["retention_in_days"] == 30
+        assert group["kms_key_id"] == stack.ref("aws_kms_key", "logs-key/key", "arn")
+    assert container(stack, "backend")["readonlyRootFilesystem"] is True
+
+
+def test_ecr_repositories_scan_encrypt_and_expire(stack, full):
+    repo = stack.resource("aws_ecr_repository", "backend-images/repository")
+    assert repo["image_scanning_configuration"] == {"scan_on_push": True}
+    assert repo["image_tag_mutability"] == "IMMUTABLE"
+    assert repo["encryption_configuration"] == [{"encryption_type": "KMS", "kms_key": stack.ref(
+        "aws_kms_key", "data-key/key", "arn")}]
+    rules = json.loads(stack.resource("aws_ecr_lifecycle_policy", "backend-images/lifecycle")
+                       ["policy"])["rules"]
+    assert [(r["selection"]["tagStatus"], r["selection"].get("tagPrefixList"),
+             r["selection"]["countType"], r["selection"]["countNumber"]) for r in rules] == [
+        ("tagged", ["v"], "imageCountMoreThan", 10), ("untagged", None, "sinceImagePushed", 7)]
+    assert full.resource("aws_ecr_repository", "backend-images/repository")[
+        "image_tag_mutability"] == "MUTABLE"
+    assert full.matching("aws_ecr_repository", "docs-images/*") == {}
+
+
+def test_cluster_has_container_insights_and_both_fargate_providers(stack):
+    cluster = stack.resource("aws_ecs_cluster", "cluster/cluster")
+    assert cluster["setting"] == [{"name": "containerInsights", "value": "enabled"}]
+    providers = stack.resource("aws_ecs_cluster_capacity_providers", "cluster/capacity-providers")
+    assert providers["capacity_providers"] == ["FARGATE", "FARGATE_SPOT"]
+
+
+def test_ec2_capacity_is_locked_down(full):
+    template = full.resource("aws_launch_template", "cluster/launch-template")
+    assert template["image_id"] == \
+        "resolve:ssm:/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id"
+    assert template["metadata_options"]["http_tokens"] == "required"
+    ebs = template["block_device_mappings"][0]["ebs"]
+    assert ebs["encrypted"] == "true" and ebs["kms_key_id"] == full.ref("aws_kms_key",
+                                                                        "data-key/key", "arn")
+    assert rules_of(full, "ingress", "cluster/instance-sg") == []
+    provider = full.resource("aws_ecs_capacity_provider", "cluster/ec2-provider")
+    assert provider["auto_scaling_group_provider"]["managed_scaling"]["status"] == "ENABLED"
+    worker = full.resource("aws_ecs_service", "service-worker/service")
+    assert worker["capacity_provider_strategy"] == [{
+        "capacity_provider": full.ref("aws_ecs_capacity_provider", "cluster/ec2-provider",
+                                      "name"), "base": 0, "weight": 1}]
+    assert "load_balancer" not in worker
+
+
+# --- the lean alternative -----------------------------------------------------------------------
+
+def test_app_runner_mode_builds_no_ecs_and_no_load_balancer(variants):
+    lean = variants["lean-stack"]
+    for prefix in ("aws_ecs_", "aws_lb", "aws_appautoscaling_", "aws_launch_template"):
+        assert not [t for t in lean.json["resource"] if t.startswith(prefix)], prefix
+    service = lean.resource("aws_apprunner_service", "service-api/service")
+    egress = service["network_configuration"]["egress_configuration"]
+    assert egress == {"egress_type": "VPC", "vpc_connector_arn": lean.ref(
+        "aws_apprunner_vpc_connector", "vpc-connector", "arn")}
+    connector = lean.resource("aws_apprunner_vpc_connector", "vpc-connector")
+    assert connector["security_groups"] == [lean.ref("aws_security_group", "app-tier/sg")]
+    assert service["encryption_configuration"]["kms_key"] == lean.ref("aws_kms_key",
+                                                                      "data-key/key", "arn")
+    scaling = lean.resource("aws_apprunner_auto_scaling_configuration_version",
+                            "service-api/scaling")
+    assert (scaling["min_size"], scaling["max_size"]) == (1, 3)
+    assert "lean_url" not in lean.json["output"] and "api_url" in lean.json["output"]
