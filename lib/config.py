@@ -177,7 +177,42 @@ def _any_cidr(value: str) -> str:
                          "0.0.0.0/0") from None
 
 
+def _email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", value):
+        raise ValueError(f"'{value}' is not an email address")
+    return value
+
+
+def _callback_url(value: str) -> str:
+    local = re.fullmatch(r"http://localhost(:\d+)?(/.*)?", value)
+    if not local and not re.fullmatch(r"https://[^\s/]+(/\S*)?", value):
+        raise ValueError(f"'{value}' is not allowed; Cognito needs https:// URLs (http:// only "
+                         "for localhost)")
+    return value
+
+
+_CRON_FIELD = r"[0-9A-Z*?,/#LW-]+"
+
+
+def _schedule_expression(value: str) -> str:
+    rate = re.fullmatch(r"rate\((\d+) (minutes?|hours?|days?)\)", value)
+    cron = re.fullmatch(rf"cron\(({_CRON_FIELD}) ({_CRON_FIELD}) ({_CRON_FIELD}) ({_CRON_FIELD}) "
+                        rf"({_CRON_FIELD}) ({_CRON_FIELD})\)", value)
+    if rate:
+        count, unit = int(rate.group(1)), rate.group(2)
+        if count >= 1 and (count == 1) == (not unit.endswith("s")):
+            return value
+    elif cron and (cron.group(3) == "?") != (cron.group(5) == "?"):
+        return value
+    raise ValueError(f"'{value}' is not a schedule; allowed: rate(N minutes|hours|days) "
+                     "(singular for 1) or cron(minutes hours day-of-month month day-of-week year) "
+                     "with ? in exactly one of the two day fields, e.g. cron(0 3 * * ? *)")
+
+
 Slug = Annotated[str, AfterValidator(_slug)]
+Email = Annotated[str, AfterValidator(_email)]
+CallbackUrl = Annotated[str, AfterValidator(_callback_url)]
+ScheduleExpression = Annotated[str, AfterValidator(_schedule_expression)]
 ImageTag = Annotated[str, AfterValidator(_image_tag)]
 DomainName = Annotated[str, AfterValidator(_domain)]
 AnyCidr = Annotated[str, AfterValidator(_any_cidr)]
@@ -268,8 +303,75 @@ class CacheConfig(Section):
 
 
 class EdgeConfig(Section):
+    """CloudFront per static surface and the WAF web ACLs (CloudFront and the load balancer)."""
+
     cloudfront: bool
     waf: bool
+    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
+    api_behavior: bool = True  # /api/* on each distribution goes to the load balancer
+    surface_domains: dict[str, DomainName] = {}  # surface -> domain (certificate in us-east-1)
+    hosted_zone_id: str | None = None  # for surface domains; default: ingress's zone
+    waf_rate_limit: int = Field(default=2000, ge=100, le=2_000_000_000)  # requests / 5 min / IP
+
+
+class StorageConfig(Section):
+    """Buckets: <project>-<env>-<name>-<account id>. All private, encrypted and TLS-only."""
+
+    media: bool = True  # uploads: versioned, Infrequent Access after 30 days, Glacier after 90
+    media_cors_origins: list[str] = []
+    surfaces: list[Slug] = ["static"]  # one static-asset bucket per frontend surface
+    artifacts: bool = True  # build artifacts and function bundles
+
+
+class QueueConfig(Section):
+    name: Slug
+    max_receive_count: int = Field(default=5, ge=1, le=1000)  # then to the dead-letter queue
+    visibility_timeout_seconds: int = Field(default=60, ge=0, le=43200)
+    retention_days: int = Field(default=4, ge=1, le=14)
+
+
+class TopicConfig(Section):
+    name: Slug
+    email_subscriptions: list[Email] = []
+
+
+class MessagingConfig(Section):
+    queues: list[QueueConfig] = [QueueConfig(name="processing"), QueueConfig(name="email")]
+    topics: list[TopicConfig] = [TopicConfig(name="alerts"), TopicConfig(name="notifications")]
+
+
+class ApiConfig(Section):
+    """API Gateway HTTP API with an API function, and a worker function on a queue (seed 004)."""
+
+    enabled: bool = True
+    cors_origins: list[str] = []
+    throttle_rate: int = Field(default=100, ge=1, le=10000)  # requests per second
+    throttle_burst: int = Field(default=200, ge=1, le=5000)
+    domain: DomainName | None = None
+    worker_queue: Slug | None = "processing"  # None: no worker function
+    memory_mb: int = Field(default=256, ge=128, le=10240)
+    api_timeout_seconds: int = Field(default=15, ge=1, le=29)  # API Gateway waits at most 29 s
+    worker_timeout_seconds: int = Field(default=60, ge=1, le=900)
+
+
+class ScheduleConfig(Section):
+    """An EventBridge Scheduler job: `target` is `function:<api|worker>` or `service:<name>`."""
+
+    name: Slug
+    expression: ScheduleExpression
+    target: str
+    timezone: str = "UTC"
+    input: str = "{}"  # JSON passed to the target
+
+
+class AuthConfig(Section):
+    """Cognito user pool and a browser app client (seed 000)."""
+
+    enabled: bool = True
+    callback_urls: list[CallbackUrl] = ["http://localhost:3000/api/auth/callback"]
+    logout_urls: list[CallbackUrl] = ["http://localhost:3000/"]
+    mfa: Literal["OFF", "OPTIONAL", "ON"]
+    advanced_security: bool  # threat protection (Cognito Plus tier)
 
 
 class LogsConfig(Section):
@@ -366,6 +468,11 @@ class EnvironmentConfig(Section):
     database: DatabaseConfig
     cache: CacheConfig
     edge: EdgeConfig
+    storage: StorageConfig = StorageConfig()
+    messaging: MessagingConfig = MessagingConfig()
+    api: ApiConfig = ApiConfig()
+    schedules: list[ScheduleConfig] = []
+    auth: AuthConfig
     logs: LogsConfig = LogsConfig()
     compute: ComputeConfig
     ingress: IngressConfig
@@ -413,7 +520,8 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "database": {"instance_class": "db.t4g.micro", "allocated_storage_gb": 20,
                      "multi_az": False, "deletion_protection": False, "final_snapshot": False},
         "cache": {"node_type": "cache.t4g.micro", "num_nodes": 1},
-        "edge": {"cloudfront": False, "waf": False},
+        "edge": {"cloudfront": False, "waf": False, "price_class": "PriceClass_100"},
+        "auth": {"mfa": "OPTIONAL", "advanced_security": False},
         "compute": {"capacity": "spot"},
         "ingress": {"deletion_protection": False},
         "services": _SEED_SERVICES,
@@ -423,7 +531,8 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "database": {"instance_class": "db.t4g.small", "allocated_storage_gb": 50,
                      "multi_az": False, "deletion_protection": True, "final_snapshot": True},
         "cache": {"node_type": "cache.t4g.small", "num_nodes": 2},
-        "edge": {"cloudfront": True, "waf": True},
+        "edge": {"cloudfront": True, "waf": True, "price_class": "PriceClass_100"},
+        "auth": {"mfa": "OPTIONAL", "advanced_security": False},
         "compute": {"capacity": "mixed"},
         "ingress": {"deletion_protection": True},
         "services": _SEED_SERVICES,
@@ -433,7 +542,8 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "database": {"instance_class": "db.t4g.medium", "allocated_storage_gb": 100,
                      "multi_az": True, "deletion_protection": True, "final_snapshot": True},
         "cache": {"node_type": "cache.t4g.medium", "num_nodes": 3},
-        "edge": {"cloudfront": True, "waf": True},
+        "edge": {"cloudfront": True, "waf": True, "price_class": "PriceClass_All"},
+        "auth": {"mfa": "ON", "advanced_security": True},
         "compute": {"capacity": "fargate"},
         "ingress": {"deletion_protection": True},
         "services": _PROD_SERVICES,
@@ -584,6 +694,55 @@ def _cross_field_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
             problems.append((f"tags.{key}", "tag values are at most 256 characters"))
 
     problems += _service_problems(c)
+    problems += _edge_problems(c)
+    return problems
+
+
+def _edge_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
+    """Storage, CloudFront, messaging, API, schedules."""
+    problems: list[tuple[str, str]] = []
+    st, edge = c.storage, c.edge
+    buckets = [f"{s}-static" for s in st.surfaces] + ["logs"] + \
+        (["media"] if st.media else []) + (["artifacts"] if st.artifacts else [])
+    for component in buckets:
+        name = f"{c.project}-{c.environment}-{component}-{c.account_id}"
+        if len(name) > 63:
+            problems.append(("storage.surfaces" if component.endswith("-static") else "project",
+                             f"bucket name '{name}' is {len(name)} characters; S3 allows 3-63 "
+                             "(shorten project, environment or surface names)"))
+    if len(set(st.surfaces)) != len(st.surfaces):
+        problems.append(("storage.surfaces", "lists a surface twice"))
+    if edge.cloudfront and not st.surfaces:
+        problems.append(("edge.cloudfront", "is on but storage.surfaces is empty: a distribution "
+                                            "serves a surface's static-asset bucket"))
+    for surface in edge.surface_domains:
+        if surface not in st.surfaces:
+            problems.append((f"edge.surface_domains.{surface}",
+                             f"'{surface}' is not in storage.surfaces "
+                             f"({', '.join(st.surfaces) or 'none'})"))
+    queues = [q.name for q in c.messaging.queues]
+    if len(set(queues)) != len(queues):
+        problems.append(("messaging.queues", "names a queue twice"))
+    topics = [t.name for t in c.messaging.topics]
+    if len(set(topics)) != len(topics):
+        problems.append(("messaging.topics", "names a topic twice"))
+    if c.api.enabled and c.api.worker_queue and c.api.worker_queue not in queues:
+        problems.append(("api.worker_queue", f"'{c.api.worker_queue}' is not a queue; queues: "
+                                             f"{', '.join(queues) or 'none'}"))
+    targets = [f"service:{s.name}" for s in c.services if c.compute.platform == "ecs"]
+    if c.api.enabled:
+        targets += ["function:api"] + (["function:worker"] if c.api.worker_queue else [])
+    for i, job in enumerate(c.schedules):
+        if job.target not in targets:
+            problems.append((f"schedules.{job.name}.target",
+                             f"'{job.target}' is not a target; allowed: "
+                             f"{', '.join(targets) or 'none (no functions or ECS services)'}"))
+    if len({j.name for j in c.schedules}) != len(c.schedules):
+        problems.append(("schedules", "names a schedule twice"))
+    if c.profile == "prod" and c.auth.enabled and any(u.startswith("http://")
+                                                      for u in c.auth.callback_urls):
+        problems.append(("auth.callback_urls", "prod may not redirect to http://localhost; give "
+                                               "the https:// URLs of the deployed app"))
     return problems
 
 

@@ -65,8 +65,9 @@ class ContainerService(Construct):
       (autoscaling owns that); external images are deployed by Terraform.
     - Autoscaling between min and max tasks on CPU, memory and (web) ALB requests per target.
 
-    Outputs: `service_name`, `security_group_id`, `log_group_name`, `task_role_arn`,
-    `execution_role_arn`, `target_group_arn` (web only), `task_family`.
+    Outputs: `service_name`, `security_group_id`, `network_security_group_ids` (all the task
+    joins), `log_group_name`, `task_role_arn`, `execution_role_arn`, `target_group_arn` (web
+    only), `task_family`.
     """
 
     def __init__(self, scope: Construct, id: str, props: ContainerServiceProps):
@@ -91,6 +92,8 @@ class ContainerService(Construct):
         task = self._task_definition(props, execution_role.arn, task_role.arn, log_group.name,
                                      access.environment, access.secrets)
         self.security_group_id: str = self._security_group(props)
+        self.network_security_group_ids: list[str] = [self.security_group_id] + (
+            [props.app_security_group_id] if svc.access else [])
 
         target_group, rule = self._target(props) if props.ingress else (None, None)
         self.target_group_arn: str | None = target_group.arn if target_group else None
@@ -103,8 +106,7 @@ class ContainerService(Construct):
                 for p, b, w in props.capacity_strategy],
             network_configuration=ecs.EcsServiceNetworkConfiguration(
                 subnets=props.subnet_ids, assign_public_ip=False,
-                security_groups=[self.security_group_id]
-                + ([props.app_security_group_id] if svc.access else [])),
+                security_groups=self.network_security_group_ids),
             load_balancer=[ecs.EcsServiceLoadBalancer(
                 target_group_arn=target_group.arn, container_name=svc.name,
                 container_port=svc.port)] if target_group else None,

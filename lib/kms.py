@@ -16,6 +16,9 @@ class EncryptionKeyProps:
     description: str
     # Lets CloudWatch Logs in this account and region encrypt log groups with the key.
     allow_cloudwatch_logs: bool = False
+    # AWS services that publish into resources the key encrypts (e.g. CloudWatch alarms and
+    # EventBridge into an encrypted SNS topic): they may generate data keys and decrypt.
+    allow_services: tuple[str, ...] = ()
     # 7-30 days; a short window lets a disposable environment be torn down and rebuilt.
     deletion_window_days: int = 30
 
@@ -49,6 +52,15 @@ class EncryptionKey(Construct):
                 "Resource": "*",
                 "Condition": {"ArnLike": {
                     "kms:EncryptionContext:aws:logs:arn": n.arn("logs", "log-group:*")}},
+            })
+        if props.allow_services:
+            statements.append({
+                "Sid": "AwsServicesPublishIntoEncryptedResources",
+                "Effect": "Allow",
+                "Principal": {"Service": list(props.allow_services)},
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": n.account_id}},
             })
         key = aws.kms_key.KmsKey(
             self, "key",

@@ -1,4 +1,8 @@
-"""One environment (dev, staging, prod, or any config file): composition only."""
+"""One environment (dev, staging, prod, or any config file): composition only.
+
+Each layer is a method that wires constructs from config and hands the next layer what it needs;
+no resource is defined here.
+"""
 
 from cdktf import LocalBackend, TerraformOutput, TerraformStack
 from constructs import Construct
@@ -7,160 +11,241 @@ from lib.app_tier import AppTier, AppTierProps
 from lib.apprunner import AppRunnerService, AppRunnerServiceProps, vpc_connector
 from lib.bucket import Bucket, BucketProps, LifecycleRule, alb_log_delivery_statement
 from lib.cache import Cache, CacheProps
-from lib.config import EnvironmentConfig, Target
+from lib.config import PROJECT_ROOT, EnvironmentConfig, Target
 from lib.container_service import ContainerService, ContainerServiceProps, Ingress
 from lib.database import Database, DatabaseProps
 from lib.ecr import ImageRepository, ImageRepositoryProps
 from lib.ecs_cluster import Cluster, ClusterProps
+from lib.functions import Function, FunctionProps
+from lib.http_api import HttpApi, HttpApiProps
 from lib.kms import EncryptionKey, EncryptionKeyProps
 from lib.load_balancer import LoadBalancer, LoadBalancerProps
+from lib.messaging import Messaging, MessagingProps
 from lib.naming import Naming
 from lib.network import Network, NetworkProps
 from lib.provider import aws_provider
+from lib.scheduler import FunctionTarget, ScheduledJob, ScheduledJobProps, TaskTarget
 from lib.secrets import ServiceSecrets, ServiceSecretsProps
-from lib.service_access import CacheAccess, DatabaseAccess
+from lib.service_access import CacheAccess, DatabaseAccess, service_access
+from lib.user_pool import UserPool, UserPoolProps
 
 ALB_LOG_PREFIX = "alb"
+FUNCTIONS_DIR = PROJECT_ROOT / "functions"
+BUILD_DIR = PROJECT_ROOT / ".build" / "functions"
 
 
 class EnvironmentStack(TerraformStack):
     def __init__(self, scope: Construct, config: EnvironmentConfig, target: Target):
         super().__init__(scope, config.stack_name)
-        naming = Naming(config.project, config.environment, config.account_id, config.region)
-        aws_provider(self, naming, config.tags, target)
+        self.config = config
+        self.naming = Naming(config.project, config.environment, config.account_id,
+                             config.region)
+        self.disposable = config.profile == "dev"
+        self.outputs: dict = {}
+        aws_provider(self, self.naming, config.tags, target)
         # One state file per stack in the project root (ignored by git). Relative to the stack's
         # working directory, cdktf.out/stacks/<stack>/, so no machine path lands in the JSON.
         LocalBackend(self, path=f"../../../terraform.{config.stack_name}.tfstate")
 
-        def key(purpose: str, description: str, logs: bool = False) -> EncryptionKey:
-            return EncryptionKey(self, f"{purpose}-key", EncryptionKeyProps(
-                naming=naming, purpose=purpose, description=f"{naming.prefix}: {description}",
-                allow_cloudwatch_logs=logs,
-                deletion_window_days=30 if config.profile == "prod" else 7))
+        self._keys()
+        self._network_and_data()
+        self._messaging()
+        self._compute()
+        self._serverless()
+        self._identity()
+        for name, value in self.outputs.items():
+            TerraformOutput(self, name.replace("-", "_"), value=value)
 
-        logs_key = key("logs", "CloudWatch log groups", logs=True)
-        data_key = key("data", "RDS and ElastiCache storage, snapshots, Performance Insights")
-        secrets_key = key("secrets", "Secrets Manager secrets")
+    def _key(self, purpose: str, description: str, **grants) -> EncryptionKey:
+        return EncryptionKey(self, f"{purpose}-key", EncryptionKeyProps(
+            naming=self.naming, purpose=purpose,
+            description=f"{self.naming.prefix}: {description}",
+            deletion_window_days=7 if self.disposable else 30, **grants))
 
-        network = Network(self, "network", NetworkProps(
-            naming=naming,
-            cidr=config.network.cidr,
-            availability_zones=config.availability_zones,
-            subnet_plan=config.subnet_plan,
-            nat=config.network.nat,
-            interface_endpoints=list(config.network.interface_endpoints),
-            flow_log_retention_days=config.logs.retention_days,
-            flow_log_key_arn=logs_key.arn,
-        ))
-        app = AppTier(self, "app-tier", AppTierProps(
-            naming=naming, vpc_id=network.vpc_id,
-            data_subnet_cidrs=network.isolated_subnet_cidrs))
+    def _keys(self) -> None:
+        self.logs_key = self._key("logs", "CloudWatch log groups", allow_cloudwatch_logs=True)
+        self.data_key = self._key("data", "RDS, ElastiCache, ECR, S3 and Lambda data at rest")
+        self.secrets_key = self._key("secrets", "Secrets Manager secrets")
+        self.messaging_key = self._key(
+            "messaging", "SNS topics",
+            allow_services=("cloudwatch.amazonaws.com", "events.amazonaws.com"))
 
-        database = Database(self, "database", DatabaseProps(
-            naming=naming, settings=config.database, vpc_id=network.vpc_id,
-            subnet_ids=network.isolated_subnet_ids,
-            allowed_security_group_ids=[app.security_group_id],
-            storage_key_arn=data_key.arn, secret_key_arn=secrets_key.arn,
-            log_key_arn=logs_key.arn, log_retention_days=config.logs.retention_days))
-        cache = Cache(self, "cache", CacheProps(
-            naming=naming, settings=config.cache, vpc_id=network.vpc_id,
-            subnet_ids=network.isolated_subnet_ids,
-            multi_az_capable=len(network.availability_zones) >= 2,
-            allowed_security_group_ids=[app.security_group_id],
-            storage_key_arn=data_key.arn, log_key_arn=logs_key.arn,
-            log_retention_days=config.logs.retention_days))
+    def _network_and_data(self) -> None:
+        c, n = self.config, self.naming
+        self.network = Network(self, "network", NetworkProps(
+            naming=n, cidr=c.network.cidr, availability_zones=c.availability_zones,
+            subnet_plan=c.subnet_plan, nat=c.network.nat,
+            interface_endpoints=list(c.network.interface_endpoints),
+            flow_log_retention_days=c.logs.retention_days, flow_log_key_arn=self.logs_key.arn))
+        net = self.network
+        self.app = AppTier(self, "app-tier", AppTierProps(
+            naming=n, vpc_id=net.vpc_id, data_subnet_cidrs=net.isolated_subnet_cidrs))
+        self.database = Database(self, "database", DatabaseProps(
+            naming=n, settings=c.database, vpc_id=net.vpc_id, subnet_ids=net.isolated_subnet_ids,
+            allowed_security_group_ids=[self.app.security_group_id],
+            storage_key_arn=self.data_key.arn, secret_key_arn=self.secrets_key.arn,
+            log_key_arn=self.logs_key.arn, log_retention_days=c.logs.retention_days))
+        self.cache = Cache(self, "cache", CacheProps(
+            naming=n, settings=c.cache, vpc_id=net.vpc_id, subnet_ids=net.isolated_subnet_ids,
+            multi_az_capable=len(net.availability_zones) >= 2,
+            allowed_security_group_ids=[self.app.security_group_id],
+            storage_key_arn=self.data_key.arn, log_key_arn=self.logs_key.arn,
+            log_retention_days=c.logs.retention_days))
+        db, cache = self.database, self.cache
+        self.db_access = DatabaseAccess(endpoint=db.endpoint, port=db.port,
+                                        name=c.database.database_name, secret_arn=db.secret_arn)
+        self.cache_access = CacheAccess(endpoint=cache.primary_endpoint, port=cache.port,
+                                        user_name=cache.app_user_name,
+                                        replication_group_arn=cache.replication_group_arn,
+                                        user_arn=cache.app_user_arn)
+        self.outputs.update({
+            "vpc_id": net.vpc_id, "private_subnet_ids": net.private_subnet_ids,
+            "app_security_group_id": self.app.security_group_id,
+            "database_endpoint": db.endpoint, "database_secret_arn": db.secret_arn,
+            "redis_primary_endpoint": cache.primary_endpoint,
+            "redis_reader_endpoint": cache.reader_endpoint, "redis_user": cache.app_user_name})
+        if db.reader_endpoint:
+            self.outputs["database_reader_endpoint"] = db.reader_endpoint
 
-        outputs: dict = {}
-        disposable = config.profile == "dev"
+    def _messaging(self) -> None:
+        c = self.config
+        self.messaging = Messaging(self, "messaging", MessagingProps(
+            naming=self.naming, queues=list(c.messaging.queues), topics=list(c.messaging.topics),
+            topic_key_arn=self.messaging_key.arn))
+        for name, queue in self.messaging.queues.items():
+            self.outputs[f"{name}_queue_url"] = queue["url"]
+        for name, arn in self.messaging.topic_arns.items():
+            self.outputs[f"{name}_topic_arn"] = arn
+
+    def _data_access(self, uses) -> dict:
+        return {"database": self.db_access if "database" in uses else None,
+                "cache": self.cache_access if "cache" in uses else None}
+
+    def _compute(self) -> None:
+        c, n, net = self.config, self.naming, self.network
         secrets = ServiceSecrets(self, "secrets", ServiceSecretsProps(
-            naming=naming, secrets=list(config.secrets), kms_key_arn=secrets_key.arn,
-            recovery_days=7 if disposable else 30))
+            naming=n, secrets=list(c.secrets), kms_key_arn=self.secrets_key.arn,
+            recovery_days=7 if self.disposable else 30))
         repositories = {svc.name: ImageRepository(self, f"{svc.name}-images", ImageRepositoryProps(
-            naming=naming, service=svc.name, kms_key_arn=data_key.arn,
-            immutable_tags=config.compute.immutable_tags,
-            keep_release_images=config.compute.keep_release_images,
-            untagged_image_days=config.compute.untagged_image_days, force_delete=disposable))
-            for svc in config.services if svc.builds_image}
-        db_access = DatabaseAccess(endpoint=database.endpoint, port=database.port,
-                                   name=config.database.database_name,
-                                   secret_arn=database.secret_arn)
-        cache_access = CacheAccess(endpoint=cache.primary_endpoint, port=cache.port,
-                                   user_name=cache.app_user_name,
-                                   replication_group_arn=cache.replication_group_arn,
-                                   user_arn=cache.app_user_arn)
+            naming=n, service=svc.name, kms_key_arn=self.data_key.arn,
+            immutable_tags=c.compute.immutable_tags,
+            keep_release_images=c.compute.keep_release_images,
+            untagged_image_days=c.compute.untagged_image_days, force_delete=self.disposable))
+            for svc in c.services if svc.builds_image}
+        for name, repo in repositories.items():
+            self.outputs[f"{name}_repository_url"] = repo.url
 
         def image(svc) -> str:
             repo = repositories.get(svc.name)
             return f"{repo.url}:{svc.image_tag}" if repo else svc.image
 
-        def service_secrets(svc) -> dict[str, str]:
-            return {secrets.env_names[name]: secrets.arns[name] for name in svc.secrets}
+        def common(svc) -> dict:
+            return dict(naming=n, settings=svc, image=image(svc),
+                        repository_arn=repositories[svc.name].arn if svc.builds_image else None,
+                        secret_arns={secrets.env_names[s]: secrets.arns[s] for s in svc.secrets},
+                        secrets_key_arn=self.secrets_key.arn, **self._data_access(svc.access))
 
-        if config.compute.platform == "ecs":
-            log_bucket = None
-            if config.ingress.access_logs:
-                log_bucket = Bucket(self, "log-bucket", BucketProps(
-                    naming=naming, component="logs", kms_key_arn=None,  # ALB logs: SSE-S3 only
-                    lifecycle=[LifecycleRule("expire-logs", expire_days=30,
-                                             noncurrent_expire_days=7)],
-                    extra_policy_statements=[alb_log_delivery_statement(
-                        naming, naming.bucket_arn("logs"), ALB_LOG_PREFIX)],
-                    force_destroy=disposable))
-            lb = LoadBalancer(self, "load-balancer", LoadBalancerProps(
-                naming=naming, vpc_id=network.vpc_id, subnet_ids=network.public_subnet_ids,
-                allowed_cidrs=list(config.ingress.allowed_cidrs), domain=config.ingress.domain,
-                hosted_zone_id=config.ingress.hosted_zone_id, zone_name=config.ingress.zone_name,
-                access_log_bucket=log_bucket.name if log_bucket else None,
-                access_log_prefix=ALB_LOG_PREFIX,
-                deletion_protection=config.ingress.deletion_protection))
-            cluster = Cluster(self, "cluster", ClusterProps(
-                naming=naming, capacity=config.compute.capacity,
-                architecture=config.compute.architecture, ec2=config.compute.ec2,
-                subnet_ids=network.private_subnet_ids, vpc_id=network.vpc_id,
-                volume_key_arn=data_key.arn))
-            for svc in config.services:
-                ContainerService(self, f"service-{svc.name}", ContainerServiceProps(
-                    naming=naming, settings=svc, image=image(svc),
-                    repository_arn=repositories[svc.name].arn if svc.builds_image else None,
-                    cluster_name=cluster.name,
-                    capacity_strategy=[(cluster.ec2_provider_name, 0, 1)]
-                    if svc.capacity == "ec2" else cluster.default_strategy,
-                    architecture=config.compute.architecture, vpc_id=network.vpc_id,
-                    subnet_ids=network.private_subnet_ids,
-                    app_security_group_id=app.security_group_id,
+        self.services: dict[str, ContainerService] = {}
+        self.cluster = None
+        if c.compute.platform == "apprunner":
+            connector = vpc_connector(self, n, net.private_subnet_ids,
+                                      [self.app.security_group_id])
+            for svc in c.services:
+                runner = AppRunnerService(self, f"service-{svc.name}", AppRunnerServiceProps(
+                    vpc_connector_arn=connector, encryption_key_arn=self.data_key.arn,
+                    **common(svc)))
+                self.outputs[f"{svc.name}_url"] = runner.url
+            return
+
+        log_bucket = None
+        if c.ingress.access_logs:
+            log_bucket = Bucket(self, "log-bucket", BucketProps(
+                naming=n, component="logs", kms_key_arn=None,  # ALB logs: SSE-S3 only
+                lifecycle=[LifecycleRule("expire-logs", expire_days=30, noncurrent_expire_days=7)],
+                extra_policy_statements=[alb_log_delivery_statement(
+                    n, n.bucket_arn("logs"), ALB_LOG_PREFIX)],
+                force_destroy=self.disposable))
+        lb = LoadBalancer(self, "load-balancer", LoadBalancerProps(
+            naming=n, vpc_id=net.vpc_id, subnet_ids=net.public_subnet_ids,
+            allowed_cidrs=list(c.ingress.allowed_cidrs), domain=c.ingress.domain,
+            hosted_zone_id=c.ingress.hosted_zone_id, zone_name=c.ingress.zone_name,
+            access_log_bucket=log_bucket.name if log_bucket else None,
+            access_log_prefix=ALB_LOG_PREFIX, deletion_protection=c.ingress.deletion_protection))
+        self.cluster = Cluster(self, "cluster", ClusterProps(
+            naming=n, capacity=c.compute.capacity, architecture=c.compute.architecture,
+            ec2=c.compute.ec2, subnet_ids=net.private_subnet_ids, vpc_id=net.vpc_id,
+            volume_key_arn=self.data_key.arn))
+        for svc in c.services:
+            self.services[svc.name] = ContainerService(
+                self, f"service-{svc.name}", ContainerServiceProps(
+                    cluster_name=self.cluster.name,
+                    capacity_strategy=[(self.cluster.ec2_provider_name, 0, 1)]
+                    if svc.capacity == "ec2" else self.cluster.default_strategy,
+                    architecture=c.compute.architecture, vpc_id=net.vpc_id,
+                    subnet_ids=net.private_subnet_ids,
+                    app_security_group_id=self.app.security_group_id,
                     ingress=Ingress(lb.security_group_id, lb.listener_arn, lb.arn_suffix)
                     if svc.kind == "web" else None,
-                    secret_arns=service_secrets(svc), secrets_key_arn=secrets_key.arn,
-                    log_key_arn=logs_key.arn, log_retention_days=config.logs.retention_days,
-                    database=db_access if "database" in svc.access else None,
-                    cache=cache_access if "cache" in svc.access else None))
-            outputs.update(url=lb.url, cluster_name=cluster.name)
-        else:
-            connector = vpc_connector(self, naming, network.private_subnet_ids,
-                                      [app.security_group_id])
-            for svc in config.services:
-                runner = AppRunnerService(self, f"service-{svc.name}", AppRunnerServiceProps(
-                    naming=naming, settings=svc, image=image(svc),
-                    repository_arn=repositories[svc.name].arn if svc.builds_image else None,
-                    vpc_connector_arn=connector, secret_arns=service_secrets(svc),
-                    secrets_key_arn=secrets_key.arn, encryption_key_arn=data_key.arn,
-                    database=db_access if "database" in svc.access else None,
-                    cache=cache_access if "cache" in svc.access else None))
-                outputs[f"{svc.name}_url"] = runner.url
+                    log_key_arn=self.logs_key.arn, log_retention_days=c.logs.retention_days,
+                    **common(svc)))
+        self.outputs.update(url=lb.url, cluster_name=self.cluster.name)
 
-        outputs.update({
-            "vpc_id": network.vpc_id,
-            "private_subnet_ids": network.private_subnet_ids,
-            "app_security_group_id": app.security_group_id,
-            "database_endpoint": database.endpoint,
-            "database_secret_arn": database.secret_arn,
-            "redis_primary_endpoint": cache.primary_endpoint,
-            "redis_reader_endpoint": cache.reader_endpoint,
-            "redis_user": cache.app_user_name,
-        })
-        if database.reader_endpoint:
-            outputs["database_reader_endpoint"] = database.reader_endpoint
-        for name, repo in repositories.items():
-            outputs[f"{name}_repository_url"] = repo.url
-        for name, value in outputs.items():
-            TerraformOutput(self, name.replace("-", "_"), value=value)
+    def _serverless(self) -> None:
+        """API Gateway + the API and worker functions (seed 004), then the scheduled jobs."""
+        c, n, net = self.config, self.naming, self.network
+        self.functions: dict[str, Function] = {}
+        if c.api.enabled:
+            access = service_access({}, {}, **self._data_access(["database", "cache"]))
+
+            def function(name: str, timeout: int, statements: list[dict]) -> Function:
+                return Function(self, f"{name}-function", FunctionProps(
+                    naming=n, name=name, source_dir=FUNCTIONS_DIR / name, build_dir=BUILD_DIR,
+                    vpc_id=net.vpc_id, subnet_ids=net.private_subnet_ids,
+                    extra_security_group_ids=[self.app.security_group_id],
+                    log_key_arn=self.logs_key.arn, log_retention_days=c.logs.retention_days,
+                    environment_key_arn=self.data_key.arn, memory_mb=c.api.memory_mb,
+                    timeout_seconds=timeout, environment=access.environment,
+                    statements=access.runtime_statements))
+
+            api_fn = function("api", c.api.api_timeout_seconds, [])
+            self.functions["api"] = api_fn
+            http = HttpApi(self, "http-api", HttpApiProps(
+                naming=n, function_arn=api_fn.arn, function_name=api_fn.name,
+                cors_origins=list(c.api.cors_origins), throttle_rate=c.api.throttle_rate,
+                throttle_burst=c.api.throttle_burst, log_key_arn=self.logs_key.arn,
+                log_retention_days=c.logs.retention_days))
+            self.outputs["api_url"] = http.url
+            if c.api.worker_queue:
+                queue = self.messaging.queues[c.api.worker_queue]
+                worker = function("worker", c.api.worker_timeout_seconds, [{
+                    "Sid": "ConsumeItsQueue", "Effect": "Allow", "Resource": queue["arn"],
+                    "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage",
+                               "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]}])
+                self.functions["worker"] = worker
+                worker.consume(queue["arn"])
+
+        for job in c.schedules:
+            kind, name = job.target.split(":", 1)
+            if kind == "function":
+                target = FunctionTarget(self.functions[name].arn)
+            else:
+                svc = self.services[name]
+                target = TaskTarget(
+                    cluster_arn=self.cluster.arn, family=svc.task_family,
+                    subnet_ids=net.private_subnet_ids,
+                    security_group_ids=svc.network_security_group_ids,
+                    pass_role_arns=[svc.execution_role_arn, svc.task_role_arn])
+            ScheduledJob(self, f"schedule-{job.name}", ScheduledJobProps(
+                naming=n, name=job.name, expression=job.expression, timezone=job.timezone,
+                input=job.input, target=target))
+
+    def _identity(self) -> None:
+        c = self.config
+        if not c.auth.enabled:
+            return
+        pool = UserPool(self, "user-pool", UserPoolProps(
+            naming=self.naming, mfa=c.auth.mfa, advanced_security=c.auth.advanced_security,
+            callback_urls=list(c.auth.callback_urls), logout_urls=list(c.auth.logout_urls),
+            deletion_protection=not self.disposable))
+        self.outputs.update(user_pool_id=pool.user_pool_id, user_pool_client_id=pool.client_id,
+                            hosted_ui_domain=pool.hosted_ui_domain)

@@ -19,9 +19,13 @@ cidr = "10.0.0.0/16"
 
 
 def write(tmp_path: Path, text: str, name: str = "dev.toml") -> Path:
-    if ('prod' in name or 'profile = "prod"' in text) and "[ingress]" not in text:
-        # prod must have a domain (HTTPS); cases that are not about that get one.
-        text = text.replace("[network]", '[ingress]\ndomain = "shop.example.com"\n\n[network]')
+    if 'prod' in name or 'profile = "prod"' in text:
+        # prod must have a domain (HTTPS) and https callbacks; cases not about that get them.
+        if "[ingress]" not in text:
+            text = text.replace("[network]", '[ingress]\ndomain = "shop.example.com"\n\n[network]')
+        if "[auth]" not in text:
+            text = text.replace("[network]", '[auth]\ncallback_urls = ["https://shop.example.com/cb"]'
+                                             '\n\n[network]')
     path = tmp_path / name
     path.write_text(text)
     return path

@@ -1,0 +1,77 @@
+"""API Gateway HTTP API in front of the API function."""
+
+import json
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from lib import aws
+from lib.naming import Naming
+
+ACCESS_LOG_FORMAT = json.dumps({
+    "requestId": "$context.requestId", "ip": "$context.identity.sourceIp",
+    "requestTime": "$context.requestTime", "method": "$context.httpMethod",
+    "route": "$context.routeKey", "status": "$context.status",
+    "latencyMs": "$context.responseLatency", "integrationError": "$context.integrationErrorMessage",
+}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class HttpApiProps:
+    naming: Naming
+    function_arn: str
+    function_name: str
+    cors_origins: list[str]
+    throttle_rate: int
+    throttle_burst: int
+    log_key_arn: str
+    log_retention_days: int
+
+
+class HttpApi(Construct):
+    """An HTTP API whose every route goes to the API function (payload format 2.0), with CORS
+    for the configured origins only, per-stage throttling, and JSON access logs to a
+    KMS-encrypted log group. API Gateway may invoke only this function, only from this API.
+
+    Outputs: `url`, `api_id`, `execution_arn`.
+    """
+
+    def __init__(self, scope: Construct, id: str, props: HttpApiProps):
+        super().__init__(scope, id)
+        n = props.naming
+        v2 = aws.apigatewayv2_api
+        api = v2.Apigatewayv2Api(
+            self, "api", name=n.name("http-api"), protocol_type="HTTP",
+            cors_configuration=v2.Apigatewayv2ApiCorsConfiguration(
+                allow_origins=props.cors_origins,
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                allow_headers=["authorization", "content-type"], max_age=300)
+            if props.cors_origins else None,
+            tags=n.tags("http-api"))
+        integration = aws.apigatewayv2_integration.Apigatewayv2Integration(
+            self, "integration", api_id=api.id, integration_type="AWS_PROXY",
+            integration_uri=props.function_arn, payload_format_version="2.0",
+            integration_method="POST")
+        aws.apigatewayv2_route.Apigatewayv2Route(
+            self, "default-route", api_id=api.id, route_key="$default",
+            target=f"integrations/{integration.id}")
+        logs = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self, "access-logs", name=n.log_group("apigateway", "http-api"),
+            retention_in_days=props.log_retention_days, kms_key_id=props.log_key_arn,
+            tags=n.tags("http-api", "logs"))
+        st = aws.apigatewayv2_stage
+        stage = st.Apigatewayv2Stage(
+            self, "stage", api_id=api.id, name="$default", auto_deploy=True,
+            default_route_settings=st.Apigatewayv2StageDefaultRouteSettings(
+                throttling_rate_limit=props.throttle_rate,
+                throttling_burst_limit=props.throttle_burst),
+            access_log_settings=st.Apigatewayv2StageAccessLogSettings(
+                destination_arn=logs.arn, format=ACCESS_LOG_FORMAT),
+            tags=n.tags("http-api"))
+        aws.lambda_permission.LambdaPermission(
+            self, "invoke", statement_id="AllowThisHttpApi", action="lambda:InvokeFunction",
+            function_name=props.function_name, principal="apigateway.amazonaws.com",
+            source_arn=f"{api.execution_arn}/*/*")
+        self.url: str = stage.invoke_url
+        self.api_id: str = api.id
+        self.execution_arn: str = api.execution_arn
