@@ -130,4 +130,5 @@ from cdktf_cdktf_provider_aws import (  # noqa: E402,F401  (must follow the regi
     vpc_security_group_ingress_rule,
     wafv2_web_acl,
     wafv2_web_acl_association,
+    wafv2_web_acl_logging_configuration,
 )

@@ -41,12 +41,16 @@ class BucketProps:
     lifecycle: list[LifecycleRule] = field(default_factory=list)
     extra_policy_statements: list[dict] = field(default_factory=list)
     force_destroy: bool = False  # a disposable environment may delete non-empty buckets
+    # The policy needs an ARN that exists only later (a CloudFront distribution): the owner calls
+    # attach_policy() once it has it. Every bucket gets exactly one policy either way.
+    defer_policy: bool = False
+    cors_origins: list[str] = field(default_factory=list)  # browsers may GET/PUT from these
 
 
 class Bucket(Construct):
     """An S3 bucket with public access blocked, server-side encryption (KMS or SSE-S3), ACLs
     disabled (bucket owner enforced), a policy that denies any request not made over TLS, optional
-    versioning and lifecycle rules, and aborted multipart uploads cleaned up after 7 days.
+    versioning, lifecycle rules and CORS, and aborted multipart uploads cleaned up after 7 days.
 
     Outputs: `name`, `arn`, `domain_name` (regional).
     """
@@ -79,6 +83,22 @@ class Bucket(Construct):
                 versioning_configuration=aws.s3_bucket_versioning.
                 S3BucketVersioningVersioningConfiguration(status="Enabled"))
         self._lifecycle(bucket, props)
+        if props.cors_origins:
+            cors = aws.s3_bucket_cors_configuration
+            cors.S3BucketCorsConfiguration(
+                self, "cors", bucket=bucket.id, cors_rule=[cors.S3BucketCorsConfigurationCorsRule(
+                    allowed_methods=["GET", "HEAD", "PUT"], allowed_origins=props.cors_origins,
+                    allowed_headers=["*"], expose_headers=["ETag"], max_age_seconds=3000)])
+        self._bucket = bucket
+        self.name: str = bucket.bucket
+        self.arn: str = bucket.arn
+        self.domain_name: str = bucket.bucket_regional_domain_name
+        if not props.defer_policy:
+            self.attach_policy(props.extra_policy_statements)
+
+    def attach_policy(self, statements: list[dict]) -> None:
+        """The bucket policy: deny every request made without TLS, plus `statements`."""
+        bucket = self._bucket
         tls_only = {
             "Sid": "DenyRequestsWithoutTls",
             "Effect": "Deny",
@@ -89,11 +109,7 @@ class Bucket(Construct):
         }
         aws.s3_bucket_policy.S3BucketPolicy(
             self, "policy", bucket=bucket.id,
-            policy=json.dumps({"Version": "2012-10-17",
-                               "Statement": [tls_only, *props.extra_policy_statements]}))
-        self.name: str = bucket.bucket
-        self.arn: str = bucket.arn
-        self.domain_name: str = bucket.bucket_regional_domain_name
+            policy=json.dumps({"Version": "2012-10-17", "Statement": [tls_only, *statements]}))
 
     def _lifecycle(self, bucket, props: BucketProps) -> None:
         lc = aws.s3_bucket_lifecycle_configuration
@@ -132,3 +148,18 @@ def alb_log_delivery_statement(naming: Naming, bucket_arn: str, prefix: str) -> 
         "Action": "s3:PutObject",
         "Resource": f"{bucket_arn}/{prefix}/AWSLogs/{naming.account_id}/*",
     }
+
+
+def log_delivery_statements(naming: Naming, bucket_arn: str) -> list[dict]:
+    """Lets CloudWatch Logs deliveries of this account (CloudFront access logs, v2) write here."""
+    account = {"StringEquals": {"aws:SourceAccount": naming.account_id}}
+    return [
+        {"Sid": "LogDeliveryWrite", "Effect": "Allow",
+         "Principal": {"Service": "delivery.logs.amazonaws.com"}, "Action": "s3:PutObject",
+         "Resource": f"{bucket_arn}/AWSLogs/{naming.account_id}/*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": naming.account_id,
+                                        "s3:x-amz-acl": "bucket-owner-full-control"}}},
+        {"Sid": "LogDeliveryCheck", "Effect": "Allow",
+         "Principal": {"Service": "delivery.logs.amazonaws.com"}, "Action": "s3:GetBucketAcl",
+         "Resource": bucket_arn, "Condition": account},
+    ]

@@ -715,6 +715,10 @@ def _edge_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     if edge.cloudfront and not st.surfaces:
         problems.append(("edge.cloudfront", "is on but storage.surfaces is empty: a distribution "
                                             "serves a surface's static-asset bucket"))
+    if edge.surface_domains and not edge.hosted_zone_id:
+        problems.append(("edge.hosted_zone_id", "surface_domains need the Route53 zone that "
+                                                "holds them (their certificates are validated "
+                                                "there)"))
     for surface in edge.surface_domains:
         if surface not in st.surfaces:
             problems.append((f"edge.surface_domains.{surface}",

@@ -2,10 +2,10 @@
 
 from dataclasses import dataclass
 
-from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from lib import aws
+from lib.certificate import dns_validated_certificate
 from lib.naming import Naming
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2 only, forward secrecy
@@ -87,7 +87,7 @@ class LoadBalancer(Construct):
                 self, "zone", name=props.zone_name or props.domain, tags=n.tags("zone"))
             zone_id = zone.zone_id
             self.name_servers = zone.name_servers
-        certificate = self._certificate(n, props.domain, zone_id)
+        certificate = dns_validated_certificate(self, n, props.domain, zone_id)
         aws.lb_listener.LbListener(
             self, "http", load_balancer_arn=lb.arn, port=80, protocol="HTTP",
             default_action=[aws.lb_listener.LbListenerDefaultAction(
@@ -104,20 +104,3 @@ class LoadBalancer(Construct):
             alias=aws.route53_record.Route53RecordAlias(
                 name=lb.dns_name, zone_id=lb.zone_id, evaluate_target_health=True))
         self.url = f"https://{props.domain}"
-
-    def _certificate(self, n: Naming, domain: str, zone_id: str) -> str:
-        """An ACM certificate for `domain`, validated by a DNS record; returns the validated ARN."""
-        cert = aws.acm_certificate.AcmCertificate(
-            self, "certificate", domain_name=domain, validation_method="DNS",
-            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
-            tags=n.tags("certificate"))
-        option = f"tolist({cert.fqn}.domain_validation_options)[0]"
-        record = aws.route53_record.Route53Record(
-            self, "certificate-validation", zone_id=zone_id, allow_overwrite=True, ttl=300,
-            name=f"${{{option}.resource_record_name}}",
-            type=f"${{{option}.resource_record_type}}",
-            records=[f"${{{option}.resource_record_value}}"])
-        validation = aws.acm_certificate_validation.AcmCertificateValidation(
-            self, "certificate-validated", certificate_arn=cert.arn,
-            validation_record_fqdns=[record.fqdn])
-        return validation.certificate_arn

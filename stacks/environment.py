@@ -7,9 +7,10 @@ no resource is defined here.
 from cdktf import LocalBackend, TerraformOutput, TerraformStack
 from constructs import Construct
 
+from lib import aws
 from lib.app_tier import AppTier, AppTierProps
 from lib.apprunner import AppRunnerService, AppRunnerServiceProps, vpc_connector
-from lib.bucket import Bucket, BucketProps, LifecycleRule, alb_log_delivery_statement
+from lib.cdn import ApiOrigin, StaticSite, StaticSiteProps
 from lib.cache import Cache, CacheProps
 from lib.config import PROJECT_ROOT, EnvironmentConfig, Target
 from lib.container_service import ContainerService, ContainerServiceProps, Ingress
@@ -25,9 +26,11 @@ from lib.naming import Naming
 from lib.network import Network, NetworkProps
 from lib.provider import aws_provider
 from lib.scheduler import FunctionTarget, ScheduledJob, ScheduledJobProps, TaskTarget
+from lib.storage import Storage, StorageProps
 from lib.secrets import ServiceSecrets, ServiceSecretsProps
 from lib.service_access import CacheAccess, DatabaseAccess, service_access
 from lib.user_pool import UserPool, UserPoolProps
+from lib.waf import WebAcl, WebAclProps
 
 ALB_LOG_PREFIX = "alb"
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
@@ -43,6 +46,10 @@ class EnvironmentStack(TerraformStack):
         self.disposable = config.profile == "dev"
         self.outputs: dict = {}
         aws_provider(self, self.naming, config.tags, target)
+        # CloudFront's certificates, web ACL and log deliveries must be in us-east-1.
+        self.us_east_1 = aws_provider(self, self.naming, config.tags, target,
+                                      region="us-east-1") \
+            if config.edge.cloudfront or config.edge.waf else None
         # One state file per stack in the project root (ignored by git). Relative to the stack's
         # working directory, cdktf.out/stacks/<stack>/, so no machine path lands in the JSON.
         LocalBackend(self, path=f"../../../terraform.{config.stack_name}.tfstate")
@@ -50,7 +57,9 @@ class EnvironmentStack(TerraformStack):
         self._keys()
         self._network_and_data()
         self._messaging()
+        self._storage()
         self._compute()
+        self._edge()
         self._serverless()
         self._identity()
         for name, value in self.outputs.items():
@@ -64,7 +73,9 @@ class EnvironmentStack(TerraformStack):
 
     def _keys(self) -> None:
         self.logs_key = self._key("logs", "CloudWatch log groups", allow_cloudwatch_logs=True)
-        self.data_key = self._key("data", "RDS, ElastiCache, ECR, S3 and Lambda data at rest")
+        # CloudFront reads static assets through origin access control and must decrypt them.
+        self.data_key = self._key("data", "RDS, ElastiCache, ECR, S3 and Lambda data at rest",
+                                  allow_services=("cloudfront.amazonaws.com",))
         self.secrets_key = self._key("secrets", "Secrets Manager secrets")
         self.messaging_key = self._key(
             "messaging", "SNS topics",
@@ -117,6 +128,19 @@ class EnvironmentStack(TerraformStack):
         for name, arn in self.messaging.topic_arns.items():
             self.outputs[f"{name}_topic_arn"] = arn
 
+    def _storage(self) -> None:
+        c = self.config
+        load_balancer_logs = c.compute.platform == "ecs" and c.ingress.access_logs
+        self.storage = Storage(self, "storage", StorageProps(
+            naming=self.naming, settings=c.storage, data_key_arn=self.data_key.arn,
+            alb_log_prefix=ALB_LOG_PREFIX if load_balancer_logs else None,
+            cloudfront_logs=c.edge.cloudfront, disposable=self.disposable))
+        for name, bucket in [("logs", self.storage.logs), ("media", self.storage.media),
+                             ("artifacts", self.storage.artifacts),
+                             *((f"{s}_static", b) for s, b in self.storage.static.items())]:
+            if bucket is not None:
+                self.outputs[f"{name}_bucket"] = bucket.name
+
     def _data_access(self, uses) -> dict:
         return {"database": self.db_access if "database" in uses else None,
                 "cache": self.cache_access if "cache" in uses else None}
@@ -147,6 +171,7 @@ class EnvironmentStack(TerraformStack):
 
         self.services: dict[str, ContainerService] = {}
         self.cluster = None
+        self.load_balancer = None
         if c.compute.platform == "apprunner":
             connector = vpc_connector(self, n, net.private_subnet_ids,
                                       [self.app.security_group_id])
@@ -157,19 +182,11 @@ class EnvironmentStack(TerraformStack):
                 self.outputs[f"{svc.name}_url"] = runner.url
             return
 
-        log_bucket = None
-        if c.ingress.access_logs:
-            log_bucket = Bucket(self, "log-bucket", BucketProps(
-                naming=n, component="logs", kms_key_arn=None,  # ALB logs: SSE-S3 only
-                lifecycle=[LifecycleRule("expire-logs", expire_days=30, noncurrent_expire_days=7)],
-                extra_policy_statements=[alb_log_delivery_statement(
-                    n, n.bucket_arn("logs"), ALB_LOG_PREFIX)],
-                force_destroy=self.disposable))
-        lb = LoadBalancer(self, "load-balancer", LoadBalancerProps(
+        lb = self.load_balancer = LoadBalancer(self, "load-balancer", LoadBalancerProps(
             naming=n, vpc_id=net.vpc_id, subnet_ids=net.public_subnet_ids,
             allowed_cidrs=list(c.ingress.allowed_cidrs), domain=c.ingress.domain,
             hosted_zone_id=c.ingress.hosted_zone_id, zone_name=c.ingress.zone_name,
-            access_log_bucket=log_bucket.name if log_bucket else None,
+            access_log_bucket=self.storage.logs.name if c.ingress.access_logs else None,
             access_log_prefix=ALB_LOG_PREFIX, deletion_protection=c.ingress.deletion_protection))
         self.cluster = Cluster(self, "cluster", ClusterProps(
             naming=n, capacity=c.compute.capacity, architecture=c.compute.architecture,
@@ -189,6 +206,38 @@ class EnvironmentStack(TerraformStack):
                     log_key_arn=self.logs_key.arn, log_retention_days=c.logs.retention_days,
                     **common(svc)))
         self.outputs.update(url=lb.url, cluster_name=self.cluster.name)
+
+    def _edge(self) -> None:
+        """WAF on the load balancer and the distributions; a distribution per static surface."""
+        c, n, lb = self.config, self.naming, self.load_balancer
+        cloudfront_acl = None
+        if c.edge.waf:
+            def acl(scope: str, provider=None) -> WebAcl:
+                regional = scope == "REGIONAL" or c.region == "us-east-1"
+                return WebAcl(self, f"waf-{scope.lower()}", WebAclProps(
+                    naming=n, scope=scope, rate_limit=c.edge.waf_rate_limit,
+                    log_key_arn=self.logs_key.arn if regional else None,
+                    log_retention_days=c.logs.retention_days, provider=provider))
+
+            if lb is not None:
+                aws.wafv2_web_acl_association.Wafv2WebAclAssociation(
+                    self, "waf-alb", resource_arn=lb.arn, web_acl_arn=acl("REGIONAL").arn)
+            if c.edge.cloudfront:
+                cloudfront_acl = acl("CLOUDFRONT", self.us_east_1).arn
+        for surface, bucket in self.storage.static.items():
+            if not c.edge.cloudfront:
+                bucket.attach_policy([])
+                continue
+            api = None
+            if c.edge.api_behavior and lb is not None:
+                api = ApiOrigin(domain=c.ingress.domain or lb.dns_name, https=lb.https)
+            site = StaticSite(self, f"cdn-{surface}", StaticSiteProps(
+                naming=n, surface=surface, bucket=bucket, price_class=c.edge.price_class,
+                us_east_1=self.us_east_1, log_bucket_arn=self.storage.logs.arn,
+                web_acl_arn=cloudfront_acl, api_origin=api,
+                domain=c.edge.surface_domains.get(surface), zone_id=c.edge.hosted_zone_id))
+            self.outputs[f"{surface}_url"] = site.url
+            self.outputs[f"{surface}_distribution_id"] = site.distribution_id
 
     def _serverless(self) -> None:
         """API Gateway + the API and worker functions (seed 004), then the scheduled jobs."""
