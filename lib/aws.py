@@ -111,6 +111,7 @@ from cdktf_cdktf_provider_aws import (  # noqa: E402,F401  (must follow the regi
     s3_bucket,
     s3_bucket_cors_configuration,
     s3_bucket_lifecycle_configuration,
+    s3_bucket_logging,
     s3_bucket_ownership_controls,
     s3_bucket_policy,
     s3_bucket_public_access_block,

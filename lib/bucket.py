@@ -45,6 +45,7 @@ class BucketProps:
     # attach_policy() once it has it. Every bucket gets exactly one policy either way.
     defer_policy: bool = False
     cors_origins: list[str] = field(default_factory=list)  # browsers may GET/PUT from these
+    access_log_bucket: str | None = None  # S3 server access logs go there, under s3/<component>/
 
 
 class Bucket(Construct):
@@ -89,6 +90,10 @@ class Bucket(Construct):
                 self, "cors", bucket=bucket.id, cors_rule=[cors.S3BucketCorsConfigurationCorsRule(
                     allowed_methods=["GET", "HEAD", "PUT"], allowed_origins=props.cors_origins,
                     allowed_headers=["*"], expose_headers=["ETag"], max_age_seconds=3000)])
+        if props.access_log_bucket:
+            aws.s3_bucket_logging.S3BucketLoggingA(
+                self, "access-logs", bucket=bucket.id, target_bucket=props.access_log_bucket,
+                target_prefix=f"s3/{props.component}/")
         self._bucket = bucket
         self.name: str = bucket.bucket
         self.arn: str = bucket.arn
@@ -163,3 +168,11 @@ def log_delivery_statements(naming: Naming, bucket_arn: str) -> list[dict]:
          "Principal": {"Service": "delivery.logs.amazonaws.com"}, "Action": "s3:GetBucketAcl",
          "Resource": bucket_arn, "Condition": account},
     ]
+
+
+def s3_access_log_statement(naming: Naming, bucket_arn: str) -> dict:
+    """Lets S3 server access logging of this account's buckets write under `s3/`."""
+    return {"Sid": "S3ServerAccessLogs", "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/s3/*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": naming.account_id}}}

@@ -702,12 +702,12 @@ def _edge_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     """Storage, CloudFront, messaging, API, schedules."""
     problems: list[tuple[str, str]] = []
     st, edge = c.storage, c.edge
-    buckets = [f"{s}-static" for s in st.surfaces] + ["logs"] + \
+    buckets = [f"{s}-assets" for s in st.surfaces] + ["logs"] + \
         (["media"] if st.media else []) + (["artifacts"] if st.artifacts else [])
     for component in buckets:
         name = f"{c.project}-{c.environment}-{component}-{c.account_id}"
         if len(name) > 63:
-            problems.append(("storage.surfaces" if component.endswith("-static") else "project",
+            problems.append(("storage.surfaces" if component.endswith("-assets") else "project",
                              f"bucket name '{name}' is {len(name)} characters; S3 allows 3-63 "
                              "(shorten project, environment or surface names)"))
     if len(set(st.surfaces)) != len(st.surfaces):

@@ -119,9 +119,11 @@ class Function(Construct):
         self.role_arn: str = role.arn
         self.security_group_id: str = sg.id
 
-    def consume(self, queue_arn: str, batch_size: int = 10) -> None:
+    def consume(self, queue_arn: str, batch_size: int = 10, max_concurrency: int = 5) -> None:
         """Invoke the function with batches from an SQS queue; a record the handler reports in
         `batchItemFailures` is retried alone (and dead-lettered by the queue's redrive)."""
         aws.lambda_event_source_mapping.LambdaEventSourceMapping(
             self, "queue-source", event_source_arn=queue_arn, function_name=self.arn,
-            batch_size=batch_size, function_response_types=["ReportBatchItemFailures"])
+            batch_size=batch_size, function_response_types=["ReportBatchItemFailures"],
+            scaling_config=aws.lambda_event_source_mapping.LambdaEventSourceMappingScalingConfig(
+                maximum_concurrency=max_concurrency))

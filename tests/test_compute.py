@@ -212,10 +212,10 @@ def test_with_a_domain_http_redirects_and_https_uses_tls_1_3_and_1_2(prod, full,
 
 def test_access_logs_go_to_the_log_bucket_which_the_load_balancers_may_write(stack):
     alb = stack.resource("aws_lb", "load-balancer/alb")
-    assert alb["access_logs"] == {"bucket": stack.ref("aws_s3_bucket", "log-bucket/bucket",
+    assert alb["access_logs"] == {"bucket": stack.ref("aws_s3_bucket", "storage/logs/bucket",
                                                       "bucket"),
                                   "enabled": True, "prefix": "alb"}
-    statements = json.loads(stack.resource("aws_s3_bucket_policy", "log-bucket/policy")
+    statements = json.loads(stack.resource("aws_s3_bucket_policy", "storage/logs/policy")
                             ["policy"])["Statement"]
     delivery = next(s for s in statements if s["Sid"] == "LoadBalancerAccessLogs")
     assert delivery["Principal"] == {"AWS": "arn:aws:iam::127311923021:root"}  # us-east-1's ELB

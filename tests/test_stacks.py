@@ -19,10 +19,14 @@ def test_provider_pins_the_version_the_bindings_were_built_for(stacks):
 @pytest.mark.parametrize("name, env", [("dev-stack", "dev"), ("staging-stack", "staging"),
                                        ("prod-stack", "prod")])
 def test_every_resource_is_tagged_through_the_provider(stacks, name, env):
-    [provider] = stacks[name].json["provider"]["aws"]
-    assert provider["region"] == "us-east-1"
-    assert provider["default_tags"] == [{"tags": {
-        "Project": "webplat", "Environment": env, "ManagedBy": "cdktf", "CostCenter": "platform"}}]
+    providers = stacks[name].json["provider"]["aws"]
+    # staging and prod also have the us-east-1 provider CloudFront's certificates and WAF need
+    assert [p.get("alias") for p in providers] == ([None] if env == "dev" else [None, "us_east_1"])
+    for provider in providers:
+        assert provider["region"] == "us-east-1"
+        assert provider["default_tags"] == [{"tags": {
+            "Project": "webplat", "Environment": env, "ManagedBy": "cdktf",
+            "CostCenter": "platform"}}]
 
 
 def test_resources_are_named_project_env_component(stacks):
@@ -36,9 +40,9 @@ def test_resources_are_named_project_env_component(stacks):
 
 def test_the_provider_refuses_any_account_but_the_configured_one(stacks):
     for stack in stacks.values():
-        [provider] = stack.json["provider"]["aws"]
-        assert provider["allowed_account_ids"] == ["123456789012"]
-        assert not any(k.startswith("skip_") for k in provider)
+        for provider in stack.json["provider"]["aws"]:
+            assert provider["allowed_account_ids"] == ["123456789012"]
+            assert not any(k.startswith("skip_") for k in provider)
 
 
 def test_each_stack_keeps_its_state_in_its_own_local_file(stacks):
@@ -75,7 +79,7 @@ def test_prod_keys_survive_a_mistaken_delete_longer_than_dev(dev, prod):
 
 def test_offline_target_skips_every_aws_lookup(tmp_path):
     stack = synthesize(tmp_path, [ROOT / "config" / "dev.toml"], target="offline")["dev-stack"]
-    [provider] = stack.json["provider"]["aws"]
+    [provider] = stack.json["provider"]["aws"]  # dev: no CloudFront, no second provider
     assert provider["skip_credentials_validation"] is True
     assert provider["skip_requesting_account_id"] is True
     assert provider["skip_metadata_api_check"] == "true"
