@@ -28,7 +28,8 @@ from lib.provider import aws_provider
 from lib.scheduler import FunctionTarget, ScheduledJob, ScheduledJobProps, TaskTarget
 from lib.storage import Storage, StorageProps
 from lib.secrets import ServiceSecrets, ServiceSecretsProps
-from lib.service_access import CacheAccess, DatabaseAccess, service_access
+from lib.service_access import (CacheAccess, DatabaseAccess, secret_read_statements,
+                                 service_access)
 from lib.user_pool import UserPool, UserPoolProps
 from lib.waf import WebAcl, WebAclProps
 
@@ -245,6 +246,10 @@ class EnvironmentStack(TerraformStack):
         self.functions: dict[str, Function] = {}
         if c.api.enabled:
             access = service_access({}, {}, **self._data_access(["database", "cache"]))
+            # Lambda has no secret injection: the functions read the database secret at runtime.
+            runtime = access.runtime_statements + secret_read_statements(
+                access.readable_secret_arns, self.secrets_key.arn, n.region)
+            environment = {**access.environment, "DATABASE_SECRET_ARN": self.db_access.secret_arn}
 
             def function(name: str, timeout: int, statements: list[dict]) -> Function:
                 return Function(self, f"{name}-function", FunctionProps(
@@ -253,8 +258,8 @@ class EnvironmentStack(TerraformStack):
                     extra_security_group_ids=[self.app.security_group_id],
                     log_key_arn=self.logs_key.arn, log_retention_days=c.logs.retention_days,
                     environment_key_arn=self.data_key.arn, memory_mb=c.api.memory_mb,
-                    timeout_seconds=timeout, environment=access.environment,
-                    statements=access.runtime_statements))
+                    timeout_seconds=timeout, environment=environment,
+                    statements=runtime + statements))
 
             api_fn = function("api", c.api.api_timeout_seconds, [])
             self.functions["api"] = api_fn

@@ -211,6 +211,35 @@ BAD_INPUT = [
      "does not run arm64 images"),
     ("bad domain", MINIMAL.replace("[network]", '[ingress]\ndomain = "https://x.com"\n\n'
      '[network]'), "ingress.domain", "lowercase DNS name"),
+    ("bucket name that breaks S3's rules", MINIMAL.replace('"shop"', '"acme-support-portal"')
+     .replace("[network]", '[storage]\nsurfaces = ["support-desk-portals"]\n\n[network]'),
+     "storage.surfaces", "'acme-support-portal-dev-support-desk-portals-assets-123456789012' is "
+     "64 characters; S3 allows 3-63"),
+    ("a cron that is not one", MINIMAL + '[[schedules]]\nname = "nightly"\n'
+     'expression = "cron(0 3 * * *)"\ntarget = "function:worker"\n',
+     "schedules.nightly.expression", "with ? in exactly one of the two day fields"),
+    ("a rate with the wrong unit", MINIMAL + '[[schedules]]\nname = "often"\n'
+     'expression = "rate(1 minutes)"\ntarget = "function:worker"\n',
+     "schedules.often.expression", "(singular for 1)"),
+    ("CloudFront on without a surface", MINIMAL.replace("[network]", '[storage]\nsurfaces = []'
+     '\n\n[edge]\ncloudfront = true\n\n[network]'), "edge.cloudfront",
+     "storage.surfaces is empty"),
+    ("DLQ max receives < 1", MINIMAL.replace("[network]", '[[messaging.queues]]\n'
+     'name = "jobs"\nmax_receive_count = 0\n\n[network]'),
+     "messaging.queues.jobs.max_receive_count", "must be >= 1"),
+    ("unknown schedule target", MINIMAL + '[[schedules]]\nname = "nightly"\n'
+     'expression = "cron(0 3 * * ? *)"\ntarget = "function:mailer"\n',
+     "schedules.nightly.target", "allowed: service:frontend, service:backend, function:api, "
+     "function:worker"),
+    ("worker queue that does not exist", MINIMAL.replace("[network]", '[api]\n'
+     'worker_queue = "jobs"\n\n[network]'), "api.worker_queue",
+     "'jobs' is not a queue; queues: processing, email"),
+    ("http callback in prod", MINIMAL.replace("[network]", '[auth]\ncallback_urls = '
+     '["http://localhost:3000/cb"]\n\n[network]'), "auth.callback_urls",
+     "prod may not redirect to http://localhost"),
+    ("plain http callback", MINIMAL.replace("[network]", '[auth]\ncallback_urls = '
+     '["http://app.example.com/cb"]\n\n[network]'), "auth.callback_urls[0]",
+     "Cognito needs https:// URLs"),
     ("prod with a single NAT and no opt-in", MINIMAL + 'nat = "single"\n',
      "network.nat", "allow_single_nat_in_prod = true"),
     ("reserved tag", MINIMAL.replace("[network]", '[tags]\nEnvironment = "x"\n\n[network]'),

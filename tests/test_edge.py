@@ -1,0 +1,299 @@
+"""Edge, storage, serverless, messaging and identity, as a reviewer checks them."""
+
+import json
+
+import pytest
+
+from conftest import ROOT, SynthStack, synthesize
+from lib.functions import package
+
+ENVS = ["dev-stack", "staging-stack", "prod-stack"]
+
+
+@pytest.fixture(params=ENVS)
+def stack(request, stacks) -> SynthStack:
+    return stacks[request.param]
+
+
+@pytest.fixture(scope="session")
+def full(tmp_path_factory) -> SynthStack:
+    out = tmp_path_factory.mktemp("edge-variant")
+    return synthesize(out, [ROOT / "tests" / "fixtures" / "full.toml"])["full-stack"]
+
+
+def for_bucket(stack: SynthStack, type_: str) -> dict[str, dict]:
+    """{bucket reference: the resource of `type_` attached to it}"""
+    return {body["bucket"]: body for body in stack.resources(type_).values()}
+
+
+# --- buckets ------------------------------------------------------------------------------------
+
+def test_no_bucket_is_public_and_every_bucket_is_encrypted_and_tls_only(stack):
+    buckets = {stack.ref("aws_s3_bucket", p): p for p in stack.resources("aws_s3_bucket")}
+    assert len(buckets) == 4  # logs, media, static-assets, artifacts
+    blocks = for_bucket(stack, "aws_s3_bucket_public_access_block")
+    ownership = for_bucket(stack, "aws_s3_bucket_ownership_controls")
+    encryption = for_bucket(stack, "aws_s3_bucket_server_side_encryption_configuration")
+    policies = [p for p in stack.resources("aws_s3_bucket_policy").values()]
+    for ref, path in buckets.items():
+        block = blocks[ref]
+        assert all(block[k] is True for k in ("block_public_acls", "block_public_policy",
+                                              "ignore_public_acls", "restrict_public_buckets"))
+        assert ownership[ref]["rule"]["object_ownership"] == "BucketOwnerEnforced"
+        default = encryption[ref]["rule"][0]["apply_server_side_encryption_by_default"]
+        if path == "storage/logs/bucket":
+            assert default["sse_algorithm"] == "AES256"  # load balancers cannot write KMS
+        else:
+            assert default == {"sse_algorithm": "aws:kms", "kms_master_key_id": stack.ref(
+                "aws_kms_key", "data-key/key", "arn")}
+        [policy] = [p for p in policies if p["bucket"] == ref]
+        statements = json.loads(policy["policy"])["Statement"]
+        deny = statements[0]
+        assert (deny["Effect"], deny["Principal"], deny["Condition"]) == (
+            "Deny", "*", {"Bool": {"aws:SecureTransport": "false"}})
+        assert not any(s.get("Principal") == "*" and s["Effect"] == "Allow" for s in statements)
+
+
+def test_media_tiers_down_and_logs_expire(stack):
+    rules = {r["bucket"]: {x["id"]: x for x in r["rule"]} for r in
+             stack.resources("aws_s3_bucket_lifecycle_configuration").values()}
+    media = rules[stack.ref("aws_s3_bucket", "storage/media/bucket")]["tier-down"]
+    assert [(t["days"], t["storage_class"]) for t in media["transition"]] == \
+        [(30, "STANDARD_IA"), (90, "GLACIER")]
+    logs = rules[stack.ref("aws_s3_bucket", "storage/logs/bucket")]["expire-logs"]
+    assert logs["expiration"] == [{"days": 30}]
+    versioned = {v["bucket"] for v in stack.resources("aws_s3_bucket_versioning").values()}
+    assert versioned == {stack.ref("aws_s3_bucket", p) for p in stack.resources("aws_s3_bucket")}
+
+
+def test_every_data_bucket_logs_its_access_to_the_logs_bucket(stack):
+    logging = for_bucket(stack, "aws_s3_bucket_logging")
+    logs = stack.ref("aws_s3_bucket", "storage/logs/bucket", "bucket")
+    for path in stack.resources("aws_s3_bucket"):
+        ref = stack.ref("aws_s3_bucket", path)
+        if path == "storage/logs/bucket":
+            assert ref not in logging
+        else:
+            assert logging[ref]["target_bucket"] == logs
+
+
+# --- CloudFront and WAF ---------------------------------------------------------------------
+
+def test_cloudfront_only_where_the_environment_says(stacks):
+    counts = {name: len(s.resources("aws_cloudfront_distribution")) for name, s in stacks.items()}
+    assert counts == {"dev-stack": 0, "staging-stack": 1, "prod-stack": 1}
+
+
+@pytest.mark.parametrize("name", ["staging-stack", "prod-stack"])
+def test_cloudfront_reaches_its_bucket_only_through_origin_access_control(stacks, name):
+    stack = stacks[name]
+    dist = stack.resource("aws_cloudfront_distribution", "cdn-static/distribution")
+    [s3_origin] = [o for o in dist["origin"] if o["origin_id"] == "static"]
+    assert s3_origin["origin_access_control_id"] == stack.ref(
+        "aws_cloudfront_origin_access_control", "cdn-static/oac")
+    assert "s3_origin_config" not in s3_origin  # no legacy origin access identity
+    policy = json.loads(stack.resource("aws_s3_bucket_policy",
+                                       "storage/static-assets/policy")["policy"])["Statement"]
+    [read] = [s for s in policy if s["Effect"] == "Allow"]
+    assert read["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert read["Action"] == "s3:GetObject"
+    assert read["Condition"] == {"StringEquals": {"AWS:SourceArn": stack.ref(
+        "aws_cloudfront_distribution", "cdn-static/distribution", "arn")}}
+
+
+@pytest.mark.parametrize("name", ["staging-stack", "prod-stack"])
+def test_cloudfront_is_https_only_compressed_and_spa_ready(stacks, name):
+    stack = stacks[name]
+    dist = stack.resource("aws_cloudfront_distribution", "cdn-static/distribution")
+    behaviours = [dist["default_cache_behavior"], *dist.get("ordered_cache_behavior", [])]
+    assert all(b["viewer_protocol_policy"] == "redirect-to-https" and b["compress"] is True
+               for b in behaviours)
+    assert dist["default_root_object"] == "index.html"
+    assert {(e["error_code"], e["response_code"], e["response_page_path"])
+            for e in dist["custom_error_response"]} == {(403, 200, "/index.html"),
+                                                          (404, 200, "/index.html")}
+    [api] = dist["ordered_cache_behavior"]
+    assert (api["path_pattern"], api["target_origin_id"]) == ("/api/*", "api")
+    [alb_origin] = [o for o in dist["origin"] if o["origin_id"] == "api"]
+    assert alb_origin["custom_origin_config"]["origin_protocol_policy"] == "https-only"
+    headers = stack.resource("aws_cloudfront_response_headers_policy",
+                             "cdn-static/security-headers")["security_headers_config"]
+    assert headers["strict_transport_security"]["access_control_max_age_sec"] == 31536000
+    assert headers["frame_options"]["frame_option"] == "DENY"
+    assert dist["price_class"] == {"staging-stack": "PriceClass_100",
+                                   "prod-stack": "PriceClass_All"}[name]
+    delivery = stack.resource("aws_cloudwatch_log_delivery_destination",
+                              "cdn-static/log-destination")
+    assert delivery["delivery_destination_configuration"][0]["destination_resource_arn"] == \
+        stack.ref("aws_s3_bucket", "storage/logs/bucket", "arn")
+
+
+def test_a_surface_domain_gets_a_us_east_1_certificate_and_tls_1_2(full):
+    dist = full.resource("aws_cloudfront_distribution", "cdn-static/distribution")
+    cert = dist["viewer_certificate"]
+    assert cert["minimum_protocol_version"] == "TLSv1.2_2021"
+    assert cert["acm_certificate_arn"] == full.ref("aws_acm_certificate_validation",
+                                                   "cdn-static/certificate-validated",
+                                                   "certificate_arn")
+    assert full.resource("aws_acm_certificate", "cdn-static/certificate")["provider"] == \
+        "aws.us_east_1"
+    assert dist["aliases"] == ["static.example.com"]
+
+
+def test_waf_is_attached_where_the_environment_says(stacks):
+    for name, stack in stacks.items():
+        acls = stack.resources("aws_wafv2_web_acl")
+        if name == "dev-stack":
+            assert acls == {} and stack.resources("aws_wafv2_web_acl_association") == {}
+            continue
+        regional, cloudfront = acls["waf-regional/acl"], acls["waf-cloudfront/acl"]
+        assert (regional["scope"], cloudfront["scope"]) == ("REGIONAL", "CLOUDFRONT")
+        assert cloudfront["provider"] == "aws.us_east_1"
+        [association] = stack.resources("aws_wafv2_web_acl_association").values()
+        assert association["resource_arn"] == stack.ref("aws_lb", "load-balancer/alb", "arn")
+        assert association["web_acl_arn"] == stack.ref("aws_wafv2_web_acl", "waf-regional/acl",
+                                                       "arn")
+        dist = stack.resource("aws_cloudfront_distribution", "cdn-static/distribution")
+        assert dist["web_acl_id"] == stack.ref("aws_wafv2_web_acl", "waf-cloudfront/acl", "arn")
+        for acl in (regional, cloudfront):
+            statements = {r["name"]: r["statement"] for r in acl["rule"]}
+            assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
+                    "AWSManagedRulesAmazonIpReputationList"} < set(statements)
+            assert statements["rate-limit-per-ip"]["rate_based_statement"] == {
+                "limit": 2000, "aggregate_key_type": "IP"}
+            assert acl["default_action"] == {"allow": {}}
+
+
+# --- messaging ------------------------------------------------------------------------------
+
+def test_every_queue_has_a_dead_letter_queue(stack):
+    queues = stack.resources("aws_sqs_queue")
+    main = {p: q for p, q in queues.items() if not p.endswith("-dlq")}
+    assert sorted(main) == ["messaging/email", "messaging/processing"]
+    for path, queue in main.items():
+        redrive = json.loads(queue["redrive_policy"])
+        assert redrive == {"deadLetterTargetArn": stack.ref("aws_sqs_queue", f"{path}-dlq", "arn"),
+                           "maxReceiveCount": 5}
+        assert queue["receive_wait_time_seconds"] == 20
+        assert queue["message_retention_seconds"] == 4 * 86400
+    assert all(q["sqs_managed_sse_enabled"] is True for q in queues.values())
+    for policy in stack.resources("aws_sqs_queue_policy").values():
+        [deny] = json.loads(policy["policy"])["Statement"]
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert len(stack.resources("aws_sqs_queue_policy")) == len(queues)
+
+
+def test_topics_are_encrypted_with_a_key_alarms_may_use(stack):
+    topics = stack.resources("aws_sns_topic")
+    assert sorted(t["name"] for t in topics.values()) == [
+        f"webplat-{stack.name.removesuffix('-stack')}-{t}" for t in ("alerts", "notifications")]
+    key = stack.ref("aws_kms_key", "messaging-key/key", "arn")
+    assert all(t["kms_master_key_id"] == key for t in topics.values())
+    policy = json.loads(stack.resource("aws_kms_key", "messaging-key/key")["policy"])
+    services = next(s for s in policy["Statement"]
+                    if s["Sid"] == "AwsServicesPublishIntoEncryptedResources")
+    assert "cloudwatch.amazonaws.com" in services["Principal"]["Service"]
+
+
+# --- API Gateway + Lambda ---------------------------------------------------------------------
+
+def test_functions_run_in_private_subnets_with_their_own_group(stack):
+    private = sorted(stack.ref("aws_subnet", p) for p in stack.matching("aws_subnet",
+                                                                        "network/private-*"))
+    for name in ("api", "worker"):
+        fn = stack.resource("aws_lambda_function", f"{name}-function/function")
+        assert sorted(fn["vpc_config"]["subnet_ids"]) == private
+        assert fn["vpc_config"]["security_group_ids"] == [
+            stack.ref("aws_security_group", f"{name}-function/sg"),
+            stack.ref("aws_security_group", "app-tier/sg")]
+        assert (fn["runtime"], fn["architectures"]) == ("python3.12", ["arm64"])
+        assert fn["kms_key_arn"] == stack.ref("aws_kms_key", "data-key/key", "arn")
+        assert fn["tracing_config"] == {"mode": "Active"}
+        assert not [r for r in stack.resources("aws_vpc_security_group_ingress_rule").values()
+                    if r["security_group_id"] == stack.ref("aws_security_group",
+                                                           f"{name}-function/sg")]
+
+
+def test_the_worker_consumes_only_the_processing_queue(stack):
+    [mapping] = stack.resources("aws_lambda_event_source_mapping").values()
+    queue = stack.ref("aws_sqs_queue", "messaging/processing", "arn")
+    assert mapping["event_source_arn"] == queue
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+    statements = json.loads(stack.resource("aws_iam_role_policy",
+                                           "worker-function/role-policy")["policy"])["Statement"]
+    consume = next(s for s in statements if s["Sid"] == "ConsumeItsQueue")
+    assert consume["Resource"] == queue
+    api = {s["Sid"]: s for s in json.loads(stack.resource(
+        "aws_iam_role_policy", "api-function/role-policy")["policy"])["Statement"]}
+    assert not any("sqs:ReceiveMessage" in s["Action"] for s in api.values())
+    master = stack.ref("aws_db_instance", "database/primary", "master_user_secret[0].secret_arn")
+    assert api["ReadOwnSecrets"]["Resource"] == [master]  # fetched at runtime: no injection
+    assert api["RedisIamAuthentication"]["Action"] == "elasticache:Connect"
+
+
+def test_http_api_invokes_only_its_function_with_throttling_and_logs(stack):
+    permission = stack.resource("aws_lambda_permission", "http-api/invoke")
+    assert permission["principal"] == "apigateway.amazonaws.com"
+    assert permission["source_arn"] == stack.ref("aws_apigatewayv2_api", "http-api/api",
+                                                 "execution_arn") + "/*/*"
+    stage = stack.resource("aws_apigatewayv2_stage", "http-api/stage")
+    assert stage["default_route_settings"] == {"throttling_burst_limit": 200,
+                                               "throttling_rate_limit": 100}
+    assert stage["access_log_settings"]["destination_arn"] == stack.ref(
+        "aws_cloudwatch_log_group", "http-api/access-logs", "arn")
+
+
+def test_function_zips_are_byte_stable(tmp_path, stack):
+    first, hash_1 = package(ROOT / "functions" / "api", tmp_path / "one")
+    second, hash_2 = package(ROOT / "functions" / "api", tmp_path / "two")
+    assert first.read_bytes() == second.read_bytes() and hash_1 == hash_2
+    fn = stack.resource("aws_lambda_function", "api-function/function")
+    assert fn["source_code_hash"] == hash_1  # what every synth wrote
+
+
+def test_function_zip_is_the_same_in_two_separate_synths(stacks, full):
+    for name in ("api", "worker"):
+        hashes = {s.resource("aws_lambda_function", f"{name}-function/function")
+                  ["source_code_hash"] for s in (*stacks.values(), full)}
+        assert len(hashes) == 1, name
+
+
+# --- schedules and Cognito ----------------------------------------------------------------------
+
+def test_each_schedule_role_can_invoke_only_its_target(full):
+    function_job = json.loads(full.resource("aws_iam_role_policy",
+                                            "schedule-cleanup/role-policy")["policy"])
+    worker = full.ref("aws_lambda_function", "worker-function/function", "arn")
+    assert function_job["Statement"] == [{"Effect": "Allow", "Action": "lambda:InvokeFunction",
+                                          "Resource": [worker, f"{worker}:*"]}]
+    task_job = json.loads(full.resource("aws_iam_role_policy",
+                                        "schedule-nightly-report/role-policy")["policy"])
+    run, pass_role = task_job["Statement"]
+    family = "arn:aws:ecs:us-east-1:123456789012:task-definition/webplat-full-worker"
+    assert run["Resource"] == [family, f"{family}:*"]
+    assert run["Condition"] == {"ArnEquals": {"ecs:cluster": full.ref(
+        "aws_ecs_cluster", "cluster/cluster", "arn")}}
+    assert sorted(pass_role["Resource"]) == sorted([
+        full.ref("aws_iam_role", "service-worker/execution-role", "arn"),
+        full.ref("aws_iam_role", "service-worker/task-role", "arn")])
+    schedule = full.resource("aws_scheduler_schedule", "schedule-nightly-report/schedule")
+    assert schedule["schedule_expression"] == "cron(0 3 * * ? *)"
+    assert schedule["target"]["ecs_parameters"]["network_configuration"][
+        "assign_public_ip"] is False
+
+
+def test_cognito_mfa_differs_dev_and_prod(dev, prod):
+    dev_pool = dev.resource("aws_cognito_user_pool", "user-pool/pool")
+    prod_pool = prod.resource("aws_cognito_user_pool", "user-pool/pool")
+    assert (dev_pool["mfa_configuration"], prod_pool["mfa_configuration"]) == ("OPTIONAL", "ON")
+    assert prod_pool["user_pool_add_ons"] == {"advanced_security_mode": "ENFORCED"}
+    assert "user_pool_add_ons" not in dev_pool
+    assert (dev_pool["deletion_protection"], prod_pool["deletion_protection"]) == \
+        ("INACTIVE", "ACTIVE")
+    for pool in (dev_pool, prod_pool):
+        assert pool["password_policy"]["minimum_length"] >= 12
+        assert pool["auto_verified_attributes"] == ["email"]
+    client = prod.resource("aws_cognito_user_pool_client", "user-pool/web-client")
+    assert client["generate_secret"] is False
+    assert client["allowed_oauth_flows"] == ["code"]
+    assert client["callback_urls"] == ["https://webplat.example.com/api/auth/callback"]
