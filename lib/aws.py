@@ -47,6 +47,8 @@ from cdktf_cdktf_provider_aws import (  # noqa: E402,F401  (must follow the regi
     acm_certificate,
     acm_certificate_validation,
     apigatewayv2_api,
+    apigatewayv2_api_mapping,
+    apigatewayv2_domain_name,
     apigatewayv2_integration,
     apigatewayv2_route,
     apigatewayv2_stage,

@@ -347,7 +347,8 @@ class ApiConfig(Section):
     cors_origins: list[str] = []
     throttle_rate: int = Field(default=100, ge=1, le=10000)  # requests per second
     throttle_burst: int = Field(default=200, ge=1, le=5000)
-    domain: DomainName | None = None
+    domain: DomainName | None = None  # a custom domain (regional certificate, alias record)
+    hosted_zone_id: str | None = None  # the Route53 zone of `domain`
     worker_queue: Slug | None = "processing"  # None: no worker function
     memory_mb: int = Field(default=256, ge=128, le=10240)
     api_timeout_seconds: int = Field(default=15, ge=1, le=29)  # API Gateway waits at most 29 s
@@ -733,6 +734,9 @@ def _edge_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     if c.api.enabled and c.api.worker_queue and c.api.worker_queue not in queues:
         problems.append(("api.worker_queue", f"'{c.api.worker_queue}' is not a queue; queues: "
                                              f"{', '.join(queues) or 'none'}"))
+    if c.api.domain and not c.api.hosted_zone_id:
+        problems.append(("api.hosted_zone_id", "api.domain needs the Route53 zone that holds it "
+                                               "(its certificate is validated there)"))
     targets = [f"service:{s.name}" for s in c.services if c.compute.platform == "ecs"]
     if c.api.enabled:
         targets += ["function:api"] + (["function:worker"] if c.api.worker_queue else [])

@@ -267,7 +267,8 @@ class EnvironmentStack(TerraformStack):
                 naming=n, function_arn=api_fn.arn, function_name=api_fn.name,
                 cors_origins=list(c.api.cors_origins), throttle_rate=c.api.throttle_rate,
                 throttle_burst=c.api.throttle_burst, log_key_arn=self.logs_key.arn,
-                log_retention_days=c.logs.retention_days))
+                log_retention_days=c.logs.retention_days, domain=c.api.domain,
+                zone_id=c.api.hosted_zone_id))
             self.outputs["api_url"] = http.url
             if c.api.worker_queue:
                 queue = self.messaging.queues[c.api.worker_queue]

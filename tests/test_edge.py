@@ -297,3 +297,18 @@ def test_cognito_mfa_differs_dev_and_prod(dev, prod):
     assert client["generate_secret"] is False
     assert client["allowed_oauth_flows"] == ["code"]
     assert client["callback_urls"] == ["https://webplat.example.com/api/auth/callback"]
+
+
+def test_api_custom_domain_is_tls_1_2_with_a_validated_certificate(full):
+    domain = full.resource("aws_apigatewayv2_domain_name", "http-api/domain")
+    config = domain["domain_name_configuration"]
+    assert (domain["domain_name"], config["endpoint_type"], config["security_policy"]) == \
+        ("api.example.com", "REGIONAL", "TLS_1_2")
+    assert config["certificate_arn"] == full.ref("aws_acm_certificate_validation",
+                                                 "http-api/certificate-validated",
+                                                 "certificate_arn")
+    mapping = full.resource("aws_apigatewayv2_api_mapping", "http-api/mapping")
+    assert mapping["api_id"] == full.ref("aws_apigatewayv2_api", "http-api/api")
+    cors = full.resource("aws_apigatewayv2_api", "http-api/api")["cors_configuration"]
+    assert cors["allow_origins"] == ["https://app.example.com"]
+    assert full.json["output"]["api_url"]["value"] == "https://api.example.com"

@@ -8,22 +8,41 @@ import re
 
 import pytest
 
-from conftest import ROOT, run, require_tool
+from conftest import ROOT, require_tool, run, synthesize
 
 pytestmark = pytest.mark.slow
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-@pytest.mark.parametrize("stack", ["dev-stack", "staging-stack", "prod-stack"])
-def test_terraform_validate(synth_dir, stack):
+FIXTURES = sorted((ROOT / "tests" / "fixtures").glob("*.toml"))
+
+
+@pytest.fixture(scope="module")
+def fixture_dir(tmp_path_factory):
+    """The test fixtures (every switch the shipped environments leave off), synthesized."""
+    out = tmp_path_factory.mktemp("fixtures-out")
+    synthesize(out, FIXTURES)
+    return out
+
+
+def validate(directory):
     terraform = require_tool("terraform")
-    directory = synth_dir / "stacks" / stack
     init = run([terraform, "init", "-input=false", "-backend=false", "-no-color"], cwd=directory)
     assert init.returncode == 0, init.stdout + init.stderr
     assert "Unable to open CLI configuration" not in init.stdout + init.stderr
-    validate = run([terraform, "validate", "-no-color"], cwd=directory)
-    assert validate.returncode == 0, validate.stdout + validate.stderr
-    assert "Success! The configuration is valid." in validate.stdout
+    result = run([terraform, "validate", "-no-color"], cwd=directory)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success! The configuration is valid." in result.stdout
+
+
+@pytest.mark.parametrize("stack", ["dev-stack", "staging-stack", "prod-stack"])
+def test_terraform_validate(synth_dir, stack):
+    validate(synth_dir / "stacks" / stack)
+
+
+@pytest.mark.parametrize("stack", ["full-stack", "lean-stack"])
+def test_terraform_validate_with_every_switch_on(fixture_dir, stack):
+    validate(fixture_dir / "stacks" / stack)
 
 
 def test_cdktf_list_shows_the_three_stacks(tmp_path):
