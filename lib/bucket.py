@@ -35,8 +35,9 @@ class LifecycleRule:
 @dataclass(frozen=True)
 class BucketProps:
     naming: Naming
-    component: str  # names the bucket: Naming.bucket(component)
+    component: str  # names the bucket: Naming.bucket(component), unless `name` is given
     kms_key_arn: str | None  # None: SSE-S3 (AES256), for writers that cannot use KMS (ALB logs)
+    name: str | None = None
     versioned: bool = True
     lifecycle: list[LifecycleRule] = field(default_factory=list)
     extra_policy_statements: list[dict] = field(default_factory=list)
@@ -59,7 +60,8 @@ class Bucket(Construct):
     def __init__(self, scope: Construct, id: str, props: BucketProps):
         super().__init__(scope, id)
         n = props.naming
-        bucket = aws.s3_bucket.S3Bucket(self, "bucket", bucket=n.bucket(props.component),
+        bucket = aws.s3_bucket.S3Bucket(self, "bucket",
+                                        bucket=props.name or n.bucket(props.component),
                                         force_destroy=props.force_destroy,
                                         tags=n.tags(props.component))
         aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(

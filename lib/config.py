@@ -209,7 +209,15 @@ def _schedule_expression(value: str) -> str:
                      "with ? in exactly one of the two day fields, e.g. cron(0 3 * * ? *)")
 
 
+def _github_repository(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9-]+/[A-Za-z0-9_.-]+", value):
+        raise ValueError(f"'{value}' does not name exactly one repository; write owner/name "
+                         "(no wildcards: the deploy role must not trust any other repository)")
+    return value
+
+
 Slug = Annotated[str, AfterValidator(_slug)]
+GithubRepository = Annotated[str, AfterValidator(_github_repository)]
 Email = Annotated[str, AfterValidator(_email)]
 CallbackUrl = Annotated[str, AfterValidator(_callback_url)]
 ScheduleExpression = Annotated[str, AfterValidator(_schedule_expression)]
@@ -379,6 +387,51 @@ class LogsConfig(Section):
     retention_days: LogRetentionDays = 30
 
 
+class BackendConfig(Section):
+    """Where Terraform keeps this environment's state: `local` (a file in the project root; needs
+    nothing), `s3` (the bootstrap stack's bucket and lock table) or `cloud` (Terraform Cloud; the
+    token comes from TF_TOKEN_app_terraform_io or `cdktf login`)."""
+
+    kind: Literal["local", "s3", "cloud"] = "local"
+    bucket: str | None = None  # s3
+    lock_table: str | None = None  # s3
+    region: Region | None = None  # s3; default: the environment's region
+    kms_key: str | None = None  # s3: key id, ARN or alias; default: the bucket's own encryption
+    organization: str | None = None  # cloud
+    workspace: str | None = None  # cloud; default: <project>-<env>
+
+
+class GithubConfig(Section):
+    """How GitHub Actions deploys this environment (the repository is in config/account.toml)."""
+
+    environment: Slug | None = None  # the GitHub environment that gates deploys; default: env name
+
+
+class GithubAccountConfig(Section):
+    repository: GithubRepository  # owner/name: the only repository the roles trust
+    branch: str = "main"  # pull requests into it may plan; deploys need the GitHub environment
+
+
+class AlarmThresholds(Section):
+    cpu_percent: int = Field(default=80, ge=1, le=100)
+    memory_percent: int = Field(default=80, ge=1, le=100)
+    target_5xx_per_minute: int = Field(default=10, ge=1, le=1_000_000)
+    p99_latency_seconds: float = Field(default=2.0, gt=0, le=60)
+    database_connections: int = Field(default=80, ge=1, le=100_000)
+    free_storage_percent: int = Field(default=10, ge=1, le=99)
+    replica_lag_seconds: int = Field(default=60, ge=1, le=86400)
+    redis_memory_percent: int = Field(default=80, ge=1, le=100)
+    redis_evictions: int = Field(default=100, ge=1, le=10_000_000)
+    oldest_message_seconds: int = Field(default=300, ge=1, le=1_209_600)
+    api_5xx_per_minute: int = Field(default=5, ge=1, le=1_000_000)
+
+
+class ObservabilityConfig(Section):
+    alarms: AlarmThresholds = AlarmThresholds()
+    dashboard: bool = True
+    otel_sidecar: bool = False  # an AWS Distro for OpenTelemetry collector in every task
+
+
 class ServiceConfig(Section):
     """A container service. `web` services sit behind the load balancer; `worker`s have no ingress.
 
@@ -475,6 +528,9 @@ class EnvironmentConfig(Section):
     schedules: list[ScheduleConfig] = []
     auth: AuthConfig
     logs: LogsConfig = LogsConfig()
+    backend: BackendConfig = BackendConfig()
+    github: GithubConfig = GithubConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
     compute: ComputeConfig
     ingress: IngressConfig
     services: list[ServiceConfig]
@@ -552,6 +608,35 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+class BaselineConfig(Section):
+    enabled: bool = True  # CloudTrail, GuardDuty, AWS Config, Session Manager logging
+
+
+class AccountConfig(Section):
+    """config/account.toml: what the bootstrap stack builds once per account (remote-state home,
+    GitHub OIDC provider and per-environment roles, optional security baseline)."""
+
+    project: Slug
+    account_id: AccountId
+    region: Region
+    tags: dict[str, str] = {}
+    github: GithubAccountConfig | None = None  # None: no OIDC provider, no deploy roles
+    baseline: BaselineConfig = BaselineConfig()
+    log_retention_days: LogRetentionDays = 365
+    source: str = Field(default="", exclude=True)
+
+    @property
+    def state_bucket(self) -> str:
+        return f"{self.project}-tfstate-{self.account_id}"
+
+    @property
+    def lock_table(self) -> str:
+        return f"{self.project}-tflock"
+
+
+ACCOUNT_FILE = "account.toml"
+
+
 # --- loading --------------------------------------------------------------------------------
 
 def load_environment(path: Path) -> EnvironmentConfig:
@@ -620,7 +705,26 @@ def config_paths() -> list[Path]:
     override = os.environ.get(ENV_CONFIG_FILES, "").strip()
     if override:
         return [Path(p) for p in override.split(os.pathsep) if p]
-    return sorted(CONFIG_DIR.glob("*.toml"))
+    return sorted(p for p in CONFIG_DIR.glob("*.toml") if p.name != ACCOUNT_FILE)
+
+
+def load_account(path: Path | None = None) -> AccountConfig:
+    """The account file (config/account.toml). Raises ConfigError."""
+    path = path or CONFIG_DIR / ACCOUNT_FILE
+    shown = _display(path)
+    if not path.is_file():
+        raise ConfigError([f"{shown}: no account file (it names the project, account and region "
+                           "the bootstrap stack is built for)"])
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError([f"{shown}: not valid TOML: {err}"]) from None
+    try:
+        account = AccountConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError([f"{shown}: {_describe(e, data, AccountConfig)}"
+                           for e in err.errors()]) from None
+    return account.model_copy(update={"source": shown})
 
 
 def load_target() -> Target:
@@ -696,6 +800,20 @@ def _cross_field_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
 
     problems += _service_problems(c)
     problems += _edge_problems(c)
+    b = c.backend
+    if b.kind == "s3" and not b.bucket:
+        problems.append(("backend.bucket", "the s3 backend needs the state bucket (the bootstrap "
+                                           "stack's output state_bucket)"))
+    if b.kind == "s3" and not b.lock_table:
+        problems.append(("backend.lock_table", "the s3 backend needs the lock table (the "
+                                               "bootstrap stack's output lock_table)"))
+    if b.kind == "cloud" and not b.organization:
+        problems.append(("backend.organization", "the cloud backend needs the Terraform Cloud "
+                                                 "organization"))
+    unused = [k for k in ("bucket", "lock_table", "kms_key") if getattr(b, k) and b.kind != "s3"]
+    unused += [k for k in ("organization", "workspace") if getattr(b, k) and b.kind != "cloud"]
+    for key in unused:
+        problems.append((f"backend.{key}", f"is not used by the {b.kind} backend"))
     return problems
 
 
@@ -908,8 +1026,8 @@ def _field_path(loc: tuple[Any, ...], data: Any) -> str:
     return ".".join(parts).replace(".[", "[")
 
 
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    model: Any = EnvironmentConfig
+def _allowed_keys(loc: tuple[Any, ...], root: Any) -> list[str]:
+    model: Any = root
     for item in loc[:-1]:
         if isinstance(item, int):
             continue
@@ -929,14 +1047,14 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     return [name for name in model.model_fields if name != "source"]
 
 
-def _describe(error: Any, data: dict[str, Any]) -> str:
+def _describe(error: Any, data: dict[str, Any], root: Any = None) -> str:
     loc = tuple(error["loc"])
     path = _field_path(loc, data)
     kind = error["type"]
     got = error.get("input")
     ctx = error.get("ctx", {})
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc)
+        allowed = _allowed_keys(loc, root or EnvironmentConfig)
         hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.5)
         suggestion = f"did you mean '{hint[0]}'? " if hint else ""
         return f"{path}: unknown key; {suggestion}allowed: {', '.join(allowed)}"

@@ -4,11 +4,12 @@ Each layer is a method that wires constructs from config and hands the next laye
 no resource is defined here.
 """
 
-from cdktf import LocalBackend, TerraformOutput, TerraformStack
+from cdktf import TerraformOutput, TerraformStack
 from constructs import Construct
 
 from lib import aws
 from lib.app_tier import AppTier, AppTierProps
+from lib.backend import configure_backend
 from lib.apprunner import AppRunnerService, AppRunnerServiceProps, vpc_connector
 from lib.cdn import ApiOrigin, StaticSite, StaticSiteProps
 from lib.cache import Cache, CacheProps
@@ -51,9 +52,7 @@ class EnvironmentStack(TerraformStack):
         self.us_east_1 = aws_provider(self, self.naming, config.tags, target,
                                       region="us-east-1") \
             if config.edge.cloudfront or config.edge.waf else None
-        # One state file per stack in the project root (ignored by git). Relative to the stack's
-        # working directory, cdktf.out/stacks/<stack>/, so no machine path lands in the JSON.
-        LocalBackend(self, path=f"../../../terraform.{config.stack_name}.tfstate")
+        configure_backend(self, self.naming, config.backend)
 
         self._keys()
         self._network_and_data()
