@@ -15,6 +15,15 @@ from lib.service_access import (CacheAccess, DatabaseAccess, secret_read_stateme
                                  service_access)
 
 ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
+# AWS Distro for OpenTelemetry collector, pinned; it ships traces to X-Ray and metrics to CloudWatch.
+OTEL_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
+OTEL_STATEMENTS = [
+    {"Sid": "OtelTraces", "Effect": "Allow", "Resource": "*",
+     "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                "xray:GetSamplingTargets"]},
+    {"Sid": "OtelMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
+     "Condition": {"StringEquals": {"cloudwatch:namespace": "ECS/AWSOTel/Application"}}},
+]
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,7 @@ class ContainerServiceProps:
     log_retention_days: int
     database: DatabaseAccess | None = None
     cache: CacheAccess | None = None
+    otel_sidecar: bool = False  # an ADOT collector next to the app (OTLP on localhost:4317)
 
 
 class ContainerService(Construct):
@@ -84,8 +94,9 @@ class ContainerService(Construct):
         execution_role = service_role(
             self, "execution-role", n, f"{svc.name}-execution", "ecs-tasks.amazonaws.com",
             self._execution_statements(props, log_group.arn, access.readable_secret_arns))
-        task_role = service_role(self, "task-role", n, f"{svc.name}-task",
-                                 "ecs-tasks.amazonaws.com", access.runtime_statements)
+        task_role = service_role(
+            self, "task-role", n, f"{svc.name}-task", "ecs-tasks.amazonaws.com",
+            access.runtime_statements + (OTEL_STATEMENTS if props.otel_sidecar else []))
         self.execution_role_arn: str = execution_role.arn
         self.task_role_arn: str = task_role.arn
 
@@ -97,6 +108,8 @@ class ContainerService(Construct):
 
         target_group, rule = self._target(props) if props.ingress else (None, None)
         self.target_group_arn: str | None = target_group.arn if target_group else None
+        self.target_group_arn_suffix: str | None = target_group.arn_suffix \
+            if target_group else None
         ecs = aws.ecs_service
         service = ecs.EcsService(
             self, "service", name=n.name(svc.name), cluster=props.cluster_name,
@@ -160,6 +173,16 @@ class ContainerService(Construct):
             "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp"}],
             "linuxParameters": {"initProcessEnabled": True},  # reap zombies, forward signals
         }
+        containers = [container]
+        if props.otel_sidecar:
+            containers.append({
+                "name": "otel-collector", "image": OTEL_IMAGE, "essential": False,
+                "command": ["--config=/etc/ecs/ecs-default-config.yaml"],
+                "logConfiguration": {"logDriver": "awslogs", "options": {
+                    "awslogs-group": log_group_name, "awslogs-region": n.region,
+                    "awslogs-stream-prefix": "otel"}}})
+            container["environment"].append({"name": "OTEL_EXPORTER_OTLP_ENDPOINT",
+                                             "value": "http://localhost:4317"})
         td = aws.ecs_task_definition
         return td.EcsTaskDefinition(
             self, "task", family=self.task_family, network_mode="awsvpc",
@@ -169,7 +192,7 @@ class ContainerService(Construct):
                 cpu_architecture="ARM64" if props.architecture == "arm64" else "X86_64",
                 operating_system_family="LINUX"),
             execution_role_arn=execution_role_arn, task_role_arn=task_role_arn,
-            container_definitions=json.dumps([container]),
+            container_definitions=json.dumps(containers),
             volume=[td.EcsTaskDefinitionVolume(name="tmp")],
             tags=n.tags(svc.name))
 

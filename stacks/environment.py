@@ -25,6 +25,8 @@ from lib.load_balancer import LoadBalancer, LoadBalancerProps
 from lib.messaging import Messaging, MessagingProps
 from lib.naming import Naming
 from lib.network import Network, NetworkProps
+from lib.observability import (MonitoredCache, MonitoredDatabase, MonitoredService, Observability,
+                               ObservabilityProps, WebTarget)
 from lib.provider import aws_provider
 from lib.scheduler import FunctionTarget, ScheduledJob, ScheduledJobProps, TaskTarget
 from lib.storage import Storage, StorageProps
@@ -62,6 +64,7 @@ class EnvironmentStack(TerraformStack):
         self._edge()
         self._serverless()
         self._identity()
+        self._observability()
         for name, value in self.outputs.items():
             TerraformOutput(self, name.replace("-", "_"), value=value)
 
@@ -204,7 +207,7 @@ class EnvironmentStack(TerraformStack):
                     ingress=Ingress(lb.security_group_id, lb.listener_arn, lb.arn_suffix)
                     if svc.kind == "web" else None,
                     log_key_arn=self.logs_key.arn, log_retention_days=c.logs.retention_days,
-                    **common(svc)))
+                    otel_sidecar=c.observability.otel_sidecar, **common(svc)))
         self.outputs.update(url=lb.url, cluster_name=self.cluster.name)
 
     def _edge(self) -> None:
@@ -243,6 +246,7 @@ class EnvironmentStack(TerraformStack):
         """API Gateway + the API and worker functions (seed 004), then the scheduled jobs."""
         c, n, net = self.config, self.naming, self.network
         self.functions: dict[str, Function] = {}
+        self.http_api = None
         if c.api.enabled:
             access = service_access({}, {}, **self._data_access(["database", "cache"]))
             # Lambda has no secret injection: the functions read the database secret at runtime.
@@ -262,7 +266,7 @@ class EnvironmentStack(TerraformStack):
 
             api_fn = function("api", c.api.api_timeout_seconds, [])
             self.functions["api"] = api_fn
-            http = HttpApi(self, "http-api", HttpApiProps(
+            http = self.http_api = HttpApi(self, "http-api", HttpApiProps(
                 naming=n, function_arn=api_fn.arn, function_name=api_fn.name,
                 cors_origins=list(c.api.cors_origins), throttle_rate=c.api.throttle_rate,
                 throttle_burst=c.api.throttle_burst, log_key_arn=self.logs_key.arn,
@@ -303,3 +307,27 @@ class EnvironmentStack(TerraformStack):
             deletion_protection=not self.disposable))
         self.outputs.update(user_pool_id=pool.user_pool_id, user_pool_client_id=pool.client_id,
                             hosted_ui_domain=pool.hosted_ui_domain)
+
+    def _observability(self) -> None:
+        c, n = self.config, self.naming
+        alerts = self.messaging.topic_arns.get("alerts")
+        if alerts is None:
+            return  # no alerts topic: nowhere to send alarms (config keeps one by default)
+        lb = self.load_balancer
+        # Literal names (not resource references): they also name the alarms.
+        services = [MonitoredService(
+            name=n.name(name), cluster=n.name("cluster"),
+            web=WebTarget(lb.arn_suffix, svc.target_group_arn_suffix)
+            if svc.target_group_arn_suffix else None) for name, svc in self.services.items()]
+        db = c.database
+        Observability(self, "observability", ObservabilityProps(
+            naming=n, thresholds=c.observability.alarms, alerts_topic_arn=alerts,
+            dashboard=c.observability.dashboard, services=services,
+            database=MonitoredDatabase(n.name("db"), db.allocated_storage_gb,
+                                       n.name("db", "replica") if db.read_replica else None),
+            cache=MonitoredCache([f"{n.name('redis')}-{i:03d}"
+                                  for i in range(1, c.cache.num_nodes + 1)]),
+            queues=[n.name(q.name) for q in c.messaging.queues],
+            dead_letter_queues=[n.name(q.name, "dlq") for q in c.messaging.queues],
+            functions=[n.name(name) for name in self.functions],
+            api_id=self.http_api.api_id if self.http_api else None))
