@@ -18,6 +18,7 @@ class BaselineProps:
     naming: Naming
     audit_key_arn: str  # its policy admits cloudtrail and config (EncryptionKey allow_services)
     retention_days: int  # audit objects expire after this
+    data_event_bucket_arns: tuple[str, ...] = ()  # object-level API calls recorded (state bucket)
 
 
 class Baseline(Construct):
@@ -56,6 +57,11 @@ class Baseline(Construct):
             self, "trail", name=trail_name, s3_bucket_name=audit.name,
             is_multi_region_trail=True, include_global_service_events=True,
             enable_log_file_validation=True, kms_key_id=props.audit_key_arn,
+            event_selector=[aws.cloudtrail.CloudtrailEventSelector(
+                read_write_type="All", include_management_events=True,
+                data_resource=[aws.cloudtrail.CloudtrailEventSelectorDataResource(
+                    type="AWS::S3::Object", values=[f"{b}/" for b in props.data_event_bucket_arns])])]
+            if props.data_event_bucket_arns else None,
             depends_on=[audit], tags=n.tags("trail"))
         detector = aws.guardduty_detector.GuarddutyDetector(
             self, "guardduty", enable=True, finding_publishing_frequency="FIFTEEN_MINUTES",

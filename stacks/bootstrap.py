@@ -52,8 +52,8 @@ class BootstrapStack(TerraformStack):
                 naming=n, purpose="audit", description=f"{account.project}: audit trail",
                 allow_services=("cloudtrail.amazonaws.com", "config.amazonaws.com")))
             baseline = Baseline(self, "baseline", BaselineProps(
-                naming=n, audit_key_arn=audit_key.arn,
-                retention_days=account.log_retention_days))
+                naming=n, audit_key_arn=audit_key.arn, retention_days=account.log_retention_days,
+                data_event_bucket_arns=(store.bucket_arn,)))
             outputs.update(trail_arn=baseline.trail_arn, audit_bucket=baseline.audit_bucket_name)
         for name, value in outputs.items():
             TerraformOutput(self, name.replace("-", "_"), value=value)

@@ -57,15 +57,21 @@ class SynthStack:
         return body["//"]["metadata"]["path"].split("/", 1)[1]
 
 
-def synthesize(outdir: Path, config_paths: list[Path], target: str = "aws") -> dict[str, SynthStack]:
-    """Synthesize the given environment files in this process (the jsii kernel is shared)."""
+def synthesize(outdir: Path, config_paths: list[Path], target: str = "aws",
+               account: Path | None = None) -> dict[str, SynthStack]:
+    """Synthesize the given environment files (and, with `account`, the bootstrap stack for them)
+    in this process (the jsii kernel is shared)."""
     from cdktf import App
 
-    from lib.config import Target, load_environments
+    from lib.config import Target, load_account, load_environments
+    from stacks.bootstrap import BootstrapStack
     from stacks.environment import EnvironmentStack
 
     app = App(outdir=str(outdir))
-    for config in load_environments(config_paths):
+    configs = load_environments(config_paths)
+    if account is not None:
+        BootstrapStack(app, load_account(account), configs, Target(target))
+    for config in configs:
         EnvironmentStack(app, config, Target(target))
     app.synth()
     return {d.name: SynthStack(d) for d in sorted((outdir / "stacks").iterdir())}
@@ -76,6 +82,20 @@ def synth_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("cdktf.out")
     synthesize(out, [ROOT / "config" / f"{env}.toml" for env in ENVIRONMENTS])
     return out
+
+
+@pytest.fixture(scope="session")
+def bootstrap_dir(tmp_path_factory) -> Path:
+    """The bootstrap stack for config/account.toml and the shipped environments."""
+    out = tmp_path_factory.mktemp("bootstrap.out")
+    synthesize(out, [ROOT / "config" / f"{env}.toml" for env in ENVIRONMENTS],
+               account=ROOT / "config" / "account.toml")
+    return out / "stacks" / "bootstrap-stack"
+
+
+@pytest.fixture(scope="session")
+def bootstrap(bootstrap_dir) -> SynthStack:
+    return SynthStack(bootstrap_dir)
 
 
 @pytest.fixture(scope="session")
