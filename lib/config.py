@@ -643,7 +643,8 @@ def load_environment(path: Path) -> EnvironmentConfig:
     """Read, merge over profile defaults, validate. Raises ConfigError."""
     shown = _display(path)
     if not path.is_file():
-        available = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.toml"))) or "none"
+        available = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.toml")
+                                     if p.name != ACCOUNT_FILE)) or "none"
         raise ConfigError([f"{shown}: no such environment file (environments in config/: "
                            f"{available})"])
     try:

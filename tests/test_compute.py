@@ -36,8 +36,7 @@ def rules_of(stack: SynthStack, kind: str, sg_path: str) -> list[dict]:
 
 def container(stack: SynthStack, service: str) -> dict:
     task = stack.resource("aws_ecs_task_definition", f"service-{service}/task")
-    [definition] = json.loads(task["container_definitions"])
-    return definition
+    return json.loads(task["container_definitions"])[0]  # the app; sidecars follow it
 
 
 def policy(stack: SynthStack, service: str, role: str) -> list[dict]:
@@ -136,13 +135,16 @@ def test_execution_roles_pull_only_their_own_repository_and_log_to_their_own_gro
         assert trust[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
 
 
-def test_task_roles_hold_only_what_the_service_is_granted(full):
-    [connect] = policy(full, "backend", "task")
-    assert connect["Action"] == "elasticache:Connect"
-    assert connect["Resource"] == [
+def test_task_roles_hold_only_what_the_service_is_granted(full, dev):
+    backend = {s["Sid"]: s for s in policy(full, "backend", "task")}
+    assert set(backend) == {"RedisIamAuthentication", "OtelTraces", "OtelMetrics"}
+    assert backend["RedisIamAuthentication"]["Action"] == "elasticache:Connect"
+    assert backend["RedisIamAuthentication"]["Resource"] == [
         full.ref("aws_elasticache_replication_group", "cache/group", "arn"),
         full.ref("aws_elasticache_user", "cache/app-user", "arn")]
-    assert full.matching("aws_iam_role_policy", "service-frontend/task-role-policy") == {}
+    # the fixture runs the OpenTelemetry sidecar: the frontend may only ship telemetry
+    assert {s["Sid"] for s in policy(full, "frontend", "task")} == {"OtelTraces", "OtelMetrics"}
+    assert dev.matching("aws_iam_role_policy", "service-frontend/task-role-policy") == {}
 
 
 def test_services_get_the_database_and_redis_through_env_and_secrets(full):

@@ -240,6 +240,18 @@ BAD_INPUT = [
     ("plain http callback", MINIMAL.replace("[network]", '[auth]\ncallback_urls = '
      '["http://app.example.com/cb"]\n\n[network]'), "auth.callback_urls[0]",
      "Cognito needs https:// URLs"),
+    ("s3 backend without a bucket", MINIMAL.replace("[network]", '[backend]\nkind = "s3"\n'
+     'lock_table = "webplat-tflock"\n\n[network]'), "backend.bucket",
+     "the s3 backend needs the state bucket"),
+    ("cloud backend without an organization", MINIMAL.replace("[network]", '[backend]\n'
+     'kind = "cloud"\n\n[network]'), "backend.organization",
+     "needs the Terraform Cloud organization"),
+    ("alarm threshold out of range", MINIMAL.replace("[network]", '[observability.alarms]\n'
+     'cpu_percent = 150\n\n[network]'), "observability.alarms.cpu_percent",
+     "must be <= 100"),
+    ("p99 latency threshold zero", MINIMAL.replace("[network]", '[observability.alarms]\n'
+     'p99_latency_seconds = 0\n\n[network]'), "observability.alarms.p99_latency_seconds",
+     "must be > 0"),
     ("prod with a single NAT and no opt-in", MINIMAL + 'nat = "single"\n',
      "network.nat", "allow_single_nat_in_prod = true"),
     ("reserved tag", MINIMAL.replace("[network]", '[tags]\nEnvironment = "x"\n\n[network]'),
@@ -308,3 +320,39 @@ def test_data_layer_defaults_per_profile(tmp_path):
     assert (prod.database.deletion_protection, prod.database.final_snapshot) == (True, True)
     assert (dev.cache.failover, prod.cache.failover) == (False, True)
     assert dev.database.storage_ceiling_gb == 100
+
+
+ACCOUNT = """\
+project = "shop"
+account_id = "123456789012"
+region = "us-east-1"
+"""
+
+
+@pytest.mark.parametrize("text, field, words", [
+    (ACCOUNT + '[github]\nrepository = "acme/*"\n', "github.repository",
+     "does not name exactly one repository"),
+    (ACCOUNT + '[github]\nrepository = "*"\n', "github.repository",
+     "no wildcards: the deploy role must not trust any other repository"),
+    (ACCOUNT + '[github]\nrepository = "acme/shop"\nbrnach = "main"\n', "github.brnach",
+     "did you mean 'branch'"),
+    (ACCOUNT.replace('account_id = "123456789012"\n', ""), "account_id",
+     "required field is missing"),
+])
+def test_bad_account_file_gets_one_clear_line(tmp_path, text, field, words):
+    from lib.config import load_account
+
+    path = write(tmp_path, text, "account.toml")
+    with pytest.raises(ConfigError) as caught:
+        load_account(path)
+    [line] = caught.value.problems
+    assert line.startswith(f"{path}: {field}: ") and words in line, line
+
+
+def test_the_account_file_is_not_an_environment():
+    from lib.config import config_paths, load_account
+
+    assert "account.toml" not in [p.name for p in config_paths()]
+    account = load_account()
+    assert (account.state_bucket, account.lock_table) == ("webplat-tfstate-123456789012",
+                                                          "webplat-tflock")

@@ -45,12 +45,16 @@ def test_terraform_validate_with_every_switch_on(fixture_dir, stack):
     validate(fixture_dir / "stacks" / stack)
 
 
-def test_cdktf_list_shows_the_three_stacks(tmp_path):
+def test_terraform_validate_bootstrap(bootstrap_dir):
+    validate(bootstrap_dir)
+
+
+def test_cdktf_list_shows_every_stack(tmp_path):
     require_tool("cdktf")
     result = run(["cdktf", "list", "--output", str(tmp_path / "out")], cwd=ROOT)
     assert result.returncode == 0, result.stderr
     listed = re.findall(r"^(\S+-stack)\s", ANSI.sub("", result.stdout), re.MULTILINE)
-    assert sorted(listed) == ["dev-stack", "prod-stack", "staging-stack"]
+    assert sorted(listed) == ["bootstrap-stack", "dev-stack", "prod-stack", "staging-stack"]
 
 
 def test_cdktf_diff_plans_the_dev_stack_offline(tmp_path):

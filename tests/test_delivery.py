@@ -1,0 +1,260 @@
+"""Delivery, security and observability: remote state, backends, GitHub OIDC roles, workflows,
+the account baseline, alarms and the dashboard."""
+
+import json
+
+import pytest
+
+from conftest import ROOT, SynthStack, run, synthesize
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def fixtures(tmp_path_factory) -> dict[str, SynthStack]:
+    out = tmp_path_factory.mktemp("delivery-fixtures")
+    return synthesize(out, [FIXTURES / "full.toml", FIXTURES / "apprunner.toml"])
+
+
+def trust(stack: SynthStack, path: str) -> dict:
+    [statement] = json.loads(stack.resource("aws_iam_role", path)["assume_role_policy"])[
+        "Statement"]
+    return statement
+
+
+# --- remote state ----------------------------------------------------------------------------
+
+def test_state_bucket_is_versioned_encrypted_private_and_tls_only(bootstrap):
+    bucket = bootstrap.resource("aws_s3_bucket", "state/bucket/bucket")
+    assert bucket["bucket"] == "webplat-tfstate-123456789012"
+    ref = bootstrap.ref("aws_s3_bucket", "state/bucket/bucket")
+    key = bootstrap.ref("aws_kms_key", "state-key/key", "arn")
+    [sse] = [r for r in bootstrap.resources(
+        "aws_s3_bucket_server_side_encryption_configuration").values() if r["bucket"] == ref]
+    assert sse["rule"][0]["apply_server_side_encryption_by_default"] == {
+        "sse_algorithm": "aws:kms", "kms_master_key_id": key}
+    [versioning] = [v for v in bootstrap.resources("aws_s3_bucket_versioning").values()
+                    if v["bucket"] == ref]
+    assert versioning["versioning_configuration"] == {"status": "Enabled"}
+    [block] = [b for b in bootstrap.resources("aws_s3_bucket_public_access_block").values()
+               if b["bucket"] == ref]
+    assert all(block[k] for k in ("block_public_acls", "block_public_policy",
+                                  "ignore_public_acls", "restrict_public_buckets"))
+    [lifecycle] = [x for x in bootstrap.resources("aws_s3_bucket_lifecycle_configuration")
+                   .values() if x["bucket"] == ref]
+    old_versions = {r["id"]: r for r in lifecycle["rule"]}["keep-old-state-90-days"]
+    assert old_versions["noncurrent_version_expiration"] == [{"noncurrent_days": 90}]
+    [policy] = [p for p in bootstrap.resources("aws_s3_bucket_policy").values()
+                if p["bucket"] == ref]
+    deny = json.loads(policy["policy"])["Statement"][0]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_lock_table_has_pitr_and_encryption(bootstrap):
+    table = bootstrap.resource("aws_dynamodb_table", "state/lock-table")
+    assert (table["name"], table["hash_key"], table["billing_mode"]) == (
+        "webplat-tflock", "LockID", "PAY_PER_REQUEST")
+    assert table["point_in_time_recovery"] == {"enabled": True}
+    assert table["server_side_encryption"] == {
+        "enabled": True, "kms_key_arn": bootstrap.ref("aws_kms_key", "state-key/key", "arn")}
+    assert table["deletion_protection_enabled"] is True
+
+
+def test_bootstrap_keeps_its_own_state_local(bootstrap):
+    assert bootstrap.json["terraform"]["backend"] == {
+        "local": {"path": "../../../terraform.bootstrap-stack.tfstate"}}
+
+
+def test_backend_blocks_per_kind(stacks, fixtures):
+    assert stacks["dev-stack"].json["terraform"]["backend"] == {
+        "local": {"path": "../../../terraform.dev-stack.tfstate"}}
+    assert fixtures["full-stack"].json["terraform"]["backend"] == {"s3": {
+        "bucket": "webplat-tfstate-123456789012", "key": "webplat/full.tfstate",
+        "region": "us-east-1", "dynamodb_table": "webplat-tflock", "encrypt": True}}
+    assert fixtures["lean-stack"].json["terraform"]["cloud"] == {
+        "organization": "acme", "workspaces": {"name": "webplat-lean"}}
+
+
+def test_a_terraform_cloud_run_needs_only_the_synthesized_directory(fixtures):
+    lean = fixtures["lean-stack"]
+    for fn in lean.resources("aws_lambda_function").values():
+        assert fn["filename"].startswith("assets/")  # relative, inside the stack directory
+        assert (lean.directory / fn["filename"]).is_file()
+
+
+# --- GitHub OIDC ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_deploy_roles_trust_exactly_one_repository_and_environment(bootstrap, env):
+    provider = bootstrap.resource("aws_iam_openid_connect_provider", "github-oidc")
+    assert provider["url"] == "https://token.actions.githubusercontent.com"
+    assert provider["client_id_list"] == ["sts.amazonaws.com"]
+    deploy = trust(bootstrap, f"github-{env}/deploy-role")
+    assert deploy["Principal"] == {"Federated": bootstrap.ref(
+        "aws_iam_openid_connect_provider", "github-oidc", "arn")}
+    assert deploy["Condition"] == {"StringEquals": {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": f"repo:acme/webplat:environment:{env}"}}
+    plan = trust(bootstrap, f"github-{env}/plan-role")
+    assert plan["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == \
+        "repo:acme/webplat:pull_request"
+    for statement in (deploy, plan):  # exact matches only: no StringLike, no wildcards
+        assert list(statement["Condition"]) == ["StringEquals"]
+        assert "*" not in json.dumps(statement["Condition"])
+
+
+def policies(bootstrap: SynthStack, env: str) -> dict[str, list[dict]]:
+    return {path.split("/")[1].removesuffix("-policy"): json.loads(body["policy"])["Statement"]
+            for path, body in bootstrap.matching("aws_iam_policy", f"github-{env}/*").items()}
+
+
+def test_deploy_role_is_scoped_to_its_environment(bootstrap):
+    statements = [s for name, group in policies(bootstrap, "staging").items() if name != "plan"
+                  for s in group]
+    by_sid = {s["Sid"]: s for s in statements}
+    assert by_sid["StateObject"]["Resource"][0].endswith("/webplat/staging.tfstate}") or \
+        by_sid["StateObject"]["Resource"][0].endswith("/webplat/staging.tfstate")
+    for sid, statement in by_sid.items():
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"] if isinstance(statement["Action"], list) \
+            else [statement["Action"]]
+        assert "*" not in actions, sid  # never every action of every service
+        if sid.startswith("Named"):
+            resources = statement["Resource"]
+            assert all("webplat-staging" in r or "/webplat/staging/" in r for r in resources), sid
+    assert by_sid["ServicesWithoutNameScopeInTheRegion"]["Condition"] == {
+        "StringEquals": {"aws:RequestedRegion": ["us-east-1"]}}
+    assert by_sid["OwnKeysOnly"]["Condition"] == {
+        "ForAnyValue:StringLike": {"kms:ResourceAliases": "alias/webplat-staging-*"}}
+    assert by_sid["NamedIamRoles"]["Resource"][0] == \
+        "arn:aws:iam::123456789012:role/webplat-staging-*"
+    # deploy needs ECR push, ECS deploy, S3 sync and CloudFront invalidation
+    assert "ecr:*" in by_sid["NamedRepositories"]["Action"]
+    assert "ecs:*" in by_sid["NamedEcs"]["Action"]
+    assert "s3:*" in by_sid["NamedBuckets"]["Action"]
+    assert "cloudfront:*" in by_sid["ServicesWithoutNameScopeInTheRegion"]["Action"]
+    for name, group in policies(bootstrap, "staging").items():
+        assert len(json.dumps({"Version": "2012-10-17", "Statement": group})) < 6144, name
+
+
+def test_plan_role_reads_configuration_but_no_data(bootstrap):
+    plan = {s["Sid"]: s for s in policies(bootstrap, "prod")["plan"]}
+    assert plan["NoDataReads"]["Effect"] == "Deny"
+    assert {"secretsmanager:GetSecretValue", "sqs:ReceiveMessage", "dynamodb:Scan",
+            "logs:GetLogEvents"} <= set(plan["NoDataReads"]["Action"])
+    assert plan["NoObjectContentsButTheState"]["Effect"] == "Deny"
+    assert plan["StateObject"]["Action"] == ["s3:GetObject"]  # plans never write state
+    attached = {a["policy_arn"] for a in bootstrap.matching(
+        "aws_iam_role_policy_attachment", "github-prod/plan-*").values()}
+    assert "arn:aws:iam::aws:policy/ReadOnlyAccess" in attached
+
+
+def test_a_github_environment_can_be_renamed(tmp_path):
+    out = synthesize(tmp_path, [FIXTURES / "full.toml"], account=ROOT / "config" / "account.toml")
+    deploy = trust(out["bootstrap-stack"], "github-full/deploy-role")
+    assert deploy["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == \
+        "repo:acme/webplat:environment:production"
+
+
+def test_workflows_pass_actionlint():
+    workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    assert len(workflows) >= 4
+    result = run(["actionlint", *workflows], cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workflows_deploy_dev_then_gated_staging_and_prod():
+    deploy = (ROOT / ".github" / "workflows" / "deploy.yml").read_text()
+    assert deploy.index("environment: dev") < deploy.index("environment: staging") < \
+        deploy.index("environment: prod")
+    reusable = (ROOT / ".github" / "workflows" / "deploy-environment.yml").read_text()
+    assert "environment: ${{ inputs.environment }}" in reusable
+    assert "id-token: write" in reusable
+    ci = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+    assert "make test" in ci and "cdktf diff" in ci
+
+
+# --- baseline -----------------------------------------------------------------------------------
+
+def test_account_baseline(bootstrap):
+    trail = bootstrap.resource("aws_cloudtrail", "baseline/trail")
+    assert trail["is_multi_region_trail"] is True
+    assert trail["enable_log_file_validation"] is True
+    assert trail["kms_key_id"] == bootstrap.ref("aws_kms_key", "audit-key/key", "arn")
+    state = bootstrap.ref("aws_s3_bucket", "state/bucket/bucket", "arn")
+    assert trail["event_selector"][0]["data_resource"][0]["values"] == [f"{state}/"]
+    assert bootstrap.resource("aws_guardduty_detector", "baseline/guardduty")["enable"] is True
+    recorder = bootstrap.resource("aws_config_configuration_recorder", "baseline/config-recorder")
+    assert recorder["recording_group"]["all_supported"] is True
+    status = bootstrap.resource("aws_config_configuration_recorder_status", "baseline/config-on")
+    assert status["is_enabled"] is True
+    session = json.loads(bootstrap.resource("aws_ssm_document",
+                                            "baseline/session-preferences")["content"])
+    assert session["inputs"]["s3EncryptionEnabled"] is True
+
+
+# --- observability ---------------------------------------------------------------------------
+
+def alarms(stack: SynthStack) -> dict[str, dict]:
+    return {a["alarm_name"]: a for a in stack.resources("aws_cloudwatch_metric_alarm").values()}
+
+
+@pytest.mark.parametrize("name", ["dev-stack", "staging-stack", "prod-stack"])
+def test_alarms_cover_every_service_queue_and_store_and_go_to_alerts(stacks, name):
+    stack = stacks[name]
+    p = f"webplat-{name.removesuffix('-stack')}"
+    found = alarms(stack)
+    expected = {f"{p}-{svc}-{kind}" for svc in ("frontend", "backend")
+                for kind in ("cpu", "memory", "unhealthy", "5xx", "p99")}
+    expected |= {f"{p}-db-{k}" for k in ("cpu", "free-storage", "connections")}
+    expected |= {f"{p}-{q}-oldest-message" for q in ("processing", "email")}
+    expected |= {f"{p}-{q}-dlq-not-empty" for q in ("processing", "email")}
+    expected |= {f"{p}-{fn}-{m}" for fn in ("api", "worker") for m in ("errors", "throttles")}
+    expected |= {f"{p}-redis-001-{k}" for k in ("memory", "evictions", "cpu")}
+    expected |= {f"{p}-http-api-5xx"}
+    assert expected <= set(found)
+    topic = stack.ref("aws_sns_topic", "messaging/alerts-topic", "arn")
+    for alarm in found.values():
+        assert alarm["alarm_actions"] == [topic] and alarm["ok_actions"] == [topic]
+    cpu = found[f"{p}-backend-cpu"]
+    assert (cpu["threshold"], cpu["evaluation_periods"], cpu["comparison_operator"]) == (
+        80, 2, "GreaterThanThreshold")
+    dlq = found[f"{p}-processing-dlq-not-empty"]
+    assert (dlq["threshold"], dlq["dimensions"]) == (0, {"QueueName": f"{p}-processing-dlq"})
+    storage = found[f"{p}-db-free-storage"]
+    allocated = stack.resource("aws_db_instance", "database/primary")["allocated_storage"]
+    assert storage["threshold"] == allocated * 1024 ** 3 * 0.10
+    assert storage["comparison_operator"] == "LessThanThreshold"
+
+
+def test_replica_lag_is_watched_when_there_is_a_replica(stacks, fixtures):
+    assert "webplat-full-db-replica-lag" in alarms(fixtures["full-stack"])
+    assert not [a for a in alarms(stacks["prod-stack"]) if a.endswith("replica-lag")]
+
+
+def test_dashboard_is_valid_json_naming_real_resources(prod):
+    dashboard = prod.resource("aws_cloudwatch_dashboard", "observability/dashboard")
+    body = json.loads(dashboard["dashboard_body"])
+    named = json.dumps(body)
+    assert dashboard["dashboard_name"] == "webplat-prod"
+    for resource in ("webplat-prod-backend", "webplat-prod-frontend", "webplat-prod-cluster",
+                     "webplat-prod-db", "webplat-prod-redis-003", "webplat-prod-processing-dlq",
+                     "webplat-prod-api", prod.ref("aws_apigatewayv2_api", "http-api/api")):
+        assert resource in named, resource
+    ecs_names = {s["name"] for s in prod.resources("aws_ecs_service").values()}
+    assert ecs_names == {"webplat-prod-frontend", "webplat-prod-backend"}
+    assert {w["properties"]["title"] for w in body["widgets"]} >= {
+        "Service webplat-prod-backend", "Database", "Redis", "Queues", "Functions", "HTTP API"}
+
+
+def test_otel_sidecar_when_switched_on(fixtures):
+    full = fixtures["full-stack"]
+    task = full.resource("aws_ecs_task_definition", "service-backend/task")
+    app, collector = json.loads(task["container_definitions"])
+    assert collector["name"] == "otel-collector" and collector["essential"] is False
+    assert {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://localhost:4317"} in \
+        app["environment"]
+    statements = json.loads(full.resource("aws_iam_role_policy",
+                                          "service-backend/task-role-policy")["policy"])
+    assert "xray:PutTraceSegments" in next(s for s in statements["Statement"]
+                                           if s["Sid"] == "OtelTraces")["Action"]
