@@ -137,8 +137,13 @@ def run(cmd: list[str], cwd: Path, timeout: int = 300, **env: str) -> subprocess
 
 
 def pytest_terminal_summary(terminalreporter):
+    from test_plan import PLANNED
     from test_policy import REPORT
 
+    if PLANNED:
+        terminalreporter.section("offline terraform plan (resources to add)")
+        for stack, count in sorted(PLANNED.items()):
+            terminalreporter.write_line(f"{stack:<15} {count:4}")
     if REPORT:
         terminalreporter.section("checkov (policy/checkov-skips.toml explains every skip)")
         for stack, counts in sorted(REPORT.items()):
