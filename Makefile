@@ -8,11 +8,12 @@ export PIPENV_VERBOSITY := -1
 export PIPENV_NOSPIN := 1
 export PIPENV_YES := 1
 
-.PHONY: install synth test bench list diff clean terraform-config
+.PHONY: install synth test bench list diff deploy-local clean terraform-config
 
 ## install: Python deps (pipenv, from Pipfile.lock), the cdktf CLI and Node.js 22 (package-lock.json),
-##          checkov in its own venv, and the project-local Terraform CLI config
-install: .venv/.installed node_modules/.installed .tools/checkov/.installed terraform-config
+##          checkov and moto in their own venvs, and the project-local Terraform CLI config
+install: .venv/.installed node_modules/.installed .tools/checkov/.installed .tools/moto/.installed \
+	terraform-config
 
 .venv/.installed: Pipfile Pipfile.lock
 	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --user --quiet pipenv==$(PIPENV_VERSION)
@@ -28,6 +29,11 @@ node_modules/.installed: package.json package-lock.json
 .tools/checkov/.installed: tools/checkov-requirements.txt
 	$(PYTHON) -m venv .tools/checkov
 	.tools/checkov/bin/pip install --quiet --disable-pip-version-check -r tools/checkov-requirements.txt
+	@touch $@
+
+.tools/moto/.installed: tools/moto-requirements.txt
+	$(PYTHON) -m venv .tools/moto
+	.tools/moto/bin/pip install --quiet --disable-pip-version-check -r tools/moto-requirements.txt
 	@touch $@
 
 # Runs every time: it depends on $$PLATFORM_PROVIDER_MIRROR and on what the machine has.
@@ -46,6 +52,10 @@ test: install
 ## bench: time `python main.py` with the fast import and with the documented import style
 bench: install
 	$(RUN) python tools/bench.py
+
+## deploy-local: moto on 127.0.0.1, cdktf deploy dev-stack, an empty second plan, destroy
+deploy-local: install
+	$(RUN) python tools/deploy_local.py
 
 ## list / diff: the cdktf CLI (diff needs AWS credentials, or PLATFORM_TARGET=offline)
 list: install

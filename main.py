@@ -8,7 +8,8 @@ fraction of a second, as one line per problem, and nothing under cdktf.out/ is w
 import os
 import sys
 
-from lib.config import ENV_CONFIG_FILES, ConfigError, load_account, load_environments, load_target
+from lib.config import (ENV_CONFIG_FILES, ConfigError, Target, load_account, load_environments,
+                        load_local_endpoint, load_target)
 
 
 def main() -> int:
@@ -25,11 +26,12 @@ def main() -> int:
     from stacks.bootstrap import BootstrapStack
     from stacks.environment import EnvironmentStack
 
+    endpoint = load_local_endpoint() if target is Target.LOCAL else None
     app = App()
     if account is not None:
-        BootstrapStack(app, account, configs, target)
+        BootstrapStack(app, account, configs, target, endpoint)
     for config in configs:
-        EnvironmentStack(app, config, target)
+        EnvironmentStack(app, config, target, endpoint)
     app.synth()
     return 0
 

@@ -64,6 +64,7 @@ class Cache(Construct):
                 name="maxmemory-policy", value=cfg.maxmemory_policy)],
             tags=n.tags("redis"))
         users = self._users(n)
+        self.user_group_id: str = n.name("redis", "users")
 
         log_groups = {kind: aws.cloudwatch_log_group.CloudwatchLogGroup(
             self, f"{kind}-logs", name=n.log_group("redis", kind),
@@ -87,7 +88,8 @@ class Cache(Construct):
             kms_key_id=props.storage_key_arn,
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
-            user_group_ids=[users.user_group_id],
+            # The id by name, ordered by depends_on: the group exists only through this stack.
+            user_group_ids=[self.user_group_id], depends_on=[users],
             automatic_failover_enabled=failover,
             multi_az_enabled=failover and props.multi_az_capable,
             snapshot_retention_limit=cfg.snapshot_retention_days,

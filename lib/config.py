@@ -35,6 +35,8 @@ CONFIG_DIR = PROJECT_ROOT / "config"
 # Environment variables this project reads (documented in the README).
 ENV_CONFIG_FILES = "PLATFORM_CONFIG"  # os.pathsep-separated list of environment files to synthesize
 ENV_TARGET = "PLATFORM_TARGET"  # where the synthesized stacks are meant to run, see Target
+ENV_LOCAL_ENDPOINT = "PLATFORM_LOCAL_ENDPOINT"  # the emulator's URL for Target.LOCAL
+DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 
 RESERVED_TAGS = ("Project", "Environment", "ManagedBy")
 
@@ -53,10 +55,13 @@ class Target(str, Enum):
     aws:     real AWS with the caller's credentials (the default).
     offline: `terraform plan` with placeholder credentials and no network: the provider skips
              every account, region and credential lookup. For CI and machines without AWS access.
+    local:   a local AWS emulator (moto) at $PLATFORM_LOCAL_ENDPOINT: every service endpoint
+             points there, and lib/local_target.py adjusts what the emulator does not implement.
     """
 
     AWS = "aws"
     OFFLINE = "offline"
+    LOCAL = "local"
 
 
 # --- field types with messages that say what is allowed -------------------------------------
@@ -726,6 +731,10 @@ def load_account(path: Path | None = None) -> AccountConfig:
         raise ConfigError([f"{shown}: {_describe(e, data, AccountConfig)}"
                            for e in err.errors()]) from None
     return account.model_copy(update={"source": shown})
+
+
+def load_local_endpoint() -> str:
+    return os.environ.get(ENV_LOCAL_ENDPOINT, "").strip() or DEFAULT_LOCAL_ENDPOINT
 
 
 def load_target() -> Target:

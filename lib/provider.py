@@ -8,8 +8,18 @@ from lib.config import Target
 from lib.naming import Naming
 
 
+# Every service the platform uses: the local target points each one at the emulator.
+LOCAL_SERVICES = (
+    "acm", "apigatewayv2", "applicationautoscaling", "apprunner", "autoscaling", "cloudfront",
+    "cloudtrail", "cloudwatch", "cloudwatchlogs", "cognitoidp", "configservice", "dynamodb", "ec2",
+    "ecr", "ecs", "elasticache", "elbv2", "events", "guardduty", "iam", "kms", "lambda_", "rds",
+    "route53", "s3", "scheduler", "secretsmanager", "sns", "sqs", "ssm", "sts", "wafv2",
+)
+
+
 def aws_provider(scope: Construct, naming: Naming, extra_tags: dict[str, str],
-                 target: Target, region: str | None = None) -> aws.provider.AwsProvider:
+                 target: Target, region: str | None = None,
+                 local_endpoint: str | None = None) -> aws.provider.AwsProvider:
     """Every resource gets Project/Environment/ManagedBy (+ config extras) through default_tags.
 
     With `region`, a second provider for that region (alias `aws-<region>`), e.g. us-east-1 for
@@ -26,6 +36,13 @@ def aws_provider(scope: Construct, naming: Naming, extra_tags: dict[str, str],
         # is then unknown to the provider, so the account guard cannot be checked here.
         settings.update(skip_credentials_validation=True, skip_requesting_account_id=True,
                         skip_metadata_api_check="true", skip_region_validation=True)
+    elif target is Target.LOCAL:
+        # The emulator: every endpoint there, nothing looked up, few retries (errors are final).
+        settings.update(skip_credentials_validation=True, skip_requesting_account_id=True,
+                        skip_metadata_api_check="true", skip_region_validation=True,
+                        s3_use_path_style=True, max_retries=2,
+                        endpoints=[aws.provider.AwsProviderEndpoints(
+                            **{service: local_endpoint for service in LOCAL_SERVICES})])
     if region is not None:
         settings["alias"] = region.replace("-", "_")
     return aws.provider.AwsProvider(

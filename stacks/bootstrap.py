@@ -20,10 +20,11 @@ NAME = "bootstrap-stack"
 
 class BootstrapStack(TerraformStack):
     def __init__(self, scope: Construct, account: AccountConfig,
-                 environments: list[EnvironmentConfig], target: Target):
+                 environments: list[EnvironmentConfig], target: Target,
+                 local_endpoint: str | None = None):
         super().__init__(scope, NAME)
         n = Naming(account.project, "account", account.account_id, account.region)
-        aws_provider(self, n, account.tags, target)
+        aws_provider(self, n, account.tags, target, local_endpoint=local_endpoint)
         LocalBackend(self, path=f"../../../terraform.{NAME}.tfstate")
         state_key = EncryptionKey(self, "state-key", EncryptionKeyProps(
             naming=n, purpose="tfstate", description=f"{account.project}: Terraform state"))

@@ -4,7 +4,7 @@ Each layer is a method that wires constructs from config and hands the next laye
 no resource is defined here.
 """
 
-from cdktf import TerraformOutput, TerraformStack
+from cdktf import Aspects, TerraformOutput, TerraformStack
 from constructs import Construct
 
 from lib import aws
@@ -22,6 +22,7 @@ from lib.functions import Function, FunctionProps
 from lib.http_api import HttpApi, HttpApiProps
 from lib.kms import EncryptionKey, EncryptionKeyProps
 from lib.load_balancer import LoadBalancer, LoadBalancerProps
+from lib.local_target import LocalEmulatorAdjustments, cache_stand_in
 from lib.messaging import Messaging, MessagingProps
 from lib.naming import Naming
 from lib.network import Network, NetworkProps
@@ -42,17 +43,21 @@ BUILD_DIR = PROJECT_ROOT / ".build" / "functions"
 
 
 class EnvironmentStack(TerraformStack):
-    def __init__(self, scope: Construct, config: EnvironmentConfig, target: Target):
+    def __init__(self, scope: Construct, config: EnvironmentConfig, target: Target,
+                 local_endpoint: str | None = None):
         super().__init__(scope, config.stack_name)
         self.config = config
         self.naming = Naming(config.project, config.environment, config.account_id,
                              config.region)
         self.disposable = config.profile == "dev"
         self.outputs: dict = {}
-        aws_provider(self, self.naming, config.tags, target)
+        self.local = target is Target.LOCAL
+        if self.local:
+            Aspects.of(self).add(LocalEmulatorAdjustments())
+        aws_provider(self, self.naming, config.tags, target, local_endpoint=local_endpoint)
         # CloudFront's certificates, web ACL and log deliveries must be in us-east-1.
         self.us_east_1 = aws_provider(self, self.naming, config.tags, target,
-                                      region="us-east-1") \
+                                      region="us-east-1", local_endpoint=local_endpoint) \
             if config.edge.cloudfront or config.edge.waf else None
         configure_backend(self, self.naming, config.backend)
 
@@ -108,16 +113,17 @@ class EnvironmentStack(TerraformStack):
         db, cache = self.database, self.cache
         self.db_access = DatabaseAccess(endpoint=db.endpoint, port=db.port,
                                         name=c.database.database_name, secret_arn=db.secret_arn)
-        self.cache_access = CacheAccess(endpoint=cache.primary_endpoint, port=cache.port,
-                                        user_name=cache.app_user_name,
-                                        replication_group_arn=cache.replication_group_arn,
-                                        user_arn=cache.app_user_arn)
+        self.cache_access = cache_stand_in(n, cache.port) if self.local else CacheAccess(
+            endpoint=cache.primary_endpoint, port=cache.port, user_name=cache.app_user_name,
+            replication_group_arn=cache.replication_group_arn, user_arn=cache.app_user_arn)
         self.outputs.update({
             "vpc_id": net.vpc_id, "private_subnet_ids": net.private_subnet_ids,
             "app_security_group_id": self.app.security_group_id,
             "database_endpoint": db.endpoint, "database_secret_arn": db.secret_arn,
-            "redis_primary_endpoint": cache.primary_endpoint,
-            "redis_reader_endpoint": cache.reader_endpoint, "redis_user": cache.app_user_name})
+            "redis_primary_endpoint": self.cache_access.endpoint,
+            "redis_user": self.cache_access.user_name})
+        if not self.local:
+            self.outputs["redis_reader_endpoint"] = cache.reader_endpoint
         if db.reader_endpoint:
             self.outputs["database_reader_endpoint"] = db.reader_endpoint
 
@@ -140,7 +146,7 @@ class EnvironmentStack(TerraformStack):
             cloudfront_logs=c.edge.cloudfront, disposable=self.disposable))
         for name, bucket in [("logs", self.storage.logs), ("media", self.storage.media),
                              ("artifacts", self.storage.artifacts),
-                             *((f"{s}_static", b) for s, b in self.storage.static.items())]:
+                             *((f"{s}_assets", b) for s, b in self.storage.static.items())]:
             if bucket is not None:
                 self.outputs[f"{name}_bucket"] = bucket.name
 

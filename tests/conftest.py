@@ -63,16 +63,17 @@ def synthesize(outdir: Path, config_paths: list[Path], target: str = "aws",
     in this process (the jsii kernel is shared)."""
     from cdktf import App
 
-    from lib.config import Target, load_account, load_environments
+    from lib.config import Target, load_account, load_environments, load_local_endpoint
     from stacks.bootstrap import BootstrapStack
     from stacks.environment import EnvironmentStack
 
     app = App(outdir=str(outdir))
     configs = load_environments(config_paths)
+    endpoint = load_local_endpoint() if target == "local" else None
     if account is not None:
-        BootstrapStack(app, load_account(account), configs, Target(target))
+        BootstrapStack(app, load_account(account), configs, Target(target), endpoint)
     for config in configs:
-        EnvironmentStack(app, config, Target(target))
+        EnvironmentStack(app, config, Target(target), endpoint)
     app.synth()
     return {d.name: SynthStack(d) for d in sorted((outdir / "stacks").iterdir())}
 

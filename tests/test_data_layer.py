@@ -109,8 +109,9 @@ def test_redis_authenticates_with_iam_and_holds_no_token(stack):
     redis = stack.resource("aws_elasticache_replication_group", "cache/group")
     assert "auth_token" not in redis
     group = stack.resource("aws_elasticache_user_group", "cache/users")
-    assert redis["user_group_ids"] == [stack.ref("aws_elasticache_user_group", "cache/users",
-                                                 "user_group_id")]
+    assert redis["user_group_ids"] == [group["user_group_id"]]
+    assert "aws_elasticache_user_group." + group["//"]["metadata"]["uniqueId"] in \
+        redis["depends_on"]
     users = stack.resources("aws_elasticache_user")
     default, app = users["cache/default-user"], users["cache/app-user"]
     assert sorted(group["user_ids"]) == sorted(

@@ -91,3 +91,17 @@ def test_secret_names_follow_the_hierarchy():
 
     naming = Naming("webplat", "prod", "123456789012", "us-east-1")
     assert naming.secret("backend", "stripe-key") == "/webplat/prod/backend/stripe-key"
+
+
+def test_emulator_adjustments_apply_only_to_the_local_target(tmp_path, dev):
+    local = synthesize(tmp_path, [ROOT / "config" / "dev.toml"], target="local")["dev-stack"]
+    [provider] = local.json["provider"]["aws"]
+    assert provider["endpoints"][0]["ec2"] == "http://127.0.0.1:4566"
+    assert local.resource("aws_elasticache_replication_group", "cache/group")["count"] == 0
+    assert local.resource("aws_db_instance", "database/primary")["monitoring_interval"] == 0
+    # the real stacks carry none of it
+    assert "count" not in dev.resource("aws_elasticache_replication_group", "cache/group")
+    assert dev.resource("aws_db_instance", "database/primary")["monitoring_interval"] == 60
+    assert not any("count" in body for bodies in dev.json["resource"].values()
+                   for body in bodies.values())
+    assert "endpoints" not in dev.json["provider"]["aws"][0]
