@@ -55,4 +55,5 @@ def test_an_unknown_environment_file_is_one_line(workdir):
 def test_an_unknown_target_is_one_line(workdir):
     result = run([sys.executable, MAIN], cwd=workdir, PLATFORM_TARGET="staging")
     assert result.returncode == 2
-    assert result.stderr == "$PLATFORM_TARGET: 'staging' is not a target; allowed: aws, offline\n"
+    assert result.stderr == ("$PLATFORM_TARGET: 'staging' is not a target; allowed: aws, offline, "
+                             "local\n")
