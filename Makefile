@@ -8,7 +8,7 @@ export PIPENV_VERBOSITY := -1
 export PIPENV_NOSPIN := 1
 export PIPENV_YES := 1
 
-.PHONY: install synth test bench list diff deploy-local clean terraform-config
+.PHONY: install synth test cost diagram bench list diff deploy-local clean terraform-config
 
 ## install: Python deps (pipenv, from Pipfile.lock), the cdktf CLI and Node.js 22 (package-lock.json),
 ##          checkov and moto in their own venvs, and the project-local Terraform CLI config
@@ -48,6 +48,15 @@ synth: install
 ## test: the whole suite: config errors, construct properties, terraform validate, checkov
 test: install
 	$(RUN) python -m pytest
+
+## cost: monthly estimate per stack (config/, bootstrap, examples/) from pricing/us-east-1.toml;
+##       fails when dev is over $$80 or lean over $$40. JSON for CI: bin/run python tools/cost.py --json
+cost: install
+	$(RUN) python tools/cost.py
+
+## diagram: docs/architecture.md, Mermaid per environment, drawn from the synthesized JSON
+diagram: install
+	$(RUN) python tools/diagram.py
 
 ## bench: time `python main.py` with the fast import and with the documented import style
 bench: install

@@ -101,6 +101,7 @@ from cdktf_cdktf_provider_aws import (  # noqa: E402,F401  (must follow the regi
     iam_role,
     iam_role_policy,
     iam_role_policy_attachment,
+    instance,
     internet_gateway,
     kms_alias,
     kms_key,

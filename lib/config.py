@@ -266,7 +266,12 @@ class NetworkConfig(Section):
     cidr: VpcCidr
     az_count: int = Field(ge=1, le=6)
     availability_zones: list[AzName] | None = None  # default: <region>a, <region>b, ...
-    nat: Literal["per_az", "single", "none"]
+    # per_az: a NAT gateway per AZ; single: one shared NAT gateway; instance: one NAT instance
+    # (about a fifth of a NAT gateway's price, no HA: for dev); none: no internet egress.
+    nat: Literal["per_az", "single", "instance", "none"]
+    # nat = "instance" only; Graviton t4g (arm64 image) or Intel/AMD t3/t3a (x86_64 image)
+    nat_instance_type: Literal["t4g.nano", "t4g.micro", "t4g.small", "t3.nano", "t3.micro",
+                               "t3.small", "t3a.nano", "t3a.micro", "t3a.small"] = "t4g.nano"
     allow_single_nat_in_prod: bool = False
     subnet_prefix_length: int = Field(default=20, ge=16, le=28)
     subnets: SubnetCidrs | None = None
@@ -434,6 +439,9 @@ class AlarmThresholds(Section):
 class ObservabilityConfig(Section):
     alarms: AlarmThresholds = AlarmThresholds()
     dashboard: bool = True
+    # Container Insights: per-task CPU/memory/network metrics, billed as custom metrics. The alarms
+    # use the free AWS/ECS service metrics, so dev can run without it.
+    container_insights: bool = True
     otel_sidecar: bool = False  # an AWS Distro for OpenTelemetry collector in every task
 
 
@@ -519,7 +527,7 @@ class EnvironmentConfig(Section):
 
     project: Slug
     environment: Slug
-    profile: Literal["dev", "staging", "prod"]
+    profile: Literal["dev", "lean", "staging", "prod"]
     account_id: AccountId
     region: Region
     tags: dict[str, str] = {}
@@ -576,8 +584,11 @@ _SEED_SERVICES = [
 # prod keeps a task in two AZs at all times (seed 002: "minimum 2 tasks (across AZs) for HA").
 _PROD_SERVICES = [{**s, "min_tasks": 2} for s in _SEED_SERVICES]
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
+    # dev: every feature on, a third cheaper than the seeds' dev (README "Cost estimate"): a NAT
+    # instance instead of a NAT gateway, Fargate Spot, no Container Insights or dashboard (alarms
+    # stay on), gateway endpoints only. Same encryption and network isolation as prod.
     "dev": {
-        "network": {"az_count": 2, "nat": "single"},
+        "network": {"az_count": 2, "nat": "instance"},
         # dev can be torn down: no deletion protection, no final snapshot.
         "database": {"instance_class": "db.t4g.micro", "allocated_storage_gb": 20,
                      "multi_az": False, "deletion_protection": False, "final_snapshot": False},
@@ -586,7 +597,24 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "auth": {"mfa": "OPTIONAL", "advanced_security": False},
         "compute": {"capacity": "spot"},
         "ingress": {"deletion_protection": False},
+        "observability": {"dashboard": False, "container_insights": False},
         "services": _SEED_SERVICES,
+    },
+    # lean (seed 001's "Lean MVP"): one App Runner web service instead of ECS + ALB, no NAT (the
+    # service reaches RDS and Redis through its VPC connector; nothing in the VPC reaches the
+    # internet), dev-sized data stores.
+    "lean": {
+        "network": {"az_count": 2, "nat": "none"},
+        "database": {"instance_class": "db.t4g.micro", "allocated_storage_gb": 20,
+                     "multi_az": False, "deletion_protection": False, "final_snapshot": False},
+        "cache": {"node_type": "cache.t4g.micro", "num_nodes": 1},
+        "edge": {"cloudfront": False, "waf": False, "price_class": "PriceClass_100"},
+        "auth": {"mfa": "OPTIONAL", "advanced_security": False},
+        "compute": {"platform": "apprunner", "capacity": "spot"},
+        "ingress": {"deletion_protection": False},
+        "observability": {"dashboard": False, "container_insights": False},
+        "services": [{"name": "api", "kind": "web", "port": 8080, "health_check_path": "/health",
+                      "access": ["database", "cache"], "max_tasks": 3}],
     },
     "staging": {
         "network": {"az_count": 3, "nat": "per_az"},
@@ -666,8 +694,8 @@ def load_environment(path: Path) -> EnvironmentConfig:
         if "profile" in data:
             message = f"profile: {profile!r} is not allowed; allowed: {allowed}"
         else:
-            message = ("profile: required when the environment is not named dev, staging or "
-                       f"prod; allowed: {allowed}")
+            message = ("profile: required when the environment is not named after a profile; "
+                       f"allowed: {allowed}")
         raise ConfigError([f"{shown}: {message}"])
     data["profile"] = profile
     merged = _merge(PROFILE_DEFAULTS[profile], data)
@@ -773,6 +801,10 @@ def _cross_field_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
                          "'single' in a prod environment loses egress for every AZ when that "
                          "one AZ fails; use 'per_az', or set allow_single_nat_in_prod = true to "
                          "accept that"))
+    if net.nat == "instance" and c.profile in ("staging", "prod"):
+        problems.append(("network.nat",
+                         f"'instance' is one EC2 instance with no failover: for dev and lean "
+                         f"only; {c.profile} uses 'per_az' or 'single'"))
     if len(set(net.interface_endpoints)) != len(net.interface_endpoints):
         problems.append(("network.interface_endpoints", "lists an endpoint twice"))
 

@@ -1,5 +1,5 @@
-"""The ECS cluster: Container Insights, Fargate and Fargate Spot, and an optional EC2 capacity
-provider."""
+"""The ECS cluster: Container Insights (switchable), Fargate and Fargate Spot, and an optional EC2
+capacity provider."""
 
 import base64
 from dataclasses import dataclass
@@ -35,10 +35,11 @@ class ClusterProps:
     subnet_ids: list[str]  # private subnets for EC2 instances
     vpc_id: str
     volume_key_arn: str
+    container_insights: bool = True  # per-task metrics, billed as custom metrics
 
 
 class Cluster(Construct):
-    """An ECS cluster with Container Insights and the FARGATE and FARGATE_SPOT capacity providers.
+    """An ECS cluster (Container Insights unless switched off) with the FARGATE and FARGATE_SPOT capacity providers.
 
     With `ec2`, also an Auto Scaling group of ECS-optimized instances (IMDSv2 only, encrypted
     volumes, Session Manager instead of SSH, no inbound rules) behind a capacity provider with
@@ -53,7 +54,9 @@ class Cluster(Construct):
         n = props.naming
         cluster = aws.ecs_cluster.EcsCluster(
             self, "cluster", name=n.name("cluster"),
-            setting=[aws.ecs_cluster.EcsClusterSetting(name="containerInsights", value="enabled")],
+            setting=[aws.ecs_cluster.EcsClusterSetting(
+                name="containerInsights",
+                value="enabled" if props.container_insights else "disabled")],
             tags=n.tags("cluster"))
         self.name: str = cluster.name
         self.arn: str = cluster.arn

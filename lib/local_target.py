@@ -42,6 +42,10 @@ DRIFTING = {
     "aws_vpc_security_group_ingress_rule": ["description", "referenced_security_group_id"],
     "aws_vpc_security_group_egress_rule": ["description", "referenced_security_group_id"],
     "aws_cloudfront_distribution": ["origin"],  # the origin access control id comes back empty
+    # The NAT instance's launch template: moto re-encodes the template's user data on the
+    # instance and reports the template's own tag specification.
+    "aws_instance": ["user_data"],
+    "aws_launch_template": ["tag_specifications"],
 }
 
 

@@ -2,11 +2,12 @@
 VPC endpoints.
 
 Tiers:
-- public:   the load balancer and NAT gateways; route to the internet gateway.
+- public:   the load balancer and the NAT gateways or NAT instance; route to the internet gateway.
 - private:  the application (containers, functions); egress through NAT when there is one.
 - isolated: the data stores; no route out of the VPC at all, and a NACL that only speaks to the VPC.
 """
 
+import base64
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,6 +23,24 @@ ANYWHERE = "0.0.0.0/0"
 # picks its source ports from 1024-65535; Linux hosts (Fargate tasks, Lambda) from 32768-60999.
 NAT_EPHEMERAL_PORTS = (1024, 65535)
 LINUX_EPHEMERAL_PORTS = (32768, 65535)
+# Amazon Linux 2023, resolved by EC2 when the instance launches (no plan-time AMI lookup).
+NAT_INSTANCE_AMI_PARAMETER = {
+    "arm64": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+    "x86_64": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+}
+NAT_INSTANCE_ROOT_GB = 8  # the AL2023 image's own size; a NAT keeps nothing on disk
+# Forward and masquerade what the private tier sends; survive reboots (iptables-services).
+NAT_INSTANCE_USER_DATA = """#!/bin/bash
+set -euo pipefail
+dnf install -y iptables-services
+echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/90-nat.conf
+sysctl --system
+uplink=$(ip route show default | awk '{print $5; exit}')
+iptables -t nat -A POSTROUTING -o "$uplink" -j MASQUERADE
+iptables -F FORWARD
+service iptables save
+systemctl enable --now iptables
+"""
 
 
 @dataclass(frozen=True)
@@ -31,11 +50,13 @@ class NetworkProps:
     availability_zones: list[str]
     subnet_plan: SubnetPlan
     # per_az: a NAT gateway per AZ (AZ-independent egress); single: one shared (cheaper);
+    # instance: one NAT instance in the first AZ (cheapest, no failover: dev);
     # none: private subnets reach AWS only through VPC endpoints.
-    nat: Literal["per_az", "single", "none"]
+    nat: Literal["per_az", "single", "instance", "none"]
     flow_log_retention_days: int
     flow_log_key_arn: str  # customer KMS key that encrypts the flow log group
     interface_endpoints: list[str] = field(default_factory=list)  # e.g. ["ecr.api", "logs"]
+    nat_instance_type: str = "t4g.nano"
 
 
 class Network(Construct):
@@ -45,8 +66,8 @@ class Network(Construct):
 
     Outputs: `vpc_id`, `vpc_cidr`, `availability_zones`, `{public,private,isolated}_subnet_ids`
     (AZ order), `isolated_subnet_cidrs`, `public_route_table_id`, `private_route_table_ids` (AZ order),
-    `isolated_route_table_id`, `nat_gateway_ids`, `endpoint_security_group_id` (None without
-    interface endpoints).
+    `isolated_route_table_id`, `nat_gateway_ids`, `nat_instance_id` (None unless nat = instance),
+    `endpoint_security_group_id` (None without interface endpoints).
     """
 
     def __init__(self, scope: Construct, id: str, props: NetworkProps):
@@ -97,7 +118,7 @@ class Network(Construct):
         self.public_route_table_id: str = public_rt.id
 
         # NAT gateways live in the public subnets; with `single` only the first AZ has one.
-        nat_letters = {"per_az": letters, "single": letters[:1], "none": []}[props.nat]
+        nat_letters = {"per_az": letters, "single": letters[:1]}.get(props.nat, [])
         nats = {}
         for letter, public_subnet in zip(letters, subnets["public"]):
             if letter not in nat_letters:
@@ -108,6 +129,16 @@ class Network(Construct):
                 self, f"nat-{letter}", allocation_id=ip.allocation_id,
                 subnet_id=public_subnet.id, tags=n.tags("nat", letter), depends_on=[igw])
         self.nat_gateway_ids: list[str] = [nat.id for nat in nats.values()]
+        # Where each private AZ's default route goes: {"nat_gateway_id": ...} or
+        # {"network_interface_id": ...}.
+        egress: dict[str, dict[str, str]] = {
+            letter: {"nat_gateway_id": (nats.get(letter) or next(iter(nats.values()))).id}
+            for letter in letters if nats}
+        self.nat_instance_id: str | None = None
+        if props.nat == "instance":
+            nat_eni = self._nat_instance(vpc.id, subnets["public"][0].id, letters[0], igw,
+                                         [str(b) for b in props.subnet_plan.private])
+            egress = {letter: {"network_interface_id": nat_eni} for letter in letters}
 
         # Private tier: a route table per AZ, so switching between single and per-AZ NAT only
         # changes routes, never replaces tables or associations.
@@ -115,10 +146,9 @@ class Network(Construct):
         for letter, private_subnet in zip(letters, subnets["private"]):
             rt = aws.route_table.RouteTable(self, f"private-rt-{letter}", vpc_id=vpc.id,
                                             tags=n.tags("private", letter))
-            nat = nats.get(letter) or next(iter(nats.values()), None)
-            if nat is not None:
+            if letter in egress:
                 aws.route.Route(self, f"private-default-route-{letter}", route_table_id=rt.id,
-                                destination_cidr_block=ANYWHERE, nat_gateway_id=nat.id)
+                                destination_cidr_block=ANYWHERE, **egress[letter])
             aws.route_table_association.RouteTableAssociation(
                 self, f"private-{letter}-rt-assoc", subnet_id=private_subnet.id,
                 route_table_id=rt.id)
@@ -136,6 +166,54 @@ class Network(Construct):
         self._gateway_endpoints(vpc.id, self.private_route_table_ids)
         self.endpoint_security_group_id: str | None = self._interface_endpoints(
             vpc.id, self.private_subnet_ids)
+
+    def _nat_instance(self, vpc_id: str, subnet_id: str, letter: str, igw,
+                      private_cidrs: list[str]) -> str:
+        """One small Amazon Linux instance that forwards the private tier's traffic to the
+        internet: no inbound from outside the private tier, no SSH key, no instance role (it
+        calls no AWS API), IMDSv2 only, an encrypted root volume. No failover: if it stops, the
+        private tier loses internet egress (not VPC or gateway-endpoint traffic) until it is
+        recovered or replaced, which is why only dev and lean may use it. Returns its primary
+        network interface, the private route tables' target."""
+        n = self._props.naming
+        sg = aws.security_group.SecurityGroup(
+            self, "nat-instance-sg", name=n.name("nat-instance"), vpc_id=vpc_id,
+            description="NAT instance: anything from the private tier in, anything out",
+            tags=n.tags("nat-instance"))
+        for index, cidr in enumerate(private_cidrs):
+            aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+                self, f"nat-instance-from-private-{index}", security_group_id=sg.id,
+                ip_protocol="-1", cidr_ipv4=cidr, description="traffic to forward, private tier")
+        aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+            self, "nat-instance-out", security_group_id=sg.id, ip_protocol="-1",
+            cidr_ipv4=ANYWHERE, description="forwarded traffic to the internet")
+        architecture = "arm64" if self._props.nat_instance_type.startswith("t4g.") else "x86_64"
+        lt = aws.launch_template
+        # The image and root volume live in a launch template: EC2 resolves `resolve:ssm:` there
+        # at launch, while aws_instance would look the AMI up itself when given a root volume.
+        template = lt.LaunchTemplate(
+            self, "nat-instance-template", name=n.name("nat-instance"),
+            image_id=f"resolve:ssm:{NAT_INSTANCE_AMI_PARAMETER[architecture]}",
+            user_data=base64.b64encode(NAT_INSTANCE_USER_DATA.encode()).decode(),
+            block_device_mappings=[lt.LaunchTemplateBlockDeviceMappings(
+                device_name="/dev/xvda", ebs=lt.LaunchTemplateBlockDeviceMappingsEbs(
+                    encrypted="true", volume_size=NAT_INSTANCE_ROOT_GB, volume_type="gp3",
+                    delete_on_termination="true"))],
+            tags=n.tags("nat-instance"))
+        instance = aws.instance.Instance(
+            self, "nat-instance", instance_type=self._props.nat_instance_type,
+            launch_template=aws.instance.InstanceLaunchTemplate(id=template.id,
+                                                                version="$Latest"),
+            subnet_id=subnet_id, vpc_security_group_ids=[sg.id],
+            source_dest_check=False,  # it forwards packets that are not addressed to it
+            metadata_options=aws.instance.InstanceMetadataOptions(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1),
+            ebs_optimized=True,
+            tags=n.tags("nat-instance", letter), depends_on=[igw])
+        aws.eip.Eip(self, f"nat-ip-{letter}", domain="vpc", instance=instance.id,
+                    tags=n.tags("nat", letter), depends_on=[igw])
+        self.nat_instance_id = instance.id
+        return instance.primary_network_interface_id
 
     def _associate(self, tier: str, subnets: list, route_table, letters: list[str]) -> None:
         for letter, subnet in zip(letters, subnets):

@@ -49,7 +49,7 @@ class EnvironmentStack(TerraformStack):
         self.config = config
         self.naming = Naming(config.project, config.environment, config.account_id,
                              config.region)
-        self.disposable = config.profile == "dev"
+        self.disposable = config.profile in ("dev", "lean")
         self.outputs: dict = {}
         self.local = target is Target.LOCAL
         if self.local:
@@ -94,6 +94,7 @@ class EnvironmentStack(TerraformStack):
         self.network = Network(self, "network", NetworkProps(
             naming=n, cidr=c.network.cidr, availability_zones=c.availability_zones,
             subnet_plan=c.subnet_plan, nat=c.network.nat,
+            nat_instance_type=c.network.nat_instance_type,
             interface_endpoints=list(c.network.interface_endpoints),
             flow_log_retention_days=c.logs.retention_days, flow_log_key_arn=self.logs_key.arn))
         net = self.network
@@ -200,7 +201,8 @@ class EnvironmentStack(TerraformStack):
         self.cluster = Cluster(self, "cluster", ClusterProps(
             naming=n, capacity=c.compute.capacity, architecture=c.compute.architecture,
             ec2=c.compute.ec2, subnet_ids=net.private_subnet_ids, vpc_id=net.vpc_id,
-            volume_key_arn=self.data_key.arn))
+            volume_key_arn=self.data_key.arn,
+            container_insights=c.observability.container_insights))
         for svc in c.services:
             self.services[svc.name] = ContainerService(
                 self, f"service-{svc.name}", ContainerServiceProps(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import lib  # noqa: F401  (before any cdktf import: arms the fast AWS import, see lib/__init__.py)
+import lib.synth  # before any cdktf import: arms the fast AWS import (lib/__init__.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -61,21 +61,8 @@ def synthesize(outdir: Path, config_paths: list[Path], target: str = "aws",
                account: Path | None = None) -> dict[str, SynthStack]:
     """Synthesize the given environment files (and, with `account`, the bootstrap stack for them)
     in this process (the jsii kernel is shared)."""
-    from cdktf import App
-
-    from lib.config import Target, load_account, load_environments, load_local_endpoint
-    from stacks.bootstrap import BootstrapStack
-    from stacks.environment import EnvironmentStack
-
-    app = App(outdir=str(outdir))
-    configs = load_environments(config_paths)
-    endpoint = load_local_endpoint() if target == "local" else None
-    if account is not None:
-        BootstrapStack(app, load_account(account), configs, Target(target), endpoint)
-    for config in configs:
-        EnvironmentStack(app, config, Target(target), endpoint)
-    app.synth()
-    return {d.name: SynthStack(d) for d in sorted((outdir / "stacks").iterdir())}
+    return {d.name: SynthStack(d) for d in lib.synth.synthesize(outdir, config_paths, target,
+                                                                 account)}
 
 
 @pytest.fixture(scope="session")

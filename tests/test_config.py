@@ -40,7 +40,7 @@ def problems(path: Path) -> list[str]:
 # --- the shipped environments carry the seed designs' table ----------------------------------
 
 @pytest.mark.parametrize("env, cidr, azs, nat, db_class, storage, multi_az, node, nodes, edge", [
-    ("dev", "10.0.0.0/16", 2, "single", "db.t4g.micro", 20, False, "cache.t4g.micro", 1, False),
+    ("dev", "10.0.0.0/16", 2, "instance", "db.t4g.micro", 20, False, "cache.t4g.micro", 1, False),
     ("staging", "10.1.0.0/16", 3, "per_az", "db.t4g.small", 50, False, "cache.t4g.small", 2, True),
     ("prod", "10.2.0.0/16", 3, "per_az", "db.t4g.medium", 100, True, "cache.t4g.medium", 3, True),
 ])
@@ -57,7 +57,7 @@ def test_shipped_environments_match_the_table(env, cidr, azs, nat, db_class, sto
 
 
 @pytest.mark.parametrize("profile, azs, nat, db_class, multi_az, nodes", [
-    ("dev", 2, "single", "db.t4g.micro", False, 1),
+    ("dev", 2, "instance", "db.t4g.micro", False, 1),
     ("staging", 3, "per_az", "db.t4g.small", False, 2),
     ("prod", 3, "per_az", "db.t4g.medium", True, 3),
 ])
@@ -69,6 +69,14 @@ def test_a_minimal_file_takes_its_profile_defaults(tmp_path, profile, azs, nat, 
     assert (c.database.instance_class, c.database.multi_az, c.cache.num_nodes) == \
         (db_class, multi_az, nodes)
     assert [s.name for s in c.services] == ["frontend", "backend"]
+
+
+def test_the_lean_profile_is_app_runner_without_nat(tmp_path):
+    c = load_environment(write(tmp_path, MINIMAL, "lean.toml"))
+    assert (c.profile, c.compute.platform, c.network.nat) == ("lean", "apprunner", "none")
+    assert [(s.name, s.kind, s.port) for s in c.services] == [("api", "web", 8080)]
+    assert (c.database.instance_class, c.database.deletion_protection) == ("db.t4g.micro", False)
+    assert (c.edge.cloudfront, c.edge.waf) == (False, False)
 
 
 def test_an_environment_with_another_name_picks_a_profile(tmp_path):
@@ -134,7 +142,7 @@ BAD_INPUT = [
     ("AZ count not a number", MINIMAL + 'az_count = "two"\n', "network.az_count",
      "must be an integer"),
     ("unknown NAT mode", MINIMAL + 'nat = "shared"\n', "network.nat",
-     "'per_az', 'single' or 'none'"),
+     "'per_az', 'single', 'instance' or 'none'"),
     ("unknown interface endpoint", MINIMAL + 'interface_endpoints = ["ecr"]\n',
      "network.interface_endpoints[0]", "'ecr.api'"),
     ("unknown instance class", MINIMAL + '[database]\ninstance_class = "db.t4g.mirco"\n',
@@ -254,13 +262,17 @@ BAD_INPUT = [
      "must be > 0"),
     ("prod with a single NAT and no opt-in", MINIMAL + 'nat = "single"\n',
      "network.nat", "allow_single_nat_in_prod = true"),
+    ("prod on a NAT instance", MINIMAL + 'nat = "instance"\n', "network.nat",
+     "for dev and lean only"),
+    ("NAT instance type", MINIMAL + 'nat_instance_type = "m5.large"\n',
+     "network.nat_instance_type", "'t4g.nano'"),
     ("reserved tag", MINIMAL.replace("[network]", '[tags]\nEnvironment = "x"\n\n[network]'),
      "tags.Environment", "reserved tags"),
     ("bad account id", MINIMAL.replace('"123456789012"', "123456789012"), "account_id",
      "must be a quoted string"),
     ("bad region", MINIMAL.replace("us-east-1", "us-east"), "region", "e.g. us-east-1"),
     ("unknown profile", 'profile = "production"\n' + MINIMAL, "profile",
-     "allowed: dev, staging, prod"),
+     "allowed: dev, lean, staging, prod"),
 ]
 
 

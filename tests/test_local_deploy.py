@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT
 
 pytestmark = pytest.mark.slow
-MOTO = ROOT / ".tools" / "moto" / "bin" / "moto_server"
+MOTO = ROOT / ".tools" / "moto" / "bin" / "python"
 
 
 def test_deploy_plan_destroy_against_a_local_emulator(tmp_path):

@@ -64,16 +64,53 @@ def test_public_subnets_route_to_the_internet_gateway(stack):
 
 
 def test_private_subnets_reach_the_internet_only_through_nat(stack):
-    nats = stack.resources("aws_nat_gateway")
+    nats = {stack.ref("aws_nat_gateway", p) for p in stack.resources("aws_nat_gateway")}
+    nats |= {stack.ref("aws_instance", p, "primary_network_interface_id")
+             for p in stack.resources("aws_instance")}
     for letter in AZS[stack.name]:
         [route] = routes_of(stack, route_table_of(stack, "private", letter))
         assert route["destination_cidr_block"] == "0.0.0.0/0"
         assert "gateway_id" not in route
-        assert route["nat_gateway_id"] in {stack.ref("aws_nat_gateway", p) for p in nats}
+        assert (route.get("nat_gateway_id") or route.get("network_interface_id")) in nats
 
 
-def test_dev_shares_one_nat_and_prod_keeps_egress_in_each_az(dev, prod):
-    assert list(dev.resources("aws_nat_gateway")) == ["network/nat-a"]
+def test_dev_egresses_through_one_nat_instance(dev):
+    assert dev.resources("aws_nat_gateway") == {}
+    nat = dev.resource("aws_instance", "network/nat-instance")
+    eni = dev.ref("aws_instance", "network/nat-instance", "primary_network_interface_id")
+    for letter in "ab":
+        [route] = routes_of(dev, route_table_of(dev, "private", letter))
+        assert route["network_interface_id"] == eni
+    assert nat["subnet_id"] == dev.ref("aws_subnet", "network/public-a")
+    assert nat["source_dest_check"] is False
+    [ip] = dev.resources("aws_eip").values()
+    assert ip["instance"] == dev.ref("aws_instance", "network/nat-instance")
+
+
+def test_the_nat_instance_is_locked_down(dev):
+    nat = dev.resource("aws_instance", "network/nat-instance")
+    # No SSH key, no role (it calls no AWS API), IMDSv2 only, no public IP of its own.
+    assert not {"key_name", "iam_instance_profile", "associate_public_ip_address"} & set(nat)
+    assert nat["metadata_options"] == {"http_endpoint": "enabled", "http_tokens": "required",
+                                       "http_put_response_hop_limit": 1}
+    template = dev.resource("aws_launch_template", "network/nat-instance-template")
+    assert nat["launch_template"]["id"] == dev.ref("aws_launch_template",
+                                                   "network/nat-instance-template")
+    [disk] = template["block_device_mappings"]
+    assert disk["ebs"]["encrypted"] == "true" and disk["ebs"]["volume_type"] == "gp3"
+    assert template["image_id"].startswith("resolve:ssm:/aws/service/ami-amazon-linux-latest/")
+    assert template["image_id"].endswith("-arm64")  # t4g: Graviton
+    # Only the private tier may send it traffic; the isolated tier cannot use it.
+    sg = dev.ref("aws_security_group", "network/nat-instance-sg")
+    private = {s["cidr_block"] for p, s in dev.resources("aws_subnet").items() if "private" in p}
+    inbound = [r for r in dev.resources("aws_vpc_security_group_ingress_rule").values()
+               if r["security_group_id"] == sg]
+    assert {r["cidr_ipv4"] for r in inbound} == private
+    assert all("referenced_security_group_id" not in r for r in inbound)
+
+
+def test_prod_keeps_a_nat_gateway_in_each_az(prod):
+    assert prod.resources("aws_instance") == {}
     assert sorted(prod.resources("aws_nat_gateway")) == [f"network/nat-{x}" for x in "abc"]
     for letter in "abc":
         nat = prod.resource("aws_nat_gateway", f"network/nat-{letter}")
@@ -155,10 +192,11 @@ def test_s3_and_dynamodb_gateway_endpoints_serve_the_app_tier(stack):
 def variant(tmp_path_factory) -> SynthStack:
     """No NAT, explicit subnets (seed 003's layout) and interface endpoints."""
     directory = tmp_path_factory.mktemp("variant")
+    assert 'nat = "instance"' in (ROOT / "config" / "dev.toml").read_text()
     config = directory / "lean.toml"
     config.write_text((ROOT / "config" / "dev.toml").read_text()
                       .replace('environment = "dev"', 'environment = "lean"\nprofile = "dev"')
-                      .replace('nat = "single"', 'nat = "none"')
+                      .replace('nat = "instance"', 'nat = "none"')
                       .replace("interface_endpoints = []",
                                'interface_endpoints = ["ecr.api", "ecr.dkr", "logs"]\n'
                                "[network.subnets]\n"

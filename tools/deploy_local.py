@@ -19,7 +19,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MOTO = ROOT / ".tools" / "moto" / "bin" / "moto_server"
+MOTO_PYTHON = ROOT / ".tools" / "moto" / "bin" / "python"
+EMULATOR = ROOT / "tools" / "local_emulator.py"
 RUN = str(ROOT / "bin" / "run")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -64,7 +65,7 @@ def cycle(workdir: Path) -> dict:
            "MOTO_ACCOUNT_ID": "123456789012"}
     out = workdir / "cdktf.out"
     report: dict = {"endpoint": endpoint}
-    emulator = subprocess.Popen([str(MOTO), "-H", "127.0.0.1", "-p", str(port)],
+    emulator = subprocess.Popen([str(MOTO_PYTHON), str(EMULATOR), str(port)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     report["emulator_pid"] = emulator.pid
     try:
@@ -84,9 +85,10 @@ def cycle(workdir: Path) -> dict:
             _, report["destroy_s"] = step("destroy", destroy, env, ROOT, 900)
             report["destroy_attempts"] = 1
         except RuntimeError:
-            # moto sometimes drops a security-group rule together with its group before
-            # Terraform deletes the rule (InvalidPermission.NotFound). A second destroy refreshes
-            # first, forgets what is already gone and finishes; a real failure fails again.
+            # Seen with the threaded moto server (tools/local_emulator.py says why it is no
+            # longer used): a security-group rule gone with its group before Terraform deletes
+            # it. A second destroy refreshes first, forgets what is already gone and finishes;
+            # a real failure fails again. The report counts the attempts.
             _, report["destroy_s"] = step("destroy again", destroy, env, ROOT, 900)
             report["destroy_attempts"] = 2
         state = json.loads((workdir / "terraform.dev-stack.tfstate").read_text())
@@ -99,8 +101,8 @@ def cycle(workdir: Path) -> dict:
 
 
 def main() -> int:
-    if not MOTO.exists():
-        print(f"{MOTO.relative_to(ROOT)} is missing: run `make install`", file=sys.stderr)
+    if not MOTO_PYTHON.exists():
+        print(f"{MOTO_PYTHON.relative_to(ROOT)} is missing: run `make install`", file=sys.stderr)
         return 2
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="deploy-local-") as tmp:
