@@ -54,9 +54,11 @@ class Target(str, Enum):
 
     aws:     real AWS with the caller's credentials (the default).
     offline: `terraform plan` with placeholder credentials and no network: the provider skips
-             every account, region and credential lookup. For CI and machines without AWS access.
+             every account, region and credential lookup, and state is a local file whatever
+             [backend] says. For CI and machines without AWS access.
     local:   a local AWS emulator (moto) at $PLATFORM_LOCAL_ENDPOINT: every service endpoint
-             points there, and lib/local_target.py adjusts what the emulator does not implement.
+             points there, state is a local file, and lib/local_target.py adjusts what the
+             emulator does not implement.
     """
 
     AWS = "aws"

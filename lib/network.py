@@ -195,6 +195,10 @@ class Network(Construct):
             self, "nat-instance-template", name=n.name("nat-instance"),
             image_id=f"resolve:ssm:{NAT_INSTANCE_AMI_PARAMETER[architecture]}",
             user_data=base64.b64encode(NAT_INSTANCE_USER_DATA.encode()).decode(),
+            # IMDSv2 here and on the instance: the instance's own setting wins, and scanners
+            # read each resource on its own.
+            metadata_options=lt.LaunchTemplateMetadataOptions(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1),
             block_device_mappings=[lt.LaunchTemplateBlockDeviceMappings(
                 device_name="/dev/xvda", ebs=lt.LaunchTemplateBlockDeviceMappingsEbs(
                     encrypted="true", volume_size=NAT_INSTANCE_ROOT_GB, volume_type="gp3",

@@ -17,6 +17,7 @@ def synthesize(outdir: Path, config_paths: list[Path], target: str = "aws",
     from stacks.environment import EnvironmentStack
 
     configs = load_environments(config_paths)
+    outdir.mkdir(parents=True, exist_ok=True)
     app = App(outdir=str(outdir))
     endpoint = load_local_endpoint() if target == "local" else None
     if account is not None:

@@ -13,7 +13,7 @@ from lib.backend import configure_backend
 from lib.apprunner import AppRunnerService, AppRunnerServiceProps, vpc_connector
 from lib.cdn import ApiOrigin, StaticSite, StaticSiteProps
 from lib.cache import Cache, CacheProps
-from lib.config import PROJECT_ROOT, EnvironmentConfig, Target
+from lib.config import PROJECT_ROOT, BackendConfig, EnvironmentConfig, Target
 from lib.container_service import ContainerService, ContainerServiceProps, Ingress
 from lib.database import Database, DatabaseProps
 from lib.ecr import ImageRepository, ImageRepositoryProps
@@ -59,7 +59,10 @@ class EnvironmentStack(TerraformStack):
         self.us_east_1 = aws_provider(self, self.naming, config.tags, target,
                                       region="us-east-1", local_endpoint=local_endpoint) \
             if config.edge.cloudfront or config.edge.waf else None
-        configure_backend(self, self.naming, config.backend)
+        # Without AWS (offline plan, local emulator) a remote backend is out of reach too: state
+        # stays in a local file.
+        configure_backend(self, self.naming, config.backend if target is Target.AWS
+                          else BackendConfig())
 
         self._keys()
         self._network_and_data()

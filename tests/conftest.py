@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -73,6 +74,19 @@ def synth_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def presets(tmp_path_factory) -> dict[str, SynthStack]:
+    """Every examples/*.toml, synthesized once. Several presets share an environment name (dev,
+    prod), so each one gets its own app and output directory."""
+    out = tmp_path_factory.mktemp("examples")
+    stacks = {}
+    for path in sorted((ROOT / "examples").glob("*.toml")):
+        synthesized = synthesize(out / path.stem, [path])
+        assert len(synthesized) == 1, (path, sorted(synthesized))
+        stacks[path.stem] = next(iter(synthesized.values()))
+    return stacks
+
+
+@pytest.fixture(scope="session")
 def bootstrap_dir(tmp_path_factory) -> Path:
     """The bootstrap stack for config/account.toml and the shipped environments."""
     out = tmp_path_factory.mktemp("bootstrap.out")
@@ -124,6 +138,31 @@ def run(cmd: list[str], cwd: Path, timeout: int = 300, **env: str) -> subprocess
                           capture_output=True, text=True, timeout=timeout)
 
 
+# The local deploy cycle (tests/test_local_deploy.py) mostly waits on the emulator and the
+# provider's polling, so it starts in the background as soon as it is collected and overlaps the
+# rest of the suite; its test waits for it.
+LOCAL_DEPLOY_TEST = "test_local_deploy.py"
+MOTO_PYTHON = ROOT / ".tools" / "moto" / "bin" / "python"
+background: dict[str, subprocess.Popen] = {}
+
+
+def pytest_collection_modifyitems(session, config, items):
+    if MOTO_PYTHON.exists() and any(i.path.name == LOCAL_DEPLOY_TEST for i in items):
+        log = tempfile.TemporaryFile("w+")
+        background["local_deploy"] = subprocess.Popen(
+            [str(ROOT / "bin" / "run"), "python", str(ROOT / "tools" / "deploy_local.py")],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        background["local_deploy"].log = log
+
+
+def pytest_unconfigure(config):
+    """An interrupted run must not leave the cycle or its emulator behind."""
+    process = background.pop("local_deploy", None)
+    if process is not None and process.poll() is None:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=60)
+
+
 def pytest_terminal_summary(terminalreporter):
     from test_plan import PLANNED
     from test_policy import REPORT
@@ -131,9 +170,9 @@ def pytest_terminal_summary(terminalreporter):
     if PLANNED:
         terminalreporter.section("offline terraform plan (resources to add)")
         for stack, count in sorted(PLANNED.items()):
-            terminalreporter.write_line(f"{stack:<15} {count:4}")
+            terminalreporter.write_line(f"{stack:<26} {count:4}")
     if REPORT:
         terminalreporter.section("checkov (policy/checkov-skips.toml explains every skip)")
         for stack, counts in sorted(REPORT.items()):
-            terminalreporter.write_line(f"{stack:<15} passed {counts['passed']:3}  failed "
+            terminalreporter.write_line(f"{stack:<26} passed {counts['passed']:3}  failed "
                                         f"{counts['failed']:3}  skipped {counts['skipped']:3}")

@@ -1,29 +1,30 @@
 """The stack really creates and destroys resources through the AWS API: the full local cycle
-against moto on 127.0.0.1 (tools/deploy_local.py)."""
+against moto on 127.0.0.1 (tools/deploy_local.py), started in the background by conftest.py when
+this test is collected."""
 
+import json
 import os
-import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import MOTO_PYTHON, background
 
 pytestmark = pytest.mark.slow
-MOTO = ROOT / ".tools" / "moto" / "bin" / "python"
 
 
-def test_deploy_plan_destroy_against_a_local_emulator(tmp_path):
-    if not MOTO.exists():
-        message = "moto is not installed (run `make install`)"
+def test_deploy_plan_destroy_against_a_local_emulator():
+    if "local_deploy" not in background:
+        message = f"{MOTO_PYTHON} is missing: moto is not installed (run `make install`)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    from tools.deploy_local import cycle
-
-    start = time.monotonic()
-    report = cycle(tmp_path)
-    elapsed = time.monotonic() - start
-    print(f"local deploy cycle: {elapsed:.0f} s ({report})")
+    process = background["local_deploy"]
+    process.wait(timeout=1500)
+    process.log.seek(0)
+    output = process.log.read()
+    print(output)
+    assert process.returncode == 0, output[-6000:]
+    report = json.loads(output[output.index("\n{") + 1:])
     assert {"vpc_id", "url", "database_endpoint", "api_url"} <= set(report["outputs"])
     assert report["second_plan_empty"], "the second plan after deploy is not empty"
     assert report["resources_left"] == 0, "destroy left resources in the state"

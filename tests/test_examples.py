@@ -1,0 +1,365 @@
+"""The seed presets (examples/*.toml): each real-world design in the seeds is reproducible from one
+config file. Every preset is synthesized once per session, and each seed's headline numbers are
+read back from the synthesized JSON (see examples/README.md for what each preset covers)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SynthStack, synthesize
+
+EXAMPLES = ROOT / "examples"
+# preset -> the seed it reproduces (file name in ../shared/seeds/, by its number)
+PRESETS = {
+    "mirama": "000",
+    "fastify-monorepo": "001",
+    "mobilytics": "002",
+    "portfolio": "003",
+    "rayman": "004",
+    "rayman-staging": "004",
+    "rayman-dev": "004",
+}
+
+
+@pytest.fixture(scope="session")
+def portfolio(presets) -> SynthStack:
+    return presets["portfolio"]
+
+
+@pytest.fixture(scope="session")
+def mobilytics(presets) -> SynthStack:
+    return presets["mobilytics"]
+
+
+@pytest.fixture(scope="session")
+def fastify(presets) -> SynthStack:
+    return presets["fastify-monorepo"]
+
+
+@pytest.fixture(scope="session")
+def mirama(presets) -> SynthStack:
+    return presets["mirama"]
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def only(stack: SynthStack, type_: str, path: str | None = None) -> dict:
+    found = stack.resources(type_)
+    if path is not None:
+        return stack.resource(type_, path)
+    assert len(found) == 1, f"{stack.name}: expected one {type_}, have {sorted(found)}"
+    return next(iter(found.values()))
+
+
+def subnet_cidrs(stack: SynthStack, tier: str) -> list[tuple[str, str]]:
+    """(availability zone, CIDR) of a tier's subnets, in AZ order."""
+    return sorted((s["availability_zone"], s["cidr_block"])
+                  for s in stack.resources("aws_subnet").values() if s["tags"]["Tier"] == tier)
+
+
+def route(stack: SynthStack, service: str) -> tuple[dict, dict]:
+    """A web service's listener rule and the target group it forwards to, followed by reference."""
+    rule = stack.resource("aws_lb_listener_rule", f"service-{service}/route")
+    (action,) = rule["action"]
+    assert action["type"] == "forward"
+    logical_id = action["target_group_arn"].removeprefix("${aws_lb_target_group.").split(".")[0]
+    type_, path = stack.locate(logical_id)
+    assert type_ == "aws_lb_target_group"
+    return rule, stack.resource(type_, path)
+
+
+def scaling(stack: SynthStack, service: str) -> tuple[int, int]:
+    target = stack.resource("aws_appautoscaling_target", f"service-{service}/scaling-target")
+    return target["min_capacity"], target["max_capacity"]
+
+
+def task_size(stack: SynthStack, service: str) -> tuple[str, str]:
+    task = stack.resource("aws_ecs_task_definition", f"service-{service}/task")
+    return task["cpu"], task["memory"]
+
+
+def bucket_names(stack: SynthStack) -> set[str]:
+    return {b["bucket"] for b in stack.resources("aws_s3_bucket").values()}
+
+
+def maxmemory_policy(stack: SynthStack) -> str:
+    (parameter,) = only(stack, "aws_elasticache_parameter_group")["parameter"]
+    assert parameter["name"] == "maxmemory-policy"
+    return parameter["value"]
+
+
+# --- every preset -----------------------------------------------------------------------------
+
+def test_every_seed_has_a_preset(presets):
+    seeds = sorted(p.name[:3] for p in (ROOT.parent / "shared" / "seeds").glob("*.txt"))
+    if seeds:  # the seeds live next to the project; a bare clone has only the presets
+        assert sorted(set(PRESETS.values())) == seeds
+    # examples/ may hold more than the seed presets (e.g. lean.toml); each one synthesizes
+    assert set(PRESETS) <= set(presets)
+
+
+def test_presets_are_not_environments_of_this_project(monkeypatch):
+    """examples/ is never picked up by the default synth (config/*.toml only)."""
+    from lib.config import ENV_CONFIG_FILES, config_paths
+
+    monkeypatch.delenv(ENV_CONFIG_FILES, raising=False)
+    assert config_paths() and all(p.parent.name == "config" for p in config_paths())
+
+
+def test_the_readme_covers_every_preset():
+    readme = (EXAMPLES / "README.md").read_text()
+    for name, seed in PRESETS.items():
+        assert f"examples/{name}.toml" in readme, name
+        assert f"Seed {seed}" in readme, seed
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_synthesizes_for_its_project_and_the_placeholder_account(presets, name):
+    stack = presets[name]
+    project = name.removesuffix("-dev").removesuffix("-staging")
+    for provider in stack.json["provider"]["aws"]:
+        assert provider["allowed_account_ids"] == ["123456789012"]
+        assert provider["region"] == "us-east-1"
+        assert provider["default_tags"][0]["tags"]["Project"] == project
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_keeps_data_stores_private_and_encrypted(presets, name):
+    stack = presets[name]
+    for db in stack.resources("aws_db_instance").values():
+        assert db["publicly_accessible"] is False and db["storage_encrypted"] is True
+    group = only(stack, "aws_elasticache_replication_group")
+    assert group["transit_encryption_mode"] == "required"
+
+
+# --- seed 003: Portfolio (dev) ----------------------------------------------------------------
+
+def test_portfolio_network_is_the_seeds_two_az_layout(portfolio):
+    assert only(portfolio, "aws_vpc")["cidr_block"] == "10.0.0.0/16"
+    assert subnet_cidrs(portfolio, "public") == [("us-east-1a", "10.0.1.0/24"),
+                                                 ("us-east-1b", "10.0.2.0/24")]
+    assert subnet_cidrs(portfolio, "private") == [("us-east-1a", "10.0.10.0/24"),
+                                                  ("us-east-1b", "10.0.11.0/24")]
+    # one NAT gateway per AZ, each in its AZ's public subnet
+    nats = portfolio.resources("aws_nat_gateway")
+    assert sorted(nats) == ["network/nat-a", "network/nat-b"]
+    assert nats["network/nat-a"]["subnet_id"] == portfolio.ref("aws_subnet", "network/public-a")
+    assert nats["network/nat-b"]["subnet_id"] == portfolio.ref("aws_subnet", "network/public-b")
+
+
+def test_portfolio_routes_api_to_the_backend_on_8000_and_the_rest_to_the_frontend(portfolio):
+    rule, group = route(portfolio, "backend")
+    assert rule["condition"] == [{"path_pattern": {"values": ["/api/*"]}}]
+    assert group["port"] == 8000 and group["health_check"]["path"] == "/api/v1/health"
+    frontend_rule, frontend = route(portfolio, "frontend")
+    assert frontend_rule["condition"] == [{"path_pattern": {"values": ["/*"]}}]
+    assert frontend["port"] == 3000 and frontend["health_check"]["path"] == "/"
+    assert rule["priority"] < frontend_rule["priority"]  # /api/* is matched before /*
+    # both rules hang off the HTTPS listener; HTTP redirects to it
+    https = portfolio.ref("aws_lb_listener", "load-balancer/https", "arn")
+    assert rule["listener_arn"] == https == frontend_rule["listener_arn"]
+    http = portfolio.resource("aws_lb_listener", "load-balancer/http")
+    assert http["default_action"][0]["redirect"]["protocol"] == "HTTPS"
+    assert only(portfolio, "aws_route53_zone")["name"] == "dev.therpiproject.com"
+
+
+def test_portfolio_services_are_quarter_vcpu_and_scale_1_to_4_on_cpu_70(portfolio):
+    for service in ("frontend", "backend"):
+        assert task_size(portfolio, service) == ("256", "512")
+        assert scaling(portfolio, service) == (1, 4)
+        cpu = portfolio.resource("aws_appautoscaling_policy", f"service-{service}/scale-on-cpu")
+        assert cpu["target_tracking_scaling_policy_configuration"]["target_value"] == 70
+        service_body = portfolio.resource("aws_ecs_service", f"service-{service}/service")
+        assert service_body["capacity_provider_strategy"] == [
+            {"base": 0, "capacity_provider": "FARGATE", "weight": 1}]
+
+
+def test_portfolio_database_is_postgres_16_3_on_db_t4g_micro_with_20_gb_gp3(portfolio):
+    db = only(portfolio, "aws_db_instance")
+    assert (db["engine"], db["engine_version"]) == ("postgres", "16.3")
+    assert db["instance_class"] == "db.t4g.micro"
+    assert (db["allocated_storage"], db["storage_type"]) == (20, "gp3")
+    assert db["multi_az"] is False and db["deletion_protection"] is True
+    assert db["backup_retention_period"] == 7
+    assert (db["backup_window"], db["maintenance_window"]) == ("03:00-04:00",
+                                                               "mon:04:00-mon:05:00")
+    assert db["monitoring_interval"] == 60
+    assert db["enabled_cloudwatch_logs_exports"] == ["postgresql", "upgrade"]
+
+
+def test_portfolio_redis_is_7_1_on_one_cache_t4g_micro(portfolio):
+    group = only(portfolio, "aws_elasticache_replication_group")
+    assert group["engine_version"] == "7.1" and group["node_type"] == "cache.t4g.micro"
+    assert group["num_cache_clusters"] == 1 and group["automatic_failover_enabled"] is False
+    assert (group["snapshot_retention_limit"], group["snapshot_window"]) == (5, "03:00-05:00")
+    assert maxmemory_policy(portfolio) == "allkeys-lru"
+
+
+def test_portfolio_keeps_10_release_images_30_day_logs_and_nothing_the_seed_defers(portfolio):
+    for policy in portfolio.resources("aws_ecr_lifecycle_policy").values():
+        release, untagged = json.loads(policy["policy"])["rules"]
+        assert release["selection"]["countNumber"] == 10
+        assert release["selection"]["tagPrefixList"] == ["v"]
+        assert untagged["selection"]["countNumber"] == 7
+    assert {g["retention_in_days"] for g in portfolio.resources("aws_cloudwatch_log_group")
+            .values()} == {30}
+    for deferred in ("aws_cloudfront_distribution", "aws_wafv2_web_acl", "aws_sqs_queue",
+                     "aws_lambda_function", "aws_cognito_user_pool"):
+        assert not portfolio.resources(deferred), deferred  # "Future Enhancements" in seed 003
+    assert bucket_names(portfolio) == {"portfolio-dev-logs-123456789012"}
+
+
+def test_portfolio_has_container_insights_a_dashboard_and_cpu_memory_alarms_at_80(portfolio):
+    cluster = only(portfolio, "aws_ecs_cluster")
+    assert cluster["setting"] == [{"name": "containerInsights", "value": "enabled"}]
+    assert only(portfolio, "aws_cloudwatch_dashboard")["dashboard_name"] == "portfolio-dev"
+    for service in ("frontend", "backend"):
+        for metric in ("cpu", "memory"):
+            alarm = portfolio.resource("aws_cloudwatch_metric_alarm",
+                                       f"observability/alarm-portfolio-dev-{service}-{metric}")
+            assert (alarm["threshold"], alarm["evaluation_periods"]) == (80, 2)
+
+
+# --- seed 004: Rayman, its per-environment table ----------------------------------------------
+
+RAYMAN_TABLE = {
+    # preset: (VPC CIDR, AZs, NAT gateways, RDS class, GB, Multi-AZ, Redis node, nodes, CloudFront)
+    "rayman-dev": ("10.0.0.0/16", 2, 1, "db.t3.micro", 20, False, "cache.t3.micro", 1, False),
+    "rayman-staging": ("10.1.0.0/16", 3, 3, "db.t3.small", 50, True, "cache.t3.small", 2, True),
+    "rayman": ("10.2.0.0/16", 3, 3, "db.t3.medium", 100, True, "cache.t3.medium", 3, True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RAYMAN_TABLE))
+def test_rayman_matches_its_environment_table(presets, name):
+    cidr, azs, nat_count, db_class, gb, multi_az, node, nodes, cloudfront = RAYMAN_TABLE[name]
+    stack = presets[name]
+    assert only(stack, "aws_vpc")["cidr_block"] == cidr
+    zones = [f"us-east-1{letter}" for letter in "abc"[:azs]]
+    for tier in ("public", "private", "isolated"):
+        assert [az for az, _ in subnet_cidrs(stack, tier)] == zones
+    assert len(stack.resources("aws_nat_gateway")) == nat_count
+    db = only(stack, "aws_db_instance")
+    assert (db["engine_version"], db["instance_class"], db["allocated_storage"],
+            db["multi_az"]) == ("15.4", db_class, gb, multi_az)
+    assert db["backup_retention_period"] == 7 and db["performance_insights_enabled"] is True
+    group = only(stack, "aws_elasticache_replication_group")
+    assert (group["engine_version"], group["node_type"], group["num_cache_clusters"]) == \
+        ("7.0", node, nodes)
+    assert group["automatic_failover_enabled"] is (nodes > 1)
+    assert len(stack.resources("aws_cloudfront_distribution")) == (1 if cloudfront else 0)
+
+
+@pytest.mark.parametrize("name", sorted(RAYMAN_TABLE))
+def test_rayman_has_api_gateway_lambda_queues_topics_and_its_three_buckets(presets, name):
+    stack = presets[name]
+    env = stack.name.removesuffix("-stack")
+    assert only(stack, "aws_apigatewayv2_api")["protocol_type"] == "HTTP"
+    assert sorted(f["function_name"] for f in stack.resources("aws_lambda_function").values()) \
+        == [f"rayman-{env}-api", f"rayman-{env}-worker"]
+    mapping = only(stack, "aws_lambda_event_source_mapping")
+    assert mapping["event_source_arn"] == stack.ref("aws_sqs_queue", "messaging/processing",
+                                                    "arn")
+    queues = {q["name"]: q for q in stack.resources("aws_sqs_queue").values()}
+    assert sorted(queues) == sorted(f"rayman-{env}-{q}" for q in
+                                    ("processing", "processing-dlq", "email", "email-dlq"))
+    for name_ in (f"rayman-{env}-processing", f"rayman-{env}-email"):
+        assert queues[name_]["message_retention_seconds"] == 4 * 86400  # 4 days
+        assert queues[name_]["receive_wait_time_seconds"] == 20  # long polling
+        assert json.loads(queues[name_]["redrive_policy"])["maxReceiveCount"] == 5
+    assert sorted(t["name"] for t in stack.resources("aws_sns_topic").values()) == \
+        [f"rayman-{env}-alerts", f"rayman-{env}-notifications"]
+    assert bucket_names(stack) == {f"rayman-{env}-{b}-123456789012"
+                                   for b in ("media", "static-assets", "logs")}
+    assert not stack.resources("aws_cognito_user_pool")
+    assert stack.json["terraform"]["backend"]["s3"]["bucket"] == "rayman-tfstate-123456789012"
+    assert stack.json["terraform"]["backend"]["s3"]["dynamodb_table"] == "rayman-tflock"
+    alarm = stack.resource("aws_cloudwatch_metric_alarm", "observability/alarm-http-api-5xx")
+    assert alarm["threshold"] == 10  # seed 004: API Gateway 5xx errors > 10/min
+
+
+# --- seed 002: Mobilytics (prod) --------------------------------------------------------------
+
+def test_mobilytics_spans_three_azs_with_a_nat_each_and_its_interface_endpoints(mobilytics):
+    assert len(subnet_cidrs(mobilytics, "public")) == 3
+    assert len(mobilytics.resources("aws_nat_gateway")) == 3
+    interface = sorted(e["service_name"].removeprefix("com.amazonaws.us-east-1.")
+                       for e in mobilytics.resources("aws_vpc_endpoint").values()
+                       if e["vpc_endpoint_type"] == "Interface")
+    assert interface == ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "ssmmessages"]
+
+
+def test_mobilytics_runs_the_api_on_two_tasks_and_headless_bullmq_workers(mobilytics):
+    assert scaling(mobilytics, "app-api")[0] == 2  # minimum 2 tasks across AZs
+    rule, group = route(mobilytics, "app-api")
+    assert group["health_check"]["path"] == "/health"
+    assert not mobilytics.matching("aws_lb_target_group", "service-bullmq-workers/*")
+    workers = mobilytics.resource("aws_ecs_task_definition", "service-bullmq-workers/task")
+    assert json.loads(workers["container_definitions"])[0]["portMappings"] == []
+    for service in ("app-api", "bullmq-workers"):  # OpenTelemetry sidecar in every task
+        task = mobilytics.resource("aws_ecs_task_definition", f"service-{service}/task")
+        assert [c["name"] for c in json.loads(task["container_definitions"])][1:] == \
+            ["otel-collector"]
+    secret = only(mobilytics, "aws_secretsmanager_secret")
+    assert secret["name"] == "/mobilytics/prod/app-api/database-url"
+
+
+def test_mobilytics_data_is_multi_az_with_a_replica_and_a_noeviction_redis(mobilytics):
+    dbs = mobilytics.resources("aws_db_instance")
+    assert sorted(dbs) == ["database/primary", "database/replica"]
+    assert dbs["database/primary"]["multi_az"] is True
+    group = only(mobilytics, "aws_elasticache_replication_group")
+    assert group["automatic_failover_enabled"] is True and group["multi_az_enabled"] is True
+    assert maxmemory_policy(mobilytics) == "noeviction"  # BullMQ's requirement
+
+
+def test_mobilytics_serves_support_and_portal_through_cloudfront_behind_waf(mobilytics):
+    distributions = mobilytics.resources("aws_cloudfront_distribution")
+    assert {p: d["aliases"] for p, d in distributions.items()} == {
+        "cdn-support/distribution": ["support.mobilytics.com"],
+        "cdn-portal/distribution": ["portal.mobilytics.com"]}
+    for distribution in distributions.values():
+        assert distribution["web_acl_id"] == mobilytics.ref("aws_wafv2_web_acl",
+                                                            "waf-cloudfront/acl", "arn")
+    assert only(mobilytics, "aws_wafv2_web_acl_association")["resource_arn"] == \
+        mobilytics.ref("aws_lb", "load-balancer/alb", "arn")
+    assert bucket_names(mobilytics) == {f"mobilytics-prod-{b}-123456789012" for b in
+                                        ("support-assets", "portal-assets", "artifacts", "logs")}
+    api = mobilytics.resource("aws_route53_record", "load-balancer/alias")
+    assert api["name"] == "api.mobilytics.com"
+    assert mobilytics.json["terraform"]["backend"]["s3"]["dynamodb_table"] == "mobilytics-tflock"
+    assert not mobilytics.resources("aws_sqs_queue")  # BullMQ queues live in Redis
+
+
+# --- seed 001: Fastify monorepo (prod) --------------------------------------------------------
+
+def test_fastify_runs_the_api_on_fargate_with_a_free_tier_database(fastify):
+    rule, group = route(fastify, "backend")
+    assert rule["condition"] == [{"path_pattern": {"values": ["/*"]}}]
+    assert group["health_check"]["path"] == "/health"
+    db = only(fastify, "aws_db_instance")
+    assert (db["instance_class"], db["allocated_storage"], db["multi_az"]) == \
+        ("db.t3.micro", 20, False)
+    # the frontend is on Vercel: nothing static, no CDN, no functions, no user pool on AWS
+    for absent in ("aws_cloudfront_distribution", "aws_lambda_function",
+                   "aws_cognito_user_pool", "aws_sqs_queue"):
+        assert not fastify.resources(absent), absent
+    assert bucket_names(fastify) == {"fastify-monorepo-prod-logs-123456789012"}
+    assert len(fastify.resources("aws_nat_gateway")) == 3  # the prod profile: a NAT per AZ
+
+
+# --- seed 000: Mirama (prod) ------------------------------------------------------------------
+
+def test_mirama_runs_next_js_on_the_ec2_auto_scaling_group_with_cognito(mirama):
+    task = mirama.resource("aws_ecs_task_definition", "service-web/task")
+    assert task["requires_compatibilities"] == ["EC2"]
+    service = mirama.resource("aws_ecs_service", "service-web/service")
+    (strategy,) = service["capacity_provider_strategy"]
+    assert strategy["capacity_provider"] == mirama.ref("aws_ecs_capacity_provider",
+                                                       "cluster/ec2-provider", "name")
+    assert only(mirama, "aws_autoscaling_group")
+    assert only(mirama, "aws_cognito_user_pool")
+    assert only(mirama, "aws_db_instance")["engine"] == "postgres"
+    assert only(mirama, "aws_elasticache_replication_group")["engine"] == "redis"
+    assert not mirama.resources("aws_cloudfront_distribution")
