@@ -395,6 +395,12 @@ class AuthConfig(Section):
     advanced_security: bool  # threat protection (Cognito Plus tier)
 
 
+class CostConfig(Section):
+    """`make cost` fails when this environment's estimate is over its budget."""
+
+    monthly_budget_usd: float | None = Field(default=None, gt=0)
+
+
 class LogsConfig(Section):
     retention_days: LogRetentionDays = 30
 
@@ -543,6 +549,7 @@ class EnvironmentConfig(Section):
     schedules: list[ScheduleConfig] = []
     auth: AuthConfig
     logs: LogsConfig = LogsConfig()
+    cost: CostConfig = CostConfig()
     backend: BackendConfig = BackendConfig()
     github: GithubConfig = GithubConfig()
     observability: ObservabilityConfig = ObservabilityConfig()

@@ -57,7 +57,6 @@ FREE_TIER_TYPES = {
     "aws_cloudfront_distribution": "CloudFront distribution (no monthly fee; 1 TB out free)",
     "aws_dynamodb_table": "DynamoDB on-demand table (25 GB free; pennies of lock writes)",
 }
-BUDGETS = {"dev": 80.0, "lean": 40.0}  # USD a month, by config profile (issue: a cheap dev)
 
 _REFERENCE = re.compile(r"^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.[a-z_]+\}$")
 

@@ -5,8 +5,8 @@
     bin/run python tools/cost.py examples/x.toml  only the given environment files
     bin/run python tools/cost.py --stacks cdktf.out   stacks already synthesized
 
-Exit status 1 when a stack whose profile has a budget (lib/cost.py BUDGETS: dev $80, lean $40)
-is over it; 2 on a config mistake.
+Exit status 1 when a stack is over the budget its file sets (`[cost] monthly_budget_usd`:
+config/dev.toml $80, examples/lean.toml $40); 2 on a config mistake.
 """
 
 import argparse
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lib.config import ConfigError, config_paths, load_environments  # noqa: E402
-from lib.cost import BUDGETS, PRICES_FILE, as_json, as_table, estimate, load_prices  # noqa: E402
+from lib.cost import PRICES_FILE, as_json, as_table, estimate, load_prices  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 ACCOUNT = ROOT / "config" / "account.toml"
@@ -41,10 +41,9 @@ def main(argv: list[str] | None = None) -> int:
             budgets: dict[str, float] = {}
             stacks = _read(directories)
         else:
-            paths = args.configs or config_paths() + sorted(EXAMPLES.glob("*.toml"))
-            configs = load_environments(paths)
-            budgets = {c.stack_name: BUDGETS[c.profile] for c in configs if c.profile in BUDGETS}
-            stacks = _synthesize(paths, with_bootstrap=not args.configs)
+            environments = [] if args.configs else config_paths()
+            singles = args.configs or sorted(EXAMPLES.glob("*.toml"))
+            stacks, budgets = _synthesize(environments, singles)
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
@@ -69,20 +68,33 @@ def _read(directories: list[Path]) -> dict[str, dict]:
     return {d.name: json.loads((d / "cdk.tf.json").read_text()) for d in directories}
 
 
-def _synthesize(paths: list[Path], with_bootstrap: bool) -> dict[str, dict]:
+def _synthesize(environments: list[Path], singles: list[Path]
+                ) -> tuple[dict[str, dict], dict[str, float]]:
+    """({label: stack JSON}, {label: budget}). `environments` (config/) are synthesized together
+    with the bootstrap stack and labelled by stack name; each of `singles` on its own (presets
+    share environment names) and labelled by its file, e.g. examples/lean."""
     from lib.synth import synthesize
 
+    stacks: dict[str, dict] = {}
+    budgets: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="cost-") as tmp:
-        # Environments from several directories may share a name (config/dev.toml and a preset
-        # called dev): one synth per directory keeps their stacks apart.
-        stacks: dict[str, dict] = {}
-        for directory in sorted({p.parent for p in paths}):
-            group = [p for p in paths if p.parent == directory]
-            account = ACCOUNT if with_bootstrap and directory == ROOT / "config" else None
-            out = Path(tmp) / str(len(stacks))
-            for d in synthesize(out, group, account=account):
-                stacks[d.name] = json.loads((d / "cdk.tf.json").read_text())
-        return stacks
+        groups = [(environments, None)] if environments else []
+        groups += [([path], _label(path)) for path in singles]
+        for index, (paths, label) in enumerate(groups):
+            configs = load_environments(paths)
+            account = ACCOUNT if label is None else None
+            for d in synthesize(Path(tmp) / str(index), paths, account=account):
+                stacks[label or d.name] = json.loads((d / "cdk.tf.json").read_text())
+            for c in configs:
+                if c.cost.monthly_budget_usd is not None:
+                    budgets[label or c.stack_name] = c.cost.monthly_budget_usd
+    return stacks, budgets
+
+
+def _label(path: Path) -> str:
+    path = path.resolve()
+    return str(path.relative_to(ROOT).with_suffix("")) if path.is_relative_to(ROOT) \
+        else path.stem
 
 
 if __name__ == "__main__":
