@@ -8,8 +8,8 @@ from lib import aws
 from lib.config import ServiceConfig
 from lib.iam import service_role
 from lib.naming import Naming
-from lib.service_access import (CacheAccess, DatabaseAccess, secret_read_statements,
-                                 service_access)
+from lib.service_access import (BucketAccess, CacheAccess, DatabaseAccess,
+                                 secret_read_statements, service_access)
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class AppRunnerServiceProps:
     encryption_key_arn: str
     database: DatabaseAccess | None = None
     cache: CacheAccess | None = None
+    media: BucketAccess | None = None
 
 
 class AppRunnerService(Construct):
@@ -38,7 +39,8 @@ class AppRunnerService(Construct):
     def __init__(self, scope: Construct, id: str, props: AppRunnerServiceProps):
         super().__init__(scope, id)
         n, svc = props.naming, props.settings
-        access = service_access(svc.environment, props.secret_arns, props.database, props.cache)
+        access = service_access(svc.environment, props.secret_arns, props.database, props.cache,
+                                props.media)
         statements = access.runtime_statements + secret_read_statements(
             access.readable_secret_arns, props.secrets_key_arn, n.region)
         instance_role = service_role(self, "instance-role", n, f"{svc.name}-instance",

@@ -236,6 +236,8 @@ DailyWindow = Annotated[str, AfterValidator(_daily_window)]
 WeeklyWindow = Annotated[str, AfterValidator(_weekly_window)]
 Identifier = Annotated[str, AfterValidator(_identifier)]
 PerformanceInsightsRetention = Annotated[int, AfterValidator(_pi_retention)]
+# What a service or function may use: the database, Redis, the media uploads bucket.
+StoreAccess = Literal["database", "cache", "media"]
 MaxmemoryPolicy = Literal[catalog.MAXMEMORY_POLICIES]  # type: ignore[valid-type]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 VpcCidr = Annotated[str, AfterValidator(_vpc_cidr)]
@@ -286,7 +288,8 @@ class DatabaseConfig(Section):
     engine_version: PostgresVersion = "16"  # a major (minor upgrades are automatic) or major.minor
     instance_class: RdsInstanceClass
     allocated_storage_gb: int = Field(ge=20, le=65536)
-    max_allocated_storage_gb: int | None = Field(default=None, ge=20, le=65536)  # default: 5x
+    # storage autoscaling ceiling; default 5x allocated; 0 turns autoscaling off (free tier)
+    max_allocated_storage_gb: int | None = Field(default=None, ge=0, le=65536)
     multi_az: bool
     read_replica: bool = False
     database_name: Identifier = "app"
@@ -302,7 +305,9 @@ class DatabaseConfig(Section):
 
     @property
     def storage_ceiling_gb(self) -> int:
-        return self.max_allocated_storage_gb or min(self.allocated_storage_gb * 5, 65536)
+        if self.max_allocated_storage_gb is None:
+            return min(self.allocated_storage_gb * 5, 65536)
+        return self.max_allocated_storage_gb
 
 
 class CacheConfig(Section):
@@ -364,6 +369,8 @@ class ApiConfig(Section):
     """API Gateway HTTP API with an API function, and a worker function on a queue (seed 004)."""
 
     enabled: bool = True
+    access: list[StoreAccess] = ["database", "cache"]  # what both functions may use
+    secrets: list[str] = []  # [[secrets]] names both functions may read (<NAME>_SECRET_ARN)
     cors_origins: list[str] = []
     throttle_rate: int = Field(default=100, ge=1, le=10000)  # requests per second
     throttle_burst: int = Field(default=200, ge=1, le=5000)
@@ -383,6 +390,9 @@ class ScheduleConfig(Section):
     target: str
     timezone: str = "UTC"
     input: str = "{}"  # JSON passed to the target
+    # service targets: run the task with this command instead of the image's (a nightly job on a
+    # worker's image, a migration); passed as the task's container override
+    command: list[str] = []
 
 
 class AuthConfig(Section):
@@ -442,6 +452,8 @@ class AlarmThresholds(Section):
     redis_evictions: int = Field(default=100, ge=1, le=10_000_000)
     oldest_message_seconds: int = Field(default=300, ge=1, le=1_209_600)
     api_5xx_per_minute: int = Field(default=5, ge=1, le=1_000_000)
+    # The account's concurrent Lambda executions (regional limit 1,000 by default); 0: no alarm.
+    lambda_concurrent_executions: int = Field(default=0, ge=0, le=1_000_000)
 
 
 class ObservabilityConfig(Section):
@@ -477,10 +489,11 @@ class ServiceConfig(Section):
     health_check_grace_seconds: int = Field(default=60, ge=0, le=2_147_483_647)
     environment: dict[str, str] = {}
     secrets: list[str] = []  # names declared in [[secrets]]
-    access: list[Literal["database", "cache"]] = []  # data stores the service uses
+    access: list[StoreAccess] = []  # data stores the service uses
     cpu_target_percent: int = Field(default=70, ge=10, le=95)
-    memory_target_percent: int | None = Field(default=80, ge=10, le=95)
-    requests_per_target: int | None = Field(default=1000, ge=1, le=1_000_000)  # web only
+    # Scaling also tracks memory and requests per target (web only); 0 turns either off.
+    memory_target_percent: int = Field(default=80, ge=0, le=95)
+    requests_per_target: int = Field(default=1000, ge=0, le=1_000_000)
     read_only_root_filesystem: bool = True
     capacity: Literal["default", "ec2"] = "default"  # "ec2": the cluster's EC2 capacity provider
 
@@ -494,11 +507,12 @@ class ServiceConfig(Section):
 
 
 class SecretConfig(Section):
-    """A secret a service reads, stored at /<project>/<env>/<service>/<name>. Terraform creates the
-    empty secret; its value is set out of band (aws secretsmanager put-secret-value)."""
+    """A secret a service (or the functions) reads, stored at /<project>/<env>/<owner>/<name>.
+    Terraform creates the empty secret; its value is set out of band (aws secretsmanager
+    put-secret-value)."""
 
     name: Slug
-    service: Slug  # the owning service: the secret's path segment
+    service: Slug  # the owner, the path segment: a service, or "api" for the functions
     description: str = ""
 
 
@@ -825,12 +839,11 @@ def _cross_field_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
         problems.append(("network.az_count",
                          "1 AZ cannot host the database: an RDS subnet group spans at least 2 "
                          "AZs (set az_count = 2 or more)"))
-    if db.max_allocated_storage_gb is not None and \
-            db.max_allocated_storage_gb < db.allocated_storage_gb:
+    if db.max_allocated_storage_gb and db.max_allocated_storage_gb <= db.allocated_storage_gb:
         problems.append(("database.max_allocated_storage_gb",
-                         f"{db.max_allocated_storage_gb} is below allocated_storage_gb "
-                         f"({db.allocated_storage_gb}); the autoscaling ceiling must be at least "
-                         "the allocated storage"))
+                         f"{db.max_allocated_storage_gb} is not above allocated_storage_gb "
+                         f"({db.allocated_storage_gb}); the autoscaling ceiling must be above "
+                         "the allocated storage, or 0 to turn storage autoscaling off"))
     if db.read_replica and db.backup_retention_days == 0:
         problems.append(("database.read_replica", "a read replica needs automated backups on "
                                                   "the primary (backup_retention_days >= 1)"))
@@ -914,6 +927,12 @@ def _edge_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
             problems.append((f"schedules.{job.name}.target",
                              f"'{job.target}' is not a target; allowed: "
                              f"{', '.join(targets) or 'none (no functions or ECS services)'}"))
+        if job.command and not job.target.startswith("service:"):
+            problems.append((f"schedules.{job.name}.command", "only a service target runs a "
+                                                              "command; a function gets `input`"))
+        if job.command and job.input != "{}":
+            problems.append((f"schedules.{job.name}.input", "give `command` or `input`, not both: "
+                                                            "the command becomes the task's input"))
     if len({j.name for j in c.schedules}) != len(c.schedules):
         problems.append(("schedules", "names a schedule twice"))
     if c.profile == "prod" and c.auth.enabled and any(u.startswith("http://")
@@ -959,14 +978,27 @@ def _service_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     declared = {secret.name: secret for secret in c.secrets}
     service_names = {s.name for s in c.services}
+    owners = service_names | ({"api"} if c.api.enabled else set())
     for i, secret in enumerate(c.secrets):
-        if secret.service not in service_names:
-            problems.append((f"secrets[{i}].service", f"'{secret.service}' is not a service; "
+        if secret.service not in owners:
+            problems.append((f"secrets[{i}].service", f"'{secret.service}' is not a service "
+                                                      "(or \"api\", the functions); "
                                                       f"services: {', '.join(sorted(service_names))}"))
     if len(declared) != len(c.secrets):
         problems.append(("secrets", "declares a secret name twice; names must be unique"))
+    for name in c.api.secrets if c.api.enabled else []:
+        if name not in declared:
+            known = ", ".join(sorted(declared)) or "none declared"
+            problems.append(("api.secrets", f"'{name}' is not declared in [[secrets]] "
+                                            f"(declared: {known})"))
     routes: dict[str, str] = {}  # path pattern -> service
     priorities: dict[int, str] = {}
+
+    if not c.storage.media:
+        users = [f"services.{s.name}.access" for s in c.services if "media" in s.access]
+        users += ["api.access"] if c.api.enabled and "media" in c.api.access else []
+        problems += [(where, "'media' needs the media bucket, but storage.media is false")
+                     for where in users]
 
     seen: set[str] = set()
     for s in c.services:
@@ -975,6 +1007,9 @@ def _service_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
             problems.append((f"{where}.name", f"'{s.name}' is used by two services; service "
                                               "names must be unique"))
         seen.add(s.name)
+        if 0 < s.memory_target_percent < 10:
+            problems.append((f"{where}.memory_target_percent",
+                             f"{s.memory_target_percent} is not allowed; 0 (off) or 10-95"))
         if s.min_tasks > s.max_tasks:
             problems.append((f"{where}.min_tasks", f"{s.min_tasks} is more than max_tasks "
                                                    f"({s.max_tasks}); need min_tasks <= max_tasks"))

@@ -11,8 +11,8 @@ from lib import aws
 from lib.config import ServiceConfig
 from lib.iam import service_role
 from lib.naming import Naming
-from lib.service_access import (CacheAccess, DatabaseAccess, secret_read_statements,
-                                 service_access)
+from lib.service_access import (BucketAccess, CacheAccess, DatabaseAccess,
+                                 secret_read_statements, service_access)
 
 ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
 # AWS Distro for OpenTelemetry collector, pinned; it ships traces to X-Ray and metrics to CloudWatch.
@@ -54,6 +54,7 @@ class ContainerServiceProps:
     log_retention_days: int
     database: DatabaseAccess | None = None
     cache: CacheAccess | None = None
+    media: BucketAccess | None = None
     otel_sidecar: bool = False  # an ADOT collector next to the app (OTLP on localhost:4317)
 
 
@@ -90,7 +91,8 @@ class ContainerService(Construct):
             tags=n.tags(svc.name, "logs"))
         self.log_group_name: str = log_group.name
 
-        access = service_access(svc.environment, props.secret_arns, props.database, props.cache)
+        access = service_access(svc.environment, props.secret_arns, props.database, props.cache,
+                                props.media)
         execution_role = service_role(
             self, "execution-role", n, f"{svc.name}-execution", "ecs-tasks.amazonaws.com",
             self._execution_statements(props, log_group.arn, access.readable_secret_arns))

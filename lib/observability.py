@@ -147,6 +147,9 @@ class Observability(Construct):
             for metric in ("Errors", "Throttles"):
                 self._alarm(f"{fn}-{metric.lower()}", "AWS/Lambda", metric, {"FunctionName": fn},
                             0, statistic="Sum", periods=1)
+        if props.functions and t.lambda_concurrent_executions:
+            self._alarm("lambda-concurrency", "AWS/Lambda", "ConcurrentExecutions", {},
+                        t.lambda_concurrent_executions, statistic="Maximum", periods=1)
         if props.functions:
             self._widget("Functions", [["AWS/Lambda", m, "FunctionName", fn]
                                        for fn in props.functions

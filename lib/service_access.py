@@ -25,6 +25,16 @@ class CacheAccess:
     user_arn: str
 
 
+@dataclass(frozen=True)
+class BucketAccess:
+    """A bucket a service reads and writes (the media uploads bucket), and its KMS key."""
+
+    name: str
+    arn: str
+    key_arn: str
+    region: str
+
+
 @dataclass
 class ServiceAccess:
     environment: dict[str, str] = field(default_factory=dict)
@@ -34,10 +44,12 @@ class ServiceAccess:
 
 
 def service_access(environment: dict[str, str], secret_arns: dict[str, str],
-                   database: DatabaseAccess | None, cache: CacheAccess | None) -> ServiceAccess:
+                   database: DatabaseAccess | None, cache: CacheAccess | None,
+                   media: BucketAccess | None = None) -> ServiceAccess:
     """Config environment and secrets (env var -> secret ARN), plus the connection settings of the
     data stores the service uses. Credentials are never values: the database's come from its
-    secret, Redis authenticates with the runtime role (`elasticache:Connect`)."""
+    secret, Redis and S3 authorize the runtime role (`elasticache:Connect`, object actions on
+    the one bucket)."""
     access = ServiceAccess(environment=dict(environment), secrets=dict(secret_arns),
                            readable_secret_arns=list(secret_arns.values()))
     if database is not None:
@@ -52,6 +64,18 @@ def service_access(environment: dict[str, str], secret_arns: dict[str, str],
         access.runtime_statements.append({
             "Sid": "RedisIamAuthentication", "Effect": "Allow", "Action": "elasticache:Connect",
             "Resource": [cache.replication_group_arn, cache.user_arn]})
+    if media is not None:
+        access.environment["MEDIA_BUCKET"] = media.name
+        access.runtime_statements += [
+            {"Sid": "MediaObjects", "Effect": "Allow", "Resource": f"{media.arn}/*",
+             "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                        "s3:AbortMultipartUpload"]},
+            {"Sid": "MediaList", "Effect": "Allow", "Action": "s3:ListBucket",
+             "Resource": media.arn},
+            {"Sid": "MediaKeyThroughS3", "Effect": "Allow",
+             "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": media.key_arn,
+             "Condition": {"StringEquals": {"kms:ViaService": f"s3.{media.region}.amazonaws.com"}}},
+        ]
     return access
 
 

@@ -4,6 +4,8 @@ Each layer is a method that wires constructs from config and hands the next laye
 no resource is defined here.
 """
 
+import json
+
 from cdktf import Aspects, TerraformOutput, TerraformStack
 from constructs import Construct
 
@@ -32,8 +34,8 @@ from lib.provider import aws_provider
 from lib.scheduler import FunctionTarget, ScheduledJob, ScheduledJobProps, TaskTarget
 from lib.storage import Storage, StorageProps
 from lib.secrets import ServiceSecrets, ServiceSecretsProps
-from lib.service_access import (CacheAccess, DatabaseAccess, secret_read_statements,
-                                 service_access)
+from lib.service_access import (BucketAccess, CacheAccess, DatabaseAccess,
+                                 secret_read_statements, service_access)
 from lib.user_pool import UserPool, UserPoolProps
 from lib.waf import WebAcl, WebAclProps
 
@@ -155,12 +157,16 @@ class EnvironmentStack(TerraformStack):
                 self.outputs[f"{name}_bucket"] = bucket.name
 
     def _data_access(self, uses) -> dict:
+        media = self.storage.media
         return {"database": self.db_access if "database" in uses else None,
-                "cache": self.cache_access if "cache" in uses else None}
+                "cache": self.cache_access if "cache" in uses else None,
+                "media": BucketAccess(name=media.name, arn=media.arn, key_arn=self.data_key.arn,
+                                      region=self.naming.region)
+                if "media" in uses and media is not None else None}
 
     def _compute(self) -> None:
         c, n, net = self.config, self.naming, self.network
-        secrets = ServiceSecrets(self, "secrets", ServiceSecretsProps(
+        secrets = self.secrets = ServiceSecrets(self, "secrets", ServiceSecretsProps(
             naming=n, secrets=list(c.secrets), kms_key_arn=self.secrets_key.arn,
             recovery_days=7 if self.disposable else 30))
         repositories = {svc.name: ImageRepository(self, f"{svc.name}-images", ImageRepositoryProps(
@@ -259,11 +265,16 @@ class EnvironmentStack(TerraformStack):
         self.functions: dict[str, Function] = {}
         self.http_api = None
         if c.api.enabled:
-            access = service_access({}, {}, **self._data_access(["database", "cache"]))
-            # Lambda has no secret injection: the functions read the database secret at runtime.
+            access = service_access({}, {}, **self._data_access(c.api.access))
+            # Lambda has no secret injection: the functions read their secrets at runtime, by the
+            # ARNs in their environment.
+            own = {f"{self.secrets.env_names[s]}_SECRET_ARN": self.secrets.arns[s]
+                   for s in c.api.secrets}
             runtime = access.runtime_statements + secret_read_statements(
-                access.readable_secret_arns, self.secrets_key.arn, n.region)
-            environment = {**access.environment, "DATABASE_SECRET_ARN": self.db_access.secret_arn}
+                access.readable_secret_arns + list(own.values()), self.secrets_key.arn, n.region)
+            environment = {**access.environment, **own}
+            if "database" in c.api.access:
+                environment["DATABASE_SECRET_ARN"] = self.db_access.secret_arn
 
             def function(name: str, timeout: int, statements: list[dict]) -> Function:
                 return Function(self, f"{name}-function", FunctionProps(
@@ -304,9 +315,14 @@ class EnvironmentStack(TerraformStack):
                     subnet_ids=net.private_subnet_ids,
                     security_group_ids=svc.network_security_group_ids,
                     pass_role_arns=[svc.execution_role_arn, svc.task_role_arn])
+            payload = job.input
+            if job.command:
+                # ECS task targets take their input as the task's overrides.
+                payload = json.dumps({"containerOverrides": [
+                    {"name": name, "command": list(job.command)}]})
             ScheduledJob(self, f"schedule-{job.name}", ScheduledJobProps(
                 naming=n, name=job.name, expression=job.expression, timezone=job.timezone,
-                input=job.input, target=target))
+                input=payload, target=target))
 
     def _identity(self) -> None:
         c = self.config

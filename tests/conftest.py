@@ -147,6 +147,8 @@ background: dict[str, subprocess.Popen] = {}
 
 
 def pytest_collection_modifyitems(session, config, items):
+    # Its test runs last, so everything else runs while the cycle does.
+    items.sort(key=lambda item: item.path.name == LOCAL_DEPLOY_TEST)
     if MOTO_PYTHON.exists() and any(i.path.name == LOCAL_DEPLOY_TEST for i in items):
         log = tempfile.TemporaryFile("w+")
         background["local_deploy"] = subprocess.Popen(

@@ -44,6 +44,11 @@ def policy(stack: SynthStack, service: str, role: str) -> list[dict]:
     return json.loads(body["policy"])["Statement"]
 
 
+def function_policy(stack: SynthStack, function: str) -> list[dict]:
+    [body] = stack.matching("aws_iam_role_policy", f"{function}-function/*").values()
+    return json.loads(body["policy"])["Statement"]
+
+
 def services_of(stack: SynthStack) -> list[str]:
     return sorted(p.split("/")[0].removeprefix("service-")
                   for p in stack.resources("aws_ecs_service"))
@@ -137,7 +142,8 @@ def test_execution_roles_pull_only_their_own_repository_and_log_to_their_own_gro
 
 def test_task_roles_hold_only_what_the_service_is_granted(full, dev):
     backend = {s["Sid"]: s for s in policy(full, "backend", "task")}
-    assert set(backend) == {"RedisIamAuthentication", "OtelTraces", "OtelMetrics"}
+    assert set(backend) == {"RedisIamAuthentication", "OtelTraces", "OtelMetrics", "MediaObjects",
+                            "MediaList", "MediaKeyThroughS3"}
     assert backend["RedisIamAuthentication"]["Action"] == "elasticache:Connect"
     assert backend["RedisIamAuthentication"]["Resource"] == [
         full.ref("aws_elasticache_replication_group", "cache/group", "arn"),
@@ -145,6 +151,35 @@ def test_task_roles_hold_only_what_the_service_is_granted(full, dev):
     # the fixture runs the OpenTelemetry sidecar: the frontend may only ship telemetry
     assert {s["Sid"] for s in policy(full, "frontend", "task")} == {"OtelTraces", "OtelMetrics"}
     assert dev.matching("aws_iam_role_policy", "service-frontend/task-role-policy") == {}
+
+
+def test_media_access_is_the_one_bucket_and_its_key_only_through_s3(full):
+    media = full.ref("aws_s3_bucket", "storage/media/bucket", "arn")
+    for statements in ({s["Sid"]: s for s in policy(full, "backend", "task")},
+                       {s["Sid"]: s for s in function_policy(full, "api")}):
+        assert statements["MediaObjects"]["Resource"] == f"{media}/*"
+        assert set(statements["MediaObjects"]["Action"]) == {
+            "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}
+        assert statements["MediaList"] == {"Sid": "MediaList", "Effect": "Allow",
+                                           "Action": "s3:ListBucket", "Resource": media}
+        assert statements["MediaKeyThroughS3"]["Resource"] == full.ref("aws_kms_key",
+                                                                      "data-key/key", "arn")
+        assert statements["MediaKeyThroughS3"]["Condition"] == {
+            "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+    env = {e["name"]: e["value"] for e in container(full, "backend")["environment"]}
+    assert env["MEDIA_BUCKET"] == full.ref("aws_s3_bucket", "storage/media/bucket", "bucket")
+    # Services that did not ask for it get nothing in S3.
+    for service in ("frontend", "worker", "docs"):
+        text = json.dumps(full.matching("aws_iam_role_policy", f"service-{service}/*"))
+        assert "s3:" not in text, service
+
+
+def test_a_zero_target_turns_that_scaling_policy_off(full):
+    policies = full.matching("aws_appautoscaling_policy", "service-worker/*")
+    metrics = {p["target_tracking_scaling_policy_configuration"]
+               ["predefined_metric_specification"]["predefined_metric_type"]
+               for p in policies.values()}
+    assert metrics == {"ECSServiceAverageCPUUtilization"}
 
 
 def test_services_get_the_database_and_redis_through_env_and_secrets(full):
@@ -346,3 +381,9 @@ def test_app_runner_mode_builds_no_ecs_and_no_load_balancer(variants):
                             "service-api/scaling")
     assert (scaling["min_size"], scaling["max_size"]) == (1, 3)
     assert "lean_url" not in lean.json["output"] and "api_url" in lean.json["output"]
+
+
+def test_storage_autoscaling_can_be_switched_off(full, dev):
+    """0 in config is Terraform's "no autoscaling" (a free-tier-sized database stays at 20 GB)."""
+    assert full.resource("aws_db_instance", "database/primary")["max_allocated_storage"] == 0
+    assert dev.resource("aws_db_instance", "database/primary")["max_allocated_storage"] == 100

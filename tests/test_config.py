@@ -173,7 +173,7 @@ BAD_INPUT = [
      "[database]\nmulti_az = true\n", "database.multi_az", "network.az_count is 1"),
     ("storage ceiling below allocated storage", MINIMAL + "[database]\nallocated_storage_gb = 100"
      "\nmax_allocated_storage_gb = 50\n", "database.max_allocated_storage_gb",
-     "below allocated_storage_gb (100)"),
+     "not above allocated_storage_gb (100)"),
     ("unknown engine version family", MINIMAL + '[database]\nengine_version = "9.6"\n',
      "database.engine_version", "allowed: a major (13, 14, 15, 16, 17)"),
     ("unknown Redis version", MINIMAL + '[cache]\nengine_version = "6.2"\n',
@@ -264,6 +264,17 @@ BAD_INPUT = [
      "network.nat", "allow_single_nat_in_prod = true"),
     ("prod on a NAT instance", MINIMAL + 'nat = "instance"\n', "network.nat",
      "for dev and lean only"),
+    ("command on a function schedule", MINIMAL.replace("[network]", "[[schedules]]\nname = "
+     "\"job\"\nexpression = \"rate(1 hour)\"\ntarget = \"function:api\"\ncommand = [\"x\"]"
+     "\n\n[network]"), "schedules.job.command", "only a service target runs a command"),
+    ("undeclared function secret", MINIMAL.replace("[network]", "[api]\nsecrets = [\"jwt\"]"
+     "\n\n[network]"), "api.secrets", "'jwt' is not declared"),
+    ("media access without a media bucket", MINIMAL.replace("[network]", "[storage]\n"
+     "media = false\n\n[api]\naccess = [\"media\"]\n\n[network]"), "api.access",
+     "storage.media is false"),
+    ("a memory target of 5 %", MINIMAL.replace("[network]", "[[services]]\nname = \"api\"\n"
+     "port = 80\npaths = [\"/*\"]\npriority = 1\nmemory_target_percent = 5\n\n[network]"),
+     "services.api.memory_target_percent", "0 (off) or 10-95"),
     ("NAT instance type", MINIMAL + 'nat_instance_type = "m5.large"\n',
      "network.nat_instance_type", "'t4g.nano'"),
     ("reserved tag", MINIMAL.replace("[network]", '[tags]\nEnvironment = "x"\n\n[network]'),

@@ -260,6 +260,30 @@ def test_function_zip_is_the_same_in_two_separate_synths(stacks, full):
 
 # --- schedules and Cognito ----------------------------------------------------------------------
 
+def test_functions_read_only_their_own_secrets_by_arn(full, dev):
+    secret = full.resource("aws_secretsmanager_secret", "secrets/jwt-signing-key")
+    assert secret["name"] == "/webplat/full/api/jwt-signing-key"
+    arn = full.ref("aws_secretsmanager_secret", "secrets/jwt-signing-key", "arn")
+    for name in ("api", "worker"):
+        function = full.resource("aws_lambda_function", f"{name}-function/function")
+        assert function["environment"]["variables"]["JWT_SIGNING_KEY_SECRET_ARN"] == arn
+        [policy] = full.matching("aws_iam_role_policy", f"{name}-function/*").values()
+        read = next(s for s in json.loads(policy["policy"])["Statement"]
+                    if s.get("Sid") == "ReadOwnSecrets")
+        assert arn in read["Resource"]
+        assert full.ref("aws_secretsmanager_secret", "secrets/stripe-key", "arn") \
+            not in read["Resource"]  # the backend's secret stays the backend's
+    assert "JWT_SIGNING_KEY_SECRET_ARN" not in json.dumps(dev.json)
+
+
+def test_the_lambda_concurrency_alarm_watches_the_account_limit(full, dev):
+    alarm = full.resource("aws_cloudwatch_metric_alarm",
+                          "observability/alarm-lambda-concurrency")
+    assert (alarm["namespace"], alarm["metric_name"], alarm["threshold"]) == \
+        ("AWS/Lambda", "ConcurrentExecutions", 800)
+    assert dev.matching("aws_cloudwatch_metric_alarm", "*lambda-concurrency") == {}
+
+
 def test_each_schedule_role_can_invoke_only_its_target(full):
     function_job = json.loads(full.resource("aws_iam_role_policy",
                                             "schedule-cleanup/role-policy")["policy"])
@@ -278,6 +302,9 @@ def test_each_schedule_role_can_invoke_only_its_target(full):
         full.ref("aws_iam_role", "service-worker/task-role", "arn")])
     schedule = full.resource("aws_scheduler_schedule", "schedule-nightly-report/schedule")
     assert schedule["schedule_expression"] == "cron(0 3 * * ? *)"
+    # The job runs its own command on the worker's image, not a second long-running worker.
+    assert json.loads(schedule["target"]["input"]) == {"containerOverrides": [
+        {"name": "worker", "command": ["node", "dist/report.js"]}]}
     assert schedule["target"]["ecs_parameters"]["network_configuration"][
         "assign_public_ip"] is False
 

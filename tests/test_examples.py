@@ -170,6 +170,9 @@ def test_portfolio_services_are_quarter_vcpu_and_scale_1_to_4_on_cpu_70(portfoli
         assert scaling(portfolio, service) == (1, 4)
         cpu = portfolio.resource("aws_appautoscaling_policy", f"service-{service}/scale-on-cpu")
         assert cpu["target_tracking_scaling_policy_configuration"]["target_value"] == 70
+        # CPU only, as the seed: no memory or request-count policy
+        assert list(portfolio.matching("aws_appautoscaling_policy", f"service-{service}/*")) \
+            == [f"service-{service}/scale-on-cpu"]
         service_body = portfolio.resource("aws_ecs_service", f"service-{service}/service")
         assert service_body["capacity_provider_strategy"] == [
             {"base": 0, "capacity_provider": "FARGATE", "weight": 1}]
@@ -277,6 +280,15 @@ def test_rayman_has_api_gateway_lambda_queues_topics_and_its_three_buckets(prese
     assert stack.json["terraform"]["backend"]["s3"]["dynamodb_table"] == "rayman-tflock"
     alarm = stack.resource("aws_cloudwatch_metric_alarm", "observability/alarm-http-api-5xx")
     assert alarm["threshold"] == 10  # seed 004: API Gateway 5xx errors > 10/min
+    concurrency = stack.resource("aws_cloudwatch_metric_alarm",
+                                 "observability/alarm-lambda-concurrency")
+    assert concurrency["threshold"] == 800  # seed 004: Lambda concurrency near the limit
+    # seed 004: the functions write media uploads and read the API keys and JWT secret
+    api = stack.resource("aws_lambda_function", "api-function/function")["environment"]["variables"]
+    assert api["MEDIA_BUCKET"] == stack.ref("aws_s3_bucket", "storage/media/bucket", "bucket")
+    assert {"THIRD_PARTY_API_KEYS_SECRET_ARN", "JWT_SECRET_SECRET_ARN"} <= set(api)
+    assert {s["name"] for s in stack.resources("aws_secretsmanager_secret").values()} == {
+        f"/rayman/{env}/api/third-party-api-keys", f"/rayman/{env}/api/jwt-secret"}
 
 
 # --- seed 002: Mobilytics (prod) --------------------------------------------------------------
@@ -303,6 +315,11 @@ def test_mobilytics_runs_the_api_on_two_tasks_and_headless_bullmq_workers(mobily
             ["otel-collector"]
     secret = only(mobilytics, "aws_secretsmanager_secret")
     assert secret["name"] == "/mobilytics/prod/app-api/database-url"
+    # seed 002's nightly mirror refresh: a task of the workers' image with its own command
+    job = mobilytics.resource("aws_scheduler_schedule", "schedule-mirror-refresh/schedule")
+    assert job["schedule_expression"] == "cron(0 2 * * ? *)"
+    assert json.loads(job["target"]["input"])["containerOverrides"] == [
+        {"name": "bullmq-workers", "command": ["node", "dist/jobs/mirror-refresh.js"]}]
 
 
 def test_mobilytics_data_is_multi_az_with_a_replica_and_a_noeviction_redis(mobilytics):
@@ -347,6 +364,7 @@ def test_fastify_runs_the_api_on_fargate_with_a_free_tier_database(fastify):
         assert not fastify.resources(absent), absent
     assert bucket_names(fastify) == {"fastify-monorepo-prod-logs-123456789012"}
     assert len(fastify.resources("aws_nat_gateway")) == 3  # the prod profile: a NAT per AZ
+    assert db["max_allocated_storage"] == 0  # stays at the free tier's 20 GB
 
 
 # --- seed 000: Mirama (prod) ------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The stack really creates and destroys resources through the AWS API: the full local cycle
 against moto on 127.0.0.1 (tools/deploy_local.py), started in the background by conftest.py when
-this test is collected."""
+this test is collected; the test runs last and waits for it."""
 
 import json
 import os
