@@ -18,8 +18,11 @@ from lib.naming import Naming
 RUNTIME = "python3.12"
 # Fixed metadata: the same sources give the same bytes on every machine and every synth.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-# Creating and removing the function's network interfaces in the VPC; these EC2 actions do not
-# support resource-level permissions.
+# Creating and removing the function's network interfaces in the VPC, on "*" as AWS's own
+# AWSLambdaVPCAccessExecutionRole grants them. Not narrowed to this VPC: whether each write action
+# evaluates resource ARNs or ec2:Vpc could not be confirmed from AWS's reference (older editions
+# list none for DeleteNetworkInterface or AssignPrivateIpAddresses), and a scope that never
+# matches fails the function's creation or leaves its interfaces behind. Describe* needs "*".
 VPC_ENI_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
                    "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
                    "ec2:UnassignPrivateIpAddresses"]

@@ -23,6 +23,10 @@ class TaskTarget:
     subnet_ids: list[str]
     security_group_ids: list[str]
     pass_role_arns: list[str]  # the task's execution and task roles
+    # The service's own (capacity provider, base, weight) strategy: an EC2-only task definition
+    # cannot run on Fargate, and a capacity provider (unlike launch_type EC2) scales its
+    # Auto Scaling group out for the task.
+    capacity_strategy: list[tuple[str, int, int]]
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,11 @@ class ScheduledJob(Construct):
                 arn=t.cluster_arn, role_arn=role.arn, input=props.input,
                 ecs_parameters=sch.SchedulerScheduleTargetEcsParameters(
                     task_definition_arn=family_arn,
-                    launch_type="FARGATE", task_count=1,
+                    capacity_provider_strategy=[
+                        sch.SchedulerScheduleTargetEcsParametersCapacityProviderStrategy(
+                            capacity_provider=p, base=b, weight=w)
+                        for p, b, w in t.capacity_strategy],
+                    task_count=1,
                     network_configuration=sch.SchedulerScheduleTargetEcsParametersNetworkConfiguration(
                         subnets=t.subnet_ids, security_groups=t.security_group_ids,
                         assign_public_ip=False)))

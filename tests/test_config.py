@@ -284,6 +284,44 @@ BAD_INPUT = [
     ("bad region", MINIMAL.replace("us-east-1", "us-east"), "region", "e.g. us-east-1"),
     ("unknown profile", 'profile = "production"\n' + MINIMAL, "profile",
      "allowed: dev, lean, staging, prod"),
+    ("cron minutes and hours out of range", MINIMAL + '[[schedules]]\nname = "job"\n'
+     'expression = "cron(99 99 * * ? *)"\ntarget = "function:worker"\n', "schedules.job.expression",
+     "the minutes field '99' takes only 0-59, *, ranges a-b, lists a,b and steps */n or a/n; "
+     "the hours field '99' takes only 0-23"),
+    ("cron words that are not names", MINIMAL + '[[schedules]]\nname = "job"\n'
+     'expression = "cron(FOO BAR * * ? *)"\ntarget = "function:worker"\n',
+     "schedules.job.expression", "the minutes field 'FOO' takes only 0-59"),
+    ("cron day-of-month 32", MINIMAL + '[[schedules]]\nname = "job"\n'
+     'expression = "cron(0 3 32 * ? *)"\ntarget = "function:worker"\n',
+     "schedules.job.expression", "the day-of-month field '32' takes only 1-31, ?, L, LW, nW"),
+    ("cron month 13", MINIMAL + '[[schedules]]\nname = "job"\n'
+     'expression = "cron(0 3 ? 13 MON *)"\ntarget = "function:worker"\n',
+     "schedules.job.expression", "the month field '13' takes only 1-12 or JAN-DEC"),
+    ("cron day-of-week name misspelt", MINIMAL + '[[schedules]]\nname = "job"\n'
+     'expression = "cron(0 3 ? * MON-FUN *)"\ntarget = "function:worker"\n',
+     "schedules.job.expression", "the day-of-week field 'MON-FUN' takes only 1-7 or SUN-SAT"),
+    ("cron day-of-week 8", MINIMAL + '[[schedules]]\nname = "job"\n'
+     'expression = "cron(0 3 ? * 8 *)"\ntarget = "function:worker"\n',
+     "schedules.job.expression", "the day-of-week field '8' takes only 1-7 or SUN-SAT"),
+    ("cron sixth weekday of a month", MINIMAL + '[[schedules]]\nname = "job"\n'
+     'expression = "cron(0 3 ? * 2#6 *)"\ntarget = "function:worker"\n',
+     "schedules.job.expression", "n#k (its k-th day n, k 1-5)"),
+    ("cron year before 1970", MINIMAL + '[[schedules]]\nname = "job"\n'
+     'expression = "cron(0 3 * * ? 1969)"\ntarget = "function:worker"\n',
+     "schedules.job.expression", "the year field '1969' takes only 1970-2199"),
+    ("cron step of 0", MINIMAL + '[[schedules]]\nname = "job"\n'
+     'expression = "cron(*/0 * * * ? *)"\ntarget = "function:worker"\n',
+     "schedules.job.expression", "the minutes field '*/0' takes only"),
+    ("rate of 0", MINIMAL + '[[schedules]]\nname = "job"\n'
+     'expression = "rate(0 minutes)"\ntarget = "function:worker"\n',
+     "schedules.job.expression", "a whole number of 1 or more"),
+    ("plural rate with a singular unit", MINIMAL + '[[schedules]]\nname = "job"\n'
+     'expression = "rate(5 minute)"\ntarget = "function:worker"\n',
+     "schedules.job.expression", "(singular for 1) or minutes|hours|days"),
+    ("worker outlasts its queue's visibility timeout", MINIMAL.replace("[network]", "[api]\n"
+     "worker_timeout_seconds = 120\n\n[network]"), "api.worker_timeout_seconds",
+     "120 s exceeds the visibility_timeout_seconds (60 s) of the queue it consumes, "
+     "'processing'; Lambda rejects that SQS trigger"),
 ]
 
 
@@ -379,3 +417,21 @@ def test_the_account_file_is_not_an_environment():
     account = load_account()
     assert (account.state_bucket, account.lock_table) == ("webplat-tfstate-123456789012",
                                                           "webplat-tflock")
+
+
+@pytest.mark.parametrize("expression", [
+    "cron(0/15 8-18 ? * MON-FRI *)", "cron(0 12 L * ? 2030-2040)", "cron(0 9 ? JAN,JUL 2#1 *)",
+    "cron(30 2 15W */2 ? *)", "cron(0 3 LW * ? *)", "cron(0 0 ? * 6L *)", "cron(0 0 ? * FRI#3 *)",
+    "rate(1 minute)", "rate(5 minutes)", "rate(1 day)", "rate(12 hours)",
+])
+def test_valid_schedule_expressions_load(tmp_path, expression):
+    text = MINIMAL + f'[[schedules]]\nname = "job"\nexpression = "{expression}"\n' \
+        'target = "function:worker"\n'
+    assert load_environment(write(tmp_path, text)).schedules[0].expression == expression
+
+
+def test_a_worker_within_its_queues_visibility_timeout_loads(tmp_path):
+    text = MINIMAL.replace("[network]", "[api]\nworker_timeout_seconds = 300\n\n"
+                           "[[messaging.queues]]\nname = \"processing\"\n"
+                           "visibility_timeout_seconds = 300\n\n[network]")
+    assert load_environment(write(tmp_path, text)).api.worker_timeout_seconds == 300

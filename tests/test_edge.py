@@ -1,6 +1,8 @@
 """Edge, storage, serverless, messaging and identity, as a reviewer checks them."""
 
 import json
+import os
+import shutil
 
 import pytest
 
@@ -339,3 +341,37 @@ def test_api_custom_domain_is_tls_1_2_with_a_validated_certificate(full):
     cors = full.resource("aws_apigatewayv2_api", "http-api/api")["cors_configuration"]
     assert cors["allow_origins"] == ["https://app.example.com"]
     assert full.json["output"]["api_url"]["value"] == "https://api.example.com"
+
+
+def test_a_scheduled_task_runs_on_its_services_capacity(full):
+    """The worker runs on the EC2 capacity provider with an EC2-only task definition; Fargate
+    would refuse its scheduled task at run time, so the schedule uses the service's strategy."""
+    assert full.resource("aws_ecs_task_definition", "service-worker/task")[
+        "requires_compatibilities"] == ["EC2"]
+    ec2 = [{"capacity_provider": full.ref("aws_ecs_capacity_provider", "cluster/ec2-provider",
+                                          "name"), "base": 0, "weight": 1}]
+    assert full.resource("aws_ecs_service", "service-worker/service")[
+        "capacity_provider_strategy"] == ec2
+    ecs = full.resource("aws_scheduler_schedule", "schedule-nightly-report/schedule")[
+        "target"]["ecs_parameters"]
+    assert ecs["capacity_provider_strategy"] == ec2
+    assert "launch_type" not in ecs  # the API takes a strategy or a launch type, not both
+
+
+def test_function_zip_ignores_mtimes_modes_and_caches(tmp_path):
+    """Zip entries can record timestamps and permissions, which differ per checkout: none of that
+    may reach the bytes, or every clone (and every synth) would redeploy the same code."""
+    source = tmp_path / "api"
+    shutil.copytree(ROOT / "functions" / "api", source)
+    (source / "lib").mkdir()
+    (source / "lib" / "util.py").write_text("X = 1\n")
+    zip_1, hash_1 = package(source, tmp_path / "build-1")
+    for path in [source, *source.rglob("*")]:
+        os.utime(path, (946684800, 946684800))  # 2000-01-01, not the copy's time
+        path.chmod(0o777 if path.is_dir() else 0o755)
+    (source / "__pycache__").mkdir()
+    (source / "__pycache__" / "handler.cpython-312.pyc").write_bytes(b"cache")
+    zip_2, hash_2 = package(source, tmp_path / "build-2")
+    assert zip_2.read_bytes() == zip_1.read_bytes() and hash_2 == hash_1
+    (source / "lib" / "util.py").write_text("X = 2\n")  # while the code itself does count
+    assert package(source, tmp_path / "build-3")[1] != hash_1
