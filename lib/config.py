@@ -198,19 +198,66 @@ def _callback_url(value: str) -> str:
     return value
 
 
-_CRON_FIELD = r"[0-9A-Z*?,/#LW-]+"
+# EventBridge's six cron fields, as its cron reference lists them: name, lowest and highest
+# number, the names that may stand for 1, 2, ..., whether /n steps are allowed (not in
+# day-of-week), and what the field takes besides *, ranges and lists.
+_CRON_FIELDS = [
+    ("minutes", 0, 59, [], True, "0-59"),
+    ("hours", 0, 23, [], True, "0-23"),
+    ("day-of-month", 1, 31, [], True, "1-31, ?, L, LW, nW (the weekday nearest day n)"),
+    ("month", 1, 12, "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), True,
+     "1-12 or JAN-DEC"),
+    ("day-of-week", 1, 7, "SUN MON TUE WED THU FRI SAT".split(), False,
+     "1-7 or SUN-SAT, ?, L, nL (the month's last day n), n#k (its k-th day n, k 1-5)"),
+    ("year", 1970, 2199, [], True, "1970-2199"),
+]
+
+
+def _cron_field_ok(field: str, index: int) -> bool:
+    _, low, high, names, steps, _ = _CRON_FIELDS[index]
+
+    def value(text: str) -> bool:
+        return (text.isdigit() and low <= int(text) <= high) or text in names
+
+    if field == "?":
+        return index in (2, 4)
+    if index == 2 and (field in ("L", "LW") or (field.endswith("W") and value(field[:-1]))):
+        return True
+    if index == 4:
+        day, nth = field.split("#", 1) if "#" in field else (None, None)
+        if day is not None:  # alone in the field: EventBridge reads "3#1,6#3" as two expressions
+            return value(day) and nth in ("1", "2", "3", "4", "5")
+        if field == "L" or (field.endswith("L") and value(field[:-1])):
+            return True
+    for part in field.split(","):  # each a value, a range a-b or *, with an optional /n step
+        base, slash, step = part.partition("/")
+        if slash and not (steps and step.isdigit() and 1 <= int(step) <= high):
+            return False
+        first, dash, last = base.partition("-")
+        if base != "*" and not (value(first) and (not dash or value(last))):
+            return False
+    return True
 
 
 def _schedule_expression(value: str) -> str:
-    rate = re.fullmatch(r"rate\((\d+) (minutes?|hours?|days?)\)", value)
-    cron = re.fullmatch(rf"cron\(({_CRON_FIELD}) ({_CRON_FIELD}) ({_CRON_FIELD}) ({_CRON_FIELD}) "
-                        rf"({_CRON_FIELD}) ({_CRON_FIELD})\)", value)
+    rate = re.fullmatch(r"rate\(([0-9]+) (minute|hour|day)(s?)\)", value)
+    cron = re.fullmatch(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)", value)
     if rate:
-        count, unit = int(rate.group(1)), rate.group(2)
-        if count >= 1 and (count == 1) == (not unit.endswith("s")):
+        count, plural = int(rate.group(1)), rate.group(3) == "s"
+        if count >= 1 and (count == 1) != plural:
             return value
-    elif cron and (cron.group(3) == "?") != (cron.group(5) == "?"):
-        return value
+        raise ValueError(f"'{value}' is not a rate; write a whole number of 1 or more and "
+                         "minute|hour|day (singular for 1) or minutes|hours|days, e.g. "
+                         "rate(1 hour) or rate(5 minutes)")
+    if cron:
+        bad = [f"the {name} field '{field}' takes only {allowed}, *, ranges a-b, lists a,b"
+               + (" and steps */n or a/n" if steps else "")
+               for i, ((name, *_, steps, allowed), field)
+               in enumerate(zip(_CRON_FIELDS, cron.groups())) if not _cron_field_ok(field, i)]
+        if bad:
+            raise ValueError(f"'{value}' is not a schedule: {'; '.join(bad)}")
+        if (cron.group(3) == "?") != (cron.group(5) == "?"):
+            return value
     raise ValueError(f"'{value}' is not a schedule; allowed: rate(N minutes|hours|days) "
                      "(singular for 1) or cron(minutes hours day-of-month month day-of-week year) "
                      "with ? in exactly one of the two day fields, e.g. cron(0 3 * * ? *)")
@@ -916,6 +963,14 @@ def _edge_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     if c.api.enabled and c.api.worker_queue and c.api.worker_queue not in queues:
         problems.append(("api.worker_queue", f"'{c.api.worker_queue}' is not a queue; queues: "
                                              f"{', '.join(queues) or 'none'}"))
+    consumed = [q for q in c.messaging.queues if c.api.enabled and q.name == c.api.worker_queue]
+    if consumed and c.api.worker_timeout_seconds > consumed[0].visibility_timeout_seconds:
+        # Lambda refuses the queue trigger: a message must stay hidden while the worker runs.
+        problems.append(("api.worker_timeout_seconds",
+                         f"{c.api.worker_timeout_seconds} s exceeds the visibility_timeout_seconds "
+                         f"({consumed[0].visibility_timeout_seconds} s) of the queue it consumes, "
+                         f"'{consumed[0].name}'; Lambda rejects that SQS trigger (raise the "
+                         "queue's visibility timeout or lower this)"))
     if c.api.domain and not c.api.hosted_zone_id:
         problems.append(("api.hosted_zone_id", "api.domain needs the Route53 zone that holds it "
                                                "(its certificate is validated there)"))

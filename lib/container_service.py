@@ -78,13 +78,14 @@ class ContainerService(Construct):
 
     Outputs: `service_name`, `security_group_id`, `network_security_group_ids` (all the task
     joins), `log_group_name`, `task_role_arn`, `execution_role_arn`, `target_group_arn` (web
-    only), `task_family`.
+    only), `task_family`, `capacity_strategy`.
     """
 
     def __init__(self, scope: Construct, id: str, props: ContainerServiceProps):
         super().__init__(scope, id)
         n, svc = props.naming, props.settings
         self.task_family: str = n.name(svc.name)
+        self.capacity_strategy: list[tuple[str, int, int]] = props.capacity_strategy
         log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self, "logs", name=n.log_group("ecs", svc.name),
             retention_in_days=props.log_retention_days, kms_key_id=props.log_key_arn,

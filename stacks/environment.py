@@ -311,6 +311,7 @@ class EnvironmentStack(TerraformStack):
             else:
                 svc = self.services[name]
                 target = TaskTarget(
+                    capacity_strategy=svc.capacity_strategy,  # it runs where its service runs
                     cluster_arn=self.cluster.arn, family=svc.task_family,
                     subnet_ids=net.private_subnet_ids,
                     security_group_ids=svc.network_security_group_ids,
