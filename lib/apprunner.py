@@ -8,7 +8,7 @@ from lib import aws
 from lib.config import ServiceConfig
 from lib.iam import service_role
 from lib.naming import Naming
-from lib.service_access import (BucketAccess, CacheAccess, DatabaseAccess,
+from lib.service_access import (BucketAccess, CacheAccess, DatabaseAccess, QueueAccess,
                                  secret_read_statements, service_access)
 
 
@@ -25,6 +25,8 @@ class AppRunnerServiceProps:
     database: DatabaseAccess | None = None
     cache: CacheAccess | None = None
     media: BucketAccess | None = None
+    consumes: None = None  # App Runner runs web services only; workers consume queues
+    sends_to: tuple[QueueAccess, ...] = ()
 
 
 class AppRunnerService(Construct):
@@ -40,7 +42,7 @@ class AppRunnerService(Construct):
         super().__init__(scope, id)
         n, svc = props.naming, props.settings
         access = service_access(svc.environment, props.secret_arns, props.database, props.cache,
-                                props.media)
+                                props.media, sends_to=props.sends_to)
         statements = access.runtime_statements + secret_read_statements(
             access.readable_secret_arns, props.secrets_key_arn, n.region)
         instance_role = service_role(self, "instance-role", n, f"{svc.name}-instance",

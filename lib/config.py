@@ -537,6 +537,10 @@ class ServiceConfig(Section):
     environment: dict[str, str] = {}
     secrets: list[str] = []  # names declared in [[secrets]]
     access: list[StoreAccess] = []  # data stores the service uses
+    # A worker's queue: it may receive and delete that queue's messages (QUEUE_URL) and scales
+    # on its backlog instead of CPU and memory (see ContainerService).
+    queue: Slug | None = None
+    sends_to: list[Slug] = []  # queues it may send to (<NAME>_QUEUE_URL)
     cpu_target_percent: int = Field(default=70, ge=10, le=95)
     # Scaling also tracks memory and requests per target (web only); 0 turns either off.
     memory_target_percent: int = Field(default=80, ge=0, le=95)
@@ -645,14 +649,20 @@ class EnvironmentConfig(Section):
 # The seed designs' environment table (Graviton classes: cheaper for the same size).
 # Seed 003's services. Next.js writes its cache under .next/, so its root file system stays
 # writable; the API's is read-only.
+_WORKER_QUEUE = "email"  # one of MessagingConfig's default queues
 _SEED_SERVICES = [
     {"name": "frontend", "kind": "web", "port": 3000, "paths": ["/*"], "priority": 200,
      "health_check_path": "/", "read_only_root_filesystem": False},
     {"name": "backend", "kind": "web", "port": 8000, "paths": ["/api/*"], "priority": 100,
-     "health_check_path": "/api/v1/health", "access": ["database", "cache"]},
+     "health_check_path": "/api/v1/health", "access": ["database", "cache"],
+     "sends_to": [_WORKER_QUEUE]},
+    # Seed 002's headless workers: the backend enqueues, the worker drains the queue. It scales
+    # on the queue's backlog from zero tasks, so an idle worker costs nothing.
+    {"name": "worker", "kind": "worker", "queue": _WORKER_QUEUE, "min_tasks": 0},
 ]
-# prod keeps a task in two AZs at all times (seed 002: "minimum 2 tasks (across AZs) for HA").
-_PROD_SERVICES = [{**s, "min_tasks": 2} for s in _SEED_SERVICES]
+# prod keeps a web task in two AZs at all times (seed 002: "minimum 2 tasks (across AZs) for
+# HA") and one worker warm, so the first message does not wait for a task to start.
+_PROD_SERVICES = [{**s, "min_tasks": 2 if s["kind"] == "web" else 1} for s in _SEED_SERVICES]
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
     # dev: every feature on, a third cheaper than the seeds' dev (README "Cost estimate"): a NAT
     # instance instead of a NAT gateway, Fargate Spot, no Container Insights or dashboard (alarms
@@ -769,6 +779,14 @@ def load_environment(path: Path) -> EnvironmentConfig:
         raise ConfigError([f"{shown}: {message}"])
     data["profile"] = profile
     merged = _merge(PROFILE_DEFAULTS[profile], data)
+    queues = data.get("messaging", {}).get("queues") if isinstance(data.get("messaging"), dict) \
+        else None
+    if "services" not in data and isinstance(queues, list) and not any(
+            isinstance(q, dict) and q.get("name") == _WORKER_QUEUE for q in queues):
+        # The default worker and the backend's sends_to need the default queue; a file that
+        # declares its own queues without it gets the default web services alone.
+        merged["services"] = [{k: v for k, v in svc.items() if k != "sends_to"}
+                              for svc in merged["services"] if "queue" not in svc]
 
     try:
         config = EnvironmentConfig.model_validate(merged)
@@ -1046,6 +1064,10 @@ def _service_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
             known = ", ".join(sorted(declared)) or "none declared"
             problems.append(("api.secrets", f"'{name}' is not declared in [[secrets]] "
                                             f"(declared: {known})"))
+        elif declared[name].service != "api":
+            problems.append(("api.secrets", f"'{name}' belongs to '{declared[name].service}'; "
+                                            "the functions read only secrets declared with "
+                                            "service = \"api\""))
     routes: dict[str, str] = {}  # path pattern -> service
     priorities: dict[int, str] = {}
 
@@ -1085,11 +1107,18 @@ def _service_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
             problems.append((f"{where}.port", "a worker has no ingress, so it takes no port"))
         if s.memory not in catalog.FARGATE_MEMORY.get(s.cpu, ()):
             problems.append((f"{where}.memory", catalog.describe_fargate(s.cpu, s.memory)))
+        problems += _queue_problems(c, s, where)
         for name in s.secrets:
             if name not in declared:
                 known = ", ".join(sorted(declared)) or "none declared"
                 problems.append((f"{where}.secrets", f"'{name}' is not declared in [[secrets]] "
                                                      f"(declared: {known})"))
+            elif declared[name].service != s.name:
+                # Each execution role reads only its own service's secrets.
+                problems.append((f"{where}.secrets", f"'{name}' belongs to "
+                                                     f"'{declared[name].service}'; a service reads "
+                                                     "only secrets declared with its own name as "
+                                                     "service"))
         if s.kind == "web" and c.compute.platform == "ecs":
             problems += _route_problems(s, where, routes, priorities)
         if s.capacity == "ec2" and c.compute.ec2 is None:
@@ -1133,6 +1162,33 @@ def _service_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
                              "AMD type for x86_64"))
     if c.ingress.hosted_zone_id and not c.ingress.domain:
         problems.append(("ingress.hosted_zone_id", "only used with ingress.domain"))
+    return problems
+
+
+def _queue_problems(c: EnvironmentConfig, s: ServiceConfig, where: str) -> list[tuple[str, str]]:
+    queues = [q.name for q in c.messaging.queues]
+    known = ", ".join(queues) or "none"
+    problems = [(f"{where}.sends_to", f"'{name}' is not a queue; queues: {known}")
+                for name in s.sends_to if name not in queues]
+    if (s.queue or s.sends_to) and c.network.nat == "none" and \
+            "sqs" not in c.network.interface_endpoints:
+        problems.append((f"{where}.{'queue' if s.queue else 'sends_to'}",
+                         "SQS is out of reach from a VPC without NAT; add \"sqs\" to "
+                         "network.interface_endpoints"))
+    if s.queue is None:
+        return problems
+    if s.kind != "worker":
+        problems.append((f"{where}.queue", "only a worker consumes a queue (a web service scales "
+                                           "on its traffic); make it kind = \"worker\""))
+    elif s.queue not in queues:
+        problems.append((f"{where}.queue", f"'{s.queue}' is not a queue; queues: {known}"))
+    others = [o.name for o in c.services if o.queue == s.queue and o.name != s.name]
+    if c.api.enabled and c.api.worker_queue == s.queue:
+        others.append("the worker function (api.worker_queue)")
+    if others:
+        problems.append((f"{where}.queue", f"'{s.queue}' is also consumed by {others[0]}; one "
+                                           "consumer per queue, so its backlog measures one "
+                                           "worker"))
     return problems
 
 

@@ -11,7 +11,7 @@ from lib import aws
 from lib.config import ServiceConfig
 from lib.iam import service_role
 from lib.naming import Naming
-from lib.service_access import (BucketAccess, CacheAccess, DatabaseAccess,
+from lib.service_access import (BucketAccess, CacheAccess, DatabaseAccess, QueueAccess,
                                  secret_read_statements, service_access)
 
 ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
@@ -24,6 +24,10 @@ OTEL_STATEMENTS = [
     {"Sid": "OtelMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
      "Condition": {"StringEquals": {"cloudwatch:namespace": "ECS/AWSOTel/Application"}}},
 ]
+
+
+# The construct ids of a queue worker's scaling alarms (the local target disarms them).
+BACKLOG_ALARM_IDS = ("backlog-alarm", "idle-alarm")
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class ContainerServiceProps:
     database: DatabaseAccess | None = None
     cache: CacheAccess | None = None
     media: BucketAccess | None = None
+    consumes: QueueAccess | None = None  # a worker's queue: it scales on that queue's backlog
+    sends_to: tuple[QueueAccess, ...] = ()
     otel_sidecar: bool = False  # an ADOT collector next to the app (OTLP on localhost:4317)
 
 
@@ -74,7 +80,8 @@ class ContainerService(Construct):
     - Deployment: rolling 200/100 with the circuit breaker and rollback. Built images are
       deployed by CI, so Terraform ignores the service's task definition and desired count
       (autoscaling owns that); external images are deployed by Terraform.
-    - Autoscaling between min and max tasks on CPU, memory and (web) ALB requests per target.
+    - Autoscaling between min and max tasks on CPU, memory and (web) ALB requests per target;
+      a worker with a queue scales on that queue's backlog instead (see `_scale_on_backlog`).
 
     Outputs: `service_name`, `security_group_id`, `network_security_group_ids` (all the task
     joins), `log_group_name`, `task_role_arn`, `execution_role_arn`, `target_group_arn` (web
@@ -93,7 +100,7 @@ class ContainerService(Construct):
         self.log_group_name: str = log_group.name
 
         access = service_access(svc.environment, props.secret_arns, props.database, props.cache,
-                                props.media)
+                                props.media, props.consumes, props.sends_to)
         execution_role = service_role(
             self, "execution-role", n, f"{svc.name}-execution", "ecs-tasks.amazonaws.com",
             self._execution_statements(props, log_group.arn, access.readable_secret_arns))
@@ -248,6 +255,9 @@ class ContainerService(Construct):
             resource_id=f"service/{props.cluster_name}/{service_name}",
             scalable_dimension="ecs:service:DesiredCount",
             min_capacity=svc.min_tasks, max_capacity=svc.max_tasks)
+        if props.consumes is not None:
+            self._scale_on_backlog(props, target)
+            return
         policy = aws.appautoscaling_policy
         metrics = [("cpu", "ECSServiceAverageCPUUtilization", svc.cpu_target_percent, None)]
         if svc.memory_target_percent:
@@ -267,3 +277,43 @@ class ContainerService(Construct):
                     predefined_metric_specification=policy.
                     AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
                         predefined_metric_type=metric, resource_label=label)))
+
+    def _scale_on_backlog(self, props: ContainerServiceProps, target) -> None:
+        """Step scaling on the queue's visible messages. Not target tracking on backlog per task:
+        that needs the running task count (Container Insights, off in dev) and cannot start from
+        zero tasks, while an idle worker at zero costs nothing.
+
+        While messages wait (checked every minute) the service grows by half, at least one task;
+        after five minutes with nothing waiting it sheds one task at a time, down to min_tasks.
+        """
+        n, svc = props.naming, props.settings
+        policy, alarm = aws.appautoscaling_policy, aws.cloudwatch_metric_alarm
+        steps = {
+            # name: (adjustment type, step, its bounds, cooldown, threshold, comparison, periods)
+            "backlog": ("PercentChangeInCapacity", 50, {"metric_interval_lower_bound": "0"}, 60,
+                        1, "GreaterThanOrEqualToThreshold", 1),
+            "idle": ("ChangeInCapacity", -1, {"metric_interval_upper_bound": "0"}, 300,
+                     0, "LessThanOrEqualToThreshold", 5),
+        }
+        for name, (kind, step, bounds, cooldown, threshold, comparison, periods) in steps.items():
+            scaling = policy.AppautoscalingPolicy(
+                self, f"scale-on-{name}", name=n.name(svc.name, name), policy_type="StepScaling",
+                service_namespace="ecs", resource_id=target.resource_id,
+                scalable_dimension=target.scalable_dimension,
+                step_scaling_policy_configuration=policy.
+                AppautoscalingPolicyStepScalingPolicyConfiguration(
+                    adjustment_type=kind, cooldown=cooldown, metric_aggregation_type="Maximum",
+                    min_adjustment_magnitude=1 if kind == "PercentChangeInCapacity" else None,
+                    step_adjustment=[policy.
+                                     AppautoscalingPolicyStepScalingPolicyConfigurationStepAdjustment(
+                                         scaling_adjustment=step, **bounds)]))
+            alarm.CloudwatchMetricAlarm(
+                self, f"{name}-alarm", alarm_name=n.name(svc.name, name),
+                alarm_description=f"scales {svc.name} on the backlog of {props.consumes.name}",
+                namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
+                dimensions={"QueueName": props.consumes.queue_name}, statistic="Maximum",
+                period=60, evaluation_periods=periods, threshold=threshold,
+                comparison_operator=comparison,
+                # SQS stops publishing for a queue idle for hours: no data means nothing waits.
+                treat_missing_data="breaching" if name == "idle" else "notBreaching",
+                alarm_actions=[scaling.arn], tags=n.tags(svc.name, name))

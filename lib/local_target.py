@@ -8,6 +8,7 @@ from cdktf import IAspect, TerraformResource
 from constructs import IConstruct
 
 from lib import aws
+from lib.container_service import BACKLOG_ALARM_IDS
 
 # Resource types moto does not implement (its API answers 500): not created locally.
 NOT_EMULATED = {
@@ -69,6 +70,10 @@ class LocalEmulatorAdjustments:
             # The AWS-managed AmazonRDSEnhancedMonitoringRole policy does not exist in moto.
             node.add_override("monitoring_interval", 0)
             node.add_override("monitoring_role_arn", None)
+        if isinstance(node, aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm) and \
+                node.node.id in BACKLOG_ALARM_IDS:
+            # A queue worker's scaling alarm: its scaling policy is not created (above).
+            node.add_override("alarm_actions", None)
         if isinstance(node, aws.iam_role_policy_attachment.IamRolePolicyAttachment) and \
                 (node.policy_arn_input or "").endswith("/AmazonRDSEnhancedMonitoringRole"):
             node.add_override("count", 0)

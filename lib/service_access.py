@@ -35,6 +35,16 @@ class BucketAccess:
     region: str
 
 
+@dataclass(frozen=True)
+class QueueAccess:
+    """An SQS queue a service consumes or sends to (SQS-managed encryption: no KMS grant)."""
+
+    name: str  # the config name, e.g. "email"
+    arn: str
+    url: str
+    queue_name: str  # the SQS queue's own name (CloudWatch's QueueName dimension)
+
+
 @dataclass
 class ServiceAccess:
     environment: dict[str, str] = field(default_factory=dict)
@@ -45,11 +55,12 @@ class ServiceAccess:
 
 def service_access(environment: dict[str, str], secret_arns: dict[str, str],
                    database: DatabaseAccess | None, cache: CacheAccess | None,
-                   media: BucketAccess | None = None) -> ServiceAccess:
+                   media: BucketAccess | None = None, consumes: QueueAccess | None = None,
+                   sends_to: tuple[QueueAccess, ...] = ()) -> ServiceAccess:
     """Config environment and secrets (env var -> secret ARN), plus the connection settings of the
-    data stores the service uses. Credentials are never values: the database's come from its
-    secret, Redis and S3 authorize the runtime role (`elasticache:Connect`, object actions on
-    the one bucket)."""
+    data stores and queues the service uses. Credentials are never values: the database's come
+    from its secret; Redis, S3 and SQS authorize the runtime role (`elasticache:Connect`, object
+    actions on the one bucket, message actions on the named queues)."""
     access = ServiceAccess(environment=dict(environment), secrets=dict(secret_arns),
                            readable_secret_arns=list(secret_arns.values()))
     if database is not None:
@@ -76,7 +87,23 @@ def service_access(environment: dict[str, str], secret_arns: dict[str, str],
              "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": media.key_arn,
              "Condition": {"StringEquals": {"kms:ViaService": f"s3.{media.region}.amazonaws.com"}}},
         ]
+    if consumes is not None:
+        access.environment["QUEUE_URL"] = consumes.url
+        access.runtime_statements.append(queue_consumer_statement(consumes.arn))
+    if sends_to:
+        access.environment.update({f"{q.name.upper().replace('-', '_')}_QUEUE_URL": q.url
+                                   for q in sends_to})
+        access.runtime_statements.append({
+            "Sid": "SendToQueues", "Effect": "Allow", "Action": "sqs:SendMessage",
+            "Resource": [q.arn for q in sends_to]})
     return access
+
+
+def queue_consumer_statement(queue_arn: str) -> dict:
+    """Receive, delete and hide the messages of one queue."""
+    return {"Sid": "ConsumeItsQueue", "Effect": "Allow", "Resource": queue_arn,
+            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                       "sqs:GetQueueAttributes"]}
 
 
 def secret_read_statements(secret_arns: list[str], secrets_key_arn: str, region: str) -> list[dict]:

@@ -34,8 +34,9 @@ from lib.provider import aws_provider
 from lib.scheduler import FunctionTarget, ScheduledJob, ScheduledJobProps, TaskTarget
 from lib.storage import Storage, StorageProps
 from lib.secrets import ServiceSecrets, ServiceSecretsProps
-from lib.service_access import (BucketAccess, CacheAccess, DatabaseAccess,
-                                 secret_read_statements, service_access)
+from lib.service_access import (BucketAccess, CacheAccess, DatabaseAccess, QueueAccess,
+                                 queue_consumer_statement, secret_read_statements,
+                                 service_access)
 from lib.user_pool import UserPool, UserPoolProps
 from lib.waf import WebAcl, WebAclProps
 
@@ -156,6 +157,11 @@ class EnvironmentStack(TerraformStack):
             if bucket is not None:
                 self.outputs[f"{name}_bucket"] = bucket.name
 
+    def _queue(self, name: str) -> QueueAccess:
+        queue = self.messaging.queues[name]
+        return QueueAccess(name=name, arn=queue["arn"], url=queue["url"],
+                           queue_name=queue["name"])
+
     def _data_access(self, uses) -> dict:
         media = self.storage.media
         return {"database": self.db_access if "database" in uses else None,
@@ -186,7 +192,10 @@ class EnvironmentStack(TerraformStack):
             return dict(naming=n, settings=svc, image=image(svc),
                         repository_arn=repositories[svc.name].arn if svc.builds_image else None,
                         secret_arns={secrets.env_names[s]: secrets.arns[s] for s in svc.secrets},
-                        secrets_key_arn=self.secrets_key.arn, **self._data_access(svc.access))
+                        secrets_key_arn=self.secrets_key.arn,
+                        consumes=self._queue(svc.queue) if svc.queue else None,
+                        sends_to=tuple(self._queue(q) for q in svc.sends_to),
+                        **self._data_access(svc.access))
 
         self.services: dict[str, ContainerService] = {}
         self.cluster = None
@@ -297,10 +306,8 @@ class EnvironmentStack(TerraformStack):
             self.outputs["api_url"] = http.url
             if c.api.worker_queue:
                 queue = self.messaging.queues[c.api.worker_queue]
-                worker = function("worker", c.api.worker_timeout_seconds, [{
-                    "Sid": "ConsumeItsQueue", "Effect": "Allow", "Resource": queue["arn"],
-                    "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage",
-                               "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]}])
+                worker = function("worker", c.api.worker_timeout_seconds,
+                                  [queue_consumer_statement(queue["arn"])])
                 self.functions["worker"] = worker
                 worker.consume(queue["arn"])
 

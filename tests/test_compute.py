@@ -182,6 +182,59 @@ def test_a_zero_target_turns_that_scaling_policy_off(full):
     assert metrics == {"ECSServiceAverageCPUUtilization"}
 
 
+@pytest.mark.parametrize("name, low", [("dev-stack", 0), ("staging-stack", 0),
+                                       ("prod-stack", 1)])
+def test_the_worker_scales_on_its_queue_backlog_from_its_minimum(stacks, name, low):
+    stack = stacks[name]
+    target = stack.resource("aws_appautoscaling_target", "service-worker/scaling-target")
+    assert (target["min_capacity"], target["max_capacity"]) == (low, 4)
+    policies = stack.matching("aws_appautoscaling_policy", "service-worker/*")
+    # Only the backlog moves it: CPU tracking would scale in a worker that waits on I/O.
+    assert {p["policy_type"] for p in policies.values()} == {"StepScaling"}
+    email = stack.ref("aws_sqs_queue", "messaging/email", "name")
+    steps = {}
+    for which in ("backlog", "idle"):
+        alarm = stack.resource("aws_cloudwatch_metric_alarm", f"service-worker/{which}-alarm")
+        assert (alarm["namespace"], alarm["metric_name"], alarm["dimensions"]) == \
+            ("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": email})
+        [action] = alarm["alarm_actions"]
+        policy = policies[f"service-worker/scale-on-{which}"]
+        assert action == stack.ref("aws_appautoscaling_policy",
+                                   f"service-worker/scale-on-{which}", "arn")
+        config = policy["step_scaling_policy_configuration"]
+        [step] = config["step_adjustment"]
+        steps[which] = (alarm["comparison_operator"], alarm["threshold"],
+                        alarm["evaluation_periods"], config["adjustment_type"],
+                        step["scaling_adjustment"])
+    # One waiting message grows the service (by half, at least a task: it starts from zero);
+    # five quiet minutes shed one task.
+    assert steps == {
+        "backlog": ("GreaterThanOrEqualToThreshold", 1, 1, "PercentChangeInCapacity", 50),
+        "idle": ("LessThanOrEqualToThreshold", 0, 5, "ChangeInCapacity", -1)}
+    assert policies["service-worker/scale-on-backlog"]["step_scaling_policy_configuration"][
+        "min_adjustment_magnitude"] == 1
+
+
+def test_the_worker_consumes_only_its_queue_and_the_backend_only_sends_to_it(stack):
+    email = stack.ref("aws_sqs_queue", "messaging/email", "arn")
+    worker = {s["Sid"]: s for s in policy(stack, "worker", "task")}
+    assert set(worker) == {"ConsumeItsQueue"}
+    assert worker["ConsumeItsQueue"]["Resource"] == email
+    assert set(worker["ConsumeItsQueue"]["Action"]) == {
+        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes"}
+    backend = {s["Sid"]: s for s in policy(stack, "backend", "task")}
+    assert backend["SendToQueues"] == {"Sid": "SendToQueues", "Effect": "Allow",
+                                       "Action": "sqs:SendMessage", "Resource": [email]}
+    url = stack.ref("aws_sqs_queue", "messaging/email", "url")
+    assert {"name": "QUEUE_URL", "value": url} in container(stack, "worker")["environment"]
+    assert {"name": "EMAIL_QUEUE_URL", "value": url} in container(stack, "backend")["environment"]
+    # Nobody else touches a queue.
+    for service in ("frontend",):
+        assert "sqs:" not in json.dumps(stack.matching("aws_iam_role_policy",
+                                                       f"service-{service}/*"))
+
+
 def test_services_get_the_database_and_redis_through_env_and_secrets(full):
     backend = container(full, "backend")
     env = {e["name"]: e["value"] for e in backend["environment"]}

@@ -68,7 +68,7 @@ def test_a_minimal_file_takes_its_profile_defaults(tmp_path, profile, azs, nat, 
     assert (c.network.az_count, c.network.nat) == (azs, nat)
     assert (c.database.instance_class, c.database.multi_az, c.cache.num_nodes) == \
         (db_class, multi_az, nodes)
-    assert [s.name for s in c.services] == ["frontend", "backend"]
+    assert [s.name for s in c.services] == ["frontend", "backend", "worker"]
 
 
 def test_the_lean_profile_is_app_runner_without_nat(tmp_path):
@@ -207,6 +207,27 @@ BAD_INPUT = [
     ("secret that is not declared", MINIMAL + '[[services]]\nname = "api"\nport = 80\n'
      'paths = ["/*"]\npriority = 10\nsecrets = ["stripe-key"]\n', "services.api.secrets",
      "'stripe-key' is not declared in [[secrets]] (declared: none declared)"),
+    ("secret of another service", MINIMAL + '[[secrets]]\nname = "stripe-key"\n'
+     'service = "billing"\n\n[[services]]\nname = "billing"\nport = 81\npaths = ["/b/*"]\n'
+     'priority = 20\n\n[[services]]\nname = "api"\nport = 80\npaths = ["/*"]\npriority = 10\n'
+     'secrets = ["stripe-key"]\n', "services.api.secrets",
+     "'stripe-key' belongs to 'billing'; a service reads only secrets declared with its own name"),
+    ("worker on a queue that does not exist", MINIMAL + '[[services]]\nname = "mailer"\n'
+     'kind = "worker"\nqueue = "mail"\n', "services.mailer.queue",
+     "'mail' is not a queue; queues: processing, email"),
+    ("web service consuming a queue", MINIMAL + '[[services]]\nname = "api"\nport = 80\n'
+     'paths = ["/*"]\npriority = 10\nqueue = "email"\n', "services.api.queue",
+     "only a worker consumes a queue"),
+    ("queue consumed twice", MINIMAL + '[[services]]\nname = "mailer"\nkind = "worker"\n'
+     'queue = "processing"\n', "services.mailer.queue",
+     "'processing' is also consumed by the worker function (api.worker_queue); one consumer"),
+    ("send to a queue that does not exist", MINIMAL + '[[services]]\nname = "api"\nport = 80\n'
+     'paths = ["/*"]\npriority = 10\nsends_to = ["jobs"]\n', "services.api.sends_to",
+     "'jobs' is not a queue; queues: processing, email"),
+    ("worker on a queue in a VPC without egress", MINIMAL.replace(
+     "[network]", '[network]\nnat = "none"') + '[[services]]\nname = "mailer"\n'
+     'kind = "worker"\nqueue = "email"\n', "services.mailer.queue",
+     "SQS is out of reach from a VPC without NAT; add \"sqs\" to network.interface_endpoints"),
     ("web service without a priority", MINIMAL + '[[services]]\nname = "api"\nport = 80\n'
      'paths = ["/*"]\n', "services.api.priority", "needs a listener rule priority"),
     ("App Runner with a worker", MINIMAL.replace("[network]", '[compute]\nplatform = '
@@ -237,8 +258,8 @@ BAD_INPUT = [
      "messaging.queues.jobs.max_receive_count", "must be >= 1"),
     ("unknown schedule target", MINIMAL + '[[schedules]]\nname = "nightly"\n'
      'expression = "cron(0 3 * * ? *)"\ntarget = "function:mailer"\n',
-     "schedules.nightly.target", "allowed: service:frontend, service:backend, function:api, "
-     "function:worker"),
+     "schedules.nightly.target", "allowed: service:frontend, service:backend, service:worker, "
+     "function:api, function:worker"),
     ("worker queue that does not exist", MINIMAL.replace("[network]", '[api]\n'
      'worker_queue = "jobs"\n\n[network]'), "api.worker_queue",
      "'jobs' is not a queue; queues: processing, email"),
@@ -435,3 +456,11 @@ def test_a_worker_within_its_queues_visibility_timeout_loads(tmp_path):
                            "[[messaging.queues]]\nname = \"processing\"\n"
                            "visibility_timeout_seconds = 300\n\n[network]")
     assert load_environment(write(tmp_path, text)).api.worker_timeout_seconds == 300
+
+
+def test_own_queues_without_the_default_one_keep_the_default_web_services_alone(tmp_path):
+    c = load_environment(write(tmp_path, MINIMAL.replace("[network]", '[api]\nworker_queue = '
+                                                         '"jobs"\n\n[network]')
+                               + '[[messaging.queues]]\nname = "jobs"\n'))
+    assert [s.name for s in c.services] == ["frontend", "backend"]
+    assert all(s.sends_to == [] and s.queue is None for s in c.services)
