@@ -211,6 +211,23 @@ def _edges(g: _Graph, by_ref: dict, members: dict[str, list[str]]) -> None:
                node(target.get("arn")), schedule.get("schedule_expression", ""))
     for lid, q in g.of_type("aws_sqs_queue").items():
         g.edge(by_ref[("aws_sqs_queue", lid)], node(q.get("redrive_policy")), "dead letters")
+    # What a service's task role may use: the queue it drains, queues it sends to, the media
+    # bucket (read from the role's policy statements, by their Sid).
+    grants = {"ConsumeItsQueue": "consumes", "SendToQueues": "sends", "MediaObjects": "objects"}
+    policies: dict[str, list[dict]] = {}
+    for body in g.of_type("aws_iam_role_policy").values():
+        for _, role in g.refs(body.get("role")):
+            policies.setdefault(role, []).extend(json.loads(body.get("policy", "{}"))
+                                                 .get("Statement", []))
+    tasks = g.of_type("aws_ecs_task_definition")
+    for lid, svc in g.of_type("aws_ecs_service").items():
+        for _, task in g.refs(svc.get("task_definition")):
+            for _, role in g.refs(tasks.get(task, {}).get("task_role_arn")):
+                for statement in policies.get(role, []):
+                    for target in g.refs(statement.get("Resource")):
+                        if statement.get("Sid") in grants and target in by_ref:
+                            g.edge(by_ref[("aws_ecs_service", lid)], by_ref[target],
+                                   grants[statement["Sid"]])
     for lid, svc in g.of_type("aws_apprunner_service").items():
         connector = svc.get("network_configuration", {}).get("egress_configuration", {}).get(
             "vpc_connector_arn")

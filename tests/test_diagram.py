@@ -49,6 +49,10 @@ def test_arrows_show_who_reaches_what(dev):
     assert f'{alb} -->|"/*"| {frontend}' in text
     assert f'{backend} -->|"tcp 5432"| {database}' in text
     assert f'{backend} -->|"tcp 6379"| {redis}' in text
+    # Queues by what the task roles may do with them.
+    worker, email = _node(text, "ECS webplat-dev-worker"), _node(text, "SQS webplat-dev-email\"")
+    assert f'{backend} -->|"sends"| {email}' in text
+    assert f'{worker} -->|"consumes"| {email}' in text
     # The frontend is not in the application tier: no path to the data stores.
     assert f"{frontend} -->" not in text
     # The data stores sit in the isolated tier box.
