@@ -188,22 +188,38 @@ def test_s3_and_dynamodb_gateway_endpoints_serve_the_app_tier(stack):
 
 # --- switches not used by the shipped environments -------------------------------------------
 
+def dev_variant(directory, environment: str, *replacements: tuple[str, str]) -> SynthStack:
+    """config/dev.toml under another environment name with `replacements` made, synthesized."""
+    text = (ROOT / "config" / "dev.toml").read_text()
+    replacements = (('environment = "dev"', f'environment = "{environment}"\nprofile = "dev"'),
+                    *replacements)
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    config = directory / f"{environment}.toml"
+    config.write_text(text)
+    return synthesize(directory / "out", [config])[f"{environment}-stack"]
+
+
 @pytest.fixture(scope="session")
 def variant(tmp_path_factory) -> SynthStack:
-    """No NAT, explicit subnets (seed 003's layout) and interface endpoints."""
-    directory = tmp_path_factory.mktemp("variant")
-    assert 'nat = "instance"' in (ROOT / "config" / "dev.toml").read_text()
-    config = directory / "lean.toml"
-    config.write_text((ROOT / "config" / "dev.toml").read_text()
-                      .replace('environment = "dev"', 'environment = "lean"\nprofile = "dev"')
-                      .replace('nat = "instance"', 'nat = "none"')
-                      .replace("interface_endpoints = []",
-                               'interface_endpoints = ["ecr.api", "ecr.dkr", "logs"]\n'
-                               "[network.subnets]\n"
-                               'public = ["10.0.1.0/24", "10.0.2.0/24"]\n'
-                               'private = ["10.0.10.0/24", "10.0.11.0/24"]\n'
-                               'isolated = ["10.0.20.0/24", "10.0.21.0/24"]'))
-    return synthesize(directory / "out", [config])["lean-stack"]
+    """No NAT, explicit subnets (seed 003's layout) and interface endpoints (SQS among them: dev's
+    services use a queue, and without NAT that endpoint is their only way to reach it)."""
+    return dev_variant(tmp_path_factory.mktemp("variant"), "lean",
+                       ('nat = "instance"', 'nat = "none"'),
+                       ("interface_endpoints = []",
+                        'interface_endpoints = ["ecr.api", "ecr.dkr", "logs", "sqs"]\n'
+                        "[network.subnets]\n"
+                        'public = ["10.0.1.0/24", "10.0.2.0/24"]\n'
+                        'private = ["10.0.10.0/24", "10.0.11.0/24"]\n'
+                        'isolated = ["10.0.20.0/24", "10.0.21.0/24"]'))
+
+
+@pytest.fixture(scope="session")
+def single_nat(tmp_path_factory) -> SynthStack:
+    """One NAT gateway shared by three AZs (`nat = "single"`, seed 004's dev)."""
+    return dev_variant(tmp_path_factory.mktemp("single-nat"), "single",
+                       ('nat = "instance"', 'nat = "single"'), ("az_count = 2", "az_count = 3"))
 
 
 def test_explicit_subnets_are_synthesized_as_given(variant):
@@ -223,7 +239,7 @@ def test_interface_endpoints_accept_only_https_from_the_vpc(variant):
                  if e["vpc_endpoint_type"] == "Interface"}
     assert sorted(e["service_name"] for e in interface.values()) == [
         "com.amazonaws.us-east-1.ecr.api", "com.amazonaws.us-east-1.ecr.dkr",
-        "com.amazonaws.us-east-1.logs"]
+        "com.amazonaws.us-east-1.logs", "com.amazonaws.us-east-1.sqs"]
     sg = variant.ref("aws_security_group", "network/endpoint-sg")
     private = sorted(variant.ref("aws_subnet", f"network/private-{x}") for x in "ab")
     for endpoint in interface.values():
@@ -236,3 +252,27 @@ def test_interface_endpoints_accept_only_https_from_the_vpc(variant):
         [("10.0.0.0/16", 443, 443)]
     assert not [r for r in variant.resources("aws_vpc_security_group_egress_rule").values()
                 if r["security_group_id"] == sg]
+
+
+def test_one_shared_nat_gateway_carries_every_private_subnet_and_nothing_else(single_nat):
+    stack = single_nat
+    assert stack.resources("aws_instance") == {}  # a gateway, not the NAT instance
+    [(path, nat)] = stack.resources("aws_nat_gateway").items()
+    assert nat["subnet_id"] in {stack.ref("aws_subnet", f"network/public-{x}") for x in "abc"}
+    [(ip_path, _)] = stack.resources("aws_eip").items()
+    assert nat["allocation_id"] == stack.ref("aws_eip", ip_path, "allocation_id")
+    gateway = stack.ref("aws_nat_gateway", path)
+    for letter in "abc":
+        [route] = routes_of(stack, route_table_of(stack, "private", letter))
+        assert (route["destination_cidr_block"], route.get("nat_gateway_id")) == \
+            ("0.0.0.0/0", gateway), letter
+        assert not {"gateway_id", "network_interface_id"} & set(route)
+    # The isolated tier has no route at all, and no inline one.
+    for table in {route_table_of(stack, "isolated", x) for x in "abc"}:
+        assert routes_of(stack, table) == []
+    assert not stack.resource("aws_route_table", "network/isolated-rt").get("route")
+    # The only internet routes: the public tier's to the IGW, the private tier's to the NAT.
+    igw = stack.ref("aws_internet_gateway", "network/igw")
+    targets = sorted(r.get("gateway_id") or r.get("nat_gateway_id") or str(r)
+                     for r in stack.resources("aws_route").values())
+    assert targets == sorted([igw] + [gateway] * 3)
