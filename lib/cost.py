@@ -8,6 +8,7 @@ free (VPCs, subnets, IAM, security groups...), or reported as "not priced": neve
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections import Counter
@@ -194,12 +195,13 @@ def _load_balancer(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
 
 
 def _ec2_instances(item: str, instance_type: str | None, count: float, volume_gb: float,
-                   p: Prices, add: Add) -> None:
+                   p: Prices, add: Add, assumption: str = "") -> None:
     hourly = p.rate("ec2.instance_hour", instance_type or "")
     if hourly is None:
         add(f"{item} {instance_type}", count, "", None)
         return
-    add(f"{item} {instance_type}", count, "instance-month", count * hourly * p.hours)
+    add(f"{item} {instance_type}", count, "instance-month", count * hourly * p.hours,
+        assumption)
     if volume_gb:
         add("EBS gp3 volume", count * volume_gb, "GB-month",
             count * volume_gb * p["ec2.ebs_gp3_gb_month"])
@@ -219,10 +221,54 @@ def _instance(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
 
 
 def _autoscaling_group(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
-    template = stack.follow((body.get("launch_template") or {}).get("id"))
-    count = float(body.get("min_size", 0))
-    _ec2_instances("EC2 capacity instance (ASG minimum)", (template or {}).get("instance_type"),
-                   count, _template_volume_gb(template), p, add)
+    """ECS capacity: ECS managed scaling grows the group to fit the tasks placed on it, so its
+    minimum alone says too little (0 instances for services that run 2 tasks). Assumed: as many
+    instances as the tasks' summed vCPU and memory fill (packed perfectly; ENI-per-instance and
+    agent-reserved memory limits are ignored), never below min_size nor above max_size."""
+    template = stack.follow((body.get("launch_template") or {}).get("id")) or {}
+    instance_type = template.get("instance_type")
+    tasks, vcpu, gb = _tasks_on_group(body, stack)
+    low, high = int(body.get("min_size", 0)), int(body.get("max_size", 0))
+    if not tasks:
+        count, why = low, f"ASG minimum {low}; no ECS tasks placed on it"
+    else:
+        size = p.rate("ec2.instance_size", instance_type or "")
+        if size is None:  # cannot tell how many instances the tasks need
+            add(f"EC2 capacity instance {instance_type} (no vCPU/GB size in the price file)",
+                1, "", None)
+            return
+        needed = max(math.ceil(vcpu / size[0]), math.ceil(gb / size[1]))
+        count = min(max(low, needed), high)
+        why = (f"{tasks:g} ECS tasks ({vcpu:g} vCPU, {gb:g} GB in all) need {needed} of "
+               f"{size[0]:g} vCPU / {size[1]:g} GB; ASG min {low}, max {high}")
+    _ec2_instances("EC2 capacity instance", instance_type, count,
+                   _template_volume_gb(template), p, add, why)
+
+
+def _tasks_on_group(group: dict, stack: _Stack) -> tuple[float, float, float]:
+    """(tasks, vCPU, GB) that the ECS services place on `group` through a capacity provider."""
+    tasks = vcpu = gb = 0.0
+    for service in stack.of_type("aws_ecs_service"):
+        if service.get("count") == 0:
+            continue
+        task = stack.follow(service.get("task_definition")) or {}
+        placed = split_tasks(int(service.get("desired_count", 1)), _strategy(service, stack))
+        on_group = sum(n for provider, n in placed.items()
+                       if _provider_group(provider, stack) is group)
+        tasks += on_group
+        vcpu += on_group * int(task.get("cpu", 0)) / 1024
+        gb += on_group * int(task.get("memory", 0)) / 1024
+    return tasks, vcpu, gb
+
+
+def _provider_group(provider: str, stack: _Stack) -> dict | None:
+    """The Auto Scaling group behind a strategy's capacity provider (None for FARGATE*)."""
+    body = stack.follow(provider)
+    if body is None:  # a literal name: look it up
+        body = next((b for b in stack.of_type("aws_ecs_capacity_provider")
+                     if b.get("name") == provider), None)
+    arn = ((body or {}).get("auto_scaling_group_provider") or {}).get("auto_scaling_group_arn")
+    return stack.follow(arn)
 
 
 def _db_instance(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
@@ -236,17 +282,31 @@ def _db_instance(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
         add(label, 1, "", None)
     else:
         add(label, 1, "instance-month", copies * hourly * p.hours)
-    storage = body.get("storage_type", "gp2")
-    gb = float(body.get("allocated_storage", 0))
-    per_gb = p.rate("rds", f"{storage}_gb_month")
-    if per_gb is None:
-        add(f"RDS {storage} storage", gb, "", None)
+    if body.get("replicate_source_db"):
+        # A replica's JSON states no storage: RDS gives it the primary's type and size.
+        primary = stack.follow(body["replicate_source_db"])
+        if primary is None:  # a source outside this stack (e.g. cross-region): size unknown
+            add("RDS storage of a read replica whose primary is not in this stack", 1, "", None)
+        else:
+            _db_storage(primary, copies, "read replica", p, add)
     else:
-        add(f"RDS {storage} storage" + (" (Multi-AZ)" if copies == 2 else ""), gb * copies,
-            "GB-month", copies * gb * per_gb)
+        _db_storage(body, copies, "", p, add)
     if body.get("manage_master_user_password"):
         add("Secrets Manager secret (RDS-managed master password)", 1, "secret-month",
             p["secretsmanager.secret_month"])
+
+
+def _db_storage(body: dict, copies: int, role: str, p: Prices, add: Add) -> None:
+    """The storage of `body` (an instance that states it), `copies` times; `role` labels it."""
+    storage = body.get("storage_type", "gp2")
+    gb = float(body.get("allocated_storage", 0))
+    per_gb = p.rate("rds", f"{storage}_gb_month")
+    notes = [note for note in (role, "Multi-AZ" if copies == 2 else "") if note]
+    item = f"RDS {storage} storage" + (f" ({', '.join(notes)})" if notes else "")
+    if per_gb is None:
+        add(item, gb, "", None)
+    else:
+        add(item, gb * copies, "GB-month", copies * gb * per_gb)
 
 
 def _replication_group(body: dict, stack: _Stack, p: Prices, add: Add) -> None:

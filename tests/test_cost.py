@@ -1,5 +1,6 @@
-"""The cost estimate (lib/cost.py, tools/cost.py): exact dollars on a hand-computed case, nothing
-silently dropped, the shipped stacks fully priced, and the dev and lean budgets kept."""
+"""The cost estimate (lib/cost.py, tools/cost.py): exact dollars on hand-computed cases, nothing
+silently dropped, the shipped stacks fully priced, the dev and lean budgets kept, and the totals
+the docs state equal to what it prints."""
 
 import json
 import re
@@ -79,6 +80,100 @@ def test_a_size_without_a_price_is_reported_not_guessed():
     assert result.total == 2.00  # the storage is still priced
 
 
+def test_a_read_replica_is_priced_with_its_primarys_storage():
+    """The replica's JSON has no storage_type or allocated_storage: RDS copies the primary's."""
+    stack = {"resource": {"aws_db_instance": {
+        "primary": {"instance_class": "db.t4g.micro", "multi_az": True,
+                    "allocated_storage": 50, "storage_type": "gp3"},
+        "replica": {"instance_class": "db.t4g.micro",
+                    "replicate_source_db": REF.format("aws_db_instance", "primary", "identifier")},
+    }}}
+    result = estimate("s", stack, PRICES)
+    lines = {i.item: (i.quantity, i.monthly_usd) for i in result.items}
+    assert lines["RDS PostgreSQL db.t4g.micro read replica"] == (1, 2.00)  # 100 h x $0.02
+    assert lines["RDS gp3 storage (read replica)"] == (50, 5.00)  # 50 GB x $0.10, single-AZ
+    assert lines["RDS gp3 storage (Multi-AZ)"] == (100, 10.00)  # the primary: 2 x 50 GB
+    assert result.total == 21.00  # + the primary's instance, 2 x 100 h x $0.02
+    assert result.not_priced == {}
+
+
+def test_a_read_replica_of_a_primary_elsewhere_reports_its_storage_as_not_priced():
+    stack = {"resource": {"aws_db_instance": {"replica": {
+        "instance_class": "db.t4g.micro",
+        "replicate_source_db": "arn:aws:rds:eu-west-1:123456789012:db:primary"}}}}
+    result = estimate("s", stack, PRICES)
+    assert result.not_priced == {
+        "RDS storage of a read replica whose primary is not in this stack": 1}
+    assert result.total == 2.00  # the replica instance only, never "0 GB of gp2"
+
+
+EC2_PRICES = Prices(PRICES.table | {"ec2": {
+    "public_ipv4_hour": 0.01, "ebs_gp3_gb_month": 0.1,
+    "instance_hour": {"t4g.small": 0.02}, "instance_size": {"t4g.small": [2, 2]}}})
+
+
+def _ec2_capacity_stack(min_size: int, max_size: int) -> dict:
+    """web: 3 tasks of 1 vCPU / 2 GB, all on the EC2 capacity provider. api: 3 tasks of 0.25 vCPU
+    / 0.5 GB, base 1 on FARGATE and the rest 1:1 between FARGATE and EC2, so 1 task on EC2."""
+    provider = REF.format("aws_ecs_capacity_provider", "ec2", "name")
+    return {"resource": {
+        "aws_launch_template": {"lt": {"instance_type": "t4g.small", "block_device_mappings": [
+            {"device_name": "/dev/xvda", "ebs": {"volume_size": 10}}]}},
+        "aws_autoscaling_group": {"asg": {
+            "min_size": min_size, "max_size": max_size,
+            "launch_template": {"id": REF.format("aws_launch_template", "lt", "id")}}},
+        "aws_ecs_capacity_provider": {"ec2": {"name": "x-ec2", "auto_scaling_group_provider": {
+            "auto_scaling_group_arn": REF.format("aws_autoscaling_group", "asg", "arn")}}},
+        "aws_ecs_task_definition": {
+            "web": {"cpu": "1024", "memory": "2048", "requires_compatibilities": ["EC2"]},
+            "api": {"cpu": "256", "memory": "512", "requires_compatibilities": ["FARGATE", "EC2"],
+                    "runtime_platform": {"cpu_architecture": "ARM64"}}},
+        "aws_ecs_service": {
+            "web": {"name": "web", "desired_count": 3,
+                    "task_definition": REF.format("aws_ecs_task_definition", "web", "arn"),
+                    "capacity_provider_strategy": [
+                        {"capacity_provider": provider, "base": 0, "weight": 1}]},
+            "api": {"name": "api", "desired_count": 3,
+                    "task_definition": REF.format("aws_ecs_task_definition", "api", "arn"),
+                    "capacity_provider_strategy": [
+                        {"capacity_provider": "FARGATE", "base": 1, "weight": 1},
+                        {"capacity_provider": provider, "base": 0, "weight": 1}]}},
+    }}
+
+
+@pytest.mark.parametrize("min_size, max_size, instances", [
+    (0, 5, 4),  # what the tasks need: memory decides, 6.5 GB on 2 GB instances
+    (0, 3, 3),  # never more than the group's maximum
+    (5, 6, 5),  # never fewer than its minimum
+])
+def test_ec2_capacity_is_priced_at_what_its_tasks_need(min_size, max_size, instances):
+    result = estimate("s", _ec2_capacity_stack(min_size, max_size), EC2_PRICES)
+    lines = {i.item: i for i in result.items}
+    line = lines["EC2 capacity instance t4g.small"]
+    # on EC2: web 3 x (1 vCPU, 2 GB) + api 1 x (0.25 vCPU, 0.5 GB) = 3.25 vCPU, 6.5 GB
+    assert line.assumption == ("4 ECS tasks (3.25 vCPU, 6.5 GB in all) need 4 of 2 vCPU / 2 GB; "
+                               f"ASG min {min_size}, max {max_size}")
+    assert (line.quantity, line.monthly_usd) == (instances, instances * 2.00)  # 100 h x $0.02
+    assert lines["EBS gp3 volume"].monthly_usd == instances * 1.00  # 10 GB x $0.10 each
+    # api's 2 tasks on FARGATE: 2 x (0.25 x $0.04 + 0.5 x $0.004) x 100 h
+    assert lines["Fargate task api (0.25 vCPU / 0.5 GB arm64)"].monthly_usd == 2.40
+    assert result.total == instances * 3.00 + 2.40
+
+
+def test_ec2_capacity_without_tasks_is_priced_at_its_minimum():
+    stack = _ec2_capacity_stack(1, 2)
+    del stack["resource"]["aws_ecs_service"]
+    line = next(i for i in estimate("s", stack, EC2_PRICES).items
+                if i.item == "EC2 capacity instance t4g.small")
+    assert (line.quantity, line.monthly_usd) == (1, 2.00)
+    assert line.assumption == "ASG minimum 1; no ECS tasks placed on it"
+
+
+def test_every_priced_instance_type_has_a_size_to_place_tasks_on():
+    ec2 = load_prices()["ec2"]
+    assert set(ec2["instance_hour"]) == set(ec2["instance_size"])
+
+
 @pytest.mark.parametrize("tasks, strategy, expected", [
     (1, [("FARGATE_SPOT", 0, 1)], {"FARGATE_SPOT": 1}),
     (1, [("FARGATE", 1, 1), ("FARGATE_SPOT", 0, 1)], {"FARGATE": 1, "FARGATE_SPOT": 0}),
@@ -154,6 +249,42 @@ def test_the_command_fails_when_dev_goes_over_budget(tmp_path, capsys):
     prices.write_text(_toml(expensive))
     assert cost_tool.main([str(ROOT / "config" / "dev.toml"), "--prices", str(prices)]) == 1
     assert "over budget: config/dev" in capsys.readouterr().err
+
+
+# Where the docs state a stack's total: a Markdown table row whose first cell is the stack's
+# `make cost` label (`dev-stack`, `examples/lean`; backticks optional) and whose second cell
+# starts with the dollars, e.g. "| dev-stack | $76.75 (budget $80) | ..." in README.md. Totals
+# written anywhere else are not checked, so the docs state them only there.
+STATED_TOTAL = re.compile(r"^\|\s*`?([a-z0-9][a-z0-9./-]*)`?\s*\|\s*\**\$(\d[\d,]*\.\d\d)\b",
+                          re.M)
+
+
+@pytest.fixture(scope="module")
+def totals(stacks, bootstrap, presets) -> dict[str, float]:
+    """{label as tools/cost.py prints it: total}, for every stack and preset."""
+    prices = load_prices()
+    documents = {**{name: s.json for name, s in stacks.items()}, bootstrap.name: bootstrap.json,
+                 **{f"examples/{name}": s.json for name, s in presets.items()}}
+    return {label: estimate(label, document, prices).total
+            for label, document in documents.items()}
+
+
+@pytest.mark.parametrize("doc, must_state", [
+    ("examples/README.md", "examples/"),  # every preset
+    ("README.md", "-stack"),  # every stack of config/ and the bootstrap stack
+])
+def test_the_totals_in_the_docs_are_what_make_cost_prints(doc, must_state, totals):
+    """Fails when a change moves a total (a new service, a price) until the doc states the new
+    figure: the fix is to copy it from `bin/run python tools/cost.py`."""
+    stated = STATED_TOTAL.findall((ROOT / doc).read_text(encoding="utf-8"))
+    wrong = [f"{label}: {doc} says ${dollars}, make cost ${totals[label]:.2f}"
+             if label in totals else f"{label}: {doc} names a stack make cost does not print"
+             for label, dollars in stated
+             if label not in totals or dollars.replace(",", "") != f"{totals[label]:.2f}"]
+    missing = sorted(label for label in totals if must_state in label
+                     and label not in {label for label, _ in stated})
+    assert not wrong and not missing, "\n".join(wrong + [f"{label}: no total in {doc}"
+                                                      for label in missing])
 
 
 def _toml(table: dict, prefix: str = "") -> str:
