@@ -2,6 +2,7 @@
 the account baseline, alarms and the dashboard."""
 
 import json
+from fnmatch import fnmatchcase
 
 import pytest
 
@@ -92,9 +93,11 @@ def test_deploy_roles_trust_exactly_one_repository_and_environment(bootstrap, en
     deploy = trust(bootstrap, f"github-{env}/deploy-role")
     assert deploy["Principal"] == {"Federated": bootstrap.ref(
         "aws_iam_openid_connect_provider", "github-oidc", "arn")}
+    # the environment's jobs, and only on the configured branch (config/account.toml: main)
     assert deploy["Condition"] == {"StringEquals": {
         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-        "token.actions.githubusercontent.com:sub": f"repo:acme/webplat:environment:{env}"}}
+        "token.actions.githubusercontent.com:sub": f"repo:acme/webplat:environment:{env}",
+        "token.actions.githubusercontent.com:ref": "refs/heads/main"}}
     plan = trust(bootstrap, f"github-{env}/plan-role")
     assert plan["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == \
         "repo:acme/webplat:pull_request"
@@ -108,9 +111,53 @@ def policies(bootstrap: SynthStack, env: str) -> dict[str, list[dict]]:
             for path, body in bootstrap.matching("aws_iam_policy", f"github-{env}/*").items()}
 
 
+def deploy_statements(bootstrap: SynthStack, env: str) -> list[dict]:
+    return [s for name, group in policies(bootstrap, env).items() if name != "plan" for s in group]
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _condition_holds(condition: dict, context: dict) -> bool:
+    for operator, tests in condition.items():
+        for key, expected in tests.items():
+            values, expected = _listed(context.get(key, [])), _listed(expected)
+            if operator == "StringEquals":  # a key missing from the request never matches
+                holds = bool(values) and all(v in expected for v in values)
+            elif operator == "StringNotEquals":  # ...and always "differs"
+                holds = not any(v in expected for v in values)
+            elif operator == "ForAnyValue:StringLike":
+                holds = any(fnmatchcase(v, e) for v in values for e in expected)
+            else:
+                raise AssertionError(f"decide() does not know {operator}")
+            if not holds:
+                return False
+    return True
+
+
+def decide(statements: list[dict], action: str, resource: str, context: dict | None = None) -> str:
+    """IAM's answer to one request from these statements: "deny" (an explicit deny matches, and
+    wins over any allow), "allow", or "implicit" (nothing matches)."""
+    def applies(s: dict) -> bool:
+        act = any(fnmatchcase(action.lower(), a.lower()) for a in _listed(s.get("Action", [])))
+        if "NotAction" in s:
+            act = not any(fnmatchcase(action.lower(), a.lower()) for a in _listed(s["NotAction"]))
+        res = any(fnmatchcase(resource, r) for r in _listed(s.get("Resource", [])))
+        if "NotResource" in s:
+            res = not any(fnmatchcase(resource, r) for r in _listed(s["NotResource"]))
+        return act and res and _condition_holds(s.get("Condition", {}), context or {})
+    effects = {s["Effect"] for s in statements if applies(s)}
+    return "deny" if "Deny" in effects else "allow" if "Allow" in effects else "implicit"
+
+
+ACCOUNT = "arn:aws:iam::123456789012"
+IN_REGION = {"aws:RequestedRegion": "us-east-1"}
+
+
 def test_deploy_role_is_scoped_to_its_environment(bootstrap):
-    statements = [s for name, group in policies(bootstrap, "staging").items() if name != "plan"
-                  for s in group]
+    statements = [s for name, group in policies(bootstrap, "staging").items()
+                  if name not in ("plan", "guardrails") for s in group]
     by_sid = {s["Sid"]: s for s in statements}
     assert by_sid["StateObject"]["Resource"][0].endswith("/webplat/staging.tfstate}") or \
         by_sid["StateObject"]["Resource"][0].endswith("/webplat/staging.tfstate")
@@ -140,7 +187,7 @@ def test_deploy_role_is_scoped_to_its_environment(bootstrap):
 def test_plan_role_reads_configuration_but_no_data(bootstrap):
     plan = {s["Sid"]: s for s in policies(bootstrap, "prod")["plan"]}
     assert plan["NoDataReads"]["Effect"] == "Deny"
-    assert {"secretsmanager:GetSecretValue", "sqs:ReceiveMessage", "dynamodb:Scan",
+    assert {"secretsmanager:GetSecretValue", "sqs:ReceiveMessage",
             "logs:GetLogEvents"} <= set(plan["NoDataReads"]["Action"])
     assert plan["NoObjectContentsButTheState"]["Effect"] == "Deny"
     assert plan["StateObject"]["Action"] == ["s3:GetObject"]  # plans never write state
@@ -149,11 +196,128 @@ def test_plan_role_reads_configuration_but_no_data(bootstrap):
     assert "arn:aws:iam::aws:policy/ReadOnlyAccess" in attached
 
 
-def test_a_github_environment_can_be_renamed(tmp_path):
-    out = synthesize(tmp_path, [FIXTURES / "full.toml"], account=ROOT / "config" / "account.toml")
-    deploy = trust(out["bootstrap-stack"], "github-full/deploy-role")
-    assert deploy["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == \
+def test_a_github_environment_and_the_branch_can_be_renamed(tmp_path):
+    account = tmp_path / "account.toml"
+    account.write_text((ROOT / "config" / "account.toml").read_text().replace(
+        'repository = "acme/webplat"', 'repository = "acme/webplat"\nbranch = "release"'))
+    out = synthesize(tmp_path / "out", [FIXTURES / "full.toml"], account=account)
+    deploy = trust(out["bootstrap-stack"], "github-full/deploy-role")["Condition"]["StringEquals"]
+    assert deploy["token.actions.githubusercontent.com:sub"] == \
         "repo:acme/webplat:environment:production"
+    assert deploy["token.actions.githubusercontent.com:ref"] == "refs/heads/release"
+
+
+def test_plan_role_can_refresh_and_lock_but_reads_no_data(bootstrap):
+    plan = policies(bootstrap, "prod")["plan"]
+    state = bootstrap.ref("aws_s3_bucket", "state/bucket/bucket", "arn")
+    lock = bootstrap.ref("aws_dynamodb_table", "state/lock-table", "arn")
+    # A deny wins over ReadOnlyAccess and over the lock allow: what plan needs must not match one.
+    assert decide(plan, "lambda:GetFunction",
+                  "arn:aws:lambda:us-east-1:123456789012:function:webplat-prod-api") == "implicit"
+    for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"):
+        assert decide(plan, action, lock) == "allow", action
+    assert decide(plan, "s3:GetObject", f"{state}/webplat/prod.tfstate") == "allow"
+    assert decide(plan, "ssm:GetParameters", "arn:aws:ssm:us-east-1::parameter/aws/service/"
+                  "ami-amazon-linux-latest/al2023-ami-kernel-default-arm64") == "implicit"
+    for action, resource in [
+            ("secretsmanager:GetSecretValue",
+             "arn:aws:secretsmanager:us-east-1:123456789012:secret:/webplat/prod/api/key-AbCdEf"),
+            ("secretsmanager:GetSecretValue",
+             "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-AbCdEf"),
+            ("sqs:ReceiveMessage", "arn:aws:sqs:us-east-1:123456789012:webplat-prod-processing"),
+            ("dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/orders"),
+            ("dynamodb:Scan", "arn:aws:dynamodb:us-east-1:123456789012:table/orders"),
+            ("s3:GetObject", "arn:aws:s3:::webplat-prod-media-123456789012/uploads/a.jpg"),
+            ("s3:GetObject", f"{state}/webplat/dev.tfstate"),
+            ("ssm:GetParameter", "arn:aws:ssm:us-east-1:123456789012:parameter/db/password"),
+            ("logs:GetLogEvents", "arn:aws:logs:us-east-1:123456789012:log-group:/webplat/prod/x")]:
+        assert decide(plan, action, resource) == "deny", (action, resource)
+
+
+def test_deploy_role_cannot_change_any_github_role_or_its_policies(bootstrap):
+    statements = deploy_statements(bootstrap, "staging")
+    github_policies = [body["name"] for body in bootstrap.resources("aws_iam_policy").values()]
+    assert "webplat-staging-github-regional" in github_policies
+    for role in ("webplat-staging-github-deploy", "webplat-staging-github-plan",
+                 "webplat-prod-github-deploy"):
+        for action in ("iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+                       "iam:UpdateAssumeRolePolicy", "iam:DeleteRolePermissionsBoundary",
+                       "iam:TagRole", "iam:DeleteRole", "iam:PassRole"):
+            assert decide(statements, action, f"{ACCOUNT}:role/{role}",
+                          {"iam:PassedToService": "lambda.amazonaws.com"}) == "deny", (action, role)
+    for policy in github_policies:
+        for action in ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
+                       "iam:DeletePolicy"):
+            assert decide(statements, action, f"{ACCOUNT}:policy/{policy}") == "deny", policy
+    assert decide(statements, "iam:UpdateOpenIDConnectProviderThumbprint",
+                  f"{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com") == "deny"
+    # ...while the environment's own roles stay deployable
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy",
+                   "iam:DeleteRole", "iam:TagRole"):
+        assert decide(statements, action, f"{ACCOUNT}:role/webplat-staging-backend-task") == \
+            "allow", action
+
+
+def test_deploy_role_passes_roles_only_to_the_services_the_stacks_use(bootstrap, stacks,
+                                                                      fixtures):
+    statements = deploy_statements(bootstrap, "staging")
+    role = f"{ACCOUNT}:role/webplat-staging-backend-task"
+    used = {service for stack in [*stacks.values(), *fixtures.values()]
+            for body in stack.resources("aws_iam_role").values()
+            for statement in json.loads(body["assume_role_policy"])["Statement"]
+            for service in _listed(statement["Principal"].get("Service", []))}
+    assert {"ecs-tasks.amazonaws.com", "lambda.amazonaws.com", "ec2.amazonaws.com",
+            "scheduler.amazonaws.com", "tasks.apprunner.amazonaws.com"} <= used
+    for service in used:
+        assert decide(statements, "iam:PassRole", role,
+                      {"iam:PassedToService": service}) == "allow", service
+    for service in ("cloudformation.amazonaws.com", "codebuild.amazonaws.com",
+                    "sagemaker.amazonaws.com"):
+        assert decide(statements, "iam:PassRole", role,
+                      {"iam:PassedToService": service}) == "deny", service
+    assert decide(statements, "iam:PassRole", role) == "deny"  # no service named: no pass
+
+
+def test_deploy_role_assumes_no_other_role(bootstrap):
+    statements = deploy_statements(bootstrap, "staging")
+    for role in ("OrganizationAccountAccessRole", "webplat-staging-backend-task",
+                 "webplat-prod-github-deploy"):
+        assert decide(statements, "sts:AssumeRole", f"{ACCOUNT}:role/{role}", IN_REGION) == \
+            "deny", role
+    sts = {a for s in statements if s["Effect"] == "Allow" for a in _listed(s.get("Action", []))
+           if a.startswith("sts:")}
+    assert sts == {"sts:GetCallerIdentity"}
+
+
+def test_deploy_role_has_what_a_first_deploy_needs(bootstrap, stacks, fixtures):
+    statements = deploy_statements(bootstrap, "dev")
+    # EC2 resolves `resolve:ssm:` image ids (NAT instance, ECS capacity) with the caller's rights
+    images = {lt["image_id"].removeprefix("resolve:ssm:")
+              for stack in (stacks["dev-stack"], fixtures["full-stack"])
+              for lt in stack.resources("aws_launch_template").values()
+              if lt["image_id"].startswith("resolve:ssm:")}
+    assert len(images) >= 2, images
+    for parameter in images:
+        assert decide(statements, "ssm:GetParameters",
+                      f"arn:aws:ssm:us-east-1::parameter{parameter}") == "allow", parameter
+    # RDS creates the master password secret (rds!...) as the caller, and never shows its value
+    rds_secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-AbCdEf"
+    for action in ("secretsmanager:CreateSecret", "secretsmanager:TagResource",
+                   "secretsmanager:DeleteSecret"):
+        assert decide(statements, action, rds_secret) == "allow", action
+    assert decide(statements, "secretsmanager:GetSecretValue", rds_secret) == "implicit"
+    # vended log deliveries (API access logs, Redis logs, WAF logs) set a log resource policy
+    for action in ("logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+                   "logs:CreateLogDelivery"):
+        assert decide(statements, action, "*", IN_REGION) == "allow", action
+    # a new key has no alias yet: its environment's tags let Terraform finish creating it
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    own = {"aws:ResourceTag/Project": "webplat", "aws:ResourceTag/Environment": "dev"}
+    assert decide(statements, "kms:EnableKeyRotation", key, own) == "allow"
+    assert decide(statements, "kms:CreateGrant", key, {**own, "aws:ResourceTag/Environment":
+                                                       "prod"}) == "implicit"
+    assert decide(statements, "rds:CreateDBInstance",
+                  "arn:aws:rds:us-east-1:123456789012:og:default:postgres-16") == "allow"
 
 
 def test_workflows_pass_actionlint():
@@ -214,8 +378,10 @@ def test_alarms_cover_every_service_queue_and_store_and_go_to_alerts(stacks, nam
     expected |= {f"{p}-http-api-5xx"}
     assert expected <= set(found)
     topic = stack.ref("aws_sns_topic", "messaging/alerts-topic", "arn")
-    for alarm in found.values():
-        assert alarm["alarm_actions"] == [topic] and alarm["ok_actions"] == [topic]
+    for name, alarm in found.items():
+        if all("aws_appautoscaling_policy." in a for a in alarm["alarm_actions"]):
+            continue  # a step-scaling trigger (a worker's queue backlog), not a notification
+        assert alarm["alarm_actions"] == [topic] and alarm["ok_actions"] == [topic], name
     cpu = found[f"{p}-backend-cpu"]
     assert (cpu["threshold"], cpu["evaluation_periods"], cpu["comparison_operator"]) == (
         80, 2, "GreaterThanThreshold")
@@ -242,7 +408,7 @@ def test_dashboard_is_valid_json_naming_real_resources(prod):
                      "webplat-prod-api", prod.ref("aws_apigatewayv2_api", "http-api/api")):
         assert resource in named, resource
     ecs_names = {s["name"] for s in prod.resources("aws_ecs_service").values()}
-    assert ecs_names == {"webplat-prod-frontend", "webplat-prod-backend"}
+    assert {"webplat-prod-frontend", "webplat-prod-backend"} <= ecs_names
     assert {w["properties"]["title"] for w in body["widgets"]} >= {
         "Service webplat-prod-backend", "Database", "Redis", "Queues", "Functions", "HTTP API"}
 
