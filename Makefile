@@ -12,8 +12,11 @@ export PIPENV_YES := 1
 
 ## install: Python deps (pipenv, from Pipfile.lock), the cdktf CLI and Node.js 22 (package-lock.json),
 ##          checkov and moto in their own venvs, and the project-local Terraform CLI config
-install: .venv/.installed node_modules/.installed .tools/checkov/.installed .tools/moto/.installed \
-	terraform-config
+##          (the four installs run side by side: each is mostly download and unpacking)
+install:
+	@$(MAKE) --no-print-directory -j4 .venv/.installed node_modules/.installed \
+	  .tools/checkov/.installed .tools/moto/.installed
+	@$(MAKE) --no-print-directory terraform-config
 
 .venv/.installed: Pipfile Pipfile.lock
 	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --user --quiet pipenv==$(PIPENV_VERSION)

@@ -484,7 +484,9 @@ class GithubConfig(Section):
 
 class GithubAccountConfig(Section):
     repository: GithubRepository  # owner/name: the only repository the roles trust
-    branch: str = "main"  # pull requests into it may plan; deploys need the GitHub environment
+    # The only branch the deploy roles accept jobs from (with their GitHub environment); the
+    # plan role takes any pull request of the repository.
+    branch: str = "main"
 
 
 class AlarmThresholds(Section):

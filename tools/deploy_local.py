@@ -75,7 +75,7 @@ def cycle(workdir: Path) -> dict:
                                                         "--output", str(out)], env, ROOT, 900)
         stack = out / "stacks" / "dev-stack"
         outputs, _ = step("outputs", [RUN, "terraform", "output", "-json"], env, stack, 120)
-        report["outputs"] = sorted(json.loads(outputs))
+        report["outputs"] = {k: v["value"] for k, v in sorted(json.loads(outputs).items())}
         plan, report["plan_s"] = step(
             "second plan", [RUN, "terraform", "plan", "-input=false", "-lock=false",
                             "-detailed-exitcode", "-no-color"], env, stack, 600)
