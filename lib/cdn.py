@@ -44,8 +44,9 @@ class StaticSite(Construct):
     - The bucket is reachable only through origin access control: its policy lets CloudFront read
       for this distribution (AWS:SourceArn) and nothing else.
     - HTTPS only (HTTP redirects), TLS 1.2 (2021 policy) with a custom domain, HTTP/2 and 3,
-      compression, `index.html` as root and for 403/404 (single-page apps), a security-headers
-      response policy (HSTS, nosniff, frame DENY, strict referrer, XSS protection).
+      IPv6 (a custom domain gets alias A and AAAA records), compression, `index.html` as root
+      and for 403/404 (single-page apps), a security-headers response policy (HSTS, nosniff,
+      frame DENY, strict referrer, XSS protection).
     - Optional `/api/*` behaviour to the load balancer, uncached, all methods.
     - Access logs (CloudFront standard logging v2) to the logs bucket; WAF where given.
 
@@ -114,12 +115,13 @@ class StaticSite(Construct):
             "Condition": {"StringEquals": {"AWS:SourceArn": distribution.arn}},
         }])
         self._access_logs(n, name, distribution.arn, props)
-        if props.domain:
-            aws.route53_record.Route53Record(
-                self, "alias", zone_id=props.zone_id, name=props.domain, type="A",
-                alias=aws.route53_record.Route53RecordAlias(
-                    name=distribution.domain_name, zone_id=distribution.hosted_zone_id,
-                    evaluate_target_health=False))
+        if props.domain:  # A and AAAA: the distribution serves IPv6 (is_ipv6_enabled)
+            for record, type_ in (("alias", "A"), ("alias-ipv6", "AAAA")):
+                aws.route53_record.Route53Record(
+                    self, record, zone_id=props.zone_id, name=props.domain, type=type_,
+                    alias=aws.route53_record.Route53RecordAlias(
+                        name=distribution.domain_name, zone_id=distribution.hosted_zone_id,
+                        evaluate_target_health=False))
         self.distribution_id: str = distribution.id
         self.distribution_arn: str = distribution.arn
         self.domain_name: str = distribution.domain_name

@@ -20,7 +20,7 @@ import os
 import re
 import tomllib
 from enum import Enum
-from ipaddress import IPv4Network
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -184,6 +184,14 @@ def _any_cidr(value: str) -> str:
                          "0.0.0.0/0") from None
 
 
+def _any_ipv6_cidr(value: str) -> str:
+    try:
+        return str(IPv6Network(value))
+    except ValueError:
+        raise ValueError(f"'{value}' is not an IPv6 network in CIDR form, e.g. 2001:db8::/32 or "
+                         "::/0") from None
+
+
 def _email(value: str) -> str:
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", value):
         raise ValueError(f"'{value}' is not an email address")
@@ -278,6 +286,7 @@ ScheduleExpression = Annotated[str, AfterValidator(_schedule_expression)]
 ImageTag = Annotated[str, AfterValidator(_image_tag)]
 DomainName = Annotated[str, AfterValidator(_domain)]
 AnyCidr = Annotated[str, AfterValidator(_any_cidr)]
+AnyIpv6Cidr = Annotated[str, AfterValidator(_any_ipv6_cidr)]
 PostgresVersion = Annotated[str, AfterValidator(_postgres_version)]
 DailyWindow = Annotated[str, AfterValidator(_daily_window)]
 WeeklyWindow = Annotated[str, AfterValidator(_weekly_window)]
@@ -593,6 +602,10 @@ class IngressConfig(Section):
     hosted_zone_id: str | None = None  # an existing zone; without it a zone for `zone_name`
     zone_name: DomainName | None = None  # default: the domain itself
     allowed_cidrs: list[AnyCidr] = ["0.0.0.0/0"]
+    # With a domain: a dual-stack load balancer (IPv6 on the public subnets only) and an AAAA
+    # record; `allowed_ipv6_cidrs` is then who may reach 80/443 over IPv6.
+    ipv6: bool = True
+    allowed_ipv6_cidrs: list[AnyIpv6Cidr] = ["::/0"]
     access_logs: bool = True
     deletion_protection: bool
 
@@ -1164,6 +1177,12 @@ def _service_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
                              "AMD type for x86_64"))
     if c.ingress.hosted_zone_id and not c.ingress.domain:
         problems.append(("ingress.hosted_zone_id", "only used with ingress.domain"))
+    ingress = c.ingress
+    if (ingress.domain and ingress.ipv6 and "allowed_ipv6_cidrs" not in ingress.model_fields_set
+            and ingress.allowed_cidrs != ["0.0.0.0/0"]):
+        problems.append(("ingress.allowed_ipv6_cidrs", "allowed_cidrs narrows IPv4 access but "
+                         "IPv6 would stay open to ::/0; list the IPv6 ranges to admit, or set "
+                         "ingress.ipv6 = false"))
     return problems
 
 

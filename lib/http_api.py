@@ -27,7 +27,7 @@ class HttpApiProps:
     throttle_burst: int
     log_key_arn: str
     log_retention_days: int
-    domain: str | None = None  # custom domain: regional certificate, TLS 1.2, alias record
+    domain: str | None = None  # custom domain: regional certificate, TLS 1.2, A/AAAA aliases
     zone_id: str | None = None
 
 
@@ -35,8 +35,8 @@ class HttpApi(Construct):
     """An HTTP API whose every route goes to the API function (payload format 2.0), with CORS
     for the configured origins only, per-stage throttling, and JSON access logs to a
     KMS-encrypted log group. API Gateway may invoke only this function, only from this API.
-    With a domain: a regional ACM certificate (DNS-validated), a TLS 1.2 custom domain mapped to
-    the stage, and an alias record.
+    With a domain: a regional ACM certificate (DNS-validated), a dual-stack TLS 1.2 custom domain
+    mapped to the stage, and alias A and AAAA records.
 
     Outputs: `url`, `api_id`, `execution_arn`.
     """
@@ -86,15 +86,16 @@ class HttpApi(Construct):
                 domain_name_configuration=aws.apigatewayv2_domain_name.
                 Apigatewayv2DomainNameDomainNameConfiguration(
                     certificate_arn=certificate, endpoint_type="REGIONAL",
-                    security_policy="TLS_1_2"),
+                    security_policy="TLS_1_2", ip_address_type="dualstack"),
                 tags=n.tags("http-api"))
             aws.apigatewayv2_api_mapping.Apigatewayv2ApiMapping(
                 self, "mapping", api_id=api.id, domain_name=domain.id, stage=stage.id)
             config = domain.domain_name_configuration
-            aws.route53_record.Route53Record(
-                self, "alias", zone_id=props.zone_id, name=props.domain, type="A",
-                alias=aws.route53_record.Route53RecordAlias(
-                    name=config.target_domain_name, zone_id=config.hosted_zone_id,
-                    evaluate_target_health=False))
+            for record, type_ in (("alias", "A"), ("alias-ipv6", "AAAA")):
+                aws.route53_record.Route53Record(
+                    self, record, zone_id=props.zone_id, name=props.domain, type=type_,
+                    alias=aws.route53_record.Route53RecordAlias(
+                        name=config.target_domain_name, zone_id=config.hosted_zone_id,
+                        evaluate_target_health=False))
         self.api_id: str = api.id
         self.execution_arn: str = api.execution_arn

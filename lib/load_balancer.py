@@ -23,6 +23,10 @@ class LoadBalancerProps:
     access_log_bucket: str | None  # bucket name; None: no access logs
     access_log_prefix: str
     deletion_protection: bool
+    # Dual-stack (needs `domain`, and IPv6 blocks on `subnet_ids`): 80/443 also from
+    # `allowed_ipv6_cidrs`, and an AAAA alias record beside the A record.
+    ipv6: bool = False
+    allowed_ipv6_cidrs: tuple[str, ...] = ()
 
 
 class LoadBalancer(Construct):
@@ -30,17 +34,22 @@ class LoadBalancer(Construct):
 
     With a domain: an ACM certificate validated through Route53 (a zone is created unless one is
     given), an HTTPS listener with the TLS 1.3/1.2 policy, HTTP redirected to HTTPS, and an alias
-    A record. Without one (the dev default): plain HTTP. Listener default action: 404; services
-    add path rules to `listener_arn`. Invalid header fields are dropped; access logs go to S3.
+    A record; with `ipv6` as well, the ALB is dual-stack (`ip_address_type = "dualstack"`, 80/443
+    also from `allowed_ipv6_cidrs`) and gets an alias AAAA record too. Without a domain (the dev
+    default): plain HTTP over IPv4 only, whatever `ipv6` says. Listener default action: 404;
+    services add path rules to `listener_arn`. Invalid header fields are dropped; access logs go
+    to S3.
 
     Outputs: `arn`, `arn_suffix`, `dns_name`, `zone_id`, `security_group_id`, `listener_arn`
-    (where services attach rules), `https` (bool), `url`, `name_servers` (of a created zone).
+    (where services attach rules), `https` (bool), `ipv6` (bool: dual-stack), `url`,
+    `name_servers` (of a created zone).
     """
 
     def __init__(self, scope: Construct, id: str, props: LoadBalancerProps):
         super().__init__(scope, id)
         n = props.naming
         self.https: bool = props.domain is not None
+        self.ipv6: bool = props.ipv6 and self.https
         sg = aws.security_group.SecurityGroup(
             self, "sg", name=n.name("alb"), vpc_id=props.vpc_id,
             description="Load balancer: HTTP/HTTPS from the allowed ranges",
@@ -53,9 +62,17 @@ class LoadBalancer(Construct):
                     self, f"ingress-{port}-{i}", security_group_id=sg.id, ip_protocol="tcp",
                     from_port=port, to_port=port, cidr_ipv4=cidr,
                     description=f"port {port} from {cidr}")
+            for i, cidr in enumerate(props.allowed_ipv6_cidrs if self.ipv6 else ()):
+                aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+                    self, f"ingress-{port}-ipv6-{i}", security_group_id=sg.id, ip_protocol="tcp",
+                    from_port=port, to_port=port, cidr_ipv6=cidr,
+                    description=f"port {port} from {cidr}")
 
         lb = aws.lb.Lb(
             self, "alb", name=n.name("alb"), load_balancer_type="application", internal=False,
+            # Explicit "ipv4" with a domain, so that turning ingress.ipv6 off reverts a dual-stack
+            # ALB; without one the attribute stays unset (the provider's default, ipv4).
+            ip_address_type="dualstack" if self.ipv6 else "ipv4" if self.https else None,
             subnets=props.subnet_ids, security_groups=[sg.id],
             drop_invalid_header_fields=True, desync_mitigation_mode="defensive",
             enable_deletion_protection=props.deletion_protection,
@@ -99,8 +116,10 @@ class LoadBalancer(Construct):
             ssl_policy=TLS_POLICY, certificate_arn=certificate,
             default_action=[not_found], tags=n.tags("alb", "https"))
         self.listener_arn = listener.arn
-        aws.route53_record.Route53Record(
-            self, "alias", zone_id=zone_id, name=props.domain, type="A",
-            alias=aws.route53_record.Route53RecordAlias(
-                name=lb.dns_name, zone_id=lb.zone_id, evaluate_target_health=True))
+        records = [("alias", "A")] + ([("alias-ipv6", "AAAA")] if self.ipv6 else [])
+        for record, type_ in records:
+            aws.route53_record.Route53Record(
+                self, record, zone_id=zone_id, name=props.domain, type=type_,
+                alias=aws.route53_record.Route53RecordAlias(
+                    name=lb.dns_name, zone_id=lb.zone_id, evaluate_target_health=True))
         self.url = f"https://{props.domain}"

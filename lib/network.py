@@ -1,5 +1,5 @@
 """The VPC of one environment: three subnet tiers in every AZ, egress, routing, NACLs, flow logs and
-VPC endpoints.
+VPC endpoints. IPv4 everywhere; optionally IPv6 on the public tier only (a dual-stack load balancer).
 
 Tiers:
 - public:   the load balancer and the NAT gateways or NAT instance; route to the internet gateway.
@@ -11,6 +11,7 @@ import base64
 from dataclasses import dataclass, field
 from typing import Literal
 
+from cdktf import Fn
 from constructs import Construct
 
 from lib import aws
@@ -19,6 +20,7 @@ from lib.ipam import SubnetPlan
 from lib.naming import Naming
 
 ANYWHERE = "0.0.0.0/0"
+ANYWHERE_IPV6 = "::/0"
 # Stateless NACLs must let replies back in on the port the connection left from. A NAT gateway
 # picks its source ports from 1024-65535; Linux hosts (Fargate tasks, Lambda) from 32768-60999.
 NAT_EPHEMERAL_PORTS = (1024, 65535)
@@ -57,12 +59,20 @@ class NetworkProps:
     flow_log_key_arn: str  # customer KMS key that encrypts the flow log group
     interface_endpoints: list[str] = field(default_factory=list)  # e.g. ["ecr.api", "logs"]
     nat_instance_type: str = "t4g.nano"
+    # An Amazon-provided IPv6 block on the VPC, a /64 for each public subnet, ::/0 to the internet
+    # gateway and the public NACL's rules mirrored for IPv6. Private and isolated stay IPv4-only.
+    ipv6_public: bool = False
 
 
 class Network(Construct):
     """VPC, subnets per tier and AZ, internet gateway, NAT, route tables, NACLs, flow logs,
     S3/DynamoDB gateway endpoints and optional interface endpoints. The VPC's default security
     group and default NACL are stripped of all rules so nothing can use them by accident.
+
+    With `ipv6_public`: the VPC gets an Amazon-provided IPv6 /56, each public subnet a /64 of it
+    (no automatic IPv6 addresses), the public route table `::/0` to the internet gateway and the
+    public NACL the same IPv6 rules as for 0.0.0.0/0. The private and isolated tiers get no IPv6
+    block and no IPv6 route (no egress-only gateway), so they stay exactly as without it.
 
     Outputs: `vpc_id`, `vpc_cidr`, `availability_zones`, `{public,private,isolated}_subnet_ids`
     (AZ order), `isolated_subnet_cidrs`, `public_route_table_id`, `private_route_table_ids` (AZ order),
@@ -78,7 +88,8 @@ class Network(Construct):
 
         vpc = aws.vpc.Vpc(
             self, "vpc", cidr_block=props.cidr, enable_dns_hostnames=True,
-            enable_dns_support=True, tags=n.tags("vpc"),
+            enable_dns_support=True, assign_generated_ipv6_cidr_block=props.ipv6_public or None,
+            tags=n.tags("vpc"),
         )
         self.vpc_id: str = vpc.id
         self.vpc_cidr: str = props.cidr
@@ -95,14 +106,18 @@ class Network(Construct):
 
         subnets: dict[str, list[aws.subnet.Subnet]] = {}
         for tier in ("public", "private", "isolated"):
+            ipv6 = tier == "public" and props.ipv6_public
             subnets[tier] = [
                 aws.subnet.Subnet(
                     self, f"{tier}-{letter}", vpc_id=vpc.id, cidr_block=str(block),
                     availability_zone=az, map_public_ip_on_launch=False,
+                    # the index-th /64 of the VPC's /56
+                    ipv6_cidr_block=Fn.cidrsubnet(vpc.ipv6_cidr_block, 8, index) if ipv6 else None,
+                    assign_ipv6_address_on_creation=False if ipv6 else None,
                     tags=n.tags(tier, letter, Tier=tier),
                 )
-                for letter, az, block in zip(letters, props.availability_zones,
-                                             props.subnet_plan.tier(tier))
+                for index, (letter, az, block) in enumerate(zip(
+                    letters, props.availability_zones, props.subnet_plan.tier(tier)))
             ]
         self.public_subnet_ids: list[str] = [s.id for s in subnets["public"]]
         self.private_subnet_ids: list[str] = [s.id for s in subnets["private"]]
@@ -114,6 +129,9 @@ class Network(Construct):
                                                tags=n.tags("public"))
         aws.route.Route(self, "public-default-route", route_table_id=public_rt.id,
                         destination_cidr_block=ANYWHERE, gateway_id=igw.id)
+        if props.ipv6_public:
+            aws.route.Route(self, "public-default-ipv6-route", route_table_id=public_rt.id,
+                            destination_ipv6_cidr_block=ANYWHERE_IPV6, gateway_id=igw.id)
         self._associate("public", subnets["public"], public_rt, letters)
         self.public_route_table_id: str = public_rt.id
 
@@ -236,11 +254,22 @@ class Network(Construct):
             return dict(rule_no=number, action="allow", protocol=protocol, cidr_block=cidr,
                         from_port=from_port, to_port=to_port)
 
+        def rule6(number, protocol, from_port=0, to_port=0):
+            return dict(rule_no=number, action="allow", protocol=protocol,
+                        ipv6_cidr_block=ANYWHERE_IPV6, from_port=from_port, to_port=to_port)
+
+        # With IPv6 on the public tier, the same internet-facing rules for ::/0.
+        public_ipv6 = (
+            [rule6(140, "tcp", 443, 443), rule6(150, "tcp", 80, 80),
+             rule6(160, "tcp", nat_low, nat_high)],
+            [rule6(110, "-1")],
+        ) if self._props.ipv6_public else ([], [])
         rules = {
             "public": (
                 [rule(100, "tcp", ANYWHERE, 443, 443), rule(110, "tcp", ANYWHERE, 80, 80),
-                 rule(120, "tcp", ANYWHERE, nat_low, nat_high), rule(130, "-1", vpc_cidr)],
-                [rule(100, "-1", ANYWHERE)],
+                 rule(120, "tcp", ANYWHERE, nat_low, nat_high), rule(130, "-1", vpc_cidr),
+                 *public_ipv6[0]],
+                [rule(100, "-1", ANYWHERE), *public_ipv6[1]],
             ),
             "private": (
                 # From outside the VPC only replies to connections the tier opened (via NAT).

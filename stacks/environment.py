@@ -95,6 +95,13 @@ class EnvironmentStack(TerraformStack):
             "messaging", "SNS topics",
             allow_services=("cloudwatch.amazonaws.com", "events.amazonaws.com"))
 
+    @property
+    def alb_ipv6(self) -> bool:
+        """A dual-stack load balancer: on ECS, with a domain (DNS records), unless ingress.ipv6
+        is off. The public subnets get IPv6 for it and nothing else does."""
+        c = self.config
+        return c.compute.platform == "ecs" and c.ingress.domain is not None and c.ingress.ipv6
+
     def _network_and_data(self) -> None:
         c, n = self.config, self.naming
         self.network = Network(self, "network", NetworkProps(
@@ -102,6 +109,7 @@ class EnvironmentStack(TerraformStack):
             subnet_plan=c.subnet_plan, nat=c.network.nat,
             nat_instance_type=c.network.nat_instance_type,
             interface_endpoints=list(c.network.interface_endpoints),
+            ipv6_public=self.alb_ipv6,
             flow_log_retention_days=c.logs.retention_days, flow_log_key_arn=self.logs_key.arn))
         net = self.network
         self.app = AppTier(self, "app-tier", AppTierProps(
@@ -215,7 +223,8 @@ class EnvironmentStack(TerraformStack):
             allowed_cidrs=list(c.ingress.allowed_cidrs), domain=c.ingress.domain,
             hosted_zone_id=c.ingress.hosted_zone_id, zone_name=c.ingress.zone_name,
             access_log_bucket=self.storage.logs.name if c.ingress.access_logs else None,
-            access_log_prefix=ALB_LOG_PREFIX, deletion_protection=c.ingress.deletion_protection))
+            access_log_prefix=ALB_LOG_PREFIX, deletion_protection=c.ingress.deletion_protection,
+            ipv6=self.alb_ipv6, allowed_ipv6_cidrs=tuple(c.ingress.allowed_ipv6_cidrs)))
         self.cluster = Cluster(self, "cluster", ClusterProps(
             naming=n, capacity=c.compute.capacity, architecture=c.compute.architecture,
             ec2=c.compute.ec2, subnet_ids=net.private_subnet_ids, vpc_id=net.vpc_id,

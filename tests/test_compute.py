@@ -58,11 +58,15 @@ def services_of(stack: SynthStack) -> list[str]:
 
 def test_the_load_balancer_admits_web_traffic_only_from_the_allowed_ranges(stack, full):
     ports = {"dev-stack": {80}, "staging-stack": {80, 443}, "prod-stack": {80, 443}}[stack.name]
+    # IPv6 only where there is a domain (staging, prod): the ALB is dual-stack there.
+    ranges = ["0.0.0.0/0"] + (["::/0"] if stack.name != "dev-stack" else [])
     rules = rules_of(stack, "ingress", "load-balancer/sg")
-    assert {(r["from_port"], r["cidr_ipv4"]) for r in rules} == {(p, "0.0.0.0/0") for p in ports}
-    assert {(r["from_port"], r["cidr_ipv4"]) for r in rules_of(full, "ingress",
-                                                               "load-balancer/sg")} == \
-        {(80, "203.0.113.0/24"), (443, "203.0.113.0/24")}
+    assert {(r["from_port"], r.get("cidr_ipv4") or r["cidr_ipv6"]) for r in rules} == \
+        {(p, cidr) for p in ports for cidr in ranges}
+    assert {(r["from_port"], r.get("cidr_ipv4") or r["cidr_ipv6"])
+            for r in rules_of(full, "ingress", "load-balancer/sg")} == \
+        {(80, "203.0.113.0/24"), (443, "203.0.113.0/24"), (80, "2001:db8::/32"),
+         (443, "2001:db8::/32")}
 
 
 @pytest.mark.parametrize("which", ["shipped", "full"])
@@ -298,6 +302,51 @@ def test_with_a_domain_http_redirects_and_https_uses_tls_1_3_and_1_2(prod, full,
     alias = stack.resource("aws_route53_record", "load-balancer/alias")
     assert (alias["name"], alias["type"]) == (cert["domain_name"], "A")
     assert alias["alias"]["name"] == stack.ref("aws_lb", "load-balancer/alb", "dns_name")
+
+
+@pytest.mark.parametrize("which", ["prod", "full"])
+def test_with_a_domain_the_load_balancer_is_dual_stack(prod, full, which):
+    stack = prod if which == "prod" else full
+    assert stack.resource("aws_lb", "load-balancer/alb")["ip_address_type"] == "dualstack"
+    records = {(r["name"], r["type"]): r["alias"]
+               for p, r in stack.matching("aws_route53_record", "load-balancer/alias*").items()}
+    domain = stack.resource("aws_acm_certificate", "load-balancer/certificate")["domain_name"]
+    assert sorted(records) == [(domain, "A"), (domain, "AAAA")]
+    for alias in records.values():
+        assert alias["name"] == stack.ref("aws_lb", "load-balancer/alb", "dns_name")
+        assert alias["zone_id"] == stack.ref("aws_lb", "load-balancer/alb", "zone_id")
+    https_v6 = {r["cidr_ipv6"] for r in rules_of(stack, "ingress", "load-balancer/sg")
+                if r["from_port"] == 443 and "cidr_ipv6" in r}
+    assert https_v6 == ({"::/0"} if which == "prod" else {"2001:db8::/32"})
+
+
+def test_without_a_domain_the_load_balancer_is_ipv4_only(dev):
+    assert "ip_address_type" not in dev.resource("aws_lb", "load-balancer/alb")
+    assert not any("cidr_ipv6" in r for r in rules_of(dev, "ingress", "load-balancer/sg"))
+    assert dev.resources("aws_route53_record") == {}
+
+
+@pytest.fixture(scope="session")
+def prod_ipv4(tmp_path_factory) -> SynthStack:
+    """config/prod.toml with `ingress.ipv6 = false`."""
+    directory = tmp_path_factory.mktemp("prod-ipv4")
+    text = (ROOT / "config" / "prod.toml").read_text()
+    assert "[ingress]\n" in text
+    config = directory / "prod.toml"
+    config.write_text(text.replace("[ingress]\n", "[ingress]\nipv6 = false\n", 1))
+    return synthesize(directory / "out", [config])["prod-stack"]
+
+
+def test_ipv6_off_gives_an_ipv4_only_load_balancer_and_network(prod_ipv4):
+    stack = prod_ipv4
+    assert stack.resource("aws_lb", "load-balancer/alb")["ip_address_type"] == "ipv4"
+    assert [r["type"] for r in stack.resources("aws_route53_record").values()
+            if r["name"] == "webplat.example.com"] == ["A"]
+    assert not any("cidr_ipv6" in r for r in rules_of(stack, "ingress", "load-balancer/sg"))
+    assert "assign_generated_ipv6_cidr_block" not in stack.resource("aws_vpc", "network/vpc")
+    assert not any("ipv6_cidr_block" in s for s in stack.resources("aws_subnet").values())
+    assert not any("destination_ipv6_cidr_block" in r
+                   for r in stack.resources("aws_route").values())
 
 
 def test_access_logs_go_to_the_log_bucket_which_the_load_balancers_may_write(stack):

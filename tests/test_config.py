@@ -240,6 +240,14 @@ BAD_INPUT = [
      "does not run arm64 images"),
     ("bad domain", MINIMAL.replace("[network]", '[ingress]\ndomain = "https://x.com"\n\n'
      '[network]'), "ingress.domain", "lowercase DNS name"),
+    ("bad IPv6 CIDR", MINIMAL.replace("[network]", '[ingress]\nallowed_ipv6_cidrs = '
+     '["2001:db8::/129"]\n\n[network]'), "ingress.allowed_ipv6_cidrs[0]",
+     "not an IPv6 network in CIDR form"),
+    ("IPv4 given as an IPv6 CIDR", MINIMAL.replace("[network]", '[ingress]\nallowed_ipv6_cidrs = '
+     '["0.0.0.0/0"]\n\n[network]'), "ingress.allowed_ipv6_cidrs[0]", "e.g. 2001:db8::/32"),
+    ("prod narrows IPv4 but leaves IPv6 open", MINIMAL.replace("[network]", '[ingress]\n'
+     'domain = "shop.example.com"\nallowed_cidrs = ["203.0.113.0/24"]\n\n[network]'),
+     "ingress.allowed_ipv6_cidrs", "IPv6 would stay open to ::/0"),
     ("bucket name that breaks S3's rules", MINIMAL.replace('"shop"', '"acme-support-portal"')
      .replace("[network]", '[storage]\nsurfaces = ["support-desk-portals"]\n\n[network]'),
      "storage.surfaces", "'acme-support-portal-dev-support-desk-portals-assets-123456789012' is "

@@ -140,6 +140,15 @@ def test_a_surface_domain_gets_a_us_east_1_certificate_and_tls_1_2(full):
     assert full.resource("aws_acm_certificate", "cdn-static/certificate")["provider"] == \
         "aws.us_east_1"
     assert dist["aliases"] == ["static.example.com"]
+    # A and AAAA aliases to the distribution, which serves IPv6
+    assert dist["is_ipv6_enabled"] is True
+    records = full.matching("aws_route53_record", "cdn-static/alias*").values()
+    assert sorted((r["name"], r["type"]) for r in records) == [
+        ("static.example.com", "A"), ("static.example.com", "AAAA")]
+    for record in records:
+        assert record["zone_id"] == "Z0123456789EXAMPLE"
+        assert record["alias"]["name"] == full.ref("aws_cloudfront_distribution",
+                                                   "cdn-static/distribution", "domain_name")
 
 
 def test_waf_is_attached_where_the_environment_says(stacks):
@@ -341,6 +350,11 @@ def test_api_custom_domain_is_tls_1_2_with_a_validated_certificate(full):
     cors = full.resource("aws_apigatewayv2_api", "http-api/api")["cors_configuration"]
     assert cors["allow_origins"] == ["https://app.example.com"]
     assert full.json["output"]["api_url"]["value"] == "https://api.example.com"
+    # dual-stack, so both an A and an AAAA alias to its regional endpoint
+    assert config["ip_address_type"] == "dualstack"
+    records = full.matching("aws_route53_record", "http-api/alias*").values()
+    assert sorted((r["name"], r["type"]) for r in records) == [
+        ("api.example.com", "A"), ("api.example.com", "AAAA")]
 
 
 def test_a_scheduled_task_runs_on_its_services_capacity(full):

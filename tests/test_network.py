@@ -58,9 +58,12 @@ def test_no_subnet_hands_out_public_ips(stack):
 
 def test_public_subnets_route_to_the_internet_gateway(stack):
     igw = stack.ref("aws_internet_gateway", "network/igw")
+    # IPv6 too where the load balancer is dual-stack (a domain: staging and prod).
+    expected = [("0.0.0.0/0", igw)] + ([("::/0", igw)] if stack.name != "dev-stack" else [])
     for letter in AZS[stack.name]:
-        [route] = routes_of(stack, route_table_of(stack, "public", letter))
-        assert (route["destination_cidr_block"], route["gateway_id"]) == ("0.0.0.0/0", igw)
+        routes = routes_of(stack, route_table_of(stack, "public", letter))
+        assert sorted((r.get("destination_cidr_block") or r["destination_ipv6_cidr_block"],
+                       r["gateway_id"]) for r in routes) == sorted(expected)
 
 
 def test_private_subnets_reach_the_internet_only_through_nat(stack):
@@ -119,6 +122,51 @@ def test_prod_keeps_a_nat_gateway_in_each_az(prod):
         assert route["nat_gateway_id"] == prod.ref("aws_nat_gateway", f"network/nat-{letter}")
 
 
+def test_ipv6_is_on_the_public_tier_only_and_only_with_a_domain(stack):
+    vpc = stack.resource("aws_vpc", "network/vpc")
+    subnets = stack.resources("aws_subnet")
+    if stack.name == "dev-stack":  # no domain: IPv4 only, nothing IPv6 anywhere
+        assert "assign_generated_ipv6_cidr_block" not in vpc
+        assert not any("ipv6" in key for s in subnets.values() for key in s)
+        assert not any("destination_ipv6_cidr_block" in r
+                       for r in stack.resources("aws_route").values())
+        assert not any(r.get("ipv6_cidr_block") for n in stack.resources("aws_network_acl").values()
+                       for r in n["ingress"] + n["egress"])
+        return
+    assert vpc["assign_generated_ipv6_cidr_block"] is True
+    vpc_block = stack.ref("aws_vpc", "network/vpc", "ipv6_cidr_block")
+    for index, letter in enumerate(AZS[stack.name]):
+        public = subnets[f"network/public-{letter}"]
+        assert public["ipv6_cidr_block"] == f"${{cidrsubnet({vpc_block[2:-1]}, 8, {index})}}"
+        assert public["assign_ipv6_address_on_creation"] is False
+        for tier in ("private", "isolated"):
+            assert not any("ipv6" in key for key in subnets[f"network/{tier}-{letter}"])
+    # No IPv6 route but the public tier's to the internet gateway (no egress-only gateway).
+    ipv6_routes = [r for r in stack.resources("aws_route").values()
+                   if "destination_ipv6_cidr_block" in r]
+    assert [(r["route_table_id"], r["gateway_id"]) for r in ipv6_routes] == [
+        (stack.ref("aws_route_table", "network/public-rt"),
+         stack.ref("aws_internet_gateway", "network/igw"))]
+    assert stack.resources("aws_egress_only_internet_gateway") == {}
+    for tier in ("private", "isolated"):
+        nacl = stack.resource("aws_network_acl", f"network/{tier}-nacl")
+        assert not any(r.get("ipv6_cidr_block") for r in nacl["ingress"] + nacl["egress"])
+
+
+def test_the_public_nacl_admits_the_same_ports_over_ipv6_as_over_ipv4(stack):
+    nacl = stack.resource("aws_network_acl", "network/public-nacl")
+
+    def ports(rules, key, cidr):
+        return {(r["protocol"], r["from_port"], r["to_port"]) for r in rules if r.get(key) == cidr}
+
+    for direction in ("ingress", "egress"):
+        ipv6 = ports(nacl[direction], "ipv6_cidr_block", "::/0")
+        if stack.name == "dev-stack":
+            assert ipv6 == set()
+        else:
+            assert ipv6 == ports(nacl[direction], "cidr_block", "0.0.0.0/0"), direction
+
+
 def test_isolated_subnets_have_no_way_out_of_the_vpc(stack):
     vpc = str(vpc_cidr(stack))
     tables = {route_table_of(stack, "isolated", x) for x in AZS[stack.name]}
@@ -131,6 +179,7 @@ def test_isolated_subnets_have_no_way_out_of_the_vpc(stack):
         assert table not in endpoint.get("route_table_ids", [])
     nacl = stack.resource("aws_network_acl", "network/isolated-nacl")
     assert {r["cidr_block"] for r in nacl["ingress"] + nacl["egress"]} == {vpc}
+    assert not any(r.get("ipv6_cidr_block") for r in nacl["ingress"] + nacl["egress"])
 
 
 def test_internet_traffic_into_the_vpc_is_limited_by_nacl(stack):
