@@ -7,7 +7,7 @@ from constructs import Construct
 
 from lib import aws
 from lib.bucket import Bucket
-from lib.certificate import dns_validated_certificate
+from lib.certificate import alias_records, dns_validated_certificate
 from lib.naming import Naming
 
 # AWS managed policies (the same ids in every account).
@@ -115,13 +115,9 @@ class StaticSite(Construct):
             "Condition": {"StringEquals": {"AWS:SourceArn": distribution.arn}},
         }])
         self._access_logs(n, name, distribution.arn, props)
-        if props.domain:  # A and AAAA: the distribution serves IPv6 (is_ipv6_enabled)
-            for record, type_ in (("alias", "A"), ("alias-ipv6", "AAAA")):
-                aws.route53_record.Route53Record(
-                    self, record, zone_id=props.zone_id, name=props.domain, type=type_,
-                    alias=aws.route53_record.Route53RecordAlias(
-                        name=distribution.domain_name, zone_id=distribution.hosted_zone_id,
-                        evaluate_target_health=False))
+        if props.domain:  # AAAA too: the distribution serves IPv6 (is_ipv6_enabled)
+            alias_records(self, props.zone_id, props.domain, distribution.domain_name,
+                          distribution.hosted_zone_id, ipv6=True)
         self.distribution_id: str = distribution.id
         self.distribution_arn: str = distribution.arn
         self.domain_name: str = distribution.domain_name

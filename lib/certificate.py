@@ -1,4 +1,5 @@
-"""ACM certificates validated through a Route53 record."""
+"""ACM certificates validated through a Route53 record, and the alias records that point a
+domain at what serves it."""
 
 from cdktf import TerraformProvider, TerraformResourceLifecycle
 from constructs import Construct
@@ -25,3 +26,15 @@ def dns_validated_certificate(scope: Construct, naming: Naming, domain: str, zon
         scope, "certificate-validated", certificate_arn=cert.arn,
         validation_record_fqdns=[record.fqdn], provider=provider)
     return validation.certificate_arn
+
+
+def alias_records(scope: Construct, zone_id: str, domain: str, target_name: str,
+                  target_zone_id: str, ipv6: bool, evaluate_target_health: bool = False) -> None:
+    """Alias A record for `domain` in `zone_id`, and AAAA beside it when the target serves IPv6
+    (a dual-stack load balancer, CloudFront, a dual-stack API domain)."""
+    for record, type_ in [("alias", "A")] + ([("alias-ipv6", "AAAA")] if ipv6 else []):
+        aws.route53_record.Route53Record(
+            scope, record, zone_id=zone_id, name=domain, type=type_,
+            alias=aws.route53_record.Route53RecordAlias(
+                name=target_name, zone_id=target_zone_id,
+                evaluate_target_health=evaluate_target_health))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from lib import aws
-from lib.certificate import dns_validated_certificate
+from lib.certificate import alias_records, dns_validated_certificate
 from lib.naming import Naming
 
 ACCESS_LOG_FORMAT = json.dumps({
@@ -91,11 +91,7 @@ class HttpApi(Construct):
             aws.apigatewayv2_api_mapping.Apigatewayv2ApiMapping(
                 self, "mapping", api_id=api.id, domain_name=domain.id, stage=stage.id)
             config = domain.domain_name_configuration
-            for record, type_ in (("alias", "A"), ("alias-ipv6", "AAAA")):
-                aws.route53_record.Route53Record(
-                    self, record, zone_id=props.zone_id, name=props.domain, type=type_,
-                    alias=aws.route53_record.Route53RecordAlias(
-                        name=config.target_domain_name, zone_id=config.hosted_zone_id,
-                        evaluate_target_health=False))
+            alias_records(self, props.zone_id, props.domain, config.target_domain_name,
+                          config.hosted_zone_id, ipv6=True)  # the domain is dual-stack
         self.api_id: str = api.id
         self.execution_arn: str = api.execution_arn

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from lib import aws
-from lib.certificate import dns_validated_certificate
+from lib.certificate import alias_records, dns_validated_certificate
 from lib.naming import Naming
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2 only, forward secrecy
@@ -116,10 +116,6 @@ class LoadBalancer(Construct):
             ssl_policy=TLS_POLICY, certificate_arn=certificate,
             default_action=[not_found], tags=n.tags("alb", "https"))
         self.listener_arn = listener.arn
-        records = [("alias", "A")] + ([("alias-ipv6", "AAAA")] if self.ipv6 else [])
-        for record, type_ in records:
-            aws.route53_record.Route53Record(
-                self, record, zone_id=zone_id, name=props.domain, type=type_,
-                alias=aws.route53_record.Route53RecordAlias(
-                    name=lb.dns_name, zone_id=lb.zone_id, evaluate_target_health=True))
+        alias_records(self, zone_id, props.domain, lb.dns_name, lb.zone_id, ipv6=self.ipv6,
+                      evaluate_target_health=True)
         self.url = f"https://{props.domain}"
