@@ -25,7 +25,6 @@ class AppRunnerServiceProps:
     database: DatabaseAccess | None = None
     cache: CacheAccess | None = None
     media: BucketAccess | None = None
-    consumes: None = None  # App Runner runs web services only; workers consume queues
     sends_to: tuple[QueueAccess, ...] = ()
 
 

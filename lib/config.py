@@ -652,6 +652,13 @@ class EnvironmentConfig(Section):
         return [f"{self.region}{letter}" for letter in "abcdef"[: self.network.az_count]]
 
     @property
+    def dual_stack_ingress(self) -> bool:
+        """A dual-stack load balancer: on ECS, with a domain (DNS records), unless ingress.ipv6
+        is off. The public subnets get IPv6 for it and nothing else does."""
+        return self.compute.platform == "ecs" and self.ingress.domain is not None and \
+            self.ingress.ipv6
+
+    @property
     def subnet_plan(self) -> SubnetPlan:
         explicit = None
         if self.network.subnets is not None:

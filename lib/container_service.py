@@ -287,33 +287,39 @@ class ContainerService(Construct):
         after five minutes with nothing waiting it sheds one task at a time, down to min_tasks.
         """
         n, svc = props.naming, props.settings
-        policy, alarm = aws.appautoscaling_policy, aws.cloudwatch_metric_alarm
-        steps = {
-            # name: (adjustment type, step, its bounds, cooldown, threshold, comparison, periods)
-            "backlog": ("PercentChangeInCapacity", 50, {"metric_interval_lower_bound": "0"}, 60,
-                        1, "GreaterThanOrEqualToThreshold", 1),
-            "idle": ("ChangeInCapacity", -1, {"metric_interval_upper_bound": "0"}, 300,
-                     0, "LessThanOrEqualToThreshold", 5),
-        }
-        for name, (kind, step, bounds, cooldown, threshold, comparison, periods) in steps.items():
+        policy = aws.appautoscaling_policy
+
+        def step_on_backlog(name: str, adjustment_type: str, adjustment: int, cooldown: int,
+                            bounds: dict, alarm_when: str, threshold: int, minutes: int,
+                            missing_data: str) -> None:
             scaling = policy.AppautoscalingPolicy(
                 self, f"scale-on-{name}", name=n.name(svc.name, name), policy_type="StepScaling",
                 service_namespace="ecs", resource_id=target.resource_id,
                 scalable_dimension=target.scalable_dimension,
                 step_scaling_policy_configuration=policy.
                 AppautoscalingPolicyStepScalingPolicyConfiguration(
-                    adjustment_type=kind, cooldown=cooldown, metric_aggregation_type="Maximum",
-                    min_adjustment_magnitude=1 if kind == "PercentChangeInCapacity" else None,
+                    adjustment_type=adjustment_type, cooldown=cooldown,
+                    metric_aggregation_type="Maximum",
+                    min_adjustment_magnitude=1 if adjustment_type == "PercentChangeInCapacity"
+                    else None,
                     step_adjustment=[policy.
                                      AppautoscalingPolicyStepScalingPolicyConfigurationStepAdjustment(
-                                         scaling_adjustment=step, **bounds)]))
-            alarm.CloudwatchMetricAlarm(
+                                         scaling_adjustment=adjustment, **bounds)]))
+            aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
                 self, f"{name}-alarm", alarm_name=n.name(svc.name, name),
                 alarm_description=f"scales {svc.name} on the backlog of {props.consumes.name}",
                 namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
                 dimensions={"QueueName": props.consumes.queue_name}, statistic="Maximum",
-                period=60, evaluation_periods=periods, threshold=threshold,
-                comparison_operator=comparison,
-                # SQS stops publishing for a queue idle for hours: no data means nothing waits.
-                treat_missing_data="breaching" if name == "idle" else "notBreaching",
+                period=60, evaluation_periods=minutes, threshold=threshold,
+                comparison_operator=alarm_when, treat_missing_data=missing_data,
                 alarm_actions=[scaling.arn], tags=n.tags(svc.name, name))
+
+        step_on_backlog("backlog", "PercentChangeInCapacity", 50, cooldown=60,
+                        bounds={"metric_interval_lower_bound": "0"},
+                        alarm_when="GreaterThanOrEqualToThreshold", threshold=1, minutes=1,
+                        missing_data="notBreaching")
+        # SQS stops publishing for a queue idle for hours: no data means nothing waits.
+        step_on_backlog("idle", "ChangeInCapacity", -1, cooldown=300,
+                        bounds={"metric_interval_upper_bound": "0"},
+                        alarm_when="LessThanOrEqualToThreshold", threshold=0, minutes=5,
+                        missing_data="breaching")

@@ -95,13 +95,6 @@ class EnvironmentStack(TerraformStack):
             "messaging", "SNS topics",
             allow_services=("cloudwatch.amazonaws.com", "events.amazonaws.com"))
 
-    @property
-    def alb_ipv6(self) -> bool:
-        """A dual-stack load balancer: on ECS, with a domain (DNS records), unless ingress.ipv6
-        is off. The public subnets get IPv6 for it and nothing else does."""
-        c = self.config
-        return c.compute.platform == "ecs" and c.ingress.domain is not None and c.ingress.ipv6
-
     def _network_and_data(self) -> None:
         c, n = self.config, self.naming
         self.network = Network(self, "network", NetworkProps(
@@ -109,7 +102,7 @@ class EnvironmentStack(TerraformStack):
             subnet_plan=c.subnet_plan, nat=c.network.nat,
             nat_instance_type=c.network.nat_instance_type,
             interface_endpoints=list(c.network.interface_endpoints),
-            ipv6_public=self.alb_ipv6,
+            ipv6_public=c.dual_stack_ingress,
             flow_log_retention_days=c.logs.retention_days, flow_log_key_arn=self.logs_key.arn))
         net = self.network
         self.app = AppTier(self, "app-tier", AppTierProps(
@@ -201,7 +194,6 @@ class EnvironmentStack(TerraformStack):
                         repository_arn=repositories[svc.name].arn if svc.builds_image else None,
                         secret_arns={secrets.env_names[s]: secrets.arns[s] for s in svc.secrets},
                         secrets_key_arn=self.secrets_key.arn,
-                        consumes=self._queue(svc.queue) if svc.queue else None,
                         sends_to=tuple(self._queue(q) for q in svc.sends_to),
                         **self._data_access(svc.access))
 
@@ -224,7 +216,7 @@ class EnvironmentStack(TerraformStack):
             hosted_zone_id=c.ingress.hosted_zone_id, zone_name=c.ingress.zone_name,
             access_log_bucket=self.storage.logs.name if c.ingress.access_logs else None,
             access_log_prefix=ALB_LOG_PREFIX, deletion_protection=c.ingress.deletion_protection,
-            ipv6=self.alb_ipv6, allowed_ipv6_cidrs=tuple(c.ingress.allowed_ipv6_cidrs)))
+            ipv6=c.dual_stack_ingress, allowed_ipv6_cidrs=tuple(c.ingress.allowed_ipv6_cidrs)))
         self.cluster = Cluster(self, "cluster", ClusterProps(
             naming=n, capacity=c.compute.capacity, architecture=c.compute.architecture,
             ec2=c.compute.ec2, subnet_ids=net.private_subnet_ids, vpc_id=net.vpc_id,
@@ -242,7 +234,8 @@ class EnvironmentStack(TerraformStack):
                     ingress=Ingress(lb.security_group_id, lb.listener_arn, lb.arn_suffix)
                     if svc.kind == "web" else None,
                     log_key_arn=self.logs_key.arn, log_retention_days=c.logs.retention_days,
-                    otel_sidecar=c.observability.otel_sidecar, **common(svc)))
+                    otel_sidecar=c.observability.otel_sidecar,
+                    consumes=self._queue(svc.queue) if svc.queue else None, **common(svc)))
         self.outputs.update(url=lb.url, cluster_name=self.cluster.name)
 
     def _edge(self) -> None:
