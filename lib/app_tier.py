@@ -36,13 +36,14 @@ class AppTier(Construct):
             self, "sg", name=n.name("app"), vpc_id=props.vpc_id,
             description="Application workloads: the only source the data stores admit",
             tags=n.tags("app"))
+        self.security_group_id: str = sg.id
         aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-            self, "https-out", security_group_id=sg.id, ip_protocol="tcp", from_port=HTTPS,
-            to_port=HTTPS, cidr_ipv4="0.0.0.0/0", description="HTTPS to AWS APIs and the internet")
+            self, "https-out", security_group_id=self.security_group_id, ip_protocol="tcp",
+            from_port=HTTPS, to_port=HTTPS, cidr_ipv4="0.0.0.0/0",
+            description="HTTPS to AWS APIs and the internet")
         for port, what in ((POSTGRES, "postgres"), (REDIS, "redis")):
             for i, cidr in enumerate(props.data_subnet_cidrs):
                 aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-                    self, f"{what}-out-{i}", security_group_id=sg.id, ip_protocol="tcp",
-                    from_port=port, to_port=port, cidr_ipv4=cidr,
+                    self, f"{what}-out-{i}", security_group_id=self.security_group_id,
+                    ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4=cidr,
                     description=f"{what} in the isolated subnets")
-        self.security_group_id: str = sg.id

@@ -13,6 +13,9 @@ Use it as ``from lib import aws`` and then ``aws.vpc.Vpc(...)``: the same classe
 synthesized JSON (``tests/test_fast_import.py`` proves the output is byte-identical to the
 documented style; ``make bench`` measures both).
 
+Reading a resource's attribute (``bucket.id``, ``role.arn``) is a round trip to the jsii kernel, as
+is creating a resource, so constructs read each attribute once and reuse the value.
+
 To use another resource type, add its submodule name (the package's module name, e.g.
 ``s3_bucket``) to the import list at the bottom of this file.
 """

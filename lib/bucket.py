@@ -64,11 +64,12 @@ class Bucket(Construct):
                                         bucket=props.name or n.bucket(props.component),
                                         force_destroy=props.force_destroy,
                                         tags=n.tags(props.component))
+        bucket_id: str = bucket.id
         aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
-            self, "public-access-block", bucket=bucket.id, block_public_acls=True,
+            self, "public-access-block", bucket=bucket_id, block_public_acls=True,
             block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)
         aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
-            self, "ownership", bucket=bucket.id,
+            self, "ownership", bucket=bucket_id,
             rule=aws.s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(
                 object_ownership="BucketOwnerEnforced"))
         sse = aws.s3_bucket_server_side_encryption_configuration
@@ -76,27 +77,27 @@ class Bucket(Construct):
             sse_algorithm="aws:kms" if props.kms_key_arn else "AES256",
             kms_master_key_id=props.kms_key_arn)
         sse.S3BucketServerSideEncryptionConfigurationA(
-            self, "encryption", bucket=bucket.id,
+            self, "encryption", bucket=bucket_id,
             rule=[sse.S3BucketServerSideEncryptionConfigurationRuleA(
                 apply_server_side_encryption_by_default=default,
                 bucket_key_enabled=bool(props.kms_key_arn))])
         if props.versioned:
             aws.s3_bucket_versioning.S3BucketVersioningA(
-                self, "versioning", bucket=bucket.id,
+                self, "versioning", bucket=bucket_id,
                 versioning_configuration=aws.s3_bucket_versioning.
                 S3BucketVersioningVersioningConfiguration(status="Enabled"))
-        self._lifecycle(bucket, props)
+        self._lifecycle(bucket_id, props)
         if props.cors_origins:
             cors = aws.s3_bucket_cors_configuration
             cors.S3BucketCorsConfiguration(
-                self, "cors", bucket=bucket.id, cors_rule=[cors.S3BucketCorsConfigurationCorsRule(
+                self, "cors", bucket=bucket_id, cors_rule=[cors.S3BucketCorsConfigurationCorsRule(
                     allowed_methods=["GET", "HEAD", "PUT"], allowed_origins=props.cors_origins,
                     allowed_headers=["*"], expose_headers=["ETag"], max_age_seconds=3000)])
         if props.access_log_bucket:
             aws.s3_bucket_logging.S3BucketLoggingA(
-                self, "access-logs", bucket=bucket.id, target_bucket=props.access_log_bucket,
+                self, "access-logs", bucket=bucket_id, target_bucket=props.access_log_bucket,
                 target_prefix=f"s3/{props.component}/")
-        self._bucket = bucket
+        self._bucket_id = bucket_id
         self.name: str = bucket.bucket
         self.arn: str = bucket.arn
         self.domain_name: str = bucket.bucket_regional_domain_name
@@ -105,20 +106,19 @@ class Bucket(Construct):
 
     def attach_policy(self, statements: list[dict]) -> None:
         """The bucket policy: deny every request made without TLS, plus `statements`."""
-        bucket = self._bucket
         tls_only = {
             "Sid": "DenyRequestsWithoutTls",
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:*",
-            "Resource": [bucket.arn, f"{bucket.arn}/*"],
+            "Resource": [self.arn, f"{self.arn}/*"],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
         aws.s3_bucket_policy.S3BucketPolicy(
-            self, "policy", bucket=bucket.id,
+            self, "policy", bucket=self._bucket_id,
             policy=json.dumps({"Version": "2012-10-17", "Statement": [tls_only, *statements]}))
 
-    def _lifecycle(self, bucket, props: BucketProps) -> None:
+    def _lifecycle(self, bucket_id: str, props: BucketProps) -> None:
         lc = aws.s3_bucket_lifecycle_configuration
         rules = [lc.S3BucketLifecycleConfigurationRule(
             id="abort-incomplete-uploads", status="Enabled",
@@ -139,7 +139,7 @@ class Bucket(Construct):
                     lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
                         noncurrent_days=rule.noncurrent_expire_days)]
                 if props.versioned and rule.noncurrent_expire_days else None))
-        lc.S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket.id, rule=rules)
+        lc.S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket_id, rule=rules)
 
 
 def alb_log_delivery_statement(naming: Naming, bucket_arn: str, prefix: str) -> dict:

@@ -106,22 +106,22 @@ class StaticSite(Construct):
                 minimum_protocol_version="TLSv1.2_2021") if certificate else
             cf.CloudfrontDistributionViewerCertificate(cloudfront_default_certificate=True),
             tags=n.tags(props.surface))
+        self.distribution_arn: str = distribution.arn
+        self.domain_name: str = distribution.domain_name
         props.bucket.attach_policy([{
             "Sid": "CloudFrontReadsThroughOriginAccessControl",
             "Effect": "Allow",
             "Principal": {"Service": "cloudfront.amazonaws.com"},
             "Action": "s3:GetObject",
             "Resource": f"{props.bucket.arn}/*",
-            "Condition": {"StringEquals": {"AWS:SourceArn": distribution.arn}},
+            "Condition": {"StringEquals": {"AWS:SourceArn": self.distribution_arn}},
         }])
-        self._access_logs(n, name, distribution.arn, props)
+        self._access_logs(n, name, self.distribution_arn, props)
         if props.domain:  # AAAA too: the distribution serves IPv6 (is_ipv6_enabled)
-            alias_records(self, props.zone_id, props.domain, distribution.domain_name,
+            alias_records(self, props.zone_id, props.domain, self.domain_name,
                           distribution.hosted_zone_id, ipv6=True)
         self.distribution_id: str = distribution.id
-        self.distribution_arn: str = distribution.arn
-        self.domain_name: str = distribution.domain_name
-        self.url: str = f"https://{props.domain or distribution.domain_name}"
+        self.url: str = f"https://{props.domain or self.domain_name}"
 
     def _security_headers(self, name: str) -> str:
         rh = aws.cloudfront_response_headers_policy

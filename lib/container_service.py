@@ -110,16 +110,17 @@ class ContainerService(Construct):
         self.execution_role_arn: str = execution_role.arn
         self.task_role_arn: str = task_role.arn
 
-        task = self._task_definition(props, execution_role.arn, task_role.arn, log_group.name,
-                                     access.environment, access.secrets)
+        task = self._task_definition(props, self.execution_role_arn, self.task_role_arn,
+                                     self.log_group_name, access.environment, access.secrets)
         self.security_group_id: str = self._security_group(props)
         self.network_security_group_ids: list[str] = [self.security_group_id] + (
             [props.app_security_group_id] if svc.access else [])
 
-        target_group, rule = self._target(props) if props.ingress else (None, None)
-        self.target_group_arn: str | None = target_group.arn if target_group else None
-        self.target_group_arn_suffix: str | None = target_group.arn_suffix \
-            if target_group else None
+        target_group_arn = target_group_arn_suffix = rule = None
+        if props.ingress:
+            target_group_arn, target_group_arn_suffix, rule = self._target(props)
+        self.target_group_arn: str | None = target_group_arn
+        self.target_group_arn_suffix: str | None = target_group_arn_suffix
         ecs = aws.ecs_service
         service = ecs.EcsService(
             self, "service", name=n.name(svc.name), cluster=props.cluster_name,
@@ -131,10 +132,10 @@ class ContainerService(Construct):
                 subnets=props.subnet_ids, assign_public_ip=False,
                 security_groups=self.network_security_group_ids),
             load_balancer=[ecs.EcsServiceLoadBalancer(
-                target_group_arn=target_group.arn, container_name=svc.name,
-                container_port=svc.port)] if target_group else None,
+                target_group_arn=target_group_arn, container_name=svc.name,
+                container_port=svc.port)] if target_group_arn else None,
             health_check_grace_period_seconds=svc.health_check_grace_seconds
-            if target_group else None,
+            if target_group_arn else None,
             deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
             deployment_circuit_breaker=ecs.EcsServiceDeploymentCircuitBreaker(
                 enable=True, rollback=True),
@@ -146,7 +147,7 @@ class ContainerService(Construct):
                 else ["desired_count"]),
             tags=n.tags(svc.name))
         self.service_name: str = service.name
-        self._autoscaling(props, service.name, target_group)
+        self._autoscaling(props, self.service_name, target_group_arn_suffix)
 
     def _execution_statements(self, props: ContainerServiceProps, log_group_arn: str,
                               secret_arns: list[str]) -> list[dict]:
@@ -213,23 +214,25 @@ class ContainerService(Construct):
             description=f"{svc.name}: " + ("from the load balancer only" if props.ingress
                                            else "no inbound"),
             tags=n.tags(svc.name))
+        sg_id: str = sg.id
         aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-            self, "https-out", security_group_id=sg.id, ip_protocol="tcp", from_port=443,
+            self, "https-out", security_group_id=sg_id, ip_protocol="tcp", from_port=443,
             to_port=443, cidr_ipv4="0.0.0.0/0",
             description="HTTPS to AWS APIs (ECR, Secrets Manager, logs) and the internet")
         if props.ingress:
             aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-                self, "from-alb", security_group_id=sg.id, ip_protocol="tcp",
+                self, "from-alb", security_group_id=sg_id, ip_protocol="tcp",
                 from_port=svc.port, to_port=svc.port,
                 referenced_security_group_id=props.ingress.security_group_id,
                 description=f"port {svc.port} from the load balancer")
             aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
                 self, "alb-to-service", security_group_id=props.ingress.security_group_id,
                 ip_protocol="tcp", from_port=svc.port, to_port=svc.port,
-                referenced_security_group_id=sg.id, description=f"to {svc.name} on {svc.port}")
-        return sg.id
+                referenced_security_group_id=sg_id, description=f"to {svc.name} on {svc.port}")
+        return sg_id
 
-    def _target(self, props: ContainerServiceProps):
+    def _target(self, props: ContainerServiceProps) -> tuple[str, str, Construct]:
+        """The target group's ARN and ARN suffix, and the listener rule that forwards to it."""
         n, svc = props.naming, props.settings
         tg = aws.lb_target_group.LbTargetGroup(
             self, "target-group", name=n.name(svc.name), port=svc.port, protocol="HTTP",
@@ -238,39 +241,43 @@ class ContainerService(Construct):
                 enabled=True, path=svc.health_check_path, matcher="200-399", interval=15,
                 timeout=5, healthy_threshold=2, unhealthy_threshold=3),
             tags=n.tags(svc.name))
+        tg_arn: str = tg.arn
         rule = aws.lb_listener_rule.LbListenerRule(
             self, "route", listener_arn=props.ingress.listener_arn, priority=svc.priority,
             action=[aws.lb_listener_rule.LbListenerRuleAction(type="forward",
-                                                              target_group_arn=tg.arn)],
+                                                              target_group_arn=tg_arn)],
             condition=[aws.lb_listener_rule.LbListenerRuleCondition(
                 path_pattern=aws.lb_listener_rule.LbListenerRuleConditionPathPattern(
                     values=list(svc.paths)))],
             tags=n.tags(svc.name))
-        return tg, rule
+        return tg_arn, tg.arn_suffix, rule
 
-    def _autoscaling(self, props: ContainerServiceProps, service_name: str, target_group) -> None:
+    def _autoscaling(self, props: ContainerServiceProps, service_name: str,
+                     target_group_arn_suffix: str | None) -> None:
         svc = props.settings
         target = aws.appautoscaling_target.AppautoscalingTarget(
             self, "scaling-target", service_namespace="ecs",
             resource_id=f"service/{props.cluster_name}/{service_name}",
             scalable_dimension="ecs:service:DesiredCount",
             min_capacity=svc.min_tasks, max_capacity=svc.max_tasks)
+        resource_id: str = target.resource_id
+        scalable_dimension: str = target.scalable_dimension
         if props.consumes is not None:
-            self._scale_on_backlog(props, target)
+            self._scale_on_backlog(props, resource_id, scalable_dimension)
             return
         policy = aws.appautoscaling_policy
         metrics = [("cpu", "ECSServiceAverageCPUUtilization", svc.cpu_target_percent, None)]
         if svc.memory_target_percent:
             metrics.append(("memory", "ECSServiceAverageMemoryUtilization",
                             svc.memory_target_percent, None))
-        if target_group is not None and svc.requests_per_target:
+        if target_group_arn_suffix is not None and svc.requests_per_target:
             metrics.append(("requests", "ALBRequestCountPerTarget", svc.requests_per_target,
-                            f"{props.ingress.arn_suffix}/{target_group.arn_suffix}"))
+                            f"{props.ingress.arn_suffix}/{target_group_arn_suffix}"))
         for name, metric, value, label in metrics:
             policy.AppautoscalingPolicy(
                 self, f"scale-on-{name}", name=props.naming.name(svc.name, name),
                 policy_type="TargetTrackingScaling", service_namespace="ecs",
-                resource_id=target.resource_id, scalable_dimension=target.scalable_dimension,
+                resource_id=resource_id, scalable_dimension=scalable_dimension,
                 target_tracking_scaling_policy_configuration=policy.
                 AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
                     target_value=value, scale_in_cooldown=120, scale_out_cooldown=60,
@@ -278,7 +285,8 @@ class ContainerService(Construct):
                     AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
                         predefined_metric_type=metric, resource_label=label)))
 
-    def _scale_on_backlog(self, props: ContainerServiceProps, target) -> None:
+    def _scale_on_backlog(self, props: ContainerServiceProps, resource_id: str,
+                          scalable_dimension: str) -> None:
         """Step scaling on the queue's visible messages. Not target tracking on backlog per task:
         that needs the running task count (Container Insights, off in dev) and cannot start from
         zero tasks, while an idle worker at zero costs nothing.
@@ -294,8 +302,8 @@ class ContainerService(Construct):
                             missing_data: str) -> None:
             scaling = policy.AppautoscalingPolicy(
                 self, f"scale-on-{name}", name=n.name(svc.name, name), policy_type="StepScaling",
-                service_namespace="ecs", resource_id=target.resource_id,
-                scalable_dimension=target.scalable_dimension,
+                service_namespace="ecs", resource_id=resource_id,
+                scalable_dimension=scalable_dimension,
                 step_scaling_policy_configuration=policy.
                 AppautoscalingPolicyStepScalingPolicyConfiguration(
                     adjustment_type=adjustment_type, cooldown=cooldown,

@@ -40,8 +40,9 @@ class ImageRepository(Construct):
                 encryption_type="KMS", kms_key=props.kms_key_arn)],
             force_delete=props.force_delete,
             tags=n.tags(props.service, "images"))
+        self.name: str = repo.name
         aws.ecr_lifecycle_policy.EcrLifecyclePolicy(
-            self, "lifecycle", repository=repo.name, policy=json.dumps({"rules": [
+            self, "lifecycle", repository=self.name, policy=json.dumps({"rules": [
                 {"rulePriority": 1,
                  "description": f"Keep the last {props.keep_release_images} release images (v*)",
                  "selection": {"tagStatus": "tagged", "tagPrefixList": ["v"],
@@ -56,4 +57,3 @@ class ImageRepository(Construct):
             ]}))
         self.url: str = repo.repository_url
         self.arn: str = repo.arn
-        self.name: str = repo.name

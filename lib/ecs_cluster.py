@@ -69,10 +69,10 @@ class Cluster(Construct):
         providers = ["FARGATE", "FARGATE_SPOT"]
         self.ec2_provider_name: str | None = None
         if props.ec2 is not None:
-            self.ec2_provider_name = self._ec2_capacity(n, props, cluster.name)
+            self.ec2_provider_name = self._ec2_capacity(n, props, self.name)
             providers.append(self.ec2_provider_name)
         aws.ecs_cluster_capacity_providers.EcsClusterCapacityProviders(
-            self, "capacity-providers", cluster_name=cluster.name, capacity_providers=providers,
+            self, "capacity-providers", cluster_name=self.name, capacity_providers=providers,
             default_capacity_provider_strategy=[
                 aws.ecs_cluster_capacity_providers.
                 EcsClusterCapacityProvidersDefaultCapacityProviderStrategy(

@@ -95,14 +95,16 @@ class Function(Construct):
             {"Sid": "Tracing", "Effect": "Allow",
              "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"},
             *props.statements])
+        self.role_arn: str = role.arn
         sg = aws.security_group.SecurityGroup(
             self, "sg", name=n.name(props.name, "function"), vpc_id=props.vpc_id,
             description=f"{props.name} function: no inbound", tags=n.tags(props.name, "function"))
+        self.security_group_id: str = sg.id
         aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-            self, "https-out", security_group_id=sg.id, ip_protocol="tcp", from_port=443,
-            to_port=443, cidr_ipv4="0.0.0.0/0", description="HTTPS to AWS APIs")
+            self, "https-out", security_group_id=self.security_group_id, ip_protocol="tcp",
+            from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0", description="HTTPS to AWS APIs")
         fn = aws.lambda_function.LambdaFunction(
-            self, "function", function_name=function_name, role=role.arn,
+            self, "function", function_name=function_name, role=self.role_arn,
             handler="handler.handler", runtime=RUNTIME, architectures=["arm64"],
             filename=code.path, source_code_hash=self.code_hash,
             memory_size=props.memory_mb, timeout=props.timeout_seconds,
@@ -111,7 +113,7 @@ class Function(Construct):
             kms_key_arn=props.environment_key_arn,
             vpc_config=aws.lambda_function.LambdaFunctionVpcConfig(
                 subnet_ids=props.subnet_ids,
-                security_group_ids=[sg.id, *props.extra_security_group_ids]),
+                security_group_ids=[self.security_group_id, *props.extra_security_group_ids]),
             tracing_config=aws.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
             logging_config=aws.lambda_function.LambdaFunctionLoggingConfig(
                 log_format="JSON", log_group=logs.name),
@@ -119,8 +121,6 @@ class Function(Construct):
         self.arn: str = fn.arn
         self.name: str = fn.function_name
         self.invoke_arn: str = fn.invoke_arn
-        self.role_arn: str = role.arn
-        self.security_group_id: str = sg.id
 
     def consume(self, queue_arn: str, batch_size: int = 10, max_concurrency: int = 5) -> None:
         """Invoke the function with batches from an SQS queue; a record the handler reports in

@@ -96,14 +96,16 @@ class DeployRoles(Construct):
             self, "plan-role", name=n.name("github-plan"), max_session_duration=3600,
             assume_role_policy=_trust(props.provider_arn, sub=f"repo:{repo}:pull_request"),
             tags=n.tags("github-plan"))
+        plan_role_name: str = plan.name
         aws.iam_role_policy_attachment.IamRolePolicyAttachment(
-            self, "plan-read-only", role=plan.name, policy_arn=READ_ONLY)
+            self, "plan-read-only", role=plan_role_name, policy_arn=READ_ONLY)
         deploy = aws.iam_role.IamRole(
             self, "deploy-role", name=n.name("github-deploy"), max_session_duration=3600,
             assume_role_policy=_trust(
                 props.provider_arn, sub=f"repo:{repo}:environment:{props.github_environment}",
                 ref=f"refs/heads/{props.branch}"),
             tags=n.tags("github-deploy"))
+        deploy_role_name: str = deploy.name
         self.policy_documents: dict[str, dict] = {
             "plan": {"Version": "2012-10-17",
                      "Statement": self._state(props, write=False) + self._no_data_reads(props)},
@@ -116,7 +118,8 @@ class DeployRoles(Construct):
                 description=f"GitHub Actions {name} permissions for {n.prefix}",
                 tags=n.tags("github", name))
             aws.iam_role_policy_attachment.IamRolePolicyAttachment(
-                self, f"{name}-attachment", role=(plan if name == "plan" else deploy).name,
+                self, f"{name}-attachment",
+                role=plan_role_name if name == "plan" else deploy_role_name,
                 policy_arn=policy.arn)
         self.plan_role_arn: str = plan.arn
         self.deploy_role_arn: str = deploy.arn

@@ -53,12 +53,14 @@ class HttpApi(Construct):
                 allow_headers=["authorization", "content-type"], max_age=300)
             if props.cors_origins else None,
             tags=n.tags("http-api"))
+        self.api_id: str = api.id
+        self.execution_arn: str = api.execution_arn
         integration = aws.apigatewayv2_integration.Apigatewayv2Integration(
-            self, "integration", api_id=api.id, integration_type="AWS_PROXY",
+            self, "integration", api_id=self.api_id, integration_type="AWS_PROXY",
             integration_uri=props.function_arn, payload_format_version="2.0",
             integration_method="POST")
         aws.apigatewayv2_route.Apigatewayv2Route(
-            self, "default-route", api_id=api.id, route_key="$default",
+            self, "default-route", api_id=self.api_id, route_key="$default",
             target=f"integrations/{integration.id}")
         logs = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self, "access-logs", name=n.log_group("apigateway", "http-api"),
@@ -66,7 +68,7 @@ class HttpApi(Construct):
             tags=n.tags("http-api", "logs"))
         st = aws.apigatewayv2_stage
         stage = st.Apigatewayv2Stage(
-            self, "stage", api_id=api.id, name="$default", auto_deploy=True,
+            self, "stage", api_id=self.api_id, name="$default", auto_deploy=True,
             default_route_settings=st.Apigatewayv2StageDefaultRouteSettings(
                 throttling_rate_limit=props.throttle_rate,
                 throttling_burst_limit=props.throttle_burst),
@@ -76,7 +78,7 @@ class HttpApi(Construct):
         aws.lambda_permission.LambdaPermission(
             self, "invoke", statement_id="AllowThisHttpApi", action="lambda:InvokeFunction",
             function_name=props.function_name, principal="apigateway.amazonaws.com",
-            source_arn=f"{api.execution_arn}/*/*")
+            source_arn=f"{self.execution_arn}/*/*")
         self.url: str = stage.invoke_url
         if props.domain:
             self.url = f"https://{props.domain}"
@@ -89,9 +91,7 @@ class HttpApi(Construct):
                     security_policy="TLS_1_2", ip_address_type="dualstack"),
                 tags=n.tags("http-api"))
             aws.apigatewayv2_api_mapping.Apigatewayv2ApiMapping(
-                self, "mapping", api_id=api.id, domain_name=domain.id, stage=stage.id)
+                self, "mapping", api_id=self.api_id, domain_name=domain.id, stage=stage.id)
             config = domain.domain_name_configuration
             alias_records(self, props.zone_id, props.domain, config.target_domain_name,
                           config.hosted_zone_id, ipv6=True)  # the domain is dual-stack
-        self.api_id: str = api.id
-        self.execution_arn: str = api.execution_arn

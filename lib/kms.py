@@ -70,9 +70,9 @@ class EncryptionKey(Construct):
             policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
             tags=n.tags(props.purpose),
         )
+        self.key_id: str = key.key_id
         alias = aws.kms_alias.KmsAlias(
-            self, "alias", name=f"alias/{n.name(props.purpose)}", target_key_id=key.key_id,
+            self, "alias", name=f"alias/{n.name(props.purpose)}", target_key_id=self.key_id,
         )
         self.arn: str = key.arn
-        self.key_id: str = key.key_id
         self.alias_name: str = alias.name

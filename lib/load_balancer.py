@@ -59,13 +59,13 @@ class LoadBalancer(Construct):
         for port in ports:
             for i, cidr in enumerate(props.allowed_cidrs):
                 aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-                    self, f"ingress-{port}-{i}", security_group_id=sg.id, ip_protocol="tcp",
-                    from_port=port, to_port=port, cidr_ipv4=cidr,
+                    self, f"ingress-{port}-{i}", security_group_id=self.security_group_id,
+                    ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4=cidr,
                     description=f"port {port} from {cidr}")
             for i, cidr in enumerate(props.allowed_ipv6_cidrs if self.ipv6 else ()):
                 aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-                    self, f"ingress-{port}-ipv6-{i}", security_group_id=sg.id, ip_protocol="tcp",
-                    from_port=port, to_port=port, cidr_ipv6=cidr,
+                    self, f"ingress-{port}-ipv6-{i}", security_group_id=self.security_group_id,
+                    ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv6=cidr,
                     description=f"port {port} from {cidr}")
 
         lb = aws.lb.Lb(
@@ -73,7 +73,7 @@ class LoadBalancer(Construct):
             # Explicit "ipv4" with a domain, so that turning ingress.ipv6 off reverts a dual-stack
             # ALB; without one the attribute stays unset (the provider's default, ipv4).
             ip_address_type="dualstack" if self.ipv6 else "ipv4" if self.https else None,
-            subnets=props.subnet_ids, security_groups=[sg.id],
+            subnets=props.subnet_ids, security_groups=[self.security_group_id],
             drop_invalid_header_fields=True, desync_mitigation_mode="defensive",
             enable_deletion_protection=props.deletion_protection,
             access_logs=aws.lb.LbAccessLogs(
@@ -92,10 +92,10 @@ class LoadBalancer(Construct):
         self.name_servers: list[str] | None = None
         if not self.https:
             listener = aws.lb_listener.LbListener(
-                self, "http", load_balancer_arn=lb.arn, port=80, protocol="HTTP",
+                self, "http", load_balancer_arn=self.arn, port=80, protocol="HTTP",
                 default_action=[not_found], tags=n.tags("alb", "http"))
             self.listener_arn: str = listener.arn
-            self.url: str = f"http://{lb.dns_name}"
+            self.url: str = f"http://{self.dns_name}"
             return
 
         zone_id = props.hosted_zone_id
@@ -106,16 +106,16 @@ class LoadBalancer(Construct):
             self.name_servers = zone.name_servers
         certificate = dns_validated_certificate(self, n, props.domain, zone_id)
         aws.lb_listener.LbListener(
-            self, "http", load_balancer_arn=lb.arn, port=80, protocol="HTTP",
+            self, "http", load_balancer_arn=self.arn, port=80, protocol="HTTP",
             default_action=[aws.lb_listener.LbListenerDefaultAction(
                 type="redirect", redirect=aws.lb_listener.LbListenerDefaultActionRedirect(
                     port="443", protocol="HTTPS", status_code="HTTP_301"))],
             tags=n.tags("alb", "http"))
         listener = aws.lb_listener.LbListener(
-            self, "https", load_balancer_arn=lb.arn, port=443, protocol="HTTPS",
+            self, "https", load_balancer_arn=self.arn, port=443, protocol="HTTPS",
             ssl_policy=TLS_POLICY, certificate_arn=certificate,
             default_action=[not_found], tags=n.tags("alb", "https"))
         self.listener_arn = listener.arn
-        alias_records(self, zone_id, props.domain, lb.dns_name, lb.zone_id, ipv6=self.ipv6,
+        alias_records(self, zone_id, props.domain, self.dns_name, self.zone_id, ipv6=self.ipv6,
                       evaluate_target_health=True)
         self.url = f"https://{props.domain}"

@@ -91,99 +91,106 @@ class Network(Construct):
             enable_dns_support=True, assign_generated_ipv6_cidr_block=props.ipv6_public or None,
             tags=n.tags("vpc"),
         )
-        self.vpc_id: str = vpc.id
+        vpc_id: str = vpc.id
+        self.vpc_id: str = vpc_id
         self.vpc_cidr: str = props.cidr
         self.availability_zones: list[str] = list(props.availability_zones)
 
         # Nothing may rely on the defaults AWS creates with every VPC.
         aws.default_security_group.DefaultSecurityGroup(
-            self, "default-sg", vpc_id=vpc.id, tags=n.tags("default-unused"))
+            self, "default-sg", vpc_id=vpc_id, tags=n.tags("default-unused"))
         aws.default_network_acl.DefaultNetworkAcl(
             self, "default-nacl", default_network_acl_id=vpc.default_network_acl_id,
             tags=n.tags("default-unused"))
 
-        igw = aws.internet_gateway.InternetGateway(self, "igw", vpc_id=vpc.id, tags=n.tags("igw"))
+        igw = aws.internet_gateway.InternetGateway(self, "igw", vpc_id=vpc_id, tags=n.tags("igw"))
+        igw_id: str = igw.id
 
+        vpc_ipv6_block: str | None = vpc.ipv6_cidr_block if props.ipv6_public else None
         subnets: dict[str, list[aws.subnet.Subnet]] = {}
         for tier in ("public", "private", "isolated"):
             ipv6 = tier == "public" and props.ipv6_public
             subnets[tier] = [
                 aws.subnet.Subnet(
-                    self, f"{tier}-{letter}", vpc_id=vpc.id, cidr_block=str(block),
+                    self, f"{tier}-{letter}", vpc_id=vpc_id, cidr_block=str(block),
                     availability_zone=az, map_public_ip_on_launch=False,
                     # the index-th /64 of the VPC's /56
-                    ipv6_cidr_block=Fn.cidrsubnet(vpc.ipv6_cidr_block, 8, index) if ipv6 else None,
+                    ipv6_cidr_block=Fn.cidrsubnet(vpc_ipv6_block, 8, index) if ipv6 else None,
                     assign_ipv6_address_on_creation=False if ipv6 else None,
                     tags=n.tags(tier, letter, Tier=tier),
                 )
                 for index, (letter, az, block) in enumerate(zip(
                     letters, props.availability_zones, props.subnet_plan.tier(tier)))
             ]
-        self.public_subnet_ids: list[str] = [s.id for s in subnets["public"]]
-        self.private_subnet_ids: list[str] = [s.id for s in subnets["private"]]
-        self.isolated_subnet_ids: list[str] = [s.id for s in subnets["isolated"]]
+        subnet_ids = {tier: [s.id for s in tier_subnets] for tier, tier_subnets in subnets.items()}
+        self.public_subnet_ids: list[str] = subnet_ids["public"]
+        self.private_subnet_ids: list[str] = subnet_ids["private"]
+        self.isolated_subnet_ids: list[str] = subnet_ids["isolated"]
         self.isolated_subnet_cidrs: list[str] = [str(b) for b in props.subnet_plan.isolated]
 
         # Public tier: one route table, default route to the internet gateway.
-        public_rt = aws.route_table.RouteTable(self, "public-rt", vpc_id=vpc.id,
+        public_rt = aws.route_table.RouteTable(self, "public-rt", vpc_id=vpc_id,
                                                tags=n.tags("public"))
-        aws.route.Route(self, "public-default-route", route_table_id=public_rt.id,
-                        destination_cidr_block=ANYWHERE, gateway_id=igw.id)
-        if props.ipv6_public:
-            aws.route.Route(self, "public-default-ipv6-route", route_table_id=public_rt.id,
-                            destination_ipv6_cidr_block=ANYWHERE_IPV6, gateway_id=igw.id)
-        self._associate("public", subnets["public"], public_rt, letters)
         self.public_route_table_id: str = public_rt.id
+        aws.route.Route(self, "public-default-route", route_table_id=self.public_route_table_id,
+                        destination_cidr_block=ANYWHERE, gateway_id=igw_id)
+        if props.ipv6_public:
+            aws.route.Route(self, "public-default-ipv6-route",
+                            route_table_id=self.public_route_table_id,
+                            destination_ipv6_cidr_block=ANYWHERE_IPV6, gateway_id=igw_id)
+        self._associate("public", self.public_subnet_ids, self.public_route_table_id, letters)
 
         # NAT gateways live in the public subnets; with `single` only the first AZ has one.
         nat_letters = {"per_az": letters, "single": letters[:1]}.get(props.nat, [])
-        nats = {}
-        for letter, public_subnet in zip(letters, subnets["public"]):
+        nat_ids: dict[str, str] = {}  # AZ letter -> NAT gateway id
+        for letter, public_subnet_id in zip(letters, self.public_subnet_ids):
             if letter not in nat_letters:
                 continue
             ip = aws.eip.Eip(self, f"nat-ip-{letter}", domain="vpc", tags=n.tags("nat", letter),
                              depends_on=[igw])
-            nats[letter] = aws.nat_gateway.NatGateway(
+            nat = aws.nat_gateway.NatGateway(
                 self, f"nat-{letter}", allocation_id=ip.allocation_id,
-                subnet_id=public_subnet.id, tags=n.tags("nat", letter), depends_on=[igw])
-        self.nat_gateway_ids: list[str] = [nat.id for nat in nats.values()]
+                subnet_id=public_subnet_id, tags=n.tags("nat", letter), depends_on=[igw])
+            nat_ids[letter] = nat.id
+        self.nat_gateway_ids: list[str] = list(nat_ids.values())
         # Where each private AZ's default route goes: {"nat_gateway_id": ...} or
         # {"network_interface_id": ...}.
         egress: dict[str, dict[str, str]] = {
-            letter: {"nat_gateway_id": (nats.get(letter) or next(iter(nats.values()))).id}
-            for letter in letters if nats}
+            letter: {"nat_gateway_id": nat_ids.get(letter) or self.nat_gateway_ids[0]}
+            for letter in letters if nat_ids}
         self.nat_instance_id: str | None = None
         if props.nat == "instance":
-            nat_eni = self._nat_instance(vpc.id, subnets["public"][0].id, letters[0], igw,
+            nat_eni = self._nat_instance(vpc_id, self.public_subnet_ids[0], letters[0], igw,
                                          [str(b) for b in props.subnet_plan.private])
             egress = {letter: {"network_interface_id": nat_eni} for letter in letters}
 
         # Private tier: a route table per AZ, so switching between single and per-AZ NAT only
         # changes routes, never replaces tables or associations.
-        private_rts = []
-        for letter, private_subnet in zip(letters, subnets["private"]):
-            rt = aws.route_table.RouteTable(self, f"private-rt-{letter}", vpc_id=vpc.id,
+        self.private_route_table_ids: list[str] = []
+        for letter, private_subnet_id in zip(letters, self.private_subnet_ids):
+            rt = aws.route_table.RouteTable(self, f"private-rt-{letter}", vpc_id=vpc_id,
                                             tags=n.tags("private", letter))
+            rt_id: str = rt.id
             if letter in egress:
-                aws.route.Route(self, f"private-default-route-{letter}", route_table_id=rt.id,
+                aws.route.Route(self, f"private-default-route-{letter}", route_table_id=rt_id,
                                 destination_cidr_block=ANYWHERE, **egress[letter])
             aws.route_table_association.RouteTableAssociation(
-                self, f"private-{letter}-rt-assoc", subnet_id=private_subnet.id,
-                route_table_id=rt.id)
-            private_rts.append(rt)
-        self.private_route_table_ids: list[str] = [rt.id for rt in private_rts]
+                self, f"private-{letter}-rt-assoc", subnet_id=private_subnet_id,
+                route_table_id=rt_id)
+            self.private_route_table_ids.append(rt_id)
 
         # Isolated tier: the local route only.
-        isolated_rt = aws.route_table.RouteTable(self, "isolated-rt", vpc_id=vpc.id,
+        isolated_rt = aws.route_table.RouteTable(self, "isolated-rt", vpc_id=vpc_id,
                                                  tags=n.tags("isolated"))
-        self._associate("isolated", subnets["isolated"], isolated_rt, letters)
         self.isolated_route_table_id: str = isolated_rt.id
+        self._associate("isolated", self.isolated_subnet_ids, self.isolated_route_table_id,
+                        letters)
 
-        self._network_acls(vpc.id, subnets)
-        self._flow_logs(vpc.id)
-        self._gateway_endpoints(vpc.id, self.private_route_table_ids)
+        self._network_acls(vpc_id, subnet_ids)
+        self._flow_logs(vpc_id)
+        self._gateway_endpoints(vpc_id, self.private_route_table_ids)
         self.endpoint_security_group_id: str | None = self._interface_endpoints(
-            vpc.id, self.private_subnet_ids)
+            vpc_id, self.private_subnet_ids)
 
     def _nat_instance(self, vpc_id: str, subnet_id: str, letter: str, igw,
                       private_cidrs: list[str]) -> str:
@@ -198,12 +205,13 @@ class Network(Construct):
             self, "nat-instance-sg", name=n.name("nat-instance"), vpc_id=vpc_id,
             description="NAT instance: anything from the private tier in, anything out",
             tags=n.tags("nat-instance"))
+        sg_id: str = sg.id
         for index, cidr in enumerate(private_cidrs):
             aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-                self, f"nat-instance-from-private-{index}", security_group_id=sg.id,
+                self, f"nat-instance-from-private-{index}", security_group_id=sg_id,
                 ip_protocol="-1", cidr_ipv4=cidr, description="traffic to forward, private tier")
         aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-            self, "nat-instance-out", security_group_id=sg.id, ip_protocol="-1",
+            self, "nat-instance-out", security_group_id=sg_id, ip_protocol="-1",
             cidr_ipv4=ANYWHERE, description="forwarded traffic to the internet")
         architecture = "arm64" if self._props.nat_instance_type.startswith("t4g.") else "x86_64"
         lt = aws.launch_template
@@ -226,24 +234,25 @@ class Network(Construct):
             self, "nat-instance", instance_type=self._props.nat_instance_type,
             launch_template=aws.instance.InstanceLaunchTemplate(id=template.id,
                                                                 version="$Latest"),
-            subnet_id=subnet_id, vpc_security_group_ids=[sg.id],
+            subnet_id=subnet_id, vpc_security_group_ids=[sg_id],
             source_dest_check=False,  # it forwards packets that are not addressed to it
             metadata_options=aws.instance.InstanceMetadataOptions(
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1),
             ebs_optimized=True,
             tags=n.tags("nat-instance", letter), depends_on=[igw])
-        aws.eip.Eip(self, f"nat-ip-{letter}", domain="vpc", instance=instance.id,
-                    tags=n.tags("nat", letter), depends_on=[igw])
         self.nat_instance_id = instance.id
+        aws.eip.Eip(self, f"nat-ip-{letter}", domain="vpc", instance=self.nat_instance_id,
+                    tags=n.tags("nat", letter), depends_on=[igw])
         return instance.primary_network_interface_id
 
-    def _associate(self, tier: str, subnets: list, route_table, letters: list[str]) -> None:
-        for letter, subnet in zip(letters, subnets):
+    def _associate(self, tier: str, subnet_ids: list[str], route_table_id: str,
+                   letters: list[str]) -> None:
+        for letter, subnet_id in zip(letters, subnet_ids):
             aws.route_table_association.RouteTableAssociation(
-                self, f"{tier}-{letter}-rt-assoc", subnet_id=subnet.id,
-                route_table_id=route_table.id)
+                self, f"{tier}-{letter}-rt-assoc", subnet_id=subnet_id,
+                route_table_id=route_table_id)
 
-    def _network_acls(self, vpc_id: str, subnets: dict[str, list]) -> None:
+    def _network_acls(self, vpc_id: str, subnet_ids: dict[str, list[str]]) -> None:
         """Coarse, stateless guard rails per tier; security groups do the fine-grained work."""
         n = self._props.naming
         vpc_cidr = self.vpc_cidr
@@ -283,7 +292,7 @@ class Network(Construct):
         }
         for tier, (ingress, egress) in rules.items():
             aws.network_acl.NetworkAcl(
-                self, f"{tier}-nacl", vpc_id=vpc_id, subnet_ids=[s.id for s in subnets[tier]],
+                self, f"{tier}-nacl", vpc_id=vpc_id, subnet_ids=subnet_ids[tier],
                 ingress=[aws.network_acl.NetworkAclIngress(**r) for r in ingress],
                 egress=[aws.network_acl.NetworkAclEgress(**r) for r in egress],
                 tags=n.tags(tier, Tier=tier))
@@ -294,16 +303,17 @@ class Network(Construct):
             self, "flow-log-group", name=n.log_group("vpc", "flow-logs"),
             retention_in_days=self._props.flow_log_retention_days,
             kms_key_id=self._props.flow_log_key_arn, tags=n.tags("flow-logs"))
+        group_arn: str = group.arn
         role = service_role(self, "flow-log-role", n, "vpc-flow-logs",
                             "vpc-flow-logs.amazonaws.com", [{
                                 "Effect": "Allow",
                                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents",
                                            "logs:DescribeLogStreams"],
-                                "Resource": [group.arn, f"{group.arn}:*"],
+                                "Resource": [group_arn, f"{group_arn}:*"],
                             }])
         aws.flow_log.FlowLog(
             self, "flow-log", vpc_id=vpc_id, traffic_type="ALL", log_destination_type=
-            "cloud-watch-logs", log_destination=group.arn, iam_role_arn=role.arn,
+            "cloud-watch-logs", log_destination=group_arn, iam_role_arn=role.arn,
             max_aggregation_interval=60, tags=n.tags("flow-logs"))
 
     def _gateway_endpoints(self, vpc_id: str, route_table_ids: list[str]) -> None:
@@ -325,8 +335,9 @@ class Network(Construct):
             self, "endpoint-sg", name=n.name("vpc-endpoints"), vpc_id=vpc_id,
             description="HTTPS from inside the VPC to the interface endpoints",
             tags=n.tags("vpc-endpoints"))
+        sg_id: str = sg.id
         aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-            self, "endpoint-sg-https", security_group_id=sg.id, ip_protocol="tcp",
+            self, "endpoint-sg-https", security_group_id=sg_id, ip_protocol="tcp",
             from_port=443, to_port=443, cidr_ipv4=self.vpc_cidr,
             description="HTTPS from the VPC")
         for service in self._props.interface_endpoints:
@@ -334,7 +345,7 @@ class Network(Construct):
                 self, f"{service.replace('.', '-')}-endpoint", vpc_id=vpc_id,
                 service_name=f"com.amazonaws.{n.region}.{service}",
                 vpc_endpoint_type="Interface", subnet_ids=subnet_ids,
-                security_group_ids=[sg.id], private_dns_enabled=True,
+                security_group_ids=[sg_id], private_dns_enabled=True,
                 tags=n.tags(service.replace(".", "-"), "endpoint"))
-        return sg.id
+        return sg_id
 

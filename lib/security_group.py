@@ -13,9 +13,10 @@ def port_only_from_groups(scope: Construct, naming: Naming, component: str, vpc_
     sg = aws.security_group.SecurityGroup(
         scope, "sg", name=naming.name(component), vpc_id=vpc_id, description=description,
         tags=naming.tags(component))
+    sg_id: str = sg.id
     for i, source in enumerate(source_group_ids):
         aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-            scope, f"ingress-{i}", security_group_id=sg.id, ip_protocol="tcp", from_port=port,
+            scope, f"ingress-{i}", security_group_id=sg_id, ip_protocol="tcp", from_port=port,
             to_port=port, referenced_security_group_id=source,
             description=f"{component} port {port} from an admitted application group")
-    return sg.id
+    return sg_id

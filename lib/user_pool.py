@@ -49,8 +49,9 @@ class UserPool(Construct):
                 advanced_security_mode="ENFORCED") if props.advanced_security else None,
             deletion_protection="ACTIVE" if props.deletion_protection else "INACTIVE",
             tags=n.tags("users"))
+        self.user_pool_id: str = pool.id
         client = aws.cognito_user_pool_client.CognitoUserPoolClient(
-            self, "web-client", name=n.name("web"), user_pool_id=pool.id,
+            self, "web-client", name=n.name("web"), user_pool_id=self.user_pool_id,
             generate_secret=False, allowed_oauth_flows_user_pool_client=True,
             allowed_oauth_flows=["code"], allowed_oauth_scopes=["openid", "email", "profile"],
             supported_identity_providers=["COGNITO"],
@@ -58,8 +59,7 @@ class UserPool(Construct):
             explicit_auth_flows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
             prevent_user_existence_errors="ENABLED", enable_token_revocation=True)
         domain = aws.cognito_user_pool_domain.CognitoUserPoolDomain(
-            self, "domain", domain=n.name(n.account_id), user_pool_id=pool.id)
-        self.user_pool_id: str = pool.id
+            self, "domain", domain=n.name(n.account_id), user_pool_id=self.user_pool_id)
         self.user_pool_arn: str = pool.arn
         self.client_id: str = client.id
         self.hosted_ui_domain: str = f"{domain.domain}.auth.{n.region}.amazoncognito.com"

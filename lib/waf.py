@@ -62,10 +62,10 @@ class WebAcl(Construct):
             rule=rules, visibility_config=waf.Wafv2WebAclVisibilityConfig(
                 cloudwatch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True),
             provider=props.provider, tags=n.tags("waf", props.scope.lower()))
+        self.arn: str = acl.arn
         logs = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self, "logs", name=f"aws-waf-logs-{name}", retention_in_days=props.log_retention_days,
             kms_key_id=props.log_key_arn, provider=props.provider, tags=n.tags("waf", "logs"))
         aws.wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfiguration(
-            self, "logging", resource_arn=acl.arn, log_destination_configs=[logs.arn],
+            self, "logging", resource_arn=self.arn, log_destination_configs=[logs.arn],
             provider=props.provider)
-        self.arn: str = acl.arn
