@@ -37,6 +37,9 @@ ENV_CONFIG_FILES = "PLATFORM_CONFIG"  # os.pathsep-separated list of environment
 ENV_TARGET = "PLATFORM_TARGET"  # where the synthesized stacks are meant to run, see Target
 ENV_LOCAL_ENDPOINT = "PLATFORM_LOCAL_ENDPOINT"  # the emulator's URL for Target.LOCAL
 DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+ENV_SYNTH_WORKERS = "PLATFORM_SYNTH_WORKERS"  # processes `python main.py` splits the stacks over
+# (PLATFORM_TYPE_CHECKS is read by main.py itself, before it imports this module.)
+ENV_OUTDIR = "CDKTF_OUTDIR"  # set by the cdktf CLI: where the synthesized stacks go
 
 RESERVED_TAGS = ("Project", "Environment", "ManagedBy")
 
@@ -873,6 +876,22 @@ def load_account(path: Path | None = None) -> AccountConfig:
 
 def load_local_endpoint() -> str:
     return os.environ.get(ENV_LOCAL_ENDPOINT, "").strip() or DEFAULT_LOCAL_ENDPOINT
+
+
+def load_outdir() -> Path:
+    return Path(os.environ.get(ENV_OUTDIR, "").strip() or "cdktf.out")
+
+
+def load_synth_workers() -> int:
+    """$PLATFORM_SYNTH_WORKERS, else one per CPU this process may use."""
+    value = os.environ.get(ENV_SYNTH_WORKERS, "").strip()
+    if not value:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+            else os.cpu_count() or 1
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError([f"${ENV_SYNTH_WORKERS}: '{value}' is not a number of worker "
+                           "processes; allowed: a whole number of at least 1"])
+    return int(value)
 
 
 def load_target() -> Target:

@@ -57,3 +57,13 @@ def test_an_unknown_target_is_one_line(workdir):
     assert result.returncode == 2
     assert result.stderr == ("$PLATFORM_TARGET: 'staging' is not a target; allowed: aws, offline, "
                              "local\n")
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_a_bad_worker_count_is_one_line(workdir, value):
+    before = snapshot(workdir / "cdktf.out")
+    result = run([sys.executable, MAIN], cwd=workdir, PLATFORM_SYNTH_WORKERS=value)
+    assert result.returncode == 2
+    assert result.stderr == (f"$PLATFORM_SYNTH_WORKERS: '{value}' is not a number of worker "
+                             "processes; allowed: a whole number of at least 1\n")
+    assert snapshot(workdir / "cdktf.out") == before

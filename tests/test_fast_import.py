@@ -1,4 +1,5 @@
-"""lib/aws.py's fast import must change nothing but speed."""
+"""`python main.py`'s speed-ups (lib/aws.py's fast import, `-O`, worker processes) must change
+nothing but speed."""
 
 import sys
 
@@ -15,19 +16,27 @@ def synthesized_files(directory):
 
 
 @pytest.mark.slow
-def test_synth_is_byte_identical_to_the_documented_import_style(tmp_path):
+def test_synth_is_byte_identical_to_the_documented_import_style_and_with_type_checks(tmp_path):
+    """Both styles of `make bench` ("fast" split over two worker processes whatever this machine's
+    CPU count; "documented" built in one process, its jsii kernel already running), and main.py
+    in one worker with the bindings' type checks on (no `-O`)."""
+    runs = {"fast": (COMMANDS["fast"], {**style_env("fast"), "PLATFORM_SYNTH_WORKERS": "2"}),
+            "documented": (COMMANDS["documented"], style_env("documented")),
+            "type checks": (COMMANDS["fast"], {**style_env("fast"), "PLATFORM_TYPE_CHECKS": "1",
+                                               "PLATFORM_SYNTH_WORKERS": "1"})}
     outputs = {}
-    for style, command in COMMANDS.items():
-        (tmp_path / style).mkdir()
-        result = run(command, cwd=tmp_path / style, **style_env(style))
+    for name, (command, env) in runs.items():
+        (tmp_path / name).mkdir()
+        result = run(command, cwd=tmp_path / name, **env)
         assert result.returncode == 0, result.stderr
-        outputs[style] = synthesized_files(tmp_path / style)
-    assert sorted(outputs["fast"]) == sorted(outputs["documented"])
+        outputs[name] = synthesized_files(tmp_path / name)
     assert {"stacks/bootstrap-stack/cdk.tf.json", "stacks/dev-stack/cdk.tf.json",
             "stacks/prod-stack/cdk.tf.json", "stacks/staging-stack/cdk.tf.json",
             "manifest.json"} <= set(outputs["fast"])
-    for name, content in outputs["fast"].items():
-        assert content == outputs["documented"][name], f"{name} differs"
+    for other in ("documented", "type checks"):
+        assert sorted(outputs["fast"]) == sorted(outputs[other]), other
+        for name, content in outputs["fast"].items():
+            assert content == outputs[other][name], f"{name} differs from {other}"
 
 
 def test_this_process_loaded_only_the_bindings_lib_aws_lists(stacks):

@@ -1,8 +1,10 @@
-"""Benchmark: wall time of `python main.py` (all stacks) with the project's fast import of the AWS
-bindings (lib/aws.py) against the documented import style, which runs the bindings package's
-`__init__` and so loads all of its ~2,100 resource modules, in Python and in the jsii kernel.
+"""Benchmark: wall time of `python main.py` (all stacks) as shipped ("fast": lib/aws.py's import of
+the AWS bindings, the stacks split over one worker process per CPU) against the documented import
+style, which runs the bindings package's `__init__` and so loads all of its ~2,100 resource modules,
+in Python and in the jsii kernel (with that kernel running, main.py builds in one process). A third
+line, "1 worker", is the fast import in one process, to show what each part gives.
 
-Runs both styles alternately, RUNS times each (default 5, or $BENCH_RUNS), each in a fresh process
+Runs the styles alternately, RUNS times each (default 5, or $BENCH_RUNS), each in a fresh process
 and a fresh temp directory, then prints the medians and the ratio. Numbers, not assertions: the
 targets (fast <= 4 s, >= 4x faster) are printed next to them.
 """
@@ -21,14 +23,20 @@ MAIN = ROOT / "main.py"
 
 # The same main.py either way. "documented" imports the bindings package the way its README shows
 # before main.py runs, so the jsii kernel starts without lib/aws_lazy_index.js and the package's
-# __init__ runs: both halves of the documented cost.
+# __init__ runs: both halves of the documented cost. Like main.py's workers, it runs under -O and
+# without garbage collection.
 COMMANDS = {
     "fast": [sys.executable, str(MAIN)],
-    "documented": [sys.executable, "-c",
-                   "import sys, runpy; import cdktf_cdktf_provider_aws; "
+    "documented": [sys.executable, "-O", "-c",
+                   "import gc, sys, runpy; gc.disable(); import cdktf_cdktf_provider_aws; "
                    f"sys.path.insert(0, {str(ROOT)!r}); sys.argv = [{str(MAIN)!r}]; "
                    f"runpy.run_path({str(MAIN)!r}, run_name='__main__')"],
 }
+
+
+# What the bench runs: a style's command, plus environment variables for it.
+RUNS_OF = {"fast": ("fast", {}), "1 worker": ("fast", {"PLATFORM_SYNTH_WORKERS": "1"}),
+           "documented": ("documented", {})}
 
 
 def style_env(style: str) -> dict[str, str]:
@@ -39,29 +47,31 @@ def style_env(style: str) -> dict[str, str]:
     return env
 
 
-def synth(style: str, outdir: Path) -> float:
+def synth(name: str, outdir: Path) -> float:
     """Run one synth with cwd=outdir (so cdktf.out/ lands there); return seconds of wall time."""
+    style, extra_env = RUNS_OF[name]
     start = time.perf_counter()
-    subprocess.run(COMMANDS[style], cwd=outdir, env=style_env(style), check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(COMMANDS[style], cwd=outdir, env={**style_env(style), **extra_env},
+                   check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
 def main() -> int:
     runs = int(os.environ.get("BENCH_RUNS", "5"))
-    times: dict[str, list[float]] = {style: [] for style in COMMANDS}
+    times: dict[str, list[float]] = {name: [] for name in RUNS_OF}
     with tempfile.TemporaryDirectory() as tmp:
         synth("fast", Path(tmp))  # warm-up: byte-compile, jsii package cache, OS file cache
         for i in range(runs):
-            for style in COMMANDS:
-                outdir = Path(tmp) / f"{style}-{i}"
+            for name in RUNS_OF:
+                outdir = Path(tmp) / f"run-{i}-{name.replace(' ', '-')}"
                 outdir.mkdir()
-                times[style].append(synth(style, outdir))
-        stacks = sorted(p.name for p in (Path(tmp) / "fast-0" / "cdktf.out" / "stacks").iterdir())
+                times[name].append(synth(name, outdir))
+        stacks = sorted(p.name for p in (Path(tmp) / "run-0-fast" / "cdktf.out" / "stacks")
+                        .iterdir())
     fast, documented = (statistics.median(times[s]) for s in ("fast", "documented"))
     print(f"python main.py, all stacks ({', '.join(stacks)}), {runs} runs each, "
           f"{os.cpu_count()} CPUs")
-    for style in COMMANDS:
+    for style in RUNS_OF:
         samples = " ".join(f"{t:.2f}" for t in times[style])
         print(f"  {style:<10} median {statistics.median(times[style]):6.2f} s   runs: {samples}")
     print(f"  ratio      {documented / fast:6.2f}x faster with lib/aws.py")
