@@ -132,6 +132,13 @@ def require_tool(name: str) -> str:
     return path
 
 
+def snapshot(directory: Path) -> dict[Path, tuple[bytes, int]]:
+    """Every file under `directory` with its content and modification time: equal snapshots
+    mean nothing there was written."""
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(directory.rglob("*"))
+            if p.is_file()}
+
+
 def run(cmd: list[str], cwd: Path, timeout: int = 300, **env: str) -> subprocess.CompletedProcess:
     """Run a command through bin/run, the environment every project command gets."""
     return subprocess.run([str(ROOT / "bin" / "run"), *cmd], cwd=cwd, env={**os.environ, **env},

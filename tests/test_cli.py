@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, run
+from conftest import ROOT, run, snapshot
 
 MAIN = str(ROOT / "main.py")
 
@@ -16,11 +16,6 @@ def workdir(tmp_path):
     (out / "stacks" / "dev-stack").mkdir(parents=True)
     (out / "stacks" / "dev-stack" / "cdk.tf.json").write_text('{"earlier": "synth"}')
     return tmp_path
-
-
-def snapshot(directory):
-    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(directory.rglob("*"))
-            if p.is_file()}
 
 
 @pytest.mark.parametrize("config_text, expected", [

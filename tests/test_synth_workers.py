@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, run
+from conftest import ROOT, run, snapshot
 
 # Run in a fresh process: this one has cdktf imported, which rules out forking workers.
 DRIVER = """
@@ -20,11 +20,6 @@ dev, staging = load_environments([Path({root!r}) / "config" / "dev.toml",
 stacks = {stacks}
 sys.exit(synthesize_in_workers(Path("cdktf.out"), stacks, [dev, staging], Target.AWS, None, 2))
 """
-
-
-def snapshot(directory):
-    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(directory.rglob("*"))
-            if p.is_file()}
 
 
 @pytest.fixture
