@@ -5,21 +5,21 @@ Config is loaded and validated before CDKTF is even imported, so a mistake is re
 fraction of a second, as one line per problem, and nothing under cdktf.out/ is written.
 
 What keeps a synth of every stack fast (`make bench` measures it, README "Synth speed"):
-- Only the AWS bindings it uses are imported, see lib/aws.py.
+- Only the AWS bindings it uses are imported, see lib/core/aws.py.
 - It runs under `python -O`, re-executing itself if started without it. The bindings check every
   argument with typeguard in `if __debug__:` blocks, a third of the synth's time; the jsii kernel
   still validates every value it receives, and the test suite synthesizes every stack with the
   checks on. PLATFORM_TYPE_CHECKS=1 keeps them on here too, for a clearer error while writing a
   new construct.
 - The stacks are split over worker processes, one per CPU ($PLATFORM_SYNTH_WORKERS), which live
-  without garbage collection and skip the interpreter's teardown, see lib/synth.py.
+  without garbage collection and skip the interpreter's teardown, see stacks/app.py.
 """
 
 import os
 import sys
 
 # Before any other import, so nothing is loaded twice (and so $PLATFORM_TYPE_CHECKS is read here,
-# not in lib/config.py); sys.orig_argv keeps the caller's own interpreter flags.
+# not in lib/config/); sys.orig_argv keeps the caller's own interpreter flags.
 if (__name__ == "__main__" and not sys.flags.optimize
         and os.environ.get("PLATFORM_TYPE_CHECKS") != "1"):
     os.execv(sys.executable, [sys.orig_argv[0], "-O", *sys.orig_argv[1:]])
@@ -27,7 +27,7 @@ if (__name__ == "__main__" and not sys.flags.optimize
 from lib.config import (ENV_CONFIG_FILES, ConfigError, Target, load_account,  # noqa: E402
                         load_environments, load_local_endpoint, load_outdir, load_synth_workers,
                         load_target)
-from lib.synth import synthesize_in_workers  # noqa: E402
+from stacks.app import synthesize_in_workers  # noqa: E402
 
 
 def main() -> int:

@@ -7,13 +7,13 @@ state lives in.
 from cdktf import LocalBackend, TerraformOutput, TerraformStack
 from constructs import Construct
 
-from lib.baseline import Baseline, BaselineProps
+from lib.delivery.baseline import Baseline, BaselineProps
 from lib.config import AccountConfig, EnvironmentConfig, Target
-from lib.github_oidc import DeployRoles, DeployRolesProps, StateAccess, github_oidc_provider
-from lib.kms import EncryptionKey, EncryptionKeyProps
-from lib.naming import Naming
-from lib.provider import aws_provider
-from lib.state_store import StateStore, StateStoreProps
+from lib.delivery.github_oidc import DeployRoles, DeployRolesProps, StateAccess, github_oidc_provider
+from lib.identity.kms import EncryptionKey, EncryptionKeyProps
+from lib.core.naming import Naming
+from lib.core.provider import aws_provider
+from lib.delivery.state_store import StateStore, StateStoreProps
 
 NAME = "bootstrap-stack"
 

@@ -9,36 +9,36 @@ import json
 from cdktf import Aspects, TerraformOutput, TerraformStack
 from constructs import Construct
 
-from lib import aws
-from lib.app_tier import AppTier, AppTierProps
-from lib.backend import configure_backend
-from lib.apprunner import AppRunnerService, AppRunnerServiceProps, vpc_connector
-from lib.cdn import ApiOrigin, StaticSite, StaticSiteProps
-from lib.cache import Cache, CacheProps
+from lib.core import aws
+from lib.network.app_tier import AppTier, AppTierProps
+from lib.core.backend import configure_backend
+from lib.compute.apprunner import AppRunnerService, AppRunnerServiceProps, vpc_connector
+from lib.edge.cdn import ApiOrigin, StaticSite, StaticSiteProps
+from lib.data.cache import Cache, CacheProps
 from lib.config import PROJECT_ROOT, BackendConfig, EnvironmentConfig, Target
-from lib.container_service import ContainerService, ContainerServiceProps, Ingress
-from lib.database import Database, DatabaseProps
-from lib.ecr import ImageRepository, ImageRepositoryProps
-from lib.ecs_cluster import Cluster, ClusterProps
-from lib.functions import Function, FunctionProps
-from lib.http_api import HttpApi, HttpApiProps
-from lib.kms import EncryptionKey, EncryptionKeyProps
-from lib.load_balancer import LoadBalancer, LoadBalancerProps
-from lib.local_target import LocalEmulatorAdjustments, cache_stand_in
-from lib.messaging import Messaging, MessagingProps
-from lib.naming import Naming
-from lib.network import Network, NetworkProps
-from lib.observability import (MonitoredCache, MonitoredDatabase, MonitoredService, Observability,
+from lib.compute.container_service import ContainerService, ContainerServiceProps, Ingress
+from lib.data.database import Database, DatabaseProps
+from lib.compute.ecr import ImageRepository, ImageRepositoryProps
+from lib.compute.cluster import Cluster, ClusterProps
+from lib.serverless.functions import Function, FunctionProps
+from lib.serverless.http_api import HttpApi, HttpApiProps
+from lib.identity.kms import EncryptionKey, EncryptionKeyProps
+from lib.compute.load_balancer import LoadBalancer, LoadBalancerProps
+from lib.targets.local import LocalEmulatorAdjustments, cache_stand_in
+from lib.serverless.messaging import Messaging, MessagingProps
+from lib.core.naming import Naming
+from lib.network.vpc import Network, NetworkProps
+from lib.observability.alarms import (MonitoredCache, MonitoredDatabase, MonitoredService, Observability,
                                ObservabilityProps, WebTarget)
-from lib.provider import aws_provider
-from lib.scheduler import FunctionTarget, ScheduledJob, ScheduledJobProps, TaskTarget
-from lib.storage import Storage, StorageProps
-from lib.secrets import ServiceSecrets, ServiceSecretsProps
-from lib.service_access import (BucketAccess, CacheAccess, DatabaseAccess, QueueAccess,
+from lib.core.provider import aws_provider
+from lib.serverless.scheduler import FunctionTarget, ScheduledJob, ScheduledJobProps, TaskTarget
+from lib.edge.storage import Storage, StorageProps
+from lib.identity.secrets import ServiceSecrets, ServiceSecretsProps
+from lib.compute.service_access import (BucketAccess, CacheAccess, DatabaseAccess, QueueAccess,
                                  queue_consumer_statement, secret_read_statements,
                                  service_access)
-from lib.user_pool import UserPool, UserPoolProps
-from lib.waf import WebAcl, WebAclProps
+from lib.identity.user_pool import UserPool, UserPoolProps
+from lib.edge.waf import WebAcl, WebAclProps
 
 ALB_LOG_PREFIX = "alb"
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"

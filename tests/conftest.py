@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import lib.synth  # before any cdktf import: arms the fast AWS import (lib/__init__.py)
+# Before any cdktf import: arms the fast AWS import (lib/__init__.py).
+from stacks.app import synthesize as synthesize_stacks
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -62,8 +63,8 @@ def synthesize(outdir: Path, config_paths: list[Path], target: str = "aws",
                account: Path | None = None) -> dict[str, SynthStack]:
     """Synthesize the given environment files (and, with `account`, the bootstrap stack for them)
     in this process (the jsii kernel is shared)."""
-    return {d.name: SynthStack(d) for d in lib.synth.synthesize(outdir, config_paths, target,
-                                                                 account)}
+    return {d.name: SynthStack(d) for d in synthesize_stacks(outdir, config_paths, target,
+                                                                  account)}
 
 
 @pytest.fixture(scope="session")

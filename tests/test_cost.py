@@ -1,4 +1,4 @@
-"""The cost estimate (lib/cost.py, tools/cost.py): exact dollars on hand-computed cases, nothing
+"""The cost estimate (lib/analysis/cost.py, tools/cost.py): exact dollars on hand-computed cases, nothing
 silently dropped, the shipped stacks fully priced, the dev and lean budgets kept, and the totals
 the docs state equal to what it prints."""
 
@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT, synthesize
 from lib.config import load_environment
-from lib.cost import Prices, estimate, load_prices, split_tasks
+from lib.analysis.cost import Prices, estimate, load_prices, split_tasks
 from tools import cost as cost_tool
 
 # A small price table with round numbers, so every expected dollar below is checkable by hand.

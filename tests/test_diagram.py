@@ -5,7 +5,7 @@ import re
 import pytest
 
 from conftest import ROOT
-from lib.diagram import document, mermaid
+from lib.analysis.diagram import document, mermaid
 
 STACKS = ("dev-stack", "staging-stack", "prod-stack")
 

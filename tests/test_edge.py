@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from conftest import ROOT, SynthStack, synthesize
-from lib.functions import package
+from lib.serverless.functions import package
 
 ENVS = ["dev-stack", "staging-stack", "prod-stack"]
 

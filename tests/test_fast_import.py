@@ -1,4 +1,4 @@
-"""`python main.py`'s speed-ups (lib/aws.py's fast import, `-O`, worker processes) must change
+"""`python main.py`'s speed-ups (lib/core/aws.py's fast import, `-O`, worker processes) must change
 nothing but speed."""
 
 import sys
@@ -42,7 +42,7 @@ def test_synth_is_byte_identical_to_the_documented_import_style_and_with_type_ch
 def test_this_process_loaded_only_the_bindings_lib_aws_lists(stacks):
     from types import ModuleType
 
-    from lib import aws
+    from lib.core import aws
 
     listed = {name for name, value in vars(aws).items() if isinstance(value, ModuleType)
               and value.__name__.startswith("cdktf_cdktf_provider_aws.")}

@@ -41,7 +41,7 @@ VALUE_KEYS = ("value", "Value", "default")
 # Literal values under a credential-like name that the real stacks carry and that are not secrets:
 # (name, exact value) -> why. Keep each entry exact; a new value under the same name is flagged.
 ALLOWED = {
-    ("REDIS_AUTH", "iam"): "the Redis auth *mode* handed to services (lib/service_access.py): "
+    ("REDIS_AUTH", "iam"): "the Redis auth *mode* handed to services (lib/compute/service_access.py): "
                            "they sign short-lived IAM auth tokens at run time; no credential",
 }
 

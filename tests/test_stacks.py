@@ -87,7 +87,7 @@ def test_offline_target_skips_every_aws_lookup(tmp_path):
 
 
 def test_secret_names_follow_the_hierarchy():
-    from lib.naming import Naming
+    from lib.core.naming import Naming
 
     naming = Naming("webplat", "prod", "123456789012", "us-east-1")
     assert naming.secret("backend", "stripe-key") == "/webplat/prod/backend/stripe-key"

@@ -1,4 +1,4 @@
-"""`python main.py` splits the stacks over worker processes (lib/synth.py): the output directory
+"""`python main.py` splits the stacks over worker processes (stacks/app.py): the output directory
 gets every stack or, when a worker fails, nothing at all."""
 
 import json
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
 from lib.config import load_environments, Target
-from lib.synth import synthesize_in_workers
+from stacks.app import synthesize_in_workers
 dev, staging = load_environments([Path({root!r}) / "config" / "dev.toml",
                                   Path({root!r}) / "config" / "staging.toml"])
 stacks = {stacks}

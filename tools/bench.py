@@ -1,4 +1,4 @@
-"""Benchmark: wall time of `python main.py` (all stacks) as shipped ("fast": lib/aws.py's import of
+"""Benchmark: wall time of `python main.py` (all stacks) as shipped ("fast": lib/core/aws.py's import of
 the AWS bindings, the stacks split over one worker process per CPU) against the documented import
 style, which runs the bindings package's `__init__` and so loads all of its ~2,100 resource modules,
 in Python and in the jsii kernel (with that kernel running, main.py builds in one process). A third
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MAIN = ROOT / "main.py"
 
 # The same main.py either way. "documented" imports the bindings package the way its README shows
-# before main.py runs, so the jsii kernel starts without lib/aws_lazy_index.js and the package's
+# before main.py runs, so the jsii kernel starts without lib/core/aws_lazy_index.js and the package's
 # __init__ runs: both halves of the documented cost. Like main.py's workers, it runs under -O and
 # without garbage collection.
 COMMANDS = {
@@ -74,7 +74,7 @@ def main() -> int:
     for style in RUNS_OF:
         samples = " ".join(f"{t:.2f}" for t in times[style])
         print(f"  {style:<10} median {statistics.median(times[style]):6.2f} s   runs: {samples}")
-    print(f"  ratio      {documented / fast:6.2f}x faster with lib/aws.py")
+    print(f"  ratio      {documented / fast:6.2f}x faster with lib/core/aws.py")
     print(f"  targets    fast <= 4.00 s: {'met' if fast <= 4 else 'MISSED'};"
           f"  ratio >= 4x: {'met' if documented / fast >= 4 else 'MISSED'}")
     return 0

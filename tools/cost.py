@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lib.config import ConfigError, config_paths, load_environments  # noqa: E402
-from lib.cost import PRICES_FILE, as_json, as_table, estimate, load_prices  # noqa: E402
+from lib.analysis.cost import PRICES_FILE, as_json, as_table, estimate, load_prices  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 ACCOUNT = ROOT / "config" / "account.toml"
@@ -73,7 +73,7 @@ def _synthesize(environments: list[Path], singles: list[Path]
     """({label: stack JSON}, {label: budget}). `environments` (config/) are synthesized together
     with the bootstrap stack and labelled by stack name; each of `singles` on its own (presets
     share environment names) and labelled by its file, e.g. examples/lean."""
-    from lib.synth import synthesize
+    from stacks.app import synthesize
 
     stacks: dict[str, dict] = {}
     budgets: dict[str, float] = {}

@@ -1,5 +1,5 @@
 """`make diagram`: docs/architecture.md, one Mermaid diagram per environment in config/, drawn
-from the synthesized JSON (lib/diagram.py).
+from the synthesized JSON (lib/analysis/diagram.py).
 
     bin/run python tools/diagram.py            write docs/architecture.md
     bin/run python tools/diagram.py --check    exit 1 if the committed file is stale
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lib.config import CONFIG_DIR, ConfigError, load_environments  # noqa: E402
-from lib.diagram import document  # noqa: E402
+from lib.analysis.diagram import document  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "architecture.md"
 PROFILE_ORDER = ("dev", "lean", "staging", "prod")
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare, do not write")
     args = parser.parse_args(argv)
-    from lib.synth import synthesize
+    from stacks.app import synthesize
 
     try:
         envs = environments()

@@ -1,0 +1,547 @@
+"""Monthly cost estimate of a synthesized stack, from its Terraform JSON and a dated price file
+(pricing/us-east-1.toml). Pure Python: no CDKTF, no AWS call, so it runs in milliseconds.
+
+Every resource type is either priced (one line per priced item, stating the quantity and, where
+the bill depends on traffic, the usage assumed from the price file's [usage] table), known to be
+free (VPCs, subnets, IAM, security groups...), or reported as "not priced": never dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+PRICES_FILE = Path(__file__).resolve().parents[2] / "pricing" / "us-east-1.toml"
+
+# Resource types AWS does not charge for by themselves (their cost, if any, is priced on the
+# resource they configure, e.g. a listener on its load balancer).
+FREE_TYPES = frozenset({
+    "aws_vpc", "aws_subnet", "aws_route_table", "aws_route", "aws_route_table_association",
+    "aws_internet_gateway", "aws_network_acl", "aws_default_network_acl",
+    "aws_default_security_group", "aws_security_group", "aws_vpc_security_group_ingress_rule",
+    "aws_vpc_security_group_egress_rule", "aws_flow_log", "aws_iam_role", "aws_iam_role_policy",
+    "aws_iam_role_policy_attachment", "aws_iam_policy", "aws_iam_instance_profile",
+    "aws_iam_openid_connect_provider", "aws_kms_alias", "aws_s3_bucket_lifecycle_configuration",
+    "aws_s3_bucket_logging", "aws_s3_bucket_ownership_controls", "aws_s3_bucket_policy",
+    "aws_s3_bucket_public_access_block", "aws_s3_bucket_server_side_encryption_configuration",
+    "aws_s3_bucket_versioning", "aws_s3_bucket_cors_configuration", "aws_lb_listener",
+    "aws_lb_listener_rule", "aws_lb_target_group", "aws_ecs_cluster_capacity_providers",
+    "aws_ecs_capacity_provider", "aws_ecs_task_definition", "aws_appautoscaling_target",
+    "aws_appautoscaling_policy", "aws_db_parameter_group", "aws_db_subnet_group",
+    "aws_elasticache_parameter_group", "aws_elasticache_subnet_group", "aws_elasticache_user",
+    "aws_elasticache_user_group", "aws_ecr_lifecycle_policy", "aws_apigatewayv2_integration",
+    "aws_apigatewayv2_route", "aws_apigatewayv2_stage", "aws_apigatewayv2_domain_name",
+    "aws_apigatewayv2_api_mapping", "aws_lambda_permission", "aws_lambda_event_source_mapping",
+    "aws_cognito_user_pool_client", "aws_cognito_user_pool_domain", "aws_acm_certificate",
+    "aws_acm_certificate_validation", "aws_route53_record", "aws_cloudfront_origin_access_control",
+    "aws_cloudfront_response_headers_policy", "aws_cloudwatch_log_delivery",
+    "aws_cloudwatch_log_delivery_destination", "aws_cloudwatch_log_delivery_source",
+    "aws_sqs_queue_policy", "aws_sns_topic_subscription", "aws_sns_topic_policy",
+    "aws_wafv2_web_acl_association", "aws_wafv2_web_acl_logging_configuration",
+    "aws_launch_template", "aws_apprunner_auto_scaling_configuration_version",
+    "aws_apprunner_vpc_connector", "aws_ssm_document", "aws_config_delivery_channel",
+    "aws_config_configuration_recorder_status", "aws_vpc_endpoint_route_table_association",
+})
+# Charged per request or GB with a monthly always-free allowance that a small platform stays
+# inside: priced at $0 with that assumption stated, not silently dropped.
+FREE_TIER_TYPES = {
+    "aws_lambda_function": "Lambda function (1M requests and 400,000 GB-s a month are free)",
+    "aws_apigatewayv2_api": "API Gateway HTTP API (per request, $1.00 per million)",
+    "aws_sqs_queue": "SQS queue (1M requests a month are free)",
+    "aws_sns_topic": "SNS topic (1M publishes a month are free)",
+    "aws_scheduler_schedule": "EventBridge Scheduler job (14M invocations a month are free)",
+    "aws_cloudfront_distribution": "CloudFront distribution (no monthly fee; 1 TB out free)",
+    "aws_dynamodb_table": "DynamoDB on-demand table (25 GB free; pennies of lock writes)",
+}
+
+_REFERENCE = re.compile(r"^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.[a-z_]+\}$")
+
+
+@dataclass(frozen=True)
+class Prices:
+    """The price file: `table` is its TOML content."""
+
+    table: dict[str, Any]
+
+    @property
+    def hours(self) -> float:
+        return float(self.table["hours_per_month"])
+
+    @property
+    def usage(self) -> dict[str, float]:
+        return self.table["usage"]
+
+    def __getitem__(self, dotted: str) -> Any:
+        value: Any = self.table
+        for part in dotted.split("."):
+            value = value[part]
+        return value
+
+    def rate(self, table: str, key: str) -> float | None:
+        """A price keyed by a name that contains dots, e.g. rate("rds.instance_hour",
+        "db.t4g.micro"); None when the file has no price for it."""
+        return self[table].get(key)
+
+
+def load_prices(path: Path = PRICES_FILE) -> Prices:
+    return Prices(tomllib.loads(path.read_text(encoding="utf-8")))
+
+
+@dataclass
+class LineItem:
+    item: str  # what is charged, e.g. "RDS db.t4g.micro instance"
+    quantity: float  # how many units (instances, GB, keys...)
+    unit: str  # e.g. "instance-month", "GB-month"
+    monthly_usd: float
+    assumption: str = ""  # the usage this line assumes, if any
+
+
+@dataclass
+class Estimate:
+    stack: str
+    items: list[LineItem] = field(default_factory=list)
+    # what could not be priced -> count: a resource type, or a type and size with no price
+    not_priced: Counter = field(default_factory=Counter)
+
+    @property
+    def total(self) -> float:
+        return round(sum(i.monthly_usd for i in self.items), 2)
+
+
+class _Stack:
+    """The stack's resources and a way to follow `${type.id.attr}` references between them."""
+
+    def __init__(self, document: dict[str, Any]):
+        self.resources: dict[str, dict[str, dict]] = document.get("resource", {})
+
+    def follow(self, reference: Any) -> dict | None:
+        match = _REFERENCE.match(reference) if isinstance(reference, str) else None
+        if not match:
+            return None
+        return self.resources.get(match.group(1), {}).get(match.group(2))
+
+    def of_type(self, type_: str) -> list[dict]:
+        return list(self.resources.get(type_, {}).values())
+
+
+def estimate(name: str, document: dict[str, Any], prices: Prices) -> Estimate:
+    """The monthly estimate of one synthesized stack (`document` is its cdk.tf.json)."""
+    stack = _Stack(document)
+    result = Estimate(name)
+    lines: dict[tuple[str, str, str], LineItem] = {}
+
+    def add(item: str, quantity: float, unit: str, monthly: float | None,
+            assumption: str = "") -> None:
+        if monthly is None:  # a size or kind the price file has no price for
+            result.not_priced[item] += 1
+            return
+        key = (item, unit, assumption)
+        line = lines.setdefault(key, LineItem(item, 0, unit, 0.0, assumption))
+        line.quantity += quantity
+        line.monthly_usd += monthly
+
+    for type_, bodies in sorted(stack.resources.items()):
+        for body in bodies.values():
+            if body.get("count") == 0:  # switched off (e.g. by an Aspect): nothing is created
+                continue
+            pricer = _PRICERS.get(type_)
+            if pricer is not None:
+                pricer(body, stack, prices, add)
+            elif type_ in FREE_TIER_TYPES:
+                add(FREE_TIER_TYPES[type_], 1, "resource", 0.0, "within the free allowance")
+            elif type_ not in FREE_TYPES:
+                result.not_priced[type_] += 1
+    for line in lines.values():
+        line.monthly_usd = round(line.monthly_usd, 2)
+        result.items.append(line)
+    result.items.sort(key=lambda line: (-line.monthly_usd, line.item))
+    return result
+
+
+# --- one pricer per charged resource type -------------------------------------------------------
+
+Add = Callable[..., None]
+
+
+def _nat_gateway(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    add("NAT gateway", 1, "gateway-month", p["vpc.nat_gateway_hour"] * p.hours)
+    gb = p.usage["nat_gb_processed"]
+    add("NAT gateway data processing", gb, "GB", gb * p["vpc.nat_gateway_gb"],
+        f"{gb:g} GB a month per NAT gateway")
+
+
+def _eip(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    add("Public IPv4 address (Elastic IP)", 1, "address-month",
+        p["ec2.public_ipv4_hour"] * p.hours)
+
+
+def _load_balancer(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    if body.get("load_balancer_type", "application") != "application":
+        add(f"aws_lb {body['load_balancer_type']}", 1, "", None)
+        return
+    add("Application Load Balancer", 1, "ALB-month", p["elb.alb_hour"] * p.hours)
+    lcu = p.usage["alb_lcu"]
+    add("ALB capacity units (LCU)", lcu, "LCU-month", lcu * p["elb.alb_lcu_hour"] * p.hours,
+        f"{lcu:g} LCU on average")
+    if not body.get("internal", False):
+        addresses = len(body.get("subnets", []))
+        add("Public IPv4 address (load balancer, one per AZ)", addresses, "address-month",
+            addresses * p["ec2.public_ipv4_hour"] * p.hours)
+
+
+def _ec2_instances(item: str, instance_type: str | None, count: float, volume_gb: float,
+                   p: Prices, add: Add, assumption: str = "") -> None:
+    hourly = p.rate("ec2.instance_hour", instance_type or "")
+    if hourly is None:
+        add(f"{item} {instance_type}", count, "", None)
+        return
+    add(f"{item} {instance_type}", count, "instance-month", count * hourly * p.hours,
+        assumption)
+    if volume_gb:
+        add("EBS gp3 volume", count * volume_gb, "GB-month",
+            count * volume_gb * p["ec2.ebs_gp3_gb_month"])
+
+
+def _template_volume_gb(template: dict | None) -> float:
+    mappings = (template or {}).get("block_device_mappings") or [{}]
+    return float(mappings[0].get("ebs", {}).get("volume_size", 8))
+
+
+def _instance(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    template = stack.follow((body.get("launch_template") or {}).get("id"))
+    instance_type = body.get("instance_type") or (template or {}).get("instance_type")
+    name = body.get("tags", {}).get("Name", "")
+    item = "NAT instance" if "nat" in name else "EC2 instance"
+    _ec2_instances(item, instance_type, 1, _template_volume_gb(template), p, add)
+
+
+def _autoscaling_group(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    """ECS capacity: ECS managed scaling grows the group to fit the tasks placed on it, so its
+    minimum alone says too little (0 instances for services that run 2 tasks). Assumed: as many
+    instances as the tasks' summed vCPU and memory fill (packed perfectly; ENI-per-instance and
+    agent-reserved memory limits are ignored), never below min_size nor above max_size."""
+    template = stack.follow((body.get("launch_template") or {}).get("id")) or {}
+    instance_type = template.get("instance_type")
+    tasks, vcpu, gb = _tasks_on_group(body, stack)
+    low, high = int(body.get("min_size", 0)), int(body.get("max_size", 0))
+    if not tasks:
+        count, why = low, f"ASG minimum {low}; no ECS tasks placed on it"
+    else:
+        size = p.rate("ec2.instance_size", instance_type or "")
+        if size is None:  # cannot tell how many instances the tasks need
+            add(f"EC2 capacity instance {instance_type} (no vCPU/GB size in the price file)",
+                1, "", None)
+            return
+        needed = max(math.ceil(vcpu / size[0]), math.ceil(gb / size[1]))
+        count = min(max(low, needed), high)
+        why = (f"{tasks:g} ECS tasks ({vcpu:g} vCPU, {gb:g} GB in all) need {needed} of "
+               f"{size[0]:g} vCPU / {size[1]:g} GB; ASG min {low}, max {high}")
+    _ec2_instances("EC2 capacity instance", instance_type, count,
+                   _template_volume_gb(template), p, add, why)
+
+
+def _tasks_on_group(group: dict, stack: _Stack) -> tuple[float, float, float]:
+    """(tasks, vCPU, GB) that the ECS services place on `group` through a capacity provider."""
+    tasks = vcpu = gb = 0.0
+    for service in stack.of_type("aws_ecs_service"):
+        if service.get("count") == 0:
+            continue
+        task = stack.follow(service.get("task_definition")) or {}
+        placed = split_tasks(int(service.get("desired_count", 1)), _strategy(service, stack))
+        on_group = sum(n for provider, n in placed.items()
+                       if _provider_group(provider, stack) is group)
+        tasks += on_group
+        vcpu += on_group * int(task.get("cpu", 0)) / 1024
+        gb += on_group * int(task.get("memory", 0)) / 1024
+    return tasks, vcpu, gb
+
+
+def _provider_group(provider: str, stack: _Stack) -> dict | None:
+    """The Auto Scaling group behind a strategy's capacity provider (None for FARGATE*)."""
+    body = stack.follow(provider)
+    if body is None:  # a literal name: look it up
+        body = next((b for b in stack.of_type("aws_ecs_capacity_provider")
+                     if b.get("name") == provider), None)
+    arn = ((body or {}).get("auto_scaling_group_provider") or {}).get("auto_scaling_group_arn")
+    return stack.follow(arn)
+
+
+def _db_instance(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    cls = body["instance_class"]
+    copies = 2 if body.get("multi_az") else 1
+    role = "read replica" if body.get("replicate_source_db") else "instance"
+    label = f"RDS PostgreSQL {cls} {role}" + (" (Multi-AZ: primary + standby)"
+                                                if copies == 2 else "")
+    hourly = p.rate("rds.instance_hour", cls)
+    if hourly is None:
+        add(label, 1, "", None)
+    else:
+        add(label, 1, "instance-month", copies * hourly * p.hours)
+    if body.get("replicate_source_db"):
+        # A replica's JSON states no storage: RDS gives it the primary's type and size.
+        primary = stack.follow(body["replicate_source_db"])
+        if primary is None:  # a source outside this stack (e.g. cross-region): size unknown
+            add("RDS storage of a read replica whose primary is not in this stack", 1, "", None)
+        else:
+            _db_storage(primary, copies, "read replica", p, add)
+    else:
+        _db_storage(body, copies, "", p, add)
+    if body.get("manage_master_user_password"):
+        add("Secrets Manager secret (RDS-managed master password)", 1, "secret-month",
+            p["secretsmanager.secret_month"])
+
+
+def _db_storage(body: dict, copies: int, role: str, p: Prices, add: Add) -> None:
+    """The storage of `body` (an instance that states it), `copies` times; `role` labels it."""
+    storage = body.get("storage_type", "gp2")
+    gb = float(body.get("allocated_storage", 0))
+    per_gb = p.rate("rds", f"{storage}_gb_month")
+    notes = [note for note in (role, "Multi-AZ" if copies == 2 else "") if note]
+    item = f"RDS {storage} storage" + (f" ({', '.join(notes)})" if notes else "")
+    if per_gb is None:
+        add(item, gb, "", None)
+    else:
+        add(item, gb * copies, "GB-month", copies * gb * per_gb)
+
+
+def _replication_group(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    node = body["node_type"]
+    count = float(body.get("num_cache_clusters", 1))
+    hourly = p.rate("elasticache.node_hour", node)
+    if hourly is None:
+        add(f"ElastiCache Redis {node} node", count, "", None)
+        return
+    add(f"ElastiCache Redis {node} node", count, "node-month", count * hourly * p.hours)
+
+
+def _strategy(body: dict, stack: _Stack) -> list[dict]:
+    if body.get("capacity_provider_strategy"):
+        return body["capacity_provider_strategy"]
+    cluster_name = body.get("cluster")
+    for providers in stack.of_type("aws_ecs_cluster_capacity_providers"):
+        if providers.get("cluster_name") == cluster_name:
+            return providers.get("default_capacity_provider_strategy", [])
+    return [{"capacity_provider": "FARGATE", "base": 0, "weight": 1}]
+
+
+def split_tasks(tasks: int, strategy: list[dict]) -> dict[str, float]:
+    """How ECS places `tasks` over a capacity provider strategy: each provider's base first,
+    the rest by weight."""
+    placed = {s["capacity_provider"]: 0.0 for s in strategy}
+    remaining = tasks
+    for s in strategy:
+        base = min(int(s.get("base", 0)), remaining)
+        placed[s["capacity_provider"]] += base
+        remaining -= base
+    total_weight = sum(int(s.get("weight", 0)) for s in strategy) or 1
+    for s in strategy:
+        placed[s["capacity_provider"]] += remaining * int(s.get("weight", 0)) / total_weight
+    return placed
+
+
+def _ecs_service(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    task = stack.follow(body.get("task_definition")) or {}
+    if "FARGATE" not in task.get("requires_compatibilities", []):
+        return  # EC2 capacity: priced on its Auto Scaling group
+    vcpu = int(task["cpu"]) / 1024
+    gb = int(task["memory"]) / 1024
+    arch = "arm64" if task.get("runtime_platform", {}).get("cpu_architecture") == "ARM64" \
+        else "x86_64"
+    task_month = (vcpu * p[f"fargate.{arch}_vcpu_hour"] + gb * p[f"fargate.{arch}_gb_hour"]) \
+        * p.hours
+    size = f"{vcpu:g} vCPU / {gb:g} GB {arch}"
+    placed = split_tasks(int(body.get("desired_count", 1)), _strategy(body, stack))
+    name = body.get("name", "service")
+    if placed.get("FARGATE"):
+        add(f"Fargate task {name} ({size})", placed["FARGATE"], "task-month",
+            placed["FARGATE"] * task_month)
+    if placed.get("FARGATE_SPOT"):
+        discount = p["fargate.spot_discount"]
+        add(f"Fargate Spot task {name} ({size})", placed["FARGATE_SPOT"], "task-month",
+            placed["FARGATE_SPOT"] * task_month * (1 - discount),
+            f"Spot at {discount:.0%} below on-demand")
+
+
+def _apprunner_service(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    config = body.get("instance_configuration", {})
+    vcpu = int(config.get("cpu", 1024)) / 1024
+    gb = int(config.get("memory", 2048)) / 1024
+    scaling = stack.follow(body.get("auto_scaling_configuration_arn")) or {}
+    instances = max(float(scaling.get("min_size", 1)), p.usage["apprunner_instances"])
+    active = p.usage["apprunner_active_hours"]
+    name = body.get("service_name", "service")
+    add(f"App Runner {name} provisioned memory ({gb:g} GB)", instances, "instance-month",
+        instances * gb * p["apprunner.provisioned_gb_hour"] * p.hours)
+    add(f"App Runner {name} active vCPU ({vcpu:g} vCPU)", active, "hours",
+        vcpu * active * p["apprunner.active_vcpu_hour"], f"{active:g} active hours a month")
+    if body.get("source_configuration", {}).get("auto_deployments_enabled"):
+        add("App Runner automatic deployments", 1, "service-month",
+            p["apprunner.automatic_deployment_month"])
+
+
+def _vpc_endpoint(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    if body.get("vpc_endpoint_type") != "Interface":
+        return  # gateway endpoints (S3, DynamoDB) are free
+    azs = len(body.get("subnet_ids", []))
+    service = body["service_name"].rsplit(".", 1)[-1] if "." in body["service_name"] else ""
+    add(f"Interface endpoint {service} (per AZ)", azs, "endpoint-AZ-month",
+        azs * p["vpc.interface_endpoint_hour_per_az"] * p.hours)
+    gb = p.usage["interface_endpoint_gb"]
+    add("Interface endpoint data processing", gb, "GB", gb * p["vpc.interface_endpoint_gb"],
+        f"{gb:g} GB a month per endpoint")
+
+
+def _per_month(item: str, unit: str, price: str) -> Callable:
+    def pricer(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+        add(item, 1, unit, p[price])
+    return pricer
+
+
+def _log_group(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    gb = p.usage["log_gb_per_group"]
+    add("CloudWatch Logs ingestion and storage", gb, "GB",
+        gb * (p["cloudwatch.log_ingest_gb"] + p["cloudwatch.log_storage_gb_month"]),
+        f"{gb:g} GB a month per log group")
+
+
+def _ecs_cluster(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    insights = any(s.get("name") == "containerInsights" and s.get("value") == "enabled"
+                   for s in body.get("setting", []))
+    if not insights:
+        return
+    services = len(stack.of_type("aws_ecs_service"))
+    metrics = p.usage["container_insights_metrics_per_cluster"] + \
+        services * p.usage["container_insights_metrics_per_service"]
+    add("Container Insights metrics", metrics, "metric-month",
+        metrics * p["cloudwatch.custom_metric_month"],
+        f"{p.usage['container_insights_metrics_per_cluster']:g} per cluster + "
+        f"{p.usage['container_insights_metrics_per_service']:g} per service")
+
+
+def _web_acl(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    rules = len(body.get("rule", []))
+    add(f"WAF web ACL ({body.get('scope', '').lower()})", 1, "ACL-month",
+        p["waf.web_acl_month"] + rules * p["waf.rule_month"])
+    millions = p.usage["waf_million_requests"]
+    add("WAF requests", millions, "million requests", millions * p["waf.million_requests"],
+        f"{millions:g} million requests a month per web ACL")
+
+
+def _per_gb(item: str, usage: str, price: str) -> Callable:
+    def pricer(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+        gb = p.usage[usage]
+        add(item, gb, "GB-month", gb * p[price], f"{gb:g} GB stored each")
+    return pricer
+
+
+def _user_pool(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    mau = p.usage["cognito_mau"]
+    if body.get("user_pool_tier") == "PLUS":
+        add("Cognito Plus tier (threat protection)", mau, "MAU", mau * p["cognito.plus_mau"],
+            f"{mau:g} monthly active users")
+    else:
+        add(f"Cognito {body.get('user_pool_tier', 'ESSENTIALS').title()} user pool", mau, "MAU",
+            0.0, "free up to 10,000 monthly active users")
+
+
+def _config_recorder(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    items = p.usage["config_items"]
+    add("AWS Config configuration items", items, "items", items * p["config.configuration_item"],
+        f"{items:g} items recorded a month")
+
+
+def _guardduty(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    add("GuardDuty", 1, "account-month", p.usage["guardduty_month"],
+        "a small account's event volume")
+
+
+def _cloudtrail(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    units = p.usage["cloudtrail_data_events_100k"] if body.get("event_selector") else 0
+    add("CloudTrail (first management trail free; S3 data events)", units, "100k events",
+        units * p["cloudtrail.data_events_100k"], f"{units * 100_000:,.0f} data events a month")
+
+
+_PRICERS: dict[str, Callable[[dict, _Stack, Prices, Add], None]] = {
+    "aws_nat_gateway": _nat_gateway,
+    "aws_eip": _eip,
+    "aws_lb": _load_balancer,
+    "aws_instance": _instance,
+    "aws_autoscaling_group": _autoscaling_group,
+    "aws_db_instance": _db_instance,
+    "aws_elasticache_replication_group": _replication_group,
+    "aws_ecs_service": _ecs_service,
+    "aws_ecs_cluster": _ecs_cluster,
+    "aws_apprunner_service": _apprunner_service,
+    "aws_vpc_endpoint": _vpc_endpoint,
+    "aws_kms_key": _per_month("KMS customer managed key", "key-month", "kms.key_month"),
+    "aws_secretsmanager_secret": _per_month("Secrets Manager secret", "secret-month",
+                                            "secretsmanager.secret_month"),
+    "aws_cloudwatch_metric_alarm": _per_month("CloudWatch alarm", "alarm-month",
+                                              "cloudwatch.alarm_month"),
+    "aws_cloudwatch_dashboard": _per_month("CloudWatch dashboard", "dashboard-month",
+                                           "cloudwatch.dashboard_month"),
+    "aws_cloudwatch_log_group": _log_group,
+    "aws_route53_zone": _per_month("Route53 hosted zone", "zone-month",
+                                   "route53.hosted_zone_month"),
+    "aws_wafv2_web_acl": _web_acl,
+    "aws_ecr_repository": _per_gb("ECR image storage", "ecr_gb_per_repository",
+                                  "ecr.storage_gb_month"),
+    "aws_s3_bucket": _per_gb("S3 Standard storage", "s3_gb_per_bucket", "s3.standard_gb_month"),
+    "aws_cognito_user_pool": _user_pool,
+    "aws_config_configuration_recorder": _config_recorder,
+    "aws_guardduty_detector": _guardduty,
+    "aws_cloudtrail": _cloudtrail,
+}
+
+
+# --- output -------------------------------------------------------------------------------------
+
+def as_json(estimates: list[Estimate], prices: Prices,
+            budgets: dict[str, float] | None = None) -> dict[str, Any]:
+    """The machine-readable form, for CI."""
+    budgets = budgets or {}
+    return {
+        "currency": prices.table["currency"],
+        "region": prices.table["region"],
+        "prices_as_of": prices.table["as_of"],
+        "source": prices.table["source"],
+        "usage_assumptions": prices.usage,
+        "stacks": {
+            e.stack: {
+                "monthly_usd": e.total,
+                "budget_usd": budgets.get(e.stack),
+                "items": [vars(i) for i in e.items],
+                "not_priced": dict(sorted(e.not_priced.items())),
+            } for e in estimates},
+    }
+
+
+def as_table(estimates: list[Estimate], prices: Prices,
+             budgets: dict[str, float] | None = None) -> str:
+    """The table for people."""
+    budgets = budgets or {}
+    t = prices.table
+    out = [f"Monthly estimate, {t['region']} on-demand {t['currency']}, prices as of {t['as_of']}"
+           f" ({t['source']})", ""]
+    width = max((len(i.item) for e in estimates for i in e.items), default=20)
+    for e in estimates:
+        budget = budgets.get(e.stack)
+        verdict = "" if budget is None else (
+            f"  (budget ${budget:,.0f}: {'within' if e.total <= budget else 'OVER'})")
+        out.append(f"{e.stack}: ${e.total:,.2f} a month{verdict}")
+        for i in e.items:
+            quantity = f"{i.quantity:g} {i.unit}"
+            note = f"  [{i.assumption}]" if i.assumption else ""
+            out.append(f"  {i.item:<{width}} {quantity:>20} {i.monthly_usd:>9,.2f}{note}")
+        if e.not_priced:
+            listed = ", ".join(f"{k} x{v}" for k, v in sorted(e.not_priced.items()))
+            out.append(f"  not priced (not in the total): {listed}")
+        out.append("")
+    out.append("Usage assumed where the bill depends on traffic (pricing/*.toml [usage]): " +
+               ", ".join(f"{k} = {v:g}" for k, v in prices.usage.items()))
+    return "\n".join(out)

@@ -1,0 +1,333 @@
+"""One container service on ECS Fargate (or the cluster's EC2 capacity): task definition, roles,
+logs, security group, load-balancer target and autoscaling."""
+
+import json
+from dataclasses import dataclass
+
+from cdktf import TerraformResourceLifecycle
+from constructs import Construct
+
+from lib.core import aws
+from lib.config import ServiceConfig
+from lib.core.iam import service_role
+from lib.core.naming import Naming
+from lib.compute.service_access import (BucketAccess, CacheAccess, DatabaseAccess, QueueAccess,
+                                 secret_read_statements, service_access)
+
+ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
+# AWS Distro for OpenTelemetry collector, pinned; it ships traces to X-Ray and metrics to CloudWatch.
+OTEL_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
+OTEL_STATEMENTS = [
+    {"Sid": "OtelTraces", "Effect": "Allow", "Resource": "*",
+     "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                "xray:GetSamplingTargets"]},
+    {"Sid": "OtelMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
+     "Condition": {"StringEquals": {"cloudwatch:namespace": "ECS/AWSOTel/Application"}}},
+]
+
+
+# The construct ids of a queue worker's scaling alarms (the local target disarms them).
+BACKLOG_ALARM_IDS = ("backlog-alarm", "idle-alarm")
+
+
+@dataclass(frozen=True)
+class Ingress:
+    """Where a web service plugs into the load balancer."""
+
+    security_group_id: str
+    listener_arn: str
+    arn_suffix: str
+
+
+@dataclass(frozen=True)
+class ContainerServiceProps:
+    naming: Naming
+    settings: ServiceConfig
+    image: str  # repository URL + tag, or the external image reference
+    repository_arn: str | None  # the ECR repository the execution role may pull from
+    cluster_name: str
+    capacity_strategy: list[tuple[str, int, int]]  # (capacity provider, base, weight)
+    architecture: str  # arm64 or x86_64
+    vpc_id: str
+    subnet_ids: list[str]  # the private tier
+    app_security_group_id: str  # joined by services that use a data store
+    ingress: Ingress | None  # web services only
+    secret_arns: dict[str, str]  # the service's secrets: env var name -> secret ARN
+    secrets_key_arn: str
+    log_key_arn: str
+    log_retention_days: int
+    database: DatabaseAccess | None = None
+    cache: CacheAccess | None = None
+    media: BucketAccess | None = None
+    consumes: QueueAccess | None = None  # a worker's queue: it scales on that queue's backlog
+    sends_to: tuple[QueueAccess, ...] = ()
+    otel_sidecar: bool = False  # an ADOT collector next to the app (OTLP on localhost:4317)
+
+
+class ContainerService(Construct):
+    """An ECS service for one entry of `[[services]]`.
+
+    - Task definition: awsvpc, the configured cpu/memory and architecture, awslogs to the
+      service's own KMS-encrypted log group, a read-only root file system with a writable /tmp
+      where configured, environment from config plus the endpoints of the data stores it uses,
+      secrets injected from Secrets Manager.
+    - Execution role: pull from its own repository, write its own log stream, read its own
+      secrets and decrypt them with the secrets key through Secrets Manager only. Task role: only
+      what the service is granted (Redis: `elasticache:Connect` on the group and its user).
+    - Network: private subnets, no public IP; web services admit the load balancer's group on the
+      container port and nothing else, workers admit nothing. Services that use a data store also
+      join the application tier's group, the only one the stores admit.
+    - Deployment: rolling 200/100 with the circuit breaker and rollback. Built images are
+      deployed by CI, so Terraform ignores the service's task definition and desired count
+      (autoscaling owns that); external images are deployed by Terraform.
+    - Autoscaling between min and max tasks on CPU, memory and (web) ALB requests per target;
+      a worker with a queue scales on that queue's backlog instead (see `_scale_on_backlog`).
+
+    Outputs: `service_name`, `security_group_id`, `network_security_group_ids` (all the task
+    joins), `log_group_name`, `task_role_arn`, `execution_role_arn`, `target_group_arn` (web
+    only), `task_family`, `capacity_strategy`.
+    """
+
+    def __init__(self, scope: Construct, id: str, props: ContainerServiceProps):
+        super().__init__(scope, id)
+        n, svc = props.naming, props.settings
+        self.task_family: str = n.name(svc.name)
+        self.capacity_strategy: list[tuple[str, int, int]] = props.capacity_strategy
+        log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self, "logs", name=n.log_group("ecs", svc.name),
+            retention_in_days=props.log_retention_days, kms_key_id=props.log_key_arn,
+            tags=n.tags(svc.name, "logs"))
+        self.log_group_name: str = log_group.name
+
+        access = service_access(svc.environment, props.secret_arns, props.database, props.cache,
+                                props.media, props.consumes, props.sends_to)
+        execution_role = service_role(
+            self, "execution-role", n, f"{svc.name}-execution", "ecs-tasks.amazonaws.com",
+            self._execution_statements(props, log_group.arn, access.readable_secret_arns))
+        task_role = service_role(
+            self, "task-role", n, f"{svc.name}-task", "ecs-tasks.amazonaws.com",
+            access.runtime_statements + (OTEL_STATEMENTS if props.otel_sidecar else []))
+        self.execution_role_arn: str = execution_role.arn
+        self.task_role_arn: str = task_role.arn
+
+        task = self._task_definition(props, self.execution_role_arn, self.task_role_arn,
+                                     self.log_group_name, access.environment, access.secrets)
+        self.security_group_id: str = self._security_group(props)
+        self.network_security_group_ids: list[str] = [self.security_group_id] + (
+            [props.app_security_group_id] if svc.access else [])
+
+        target_group_arn = target_group_arn_suffix = rule = None
+        if props.ingress:
+            target_group_arn, target_group_arn_suffix, rule = self._target(props)
+        self.target_group_arn: str | None = target_group_arn
+        self.target_group_arn_suffix: str | None = target_group_arn_suffix
+        ecs = aws.ecs_service
+        service = ecs.EcsService(
+            self, "service", name=n.name(svc.name), cluster=props.cluster_name,
+            task_definition=task.arn, desired_count=svc.initial_tasks,
+            capacity_provider_strategy=[
+                ecs.EcsServiceCapacityProviderStrategy(capacity_provider=p, base=b, weight=w)
+                for p, b, w in props.capacity_strategy],
+            network_configuration=ecs.EcsServiceNetworkConfiguration(
+                subnets=props.subnet_ids, assign_public_ip=False,
+                security_groups=self.network_security_group_ids),
+            load_balancer=[ecs.EcsServiceLoadBalancer(
+                target_group_arn=target_group_arn, container_name=svc.name,
+                container_port=svc.port)] if target_group_arn else None,
+            health_check_grace_period_seconds=svc.health_check_grace_seconds
+            if target_group_arn else None,
+            deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
+            deployment_circuit_breaker=ecs.EcsServiceDeploymentCircuitBreaker(
+                enable=True, rollback=True),
+            propagate_tags="SERVICE", enable_ecs_managed_tags=True,
+            wait_for_steady_state=False,
+            depends_on=[rule] if rule else None,
+            lifecycle=TerraformResourceLifecycle(
+                ignore_changes=["desired_count", "task_definition"] if svc.builds_image
+                else ["desired_count"]),
+            tags=n.tags(svc.name))
+        self.service_name: str = service.name
+        self._autoscaling(props, self.service_name, target_group_arn_suffix)
+
+    def _execution_statements(self, props: ContainerServiceProps, log_group_arn: str,
+                              secret_arns: list[str]) -> list[dict]:
+        statements = [{"Sid": "WriteOwnLogs", "Effect": "Allow",
+                       "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                       "Resource": f"{log_group_arn}:*"}]
+        if props.repository_arn:
+            statements += [
+                # GetAuthorizationToken has no resource-level permissions.
+                {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
+                 "Resource": "*"},
+                {"Sid": "PullOwnImages", "Effect": "Allow", "Action": ECR_PULL,
+                 "Resource": props.repository_arn}]
+        statements += secret_read_statements(secret_arns, props.secrets_key_arn,
+                                             props.naming.region)
+        return statements
+
+    def _task_definition(self, props: ContainerServiceProps, execution_role_arn: str,
+                         task_role_arn: str, log_group_name: str, environment: dict[str, str],
+                         secrets: dict[str, str]):
+        n, svc = props.naming, props.settings
+        container = {
+            "name": svc.name,
+            "image": props.image,
+            "essential": True,
+            "portMappings": [{"containerPort": svc.port, "protocol": "tcp"}] if svc.port else [],
+            "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+            "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())],
+            "logConfiguration": {"logDriver": "awslogs", "options": {
+                "awslogs-group": log_group_name, "awslogs-region": n.region,
+                "awslogs-stream-prefix": svc.name}},
+            "readonlyRootFilesystem": svc.read_only_root_filesystem,
+            # With a read-only root, /tmp is the one writable place (a task-scoped volume).
+            "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp"}],
+            "linuxParameters": {"initProcessEnabled": True},  # reap zombies, forward signals
+        }
+        containers = [container]
+        if props.otel_sidecar:
+            containers.append({
+                "name": "otel-collector", "image": OTEL_IMAGE, "essential": False,
+                "command": ["--config=/etc/ecs/ecs-default-config.yaml"],
+                "logConfiguration": {"logDriver": "awslogs", "options": {
+                    "awslogs-group": log_group_name, "awslogs-region": n.region,
+                    "awslogs-stream-prefix": "otel"}}})
+            container["environment"].append({"name": "OTEL_EXPORTER_OTLP_ENDPOINT",
+                                             "value": "http://localhost:4317"})
+        td = aws.ecs_task_definition
+        return td.EcsTaskDefinition(
+            self, "task", family=self.task_family, network_mode="awsvpc",
+            requires_compatibilities=["EC2"] if svc.capacity == "ec2" else ["FARGATE"],
+            cpu=str(svc.cpu), memory=str(svc.memory),
+            runtime_platform=td.EcsTaskDefinitionRuntimePlatform(
+                cpu_architecture="ARM64" if props.architecture == "arm64" else "X86_64",
+                operating_system_family="LINUX"),
+            execution_role_arn=execution_role_arn, task_role_arn=task_role_arn,
+            container_definitions=json.dumps(containers),
+            volume=[td.EcsTaskDefinitionVolume(name="tmp")],
+            tags=n.tags(svc.name))
+
+    def _security_group(self, props: ContainerServiceProps) -> str:
+        n, svc = props.naming, props.settings
+        sg = aws.security_group.SecurityGroup(
+            self, "sg", name=n.name(svc.name), vpc_id=props.vpc_id,
+            description=f"{svc.name}: " + ("from the load balancer only" if props.ingress
+                                           else "no inbound"),
+            tags=n.tags(svc.name))
+        sg_id: str = sg.id
+        aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+            self, "https-out", security_group_id=sg_id, ip_protocol="tcp", from_port=443,
+            to_port=443, cidr_ipv4="0.0.0.0/0",
+            description="HTTPS to AWS APIs (ECR, Secrets Manager, logs) and the internet")
+        if props.ingress:
+            aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+                self, "from-alb", security_group_id=sg_id, ip_protocol="tcp",
+                from_port=svc.port, to_port=svc.port,
+                referenced_security_group_id=props.ingress.security_group_id,
+                description=f"port {svc.port} from the load balancer")
+            aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+                self, "alb-to-service", security_group_id=props.ingress.security_group_id,
+                ip_protocol="tcp", from_port=svc.port, to_port=svc.port,
+                referenced_security_group_id=sg_id, description=f"to {svc.name} on {svc.port}")
+        return sg_id
+
+    def _target(self, props: ContainerServiceProps) -> tuple[str, str, Construct]:
+        """The target group's ARN and ARN suffix, and the listener rule that forwards to it."""
+        n, svc = props.naming, props.settings
+        tg = aws.lb_target_group.LbTargetGroup(
+            self, "target-group", name=n.name(svc.name), port=svc.port, protocol="HTTP",
+            target_type="ip", vpc_id=props.vpc_id, deregistration_delay="30",
+            health_check=aws.lb_target_group.LbTargetGroupHealthCheck(
+                enabled=True, path=svc.health_check_path, matcher="200-399", interval=15,
+                timeout=5, healthy_threshold=2, unhealthy_threshold=3),
+            tags=n.tags(svc.name))
+        tg_arn: str = tg.arn
+        rule = aws.lb_listener_rule.LbListenerRule(
+            self, "route", listener_arn=props.ingress.listener_arn, priority=svc.priority,
+            action=[aws.lb_listener_rule.LbListenerRuleAction(type="forward",
+                                                              target_group_arn=tg_arn)],
+            condition=[aws.lb_listener_rule.LbListenerRuleCondition(
+                path_pattern=aws.lb_listener_rule.LbListenerRuleConditionPathPattern(
+                    values=list(svc.paths)))],
+            tags=n.tags(svc.name))
+        return tg_arn, tg.arn_suffix, rule
+
+    def _autoscaling(self, props: ContainerServiceProps, service_name: str,
+                     target_group_arn_suffix: str | None) -> None:
+        svc = props.settings
+        target = aws.appautoscaling_target.AppautoscalingTarget(
+            self, "scaling-target", service_namespace="ecs",
+            resource_id=f"service/{props.cluster_name}/{service_name}",
+            scalable_dimension="ecs:service:DesiredCount",
+            min_capacity=svc.min_tasks, max_capacity=svc.max_tasks)
+        resource_id: str = target.resource_id
+        scalable_dimension: str = target.scalable_dimension
+        if props.consumes is not None:
+            self._scale_on_backlog(props, resource_id, scalable_dimension)
+            return
+        policy = aws.appautoscaling_policy
+        metrics = [("cpu", "ECSServiceAverageCPUUtilization", svc.cpu_target_percent, None)]
+        if svc.memory_target_percent:
+            metrics.append(("memory", "ECSServiceAverageMemoryUtilization",
+                            svc.memory_target_percent, None))
+        if target_group_arn_suffix is not None and svc.requests_per_target:
+            metrics.append(("requests", "ALBRequestCountPerTarget", svc.requests_per_target,
+                            f"{props.ingress.arn_suffix}/{target_group_arn_suffix}"))
+        for name, metric, value, label in metrics:
+            policy.AppautoscalingPolicy(
+                self, f"scale-on-{name}", name=props.naming.name(svc.name, name),
+                policy_type="TargetTrackingScaling", service_namespace="ecs",
+                resource_id=resource_id, scalable_dimension=scalable_dimension,
+                target_tracking_scaling_policy_configuration=policy.
+                AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                    target_value=value, scale_in_cooldown=120, scale_out_cooldown=60,
+                    predefined_metric_specification=policy.
+                    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                        predefined_metric_type=metric, resource_label=label)))
+
+    def _scale_on_backlog(self, props: ContainerServiceProps, resource_id: str,
+                          scalable_dimension: str) -> None:
+        """Step scaling on the queue's visible messages. Not target tracking on backlog per task:
+        that needs the running task count (Container Insights, off in dev) and cannot start from
+        zero tasks, while an idle worker at zero costs nothing.
+
+        While messages wait (checked every minute) the service grows by half, at least one task;
+        after five minutes with nothing waiting it sheds one task at a time, down to min_tasks.
+        """
+        n, svc = props.naming, props.settings
+        policy = aws.appautoscaling_policy
+
+        def step_on_backlog(name: str, adjustment_type: str, adjustment: int, cooldown: int,
+                            bounds: dict, alarm_when: str, threshold: int, minutes: int,
+                            missing_data: str) -> None:
+            scaling = policy.AppautoscalingPolicy(
+                self, f"scale-on-{name}", name=n.name(svc.name, name), policy_type="StepScaling",
+                service_namespace="ecs", resource_id=resource_id,
+                scalable_dimension=scalable_dimension,
+                step_scaling_policy_configuration=policy.
+                AppautoscalingPolicyStepScalingPolicyConfiguration(
+                    adjustment_type=adjustment_type, cooldown=cooldown,
+                    metric_aggregation_type="Maximum",
+                    min_adjustment_magnitude=1 if adjustment_type == "PercentChangeInCapacity"
+                    else None,
+                    step_adjustment=[policy.
+                                     AppautoscalingPolicyStepScalingPolicyConfigurationStepAdjustment(
+                                         scaling_adjustment=adjustment, **bounds)]))
+            aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+                self, f"{name}-alarm", alarm_name=n.name(svc.name, name),
+                alarm_description=f"scales {svc.name} on the backlog of {props.consumes.name}",
+                namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
+                dimensions={"QueueName": props.consumes.queue_name}, statistic="Maximum",
+                period=60, evaluation_periods=minutes, threshold=threshold,
+                comparison_operator=alarm_when, treat_missing_data=missing_data,
+                alarm_actions=[scaling.arn], tags=n.tags(svc.name, name))
+
+        step_on_backlog("backlog", "PercentChangeInCapacity", 50, cooldown=60,
+                        bounds={"metric_interval_lower_bound": "0"},
+                        alarm_when="GreaterThanOrEqualToThreshold", threshold=1, minutes=1,
+                        missing_data="notBreaching")
+        # SQS stops publishing for a queue idle for hours: no data means nothing waits.
+        step_on_backlog("idle", "ChangeInCapacity", -1, cooldown=300,
+                        bounds={"metric_interval_upper_bound": "0"},
+                        alarm_when="LessThanOrEqualToThreshold", threshold=0, minutes=5,
+                        missing_data="breaching")

@@ -1,0 +1,121 @@
+"""The internet-facing Application Load Balancer: the only way into the container services."""
+
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from lib.core import aws
+from lib.core.certificate import alias_records, dns_validated_certificate
+from lib.core.naming import Naming
+
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2 only, forward secrecy
+
+
+@dataclass(frozen=True)
+class LoadBalancerProps:
+    naming: Naming
+    vpc_id: str
+    subnet_ids: list[str]  # the public tier
+    allowed_cidrs: list[str]
+    domain: str | None  # with a domain: HTTPS, HTTP redirects, ACM certificate, DNS records
+    hosted_zone_id: str | None  # an existing Route53 zone; None: create one for `zone_name`
+    zone_name: str | None
+    access_log_bucket: str | None  # bucket name; None: no access logs
+    access_log_prefix: str
+    deletion_protection: bool
+    # Dual-stack (needs `domain`, and IPv6 blocks on `subnet_ids`): 80/443 also from
+    # `allowed_ipv6_cidrs`, and an AAAA alias record beside the A record.
+    ipv6: bool = False
+    allowed_ipv6_cidrs: tuple[str, ...] = ()
+
+
+class LoadBalancer(Construct):
+    """An ALB in the public subnets whose security group admits 80/443 from `allowed_cidrs` only.
+
+    With a domain: an ACM certificate validated through Route53 (a zone is created unless one is
+    given), an HTTPS listener with the TLS 1.3/1.2 policy, HTTP redirected to HTTPS, and an alias
+    A record; with `ipv6` as well, the ALB is dual-stack (`ip_address_type = "dualstack"`, 80/443
+    also from `allowed_ipv6_cidrs`) and gets an alias AAAA record too. Without a domain (the dev
+    default): plain HTTP over IPv4 only, whatever `ipv6` says. Listener default action: 404;
+    services add path rules to `listener_arn`. Invalid header fields are dropped; access logs go
+    to S3.
+
+    Outputs: `arn`, `arn_suffix`, `dns_name`, `zone_id`, `security_group_id`, `listener_arn`
+    (where services attach rules), `https` (bool), `ipv6` (bool: dual-stack), `url`,
+    `name_servers` (of a created zone).
+    """
+
+    def __init__(self, scope: Construct, id: str, props: LoadBalancerProps):
+        super().__init__(scope, id)
+        n = props.naming
+        self.https: bool = props.domain is not None
+        self.ipv6: bool = props.ipv6 and self.https
+        sg = aws.security_group.SecurityGroup(
+            self, "sg", name=n.name("alb"), vpc_id=props.vpc_id,
+            description="Load balancer: HTTP/HTTPS from the allowed ranges",
+            tags=n.tags("alb"))
+        self.security_group_id: str = sg.id
+        ports = [80, 443] if self.https else [80]
+        for port in ports:
+            for i, cidr in enumerate(props.allowed_cidrs):
+                aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+                    self, f"ingress-{port}-{i}", security_group_id=self.security_group_id,
+                    ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4=cidr,
+                    description=f"port {port} from {cidr}")
+            for i, cidr in enumerate(props.allowed_ipv6_cidrs if self.ipv6 else ()):
+                aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+                    self, f"ingress-{port}-ipv6-{i}", security_group_id=self.security_group_id,
+                    ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv6=cidr,
+                    description=f"port {port} from {cidr}")
+
+        lb = aws.lb.Lb(
+            self, "alb", name=n.name("alb"), load_balancer_type="application", internal=False,
+            # Explicit "ipv4" with a domain, so that turning ingress.ipv6 off reverts a dual-stack
+            # ALB; without one the attribute stays unset (the provider's default, ipv4).
+            ip_address_type="dualstack" if self.ipv6 else "ipv4" if self.https else None,
+            subnets=props.subnet_ids, security_groups=[self.security_group_id],
+            drop_invalid_header_fields=True, desync_mitigation_mode="defensive",
+            enable_deletion_protection=props.deletion_protection,
+            access_logs=aws.lb.LbAccessLogs(
+                bucket=props.access_log_bucket, prefix=props.access_log_prefix, enabled=True)
+            if props.access_log_bucket else None,
+            tags=n.tags("alb"))
+        self.arn: str = lb.arn
+        self.arn_suffix: str = lb.arn_suffix
+        self.dns_name: str = lb.dns_name
+        self.zone_id: str = lb.zone_id
+
+        not_found = aws.lb_listener.LbListenerDefaultAction(
+            type="fixed-response", fixed_response=aws.lb_listener.
+            LbListenerDefaultActionFixedResponse(content_type="text/plain",
+                                                 message_body="Not found", status_code="404"))
+        self.name_servers: list[str] | None = None
+        if not self.https:
+            listener = aws.lb_listener.LbListener(
+                self, "http", load_balancer_arn=self.arn, port=80, protocol="HTTP",
+                default_action=[not_found], tags=n.tags("alb", "http"))
+            self.listener_arn: str = listener.arn
+            self.url: str = f"http://{self.dns_name}"
+            return
+
+        zone_id = props.hosted_zone_id
+        if zone_id is None:
+            zone = aws.route53_zone.Route53Zone(
+                self, "zone", name=props.zone_name or props.domain, tags=n.tags("zone"))
+            zone_id = zone.zone_id
+            self.name_servers = zone.name_servers
+        certificate = dns_validated_certificate(self, n, props.domain, zone_id)
+        aws.lb_listener.LbListener(
+            self, "http", load_balancer_arn=self.arn, port=80, protocol="HTTP",
+            default_action=[aws.lb_listener.LbListenerDefaultAction(
+                type="redirect", redirect=aws.lb_listener.LbListenerDefaultActionRedirect(
+                    port="443", protocol="HTTPS", status_code="HTTP_301"))],
+            tags=n.tags("alb", "http"))
+        listener = aws.lb_listener.LbListener(
+            self, "https", load_balancer_arn=self.arn, port=443, protocol="HTTPS",
+            ssl_policy=TLS_POLICY, certificate_arn=certificate,
+            default_action=[not_found], tags=n.tags("alb", "https"))
+        self.listener_arn = listener.arn
+        alias_records(self, zone_id, props.domain, self.dns_name, self.zone_id, ipv6=self.ipv6,
+                      evaluate_target_health=True)
+        self.url = f"https://{props.domain}"

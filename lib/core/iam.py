@@ -1,0 +1,35 @@
+"""IAM roles for AWS services, with the confused-deputy guard on every trust policy."""
+
+import json
+
+from constructs import Construct
+
+from lib.core import aws
+from lib.core.naming import Naming
+
+
+def policy_document(statements: list[dict]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def service_role(scope: Construct, id: str, naming: Naming, name: str, service: str,
+                 statements: list[dict] | None = None, managed_policy_arns: list[str] = ()):
+    """A role `<project>-<env>-<name>` that only `service` (e.g. "ecs-tasks.amazonaws.com") acting
+    for this account can assume, with an inline policy of `statements` (if any) and the given
+    managed policies attached. Returns the aws_iam_role."""
+    role = aws.iam_role.IamRole(
+        scope, id, name=naming.name(name),
+        assume_role_policy=policy_document([{
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": naming.account_id}},
+        }]),
+        tags=naming.tags(name))
+    if statements:
+        aws.iam_role_policy.IamRolePolicy(scope, f"{id}-policy", role=role.id, name=name,
+                                          policy=policy_document(statements))
+    for i, arn in enumerate(managed_policy_arns):
+        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+            scope, f"{id}-managed-{i}", role=role.name, policy_arn=arn)
+    return role

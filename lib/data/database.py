@@ -1,0 +1,159 @@
+"""RDS for PostgreSQL: encrypted, private, reachable only from the security groups it is given."""
+
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from lib.core import aws
+from lib.config import DatabaseConfig
+from lib.core.iam import service_role
+from lib.core.naming import Naming
+from lib.core.security_group import port_only_from_groups
+
+PORT = 5432
+LOG_EXPORTS = ["postgresql", "upgrade"]
+MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+
+
+@dataclass(frozen=True)
+class DatabaseProps:
+    naming: Naming
+    settings: DatabaseConfig
+    vpc_id: str
+    subnet_ids: list[str]  # the isolated tier
+    allowed_security_group_ids: list[str]  # the only sources admitted on 5432
+    storage_key_arn: str  # storage, snapshots, Performance Insights
+    secret_key_arn: str  # the master password secret RDS manages
+    log_key_arn: str
+    log_retention_days: int
+
+
+class Database(Construct):
+    """A PostgreSQL instance (and optional read replica) in the isolated subnets.
+
+    - Security group: 5432 from `allowed_security_group_ids` only; never publicly accessible.
+    - Encryption: storage, snapshots and Performance Insights with `storage_key_arn`; TLS enforced
+      by the parameter group (`rds.force_ssl`).
+    - Credentials: RDS generates and rotates the master password in Secrets Manager (encrypted with
+      `secret_key_arn`), so no password exists in config, JSON or Terraform state; IAM database
+      authentication is on for application users.
+    - Parameter group: pg_stat_statements, slow-query log, idle-transaction timeout and TCP
+      keepalives suited to an ORM connection pool (Prisma).
+    - Operations: backups and windows from config, copy tags to snapshots, automatic minor
+      upgrades, enhanced monitoring with its role, log exports to KMS-encrypted log groups with
+      the environment's retention; deletion protection and a final snapshot where configured.
+
+    Outputs: `endpoint`, `port`, `secret_arn`, `security_group_id`, `identifier`, `resource_id`,
+    `reader_endpoint` (None without a replica).
+    """
+
+    def __init__(self, scope: Construct, id: str, props: DatabaseProps):
+        super().__init__(scope, id)
+        n, cfg = props.naming, props.settings
+        identifier = n.name("db")
+
+        self.security_group_id: str = port_only_from_groups(
+            self, n, "db", props.vpc_id, PORT, props.allowed_security_group_ids,
+            "PostgreSQL: only from the application tier")
+        subnets = aws.db_subnet_group.DbSubnetGroup(
+            self, "subnets", name=n.name("db"), subnet_ids=props.subnet_ids,
+            description="Isolated subnets: no route out of the VPC", tags=n.tags("db"))
+        parameters = self._parameter_group(n, cfg)
+        monitoring_role = self._monitoring_role(n) if cfg.monitoring_interval_seconds else None
+
+        common = dict(
+            instance_class=cfg.instance_class,
+            storage_encrypted=True,
+            kms_key_id=props.storage_key_arn,
+            vpc_security_group_ids=[self.security_group_id],
+            publicly_accessible=False,
+            parameter_group_name=parameters.name,
+            iam_database_authentication_enabled=True,
+            auto_minor_version_upgrade=True,
+            copy_tags_to_snapshot=True,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=props.storage_key_arn,
+            performance_insights_retention_period=cfg.performance_insights_retention_days,
+            monitoring_interval=cfg.monitoring_interval_seconds,
+            monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
+            enabled_cloudwatch_logs_exports=LOG_EXPORTS,
+            deletion_protection=cfg.deletion_protection,
+            ca_cert_identifier="rds-ca-rsa2048-g1",
+        )
+        primary_logs = self._log_groups("primary", identifier, props)
+        primary = aws.db_instance.DbInstance(
+            self, "primary",
+            identifier=identifier,
+            engine="postgres",
+            engine_version=cfg.engine_version,
+            allocated_storage=cfg.allocated_storage_gb,
+            max_allocated_storage=cfg.storage_ceiling_gb,
+            storage_type="gp3",
+            db_name=cfg.database_name,
+            username=cfg.master_username,
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=props.secret_key_arn,
+            db_subnet_group_name=subnets.name,
+            multi_az=cfg.multi_az,
+            backup_retention_period=cfg.backup_retention_days,
+            backup_window=cfg.backup_window,
+            maintenance_window=cfg.maintenance_window,
+            skip_final_snapshot=not cfg.final_snapshot,
+            final_snapshot_identifier=f"{identifier}-final" if cfg.final_snapshot else None,
+            depends_on=primary_logs,
+            tags=n.tags("db"),
+            **common,
+        )
+        self.identifier: str = primary.identifier
+        self.endpoint: str = primary.address
+        self.port: int = PORT
+        self.resource_id: str = primary.resource_id
+        self.secret_arn: str = primary.master_user_secret.get(0).secret_arn
+
+        self.reader_endpoint: str | None = None
+        if cfg.read_replica:
+            replica_id = n.name("db", "replica")
+            replica = aws.db_instance.DbInstance(
+                self, "replica",
+                identifier=replica_id,
+                replicate_source_db=primary.identifier,
+                skip_final_snapshot=True,  # a replica has nothing the primary's backups lack
+                depends_on=self._log_groups("replica", replica_id, props),
+                tags=n.tags("db", "replica"),
+                **common,
+            )
+            self.reader_endpoint = replica.address
+
+    def _parameter_group(self, n: Naming, cfg: DatabaseConfig):
+        major = cfg.engine_version.split(".")[0]
+        # (name, value, apply_method): static parameters only take effect after a reboot.
+        parameters = [
+            ("rds.force_ssl", "1", "immediate"),
+            ("shared_preload_libraries", "pg_stat_statements", "pending-reboot"),
+            ("log_min_duration_statement", str(cfg.slow_query_ms), "immediate"),
+            ("log_lock_waits", "1", "immediate"),
+            # A pooled ORM connection left inside an open transaction holds locks forever.
+            ("idle_in_transaction_session_timeout", "60000", "immediate"),
+            # Pools keep connections idle for long; keepalives find dead peers behind NAT/LB.
+            ("tcp_keepalives_idle", "60", "immediate"),
+            ("tcp_keepalives_interval", "10", "immediate"),
+            ("tcp_keepalives_count", "6", "immediate"),
+        ]
+        return aws.db_parameter_group.DbParameterGroup(
+            self, "parameters", name=n.name("db", f"postgres{major}"), family=f"postgres{major}",
+            description="TLS only, pg_stat_statements, slow queries, ORM pool settings",
+            parameter=[aws.db_parameter_group.DbParameterGroupParameter(
+                name=name, value=value, apply_method=method) for name, value, method in parameters],
+            tags=n.tags("db"))
+
+    def _monitoring_role(self, n: Naming):
+        return service_role(self, "monitoring-role", n, "db-monitoring",
+                            "monitoring.rds.amazonaws.com",
+                            managed_policy_arns=[MONITORING_POLICY])
+
+    def _log_groups(self, which: str, identifier: str, props: DatabaseProps) -> list:
+        """Created before the instance so RDS does not create them unencrypted and kept forever."""
+        return [aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self, f"{which}-{export}-logs", name=f"/aws/rds/instance/{identifier}/{export}",
+            retention_in_days=props.log_retention_days, kms_key_id=props.log_key_arn,
+            tags=props.naming.tags("db", export)) for export in LOG_EXPORTS]

@@ -1,0 +1,163 @@
+"""CloudFront in front of a static surface's bucket (and optionally the API on the load balancer)."""
+
+from dataclasses import dataclass
+
+from cdktf import TerraformProvider
+from constructs import Construct
+
+from lib.core import aws
+from lib.edge.bucket import Bucket
+from lib.core.certificate import alias_records, dns_validated_certificate
+from lib.core.naming import Naming
+
+# AWS managed policies (the same ids in every account).
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+
+
+@dataclass(frozen=True)
+class ApiOrigin:
+    """The load balancer as the origin of /api/*."""
+
+    domain: str  # its custom domain when it has HTTPS (the certificate's name), else its DNS name
+    https: bool
+
+
+@dataclass(frozen=True)
+class StaticSiteProps:
+    naming: Naming
+    surface: str
+    bucket: Bucket  # the surface's static-asset bucket (policy deferred: attached here)
+    price_class: str
+    us_east_1: TerraformProvider  # CloudFront's certificates and log deliveries live there
+    log_bucket_arn: str
+    web_acl_arn: str | None = None
+    api_origin: ApiOrigin | None = None
+    domain: str | None = None
+    zone_id: str | None = None  # Route53 zone of `domain`
+
+
+class StaticSite(Construct):
+    """A CloudFront distribution for one frontend surface.
+
+    - The bucket is reachable only through origin access control: its policy lets CloudFront read
+      for this distribution (AWS:SourceArn) and nothing else.
+    - HTTPS only (HTTP redirects), TLS 1.2 (2021 policy) with a custom domain, HTTP/2 and 3,
+      IPv6 (a custom domain gets alias A and AAAA records), compression, `index.html` as root
+      and for 403/404 (single-page apps), a security-headers response policy (HSTS, nosniff,
+      frame DENY, strict referrer, XSS protection).
+    - Optional `/api/*` behaviour to the load balancer, uncached, all methods.
+    - Access logs (CloudFront standard logging v2) to the logs bucket; WAF where given.
+
+    Outputs: `distribution_id`, `distribution_arn`, `domain_name`, `url`.
+    """
+
+    def __init__(self, scope: Construct, id: str, props: StaticSiteProps):
+        super().__init__(scope, id)
+        n, cf = props.naming, aws.cloudfront_distribution
+        name = n.name(props.surface)
+        oac = aws.cloudfront_origin_access_control.CloudfrontOriginAccessControl(
+            self, "oac", name=name, origin_access_control_origin_type="s3",
+            signing_behavior="always", signing_protocol="sigv4",
+            description=f"{name}: CloudFront signs every request to the bucket")
+        headers = self._security_headers(name)
+
+        origins = [cf.CloudfrontDistributionOrigin(
+            origin_id="static", domain_name=props.bucket.domain_name,
+            origin_access_control_id=oac.id)]
+        behaviors = []
+        if props.api_origin:
+            origins.append(cf.CloudfrontDistributionOrigin(
+                origin_id="api", domain_name=props.api_origin.domain,
+                custom_origin_config=cf.CloudfrontDistributionOriginCustomOriginConfig(
+                    http_port=80, https_port=443, origin_ssl_protocols=["TLSv1.2"],
+                    origin_protocol_policy="https-only" if props.api_origin.https
+                    else "http-only")))
+            behaviors.append(cf.CloudfrontDistributionOrderedCacheBehavior(
+                path_pattern="/api/*", target_origin_id="api",
+                viewer_protocol_policy="redirect-to-https", compress=True,
+                allowed_methods=["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+                cached_methods=["GET", "HEAD"], cache_policy_id=CACHING_DISABLED,
+                origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_HEADER,
+                response_headers_policy_id=headers))
+
+        certificate = None
+        if props.domain:
+            certificate = dns_validated_certificate(self, n, props.domain, props.zone_id,
+                                                    provider=props.us_east_1)
+        distribution = cf.CloudfrontDistribution(
+            self, "distribution", enabled=True, comment=name, price_class=props.price_class,
+            http_version="http2and3", is_ipv6_enabled=True, default_root_object="index.html",
+            aliases=[props.domain] if props.domain else None, web_acl_id=props.web_acl_arn,
+            origin=origins, ordered_cache_behavior=behaviors or None,
+            default_cache_behavior=cf.CloudfrontDistributionDefaultCacheBehavior(
+                target_origin_id="static", viewer_protocol_policy="redirect-to-https",
+                compress=True, allowed_methods=["GET", "HEAD"], cached_methods=["GET", "HEAD"],
+                cache_policy_id=CACHING_OPTIMIZED, response_headers_policy_id=headers),
+            custom_error_response=[cf.CloudfrontDistributionCustomErrorResponse(
+                error_code=code, response_code=200, response_page_path="/index.html",
+                error_caching_min_ttl=10) for code in (403, 404)],
+            restrictions=cf.CloudfrontDistributionRestrictions(
+                geo_restriction=cf.CloudfrontDistributionRestrictionsGeoRestriction(
+                    restriction_type="none")),
+            viewer_certificate=cf.CloudfrontDistributionViewerCertificate(
+                acm_certificate_arn=certificate, ssl_support_method="sni-only",
+                minimum_protocol_version="TLSv1.2_2021") if certificate else
+            cf.CloudfrontDistributionViewerCertificate(cloudfront_default_certificate=True),
+            tags=n.tags(props.surface))
+        self.distribution_arn: str = distribution.arn
+        self.domain_name: str = distribution.domain_name
+        props.bucket.attach_policy([{
+            "Sid": "CloudFrontReadsThroughOriginAccessControl",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": "s3:GetObject",
+            "Resource": f"{props.bucket.arn}/*",
+            "Condition": {"StringEquals": {"AWS:SourceArn": self.distribution_arn}},
+        }])
+        self._access_logs(n, name, self.distribution_arn, props)
+        if props.domain:  # AAAA too: the distribution serves IPv6 (is_ipv6_enabled)
+            alias_records(self, props.zone_id, props.domain, self.domain_name,
+                          distribution.hosted_zone_id, ipv6=True)
+        self.distribution_id: str = distribution.id
+        self.url: str = f"https://{props.domain or self.domain_name}"
+
+    def _security_headers(self, name: str) -> str:
+        rh = aws.cloudfront_response_headers_policy
+        sh = rh.CloudfrontResponseHeadersPolicySecurityHeadersConfig
+        policy = rh.CloudfrontResponseHeadersPolicy(
+            self, "security-headers", name=f"{name}-security-headers",
+            security_headers_config=sh(
+                strict_transport_security=rh.
+                CloudfrontResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurity(
+                    access_control_max_age_sec=31536000, include_subdomains=True, preload=True,
+                    override=True),
+                content_type_options=rh.
+                CloudfrontResponseHeadersPolicySecurityHeadersConfigContentTypeOptions(
+                    override=True),
+                frame_options=rh.CloudfrontResponseHeadersPolicySecurityHeadersConfigFrameOptions(
+                    frame_option="DENY", override=True),
+                referrer_policy=rh.
+                CloudfrontResponseHeadersPolicySecurityHeadersConfigReferrerPolicy(
+                    referrer_policy="strict-origin-when-cross-origin", override=True),
+                xss_protection=rh.CloudfrontResponseHeadersPolicySecurityHeadersConfigXssProtection(
+                    protection=True, mode_block=True, override=True)))
+        return policy.id
+
+    def _access_logs(self, n: Naming, name: str, distribution_arn: str,
+                     props: StaticSiteProps) -> None:
+        """CloudFront standard logging v2: a CloudWatch Logs delivery into the logs bucket (no
+        bucket ACLs needed, unlike the legacy logging)."""
+        source = aws.cloudwatch_log_delivery_source.CloudwatchLogDeliverySource(
+            self, "log-source", name=f"{name}-cloudfront", log_type="ACCESS_LOGS",
+            resource_arn=distribution_arn, provider=props.us_east_1)
+        destination = aws.cloudwatch_log_delivery_destination.CloudwatchLogDeliveryDestination(
+            self, "log-destination", name=f"{name}-cloudfront-s3", output_format="json",
+            delivery_destination_configuration=[aws.cloudwatch_log_delivery_destination.
+                                                CloudwatchLogDeliveryDestinationDeliveryDestinationConfiguration(
+                                                    destination_resource_arn=props.log_bucket_arn)],
+            provider=props.us_east_1)
+        aws.cloudwatch_log_delivery.CloudwatchLogDelivery(
+            self, "log-delivery", delivery_source_name=source.name,
+            delivery_destination_arn=destination.arn, provider=props.us_east_1)

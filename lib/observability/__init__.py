@@ -1,0 +1,2 @@
+"""Observability: metric alarms to the alerts topic and the dashboard (`alarms`).
+"""

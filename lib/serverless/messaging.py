@@ -1,0 +1,73 @@
+"""SQS queues, each with its dead-letter queue, and SNS topics."""
+
+import json
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from lib.core import aws
+from lib.config import QueueConfig, TopicConfig
+from lib.core.naming import Naming
+
+LONG_POLL_SECONDS = 20
+DLQ_RETENTION_SECONDS = 14 * 86400  # the maximum: time to look at what failed
+
+
+@dataclass(frozen=True)
+class MessagingProps:
+    naming: Naming
+    queues: list[QueueConfig]
+    topics: list[TopicConfig]
+    topic_key_arn: str  # customer key for the topics (its policy admits the publishing services)
+
+
+class Messaging(Construct):
+    """Per queue: `<project>-<env>-<name>` with long polling, SSE, the configured retention and a
+    redrive to `<name>-dlq` after `max_receive_count` receives; both deny requests without TLS.
+    Per topic: `<project>-<env>-<name>` encrypted with the customer key, plus email subscriptions
+    (each recipient confirms by mail).
+
+    Outputs: `queues` (name -> {"arn", "url", "name"}), `dead_letter_queues` (name -> same),
+    `topic_arns` (name -> ARN).
+    """
+
+    def __init__(self, scope: Construct, id: str, props: MessagingProps):
+        super().__init__(scope, id)
+        n = props.naming
+        self.queues: dict[str, dict[str, str]] = {}
+        self.dead_letter_queues: dict[str, dict[str, str]] = {}
+        for q in props.queues:
+            dlq = aws.sqs_queue.SqsQueue(
+                self, f"{q.name}-dlq", name=n.name(q.name, "dlq"), sqs_managed_sse_enabled=True,
+                message_retention_seconds=DLQ_RETENTION_SECONDS, tags=n.tags(q.name, "dlq"))
+            dlq_outputs = {"arn": dlq.arn, "url": dlq.url, "name": dlq.name}
+            queue = aws.sqs_queue.SqsQueue(
+                self, q.name, name=n.name(q.name), sqs_managed_sse_enabled=True,
+                visibility_timeout_seconds=q.visibility_timeout_seconds,
+                message_retention_seconds=q.retention_days * 86400,
+                receive_wait_time_seconds=LONG_POLL_SECONDS,
+                redrive_policy=json.dumps({"deadLetterTargetArn": dlq_outputs["arn"],
+                                           "maxReceiveCount": q.max_receive_count}),
+                tags=n.tags(q.name))
+            queue_outputs = {"arn": queue.arn, "url": queue.url, "name": queue.name}
+            for which, outputs in ((q.name, queue_outputs), (f"{q.name}-dlq", dlq_outputs)):
+                aws.sqs_queue_policy.SqsQueuePolicy(
+                    self, f"{which}-policy", queue_url=outputs["url"],
+                    policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                        "Sid": "DenyRequestsWithoutTls", "Effect": "Deny", "Principal": "*",
+                        "Action": "sqs:*", "Resource": outputs["arn"],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+            self.queues[q.name] = queue_outputs
+            self.dead_letter_queues[q.name] = dlq_outputs
+
+        self.topic_arns: dict[str, str] = {}
+        for t in props.topics:
+            topic = aws.sns_topic.SnsTopic(self, f"{t.name}-topic", name=n.name(t.name),
+                                           kms_master_key_id=props.topic_key_arn,
+                                           tags=n.tags(t.name))
+            topic_arn: str = topic.arn
+            for i, address in enumerate(t.email_subscriptions):
+                aws.sns_topic_subscription.SnsTopicSubscription(
+                    self, f"{t.name}-email-{i}", topic_arn=topic_arn, protocol="email",
+                    endpoint=address)
+            self.topic_arns[t.name] = topic_arn
