@@ -19,7 +19,6 @@ import difflib
 import os
 import re
 import tomllib
-from enum import Enum
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -28,6 +27,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from lib.config import catalog
 from lib.core.ipam import SubnetPlan, SubnetPlanError, plan_subnets
+from lib.core.target import Target
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = PROJECT_ROOT / "config"
@@ -50,23 +50,6 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
-
-
-class Target(str, Enum):
-    """Where the synthesized stacks will run.
-
-    aws:     real AWS with the caller's credentials (the default).
-    offline: `terraform plan` with placeholder credentials and no network: the provider skips
-             every account, region and credential lookup, and state is a local file whatever
-             [backend] says. For CI and machines without AWS access.
-    local:   a local AWS emulator (moto) at $PLATFORM_LOCAL_ENDPOINT: every service endpoint
-             points there, state is a local file, and lib/targets/local.py adjusts what the
-             emulator does not implement.
-    """
-
-    AWS = "aws"
-    OFFLINE = "offline"
-    LOCAL = "local"
 
 
 # --- field types with messages that say what is allowed -------------------------------------

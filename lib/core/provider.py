@@ -1,11 +1,11 @@
 """The AWS provider of an environment stack: region, default tags, account guard, and the settings
-a non-default target (see lib.config.Target) needs."""
+a non-default target (see lib.core.target.Target) needs."""
 
 from constructs import Construct
 
 from lib.core import aws
-from lib.config import Target
 from lib.core.naming import Naming
+from lib.core.target import Target
 
 
 # Every service the platform uses: the local target points each one at the emulator.
