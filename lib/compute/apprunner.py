@@ -5,17 +5,17 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from lib.core import aws
-from lib.config import ServiceConfig
 from lib.core.iam import service_role
 from lib.core.naming import Naming
-from lib.compute.service_access import (BucketAccess, CacheAccess, DatabaseAccess, QueueAccess,
-                                 secret_read_statements, service_access)
+from lib.compute.service_access import secret_read_statements, service_access
+from lib.compute.service_spec import ServiceSpec
+from lib.core.access import BucketAccess, CacheAccess, DatabaseAccess, QueueAccess
 
 
 @dataclass(frozen=True)
 class AppRunnerServiceProps:
     naming: Naming
-    settings: ServiceConfig
+    settings: ServiceSpec
     image: str  # repository URL + tag, or a public ECR image reference
     repository_arn: str | None  # the project's ECR repository, None for a public image
     vpc_connector_arn: str  # egress into the VPC (the data stores) goes through it

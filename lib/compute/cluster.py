@@ -9,7 +9,6 @@ from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from lib.core import aws
-from lib.config import Ec2CapacityConfig
 from lib.core.iam import service_role
 from lib.core.naming import Naming
 
@@ -26,16 +25,25 @@ EC2_PROVIDER_POLICIES = [
 
 
 @dataclass(frozen=True)
+class Ec2Capacity:
+    """An EC2 Auto Scaling capacity provider (`[compute.ec2]`)."""
+
+    instance_type: str
+    min_size: int
+    max_size: int
+
+
+@dataclass(frozen=True)
 class ClusterProps:
     naming: Naming
     # fargate: on-demand; spot: Fargate Spot only; mixed: one on-demand task, the rest 1:1
     capacity: Literal["fargate", "spot", "mixed"]
     architecture: Literal["arm64", "x86_64"]
-    ec2: Ec2CapacityConfig | None
+    ec2: Ec2Capacity | None
     subnet_ids: list[str]  # private subnets for EC2 instances
     vpc_id: str
     volume_key_arn: str
-    container_insights: bool = True  # per-task metrics, billed as custom metrics
+    container_insights: bool  # per-task metrics, billed as custom metrics
 
 
 class Cluster(Construct):
@@ -46,7 +54,7 @@ class Cluster(Construct):
     managed scaling and termination protection.
 
     Outputs: `name`, `arn`, `default_strategy` (list of (provider, base, weight)),
-    `ec2_provider_name` (None without EC2).
+    `ec2_provider_name` (None without EC2), `strategy(on_ec2)` (a service's strategy).
     """
 
     def __init__(self, scope: Construct, id: str, props: ClusterProps):
@@ -78,6 +86,10 @@ class Cluster(Construct):
                 EcsClusterCapacityProvidersDefaultCapacityProviderStrategy(
                     capacity_provider=p, base=base, weight=weight)
                 for p, base, weight in self.default_strategy])
+
+    def strategy(self, on_ec2: bool) -> list[tuple[str, int, int]]:
+        """Where a service's tasks run: the EC2 capacity provider alone, or the default."""
+        return [(self.ec2_provider_name, 0, 1)] if on_ec2 else self.default_strategy
 
     def _ec2_capacity(self, n: Naming, props: ClusterProps, cluster_name: str) -> str:
         ec2 = props.ec2

@@ -8,11 +8,13 @@ from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from lib.core import aws
-from lib.config import ServiceConfig
 from lib.core.iam import service_role
 from lib.core.naming import Naming
-from lib.compute.service_access import (BucketAccess, CacheAccess, DatabaseAccess, QueueAccess,
-                                 secret_read_statements, service_access)
+from lib.serverless.scheduler import TaskTarget
+from lib.compute.load_balancer import Ingress
+from lib.compute.service_access import secret_read_statements, service_access
+from lib.compute.service_spec import ServiceSpec
+from lib.core.access import BucketAccess, CacheAccess, DatabaseAccess, QueueAccess
 
 ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
 # AWS Distro for OpenTelemetry collector, pinned; it ships traces to X-Ray and metrics to CloudWatch.
@@ -31,20 +33,13 @@ BACKLOG_ALARM_IDS = ("backlog-alarm", "idle-alarm")
 
 
 @dataclass(frozen=True)
-class Ingress:
-    """Where a web service plugs into the load balancer."""
-
-    security_group_id: str
-    listener_arn: str
-    arn_suffix: str
-
-
-@dataclass(frozen=True)
 class ContainerServiceProps:
     naming: Naming
-    settings: ServiceConfig
+    settings: ServiceSpec
     image: str  # repository URL + tag, or the external image reference
-    repository_arn: str | None  # the ECR repository the execution role may pull from
+    # The project's ECR repository the execution role may pull from; None for an external image
+    # (which Terraform then deploys as written).
+    repository_arn: str | None
     cluster_name: str
     capacity_strategy: list[tuple[str, int, int]]  # (capacity provider, base, weight)
     architecture: str  # arm64 or x86_64
@@ -56,12 +51,12 @@ class ContainerServiceProps:
     secrets_key_arn: str
     log_key_arn: str
     log_retention_days: int
+    otel_sidecar: bool  # an ADOT collector next to the app (OTLP on localhost:4317)
     database: DatabaseAccess | None = None
     cache: CacheAccess | None = None
     media: BucketAccess | None = None
     consumes: QueueAccess | None = None  # a worker's queue: it scales on that queue's backlog
     sends_to: tuple[QueueAccess, ...] = ()
-    otel_sidecar: bool = False  # an ADOT collector next to the app (OTLP on localhost:4317)
 
 
 class ContainerService(Construct):
@@ -85,12 +80,14 @@ class ContainerService(Construct):
 
     Outputs: `service_name`, `security_group_id`, `network_security_group_ids` (all the task
     joins), `log_group_name`, `task_role_arn`, `execution_role_arn`, `target_group_arn` (web
-    only), `task_family`, `capacity_strategy`.
+    only), `task_family`, `capacity_strategy`, `schedule_target(cluster_arn)` (for a
+    scheduled job that runs one task of this service).
     """
 
     def __init__(self, scope: Construct, id: str, props: ContainerServiceProps):
         super().__init__(scope, id)
         n, svc = props.naming, props.settings
+        self._props = props
         self.task_family: str = n.name(svc.name)
         self.capacity_strategy: list[tuple[str, int, int]] = props.capacity_strategy
         log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
@@ -101,6 +98,8 @@ class ContainerService(Construct):
 
         access = service_access(svc.environment, props.secret_arns, props.database, props.cache,
                                 props.media, props.consumes, props.sends_to)
+        uses_data_store = any(store is not None
+                              for store in (props.database, props.cache, props.media))
         execution_role = service_role(
             self, "execution-role", n, f"{svc.name}-execution", "ecs-tasks.amazonaws.com",
             self._execution_statements(props, log_group.arn, access.readable_secret_arns))
@@ -114,13 +113,16 @@ class ContainerService(Construct):
                                      self.log_group_name, access.environment, access.secrets)
         self.security_group_id: str = self._security_group(props)
         self.network_security_group_ids: list[str] = [self.security_group_id] + (
-            [props.app_security_group_id] if svc.access else [])
+            [props.app_security_group_id] if uses_data_store else [])
 
         target_group_arn = target_group_arn_suffix = rule = None
         if props.ingress:
             target_group_arn, target_group_arn_suffix, rule = self._target(props)
         self.target_group_arn: str | None = target_group_arn
         self.target_group_arn_suffix: str | None = target_group_arn_suffix
+        # An image built into the project's repository is rolled out by CI (images.yml), which
+        # registers new task definitions: Terraform must not roll them back.
+        built_by_ci = props.repository_arn is not None
         ecs = aws.ecs_service
         service = ecs.EcsService(
             self, "service", name=n.name(svc.name), cluster=props.cluster_name,
@@ -143,11 +145,22 @@ class ContainerService(Construct):
             wait_for_steady_state=False,
             depends_on=[rule] if rule else None,
             lifecycle=TerraformResourceLifecycle(
-                ignore_changes=["desired_count", "task_definition"] if svc.builds_image
+                ignore_changes=["desired_count", "task_definition"] if built_by_ci
                 else ["desired_count"]),
             tags=n.tags(svc.name))
         self.service_name: str = service.name
         self._autoscaling(props, self.service_name, target_group_arn_suffix)
+
+    def schedule_target(self, cluster_arn: str) -> TaskTarget:
+        """One task of this service's newest task definition, run where the service runs: its
+        capacity strategy (an EC2-only task definition cannot run on Fargate), subnets and
+        security groups; the schedule may pass the task's two roles."""
+        return TaskTarget(cluster_arn=cluster_arn, family=self.task_family,
+                          container=self._props.settings.name,
+                          subnet_ids=self._props.subnet_ids,
+                          security_group_ids=self.network_security_group_ids,
+                          pass_role_arns=[self.execution_role_arn, self.task_role_arn],
+                          capacity_strategy=self.capacity_strategy)
 
     def _execution_statements(self, props: ContainerServiceProps, log_group_arn: str,
                               secret_arns: list[str]) -> list[dict]:
@@ -197,7 +210,7 @@ class ContainerService(Construct):
         td = aws.ecs_task_definition
         return td.EcsTaskDefinition(
             self, "task", family=self.task_family, network_mode="awsvpc",
-            requires_compatibilities=["EC2"] if svc.capacity == "ec2" else ["FARGATE"],
+            requires_compatibilities=["EC2"] if svc.on_ec2 else ["FARGATE"],
             cpu=str(svc.cpu), memory=str(svc.memory),
             runtime_platform=td.EcsTaskDefinitionRuntimePlatform(
                 cpu_architecture="ARM64" if props.architecture == "arm64" else "X86_64",

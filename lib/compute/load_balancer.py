@@ -12,6 +12,15 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2 only, forw
 
 
 @dataclass(frozen=True)
+class Ingress:
+    """Where a web service plugs into the load balancer."""
+
+    security_group_id: str
+    listener_arn: str
+    arn_suffix: str
+
+
+@dataclass(frozen=True)
 class LoadBalancerProps:
     naming: Naming
     vpc_id: str
@@ -42,7 +51,7 @@ class LoadBalancer(Construct):
 
     Outputs: `arn`, `arn_suffix`, `dns_name`, `zone_id`, `security_group_id`, `listener_arn`
     (where services attach rules), `https` (bool), `ipv6` (bool: dual-stack), `url`,
-    `name_servers` (of a created zone).
+    `name_servers` (of a created zone), `ingress` (the handle a web service attaches with).
     """
 
     def __init__(self, scope: Construct, id: str, props: LoadBalancerProps):
@@ -119,3 +128,7 @@ class LoadBalancer(Construct):
         alias_records(self, zone_id, props.domain, self.dns_name, self.zone_id, ipv6=self.ipv6,
                       evaluate_target_health=True)
         self.url = f"https://{props.domain}"
+
+    @property
+    def ingress(self) -> Ingress:
+        return Ingress(self.security_group_id, self.listener_arn, self.arn_suffix)

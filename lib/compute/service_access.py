@@ -3,46 +3,7 @@ Runner): environment variables, injected secrets, and the IAM statements that go
 
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True)
-class DatabaseAccess:
-    """Database outputs a service that uses the database is given."""
-
-    endpoint: str
-    port: int
-    name: str
-    secret_arn: str  # the RDS-managed secret: JSON with username and password
-
-
-@dataclass(frozen=True)
-class CacheAccess:
-    """Cache outputs a service that uses Redis is given; it authenticates with IAM."""
-
-    endpoint: str
-    port: int
-    user_name: str
-    replication_group_arn: str
-    user_arn: str
-
-
-@dataclass(frozen=True)
-class BucketAccess:
-    """A bucket a service reads and writes (the media uploads bucket), and its KMS key."""
-
-    name: str
-    arn: str
-    key_arn: str
-    region: str
-
-
-@dataclass(frozen=True)
-class QueueAccess:
-    """An SQS queue a service consumes or sends to (SQS-managed encryption: no KMS grant)."""
-
-    name: str  # the config name, e.g. "email"
-    arn: str
-    url: str
-    queue_name: str  # the SQS queue's own name (CloudWatch's QueueName dimension)
+from lib.core.access import BucketAccess, CacheAccess, DatabaseAccess, QueueAccess
 
 
 @dataclass

@@ -1,12 +1,30 @@
 """Where an environment stack keeps its Terraform state."""
 
+from dataclasses import dataclass
+
 from cdktf import CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformStack
 
-from lib.config import BackendConfig
 from lib.core.naming import Naming
 
 
-def configure_backend(stack: TerraformStack, naming: Naming, backend: BackendConfig) -> None:
+@dataclass(frozen=True)
+class BackendSettings:
+    """Where state lives (`[backend]` documents each field)."""
+
+    kind: str  # local, s3 or cloud
+    bucket: str | None  # s3
+    lock_table: str | None  # s3
+    region: str | None  # s3; None: the environment's region
+    kms_key: str | None  # s3; None: the bucket's own encryption
+    organization: str | None  # cloud
+    workspace: str | None  # cloud; None: <project>-<env>
+
+
+# A state file in the project root: the default, and the only choice without AWS.
+LOCAL_STATE = BackendSettings("local", None, None, None, None, None, None)
+
+
+def configure_backend(stack: TerraformStack, naming: Naming, backend: BackendSettings) -> None:
     """local: `terraform.<stack>.tfstate` in the project root (a path relative to the stack's
     working directory, cdktf.out/stacks/<stack>/, so no machine path lands in the JSON).
     s3: one key per environment in the bootstrap bucket, encrypted, locked in the lock table.

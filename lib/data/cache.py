@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from lib.core import aws
-from lib.config import CacheConfig
+from lib.core.access import CacheAccess
 from lib.core.naming import Naming
 from lib.core.security_group import port_only_from_groups
 
@@ -17,9 +17,23 @@ APP_ACCESS = "on ~* &* +@all -@admin -flushall -flushdb"
 
 
 @dataclass(frozen=True)
+class CacheSettings:
+    """The replication group itself (the `[cache]` section of an environment file documents each)."""
+
+    engine_version: str  # 7.0 or 7.1: IAM authentication needs 7.0+
+    node_type: str  # cache.<family>.<size>
+    num_nodes: int  # a primary and num_nodes - 1 replicas
+    automatic_failover: bool  # needs 2+ nodes; Multi-AZ follows it where the subnets span 2+ AZs
+    maxmemory_policy: str
+    snapshot_retention_days: int  # 0-35
+    snapshot_window: str  # hh:mm-hh:mm, UTC
+    maintenance_window: str  # ddd:hh:mm-ddd:hh:mm, UTC
+
+
+@dataclass(frozen=True)
 class CacheProps:
     naming: Naming
-    settings: CacheConfig
+    settings: CacheSettings
     vpc_id: str
     subnet_ids: list[str]  # the isolated tier
     multi_az_capable: bool  # the subnets span 2+ AZs
@@ -44,7 +58,9 @@ class Cache(Construct):
     slow and engine logs to KMS-encrypted log groups.
 
     Outputs: `primary_endpoint`, `reader_endpoint`, `port`, `security_group_id`,
-    `replication_group_arn`, `app_user_name`, `app_user_arn`.
+    `replication_group_arn`, `app_user_name`, `app_user_arn`, `access` (what a service that uses
+    Redis needs: CacheAccess), `member_ids` (the literal `<group>-001`, `-002`... of its nodes,
+    which per-node alarms name).
     """
 
     def __init__(self, scope: Construct, id: str, props: CacheProps):
@@ -71,7 +87,7 @@ class Cache(Construct):
             retention_in_days=props.log_retention_days, kms_key_id=props.log_key_arn,
             tags=n.tags("redis", kind)) for kind in LOG_TYPES}
 
-        failover = cfg.failover
+        failover = cfg.automatic_failover
         group = aws.elasticache_replication_group.ElasticacheReplicationGroup(
             self, "group",
             replication_group_id=n.name("redis"),
@@ -107,6 +123,13 @@ class Cache(Construct):
         self.reader_endpoint: str = group.reader_endpoint_address
         self.port: int = PORT
         self.replication_group_arn: str = group.arn
+        # ElastiCache names a replication group's member clusters <group id>-001, -002, ...
+        self.member_ids: list[str] = [f"{n.name('redis')}-{i:03d}"
+                                      for i in range(1, cfg.num_nodes + 1)]
+        self.access = CacheAccess(endpoint=self.primary_endpoint, port=PORT,
+                                  user_name=self.app_user_name,
+                                  replication_group_arn=self.replication_group_arn,
+                                  user_arn=self.app_user_arn)
 
     def _users(self, n: Naming):
         # Redis requires a user named "default" in every user group; this one can do nothing.

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from lib.core import aws
-from lib.config import DatabaseConfig
+from lib.core.access import DatabaseAccess
 from lib.core.iam import service_role
 from lib.core.naming import Naming
 from lib.core.security_group import port_only_from_groups
@@ -16,9 +16,31 @@ MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonit
 
 
 @dataclass(frozen=True)
+class DatabaseSettings:
+    """The instance itself (the `[database]` section of an environment file documents each)."""
+
+    engine_version: str  # a major ("16") or major.minor ("16.4")
+    instance_class: str  # db.<family>.<size>
+    allocated_storage_gb: int  # gp3, 20-65536
+    max_allocated_storage_gb: int  # storage autoscaling ceiling; 0 turns autoscaling off
+    multi_az: bool
+    read_replica: bool  # one replica with the primary's settings
+    database_name: str
+    master_username: str
+    backup_retention_days: int  # 0-35
+    backup_window: str  # hh:mm-hh:mm, UTC
+    maintenance_window: str  # ddd:hh:mm-ddd:hh:mm, UTC
+    deletion_protection: bool
+    final_snapshot: bool
+    slow_query_ms: int  # log_min_duration_statement; -1 turns it off
+    performance_insights_retention_days: int  # 7, multiples of 31 up to 713, or 731
+    monitoring_interval_seconds: int  # enhanced monitoring; 0 turns it off
+
+
+@dataclass(frozen=True)
 class DatabaseProps:
     naming: Naming
-    settings: DatabaseConfig
+    settings: DatabaseSettings
     vpc_id: str
     subnet_ids: list[str]  # the isolated tier
     allowed_security_group_ids: list[str]  # the only sources admitted on 5432
@@ -44,13 +66,16 @@ class Database(Construct):
       the environment's retention; deletion protection and a final snapshot where configured.
 
     Outputs: `endpoint`, `port`, `secret_arn`, `security_group_id`, `identifier`, `resource_id`,
-    `reader_endpoint` (None without a replica).
+    `reader_endpoint` (None without a replica), `access` (what a service that uses the database
+    needs: DatabaseAccess), and the literal `instance_name` and `replica_name` (None without a
+    replica) that alarms name.
     """
 
     def __init__(self, scope: Construct, id: str, props: DatabaseProps):
         super().__init__(scope, id)
         n, cfg = props.naming, props.settings
-        identifier = n.name("db")
+        identifier = self.instance_name = n.name("db")
+        self.replica_name: str | None = None
 
         self.security_group_id: str = port_only_from_groups(
             self, n, "db", props.vpc_id, PORT, props.allowed_security_group_ids,
@@ -87,7 +112,7 @@ class Database(Construct):
             engine="postgres",
             engine_version=cfg.engine_version,
             allocated_storage=cfg.allocated_storage_gb,
-            max_allocated_storage=cfg.storage_ceiling_gb,
+            max_allocated_storage=cfg.max_allocated_storage_gb,
             storage_type="gp3",
             db_name=cfg.database_name,
             username=cfg.master_username,
@@ -109,10 +134,12 @@ class Database(Construct):
         self.port: int = PORT
         self.resource_id: str = primary.resource_id
         self.secret_arn: str = primary.master_user_secret.get(0).secret_arn
+        self.access = DatabaseAccess(endpoint=self.endpoint, port=PORT, name=cfg.database_name,
+                                     secret_arn=self.secret_arn)
 
         self.reader_endpoint: str | None = None
         if cfg.read_replica:
-            replica_id = n.name("db", "replica")
+            replica_id = self.replica_name = n.name("db", "replica")
             replica = aws.db_instance.DbInstance(
                 self, "replica",
                 identifier=replica_id,
@@ -124,7 +151,7 @@ class Database(Construct):
             )
             self.reader_endpoint = replica.address
 
-    def _parameter_group(self, n: Naming, cfg: DatabaseConfig):
+    def _parameter_group(self, n: Naming, cfg: DatabaseSettings):
         major = cfg.engine_version.split(".")[0]
         # (name, value, apply_method): static parameters only take effect after a reboot.
         parameters = [

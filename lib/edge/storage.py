@@ -4,16 +4,19 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from lib.edge.bucket import (Bucket, BucketProps, LifecycleRule, alb_log_delivery_statement,
-                        log_delivery_statements, s3_access_log_statement)
-from lib.config import StorageConfig
+from lib.core.access import BucketAccess
 from lib.core.naming import Naming
+from lib.edge.bucket import (Bucket, BucketProps, LifecycleRule, alb_log_delivery_statement,
+                             log_delivery_statements, s3_access_log_statement)
 
 
 @dataclass(frozen=True)
 class StorageProps:
     naming: Naming
-    settings: StorageConfig
+    media: bool  # the uploads bucket
+    media_cors_origins: list[str]  # browser origins allowed to GET/PUT media
+    surfaces: list[str]  # one static-asset bucket per frontend surface
+    artifacts: bool  # the build artifacts bucket
     data_key_arn: str
     alb_log_prefix: str | None  # None: no load balancer writes here
     cloudfront_logs: bool  # CloudWatch Logs deliveries (CloudFront access logs) write here
@@ -31,12 +34,14 @@ class Storage(Construct):
       distribution that serves it (origin access control);
     - `artifacts`: KMS, versioned, old versions expire after 90 days.
 
-    Outputs: `logs`, `media`, `artifacts` (Bucket or None), `static` (surface -> Bucket).
+    Outputs: `logs`, `media`, `artifacts` (Bucket or None), `static` (surface -> Bucket),
+    `buckets` (every bucket by its output name: logs, media, artifacts, <surface>_assets),
+    `media_access` (what a service that uses the media bucket is given; None without it).
     """
 
     def __init__(self, scope: Construct, id: str, props: StorageProps):
         super().__init__(scope, id)
-        n, st = props.naming, props.settings
+        n, st = props.naming, props
         log_writers = [s3_access_log_statement(n, n.bucket_arn("logs"))]
         if props.alb_log_prefix:
             log_writers.append(alb_log_delivery_statement(n, n.bucket_arn("logs"),
@@ -64,3 +69,9 @@ class Storage(Construct):
             lifecycle=[LifecycleRule("expire-old-versions", noncurrent_expire_days=90)],
             access_log_bucket=self.logs.name, force_destroy=props.disposable)) \
             if st.artifacts else None
+        self.buckets: dict[str, Bucket] = {name: bucket for name, bucket in [
+            ("logs", self.logs), ("media", self.media), ("artifacts", self.artifacts),
+            *((f"{s}_assets", b) for s, b in self.static.items())] if bucket is not None}
+        self.media_access: BucketAccess | None = BucketAccess(
+            name=self.media.name, arn=self.media.arn, key_arn=props.data_key_arn,
+            region=n.region) if self.media is not None else None

@@ -69,3 +69,38 @@ class WebAcl(Construct):
         aws.wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfiguration(
             self, "logging", resource_arn=self.arn, log_destination_configs=[logs.arn],
             provider=props.provider)
+
+
+@dataclass(frozen=True)
+class EdgeProtectionProps:
+    naming: Naming
+    rate_limit: int  # requests per 5 minutes per IP, for every ACL
+    log_key_arn: str  # the logs key, in the stack's region
+    log_retention_days: int
+    load_balancer_arn: str | None  # protected by a REGIONAL ACL; None: no load balancer
+    # Where CLOUDFRONT-scope ACLs must live (us-east-1); None: no distribution to protect.
+    cloudfront_provider: TerraformProvider | None
+
+
+def protect_edge(scope: Construct, props: EdgeProtectionProps) -> str | None:
+    """A REGIONAL web ACL associated with the load balancer (`waf-regional`, `waf-alb`) and a
+    CLOUDFRONT-scope one for the distributions (`waf-cloudfront`), in the caller's scope. Returns
+    the CloudFront ACL's ARN (None without one), which each distribution names.
+
+    A log group can only use a KMS key of its own region: the CloudFront ACL's log group is in
+    us-east-1, so it gets the customer logs key only where the stack is in us-east-1 too (AWS
+    managed encryption otherwise)."""
+    def acl(scope_: Literal["CLOUDFRONT", "REGIONAL"], provider=None) -> WebAcl:
+        same_region = scope_ == "REGIONAL" or props.naming.region == "us-east-1"
+        return WebAcl(scope, f"waf-{scope_.lower()}", WebAclProps(
+            naming=props.naming, scope=scope_, rate_limit=props.rate_limit,
+            log_key_arn=props.log_key_arn if same_region else None,
+            log_retention_days=props.log_retention_days, provider=provider))
+
+    if props.load_balancer_arn is not None:
+        aws.wafv2_web_acl_association.Wafv2WebAclAssociation(
+            scope, "waf-alb", resource_arn=props.load_balancer_arn,
+            web_acl_arn=acl("REGIONAL").arn)
+    if props.cloudfront_provider is None:
+        return None
+    return acl("CLOUDFRONT", props.cloudfront_provider).arn

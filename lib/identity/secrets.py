@@ -5,14 +5,20 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from lib.core import aws
-from lib.config import SecretConfig
 from lib.core.naming import Naming
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    name: str  # the secret's name; its service reads it as the env var NAME (dashes to underscores)
+    service: str  # the owner: /<project>/<env>/<service>/<name>
+    description: str  # "" : "<name> for <service>"
 
 
 @dataclass(frozen=True)
 class ServiceSecretsProps:
     naming: Naming
-    secrets: list[SecretConfig]
+    secrets: list[SecretSpec]
     kms_key_arn: str
     recovery_days: int  # 7-30; deleted secrets can be restored for this long
 
@@ -22,7 +28,8 @@ class ServiceSecrets(Construct):
     holds a value: operators set it with `aws secretsmanager put-secret-value`, so nothing secret
     reaches the JSON or the state.
 
-    Outputs: `arns` (secret name -> ARN), `env_names` (secret name -> environment variable).
+    Outputs: `arns` (secret name -> ARN), `env_names` (secret name -> environment variable),
+    `by_env_name(names)` (env var -> ARN for the given secret names: what a reader is handed).
     """
 
     def __init__(self, scope: Construct, id: str, props: ServiceSecretsProps):
@@ -39,3 +46,6 @@ class ServiceSecrets(Construct):
                 tags=n.tags(secret.service, secret.name))
             self.arns[secret.name] = resource.arn
             self.env_names[secret.name] = secret.name.upper().replace("-", "_")
+
+    def by_env_name(self, names: list[str]) -> dict[str, str]:
+        return {self.env_names[name]: self.arns[name] for name in names}

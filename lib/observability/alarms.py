@@ -6,10 +6,27 @@ from dataclasses import dataclass, field
 from constructs import Construct
 
 from lib.core import aws
-from lib.config import AlarmThresholds
 from lib.core.naming import Naming
 
 GIB = 1024 ** 3
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    """Where each alarm fires (`[observability.alarms]` documents each and its range)."""
+
+    cpu_percent: int  # services and the database
+    memory_percent: int
+    target_5xx_per_minute: int
+    p99_latency_seconds: float
+    database_connections: int
+    free_storage_percent: int  # of the allocated storage
+    replica_lag_seconds: int
+    redis_memory_percent: int
+    redis_evictions: int
+    oldest_message_seconds: int
+    api_5xx_per_minute: int
+    lambda_concurrent_executions: int  # the account's regional concurrency; 0: no alarm
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,8 @@ class FunctionProps:
     log_key_arn: str
     log_retention_days: int
     environment_key_arn: str  # encrypts the environment variables at rest
-    memory_mb: int = 256
-    timeout_seconds: int = 15
+    memory_mb: int
+    timeout_seconds: int
     environment: dict[str, str] = field(default_factory=dict)
     statements: list[dict] = field(default_factory=list)  # what the function may do
 
@@ -72,14 +72,15 @@ class Function(Construct):
     (no inbound, HTTPS out), its own KMS-encrypted log group, X-Ray tracing, encrypted environment
     variables, and a role limited to its log group, its network interfaces and `statements`.
 
-    Outputs: `arn`, `name`, `invoke_arn`, `role_arn`, `security_group_id`, `code_hash`.
+    Outputs: `arn`, `name`, `invoke_arn`, `role_arn`, `security_group_id`, `code_hash`, and
+    `function_name`, the literal name alarms use.
     `consume(queue_arn)` attaches an SQS queue as its event source.
     """
 
     def __init__(self, scope: Construct, id: str, props: FunctionProps):
         super().__init__(scope, id)
         n = props.naming
-        function_name = n.name(props.name)
+        function_name = self.function_name = n.name(props.name)
         zip_path, self.code_hash = package(props.source_dir, props.build_dir)
         code = TerraformAsset(self, "code", path=str(zip_path), type=AssetType.FILE)
         logs = aws.cloudwatch_log_group.CloudwatchLogGroup(

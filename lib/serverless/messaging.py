@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from lib.core import aws
-from lib.config import QueueConfig, TopicConfig
+from lib.core.access import QueueAccess
 from lib.core.naming import Naming
 
 LONG_POLL_SECONDS = 20
@@ -14,10 +14,24 @@ DLQ_RETENTION_SECONDS = 14 * 86400  # the maximum: time to look at what failed
 
 
 @dataclass(frozen=True)
+class QueueSpec:
+    name: str  # <project>-<env>-<name>, and <name>-dlq for its dead-letter queue
+    max_receive_count: int  # receives before a message moves to the dead-letter queue
+    visibility_timeout_seconds: int
+    retention_days: int  # 1-14
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    email_subscriptions: list[str]  # each recipient confirms by mail
+
+
+@dataclass(frozen=True)
 class MessagingProps:
     naming: Naming
-    queues: list[QueueConfig]
-    topics: list[TopicConfig]
+    queues: list[QueueSpec]
+    topics: list[TopicSpec]
     topic_key_arn: str  # customer key for the topics (its policy admits the publishing services)
 
 
@@ -28,7 +42,8 @@ class Messaging(Construct):
     (each recipient confirms by mail).
 
     Outputs: `queues` (name -> {"arn", "url", "name"}), `dead_letter_queues` (name -> same),
-    `topic_arns` (name -> ARN).
+    `topic_arns` (name -> ARN), `access(name)` (the typed handle a consumer or sender of a queue
+    is given), and the literal `queue_names` and `dead_letter_queue_names` that alarms name.
     """
 
     def __init__(self, scope: Construct, id: str, props: MessagingProps):
@@ -59,6 +74,8 @@ class Messaging(Construct):
                         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
             self.queues[q.name] = queue_outputs
             self.dead_letter_queues[q.name] = dlq_outputs
+        self.queue_names: list[str] = [n.name(q.name) for q in props.queues]
+        self.dead_letter_queue_names: list[str] = [n.name(q.name, "dlq") for q in props.queues]
 
         self.topic_arns: dict[str, str] = {}
         for t in props.topics:
@@ -71,3 +88,8 @@ class Messaging(Construct):
                     self, f"{t.name}-email-{i}", topic_arn=topic_arn, protocol="email",
                     endpoint=address)
             self.topic_arns[t.name] = topic_arn
+
+    def access(self, name: str) -> QueueAccess:
+        """What a service or function that consumes or sends to queue `name` is given."""
+        queue = self.queues[name]
+        return QueueAccess(name=name, arn=queue["arn"], url=queue["url"], queue_name=queue["name"])

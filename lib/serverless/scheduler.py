@@ -1,5 +1,6 @@
 """EventBridge Scheduler jobs, each with a role that can invoke only its target."""
 
+import json
 from dataclasses import dataclass
 
 from constructs import Construct
@@ -20,6 +21,7 @@ class TaskTarget:
 
     cluster_arn: str
     family: str
+    container: str  # the container a job's `command` replaces the image's command in
     subnet_ids: list[str]
     security_group_ids: list[str]
     pass_role_arns: list[str]  # the task's execution and task roles
@@ -35,8 +37,9 @@ class ScheduledJobProps:
     name: str
     expression: str  # cron(...) or rate(...)
     timezone: str
-    input: str
+    input: str  # JSON passed to the target
     target: FunctionTarget | TaskTarget
+    command: list[str]  # task targets: run this instead of the image's command (input ignored)
 
 
 class ScheduledJob(Construct):
@@ -51,6 +54,11 @@ class ScheduledJob(Construct):
         super().__init__(scope, id)
         n, t = props.naming, props.target
         sch = aws.scheduler_schedule
+        payload = props.input
+        if isinstance(t, TaskTarget) and props.command:
+            # ECS task targets take their input as the task's overrides.
+            payload = json.dumps({"containerOverrides": [
+                {"name": t.container, "command": list(props.command)}]})
         if isinstance(t, FunctionTarget):
             statements = [{"Effect": "Allow", "Action": "lambda:InvokeFunction",
                            "Resource": [t.arn, f"{t.arn}:*"]}]
@@ -65,10 +73,10 @@ class ScheduledJob(Construct):
         role = service_role(self, "role", n, f"schedule-{props.name}", "scheduler.amazonaws.com",
                             statements)
         if isinstance(t, FunctionTarget):
-            target = sch.SchedulerScheduleTarget(arn=t.arn, role_arn=role.arn, input=props.input)
+            target = sch.SchedulerScheduleTarget(arn=t.arn, role_arn=role.arn, input=payload)
         else:
             target = sch.SchedulerScheduleTarget(
-                arn=t.cluster_arn, role_arn=role.arn, input=props.input,
+                arn=t.cluster_arn, role_arn=role.arn, input=payload,
                 ecs_parameters=sch.SchedulerScheduleTargetEcsParameters(
                     task_definition_arn=family_arn,
                     capacity_provider_strategy=[

@@ -8,6 +8,7 @@ from cdktf import IAspect, TerraformResource
 from constructs import IConstruct
 
 from lib.core import aws
+from lib.core.access import CacheAccess
 from lib.compute.container_service import BACKLOG_ALARM_IDS
 
 # Resource types moto does not implement (its API answers 500): not created locally.
@@ -82,8 +83,6 @@ class LocalEmulatorAdjustments:
 def cache_stand_in(naming, port: int):
     """What services are told about Redis locally, where the replication group is not created:
     the names it would have, an endpoint that resolves nowhere."""
-    from lib.compute.service_access import CacheAccess
-
     group = naming.name("redis")
     return CacheAccess(endpoint=f"{group}.local.invalid", port=port,
                        user_name=naming.name("app"),

@@ -1,0 +1,64 @@
+"""The typed handles one construct hands another: what a service or function that uses a database,
+a cache, a bucket or a queue is given. The data and messaging constructs build them (`access`);
+the compute and serverless constructs turn them into environment variables and IAM statements
+(lib/compute/service_access.py)."""
+
+from dataclasses import dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class DatabaseAccess:
+    """Database outputs a service that uses the database is given."""
+
+    endpoint: str
+    port: int
+    name: str
+    secret_arn: str  # the RDS-managed secret: JSON with username and password
+
+
+@dataclass(frozen=True)
+class CacheAccess:
+    """Cache outputs a service that uses Redis is given; it authenticates with IAM."""
+
+    endpoint: str
+    port: int
+    user_name: str
+    replication_group_arn: str
+    user_arn: str
+
+
+@dataclass(frozen=True)
+class BucketAccess:
+    """A bucket a service reads and writes (the media uploads bucket), and its KMS key."""
+
+    name: str
+    arn: str
+    key_arn: str
+    region: str
+
+
+@dataclass(frozen=True)
+class QueueAccess:
+    """An SQS queue a service consumes or sends to (SQS-managed encryption: no KMS grant)."""
+
+    name: str  # the config name, e.g. "email"
+    arn: str
+    url: str
+    queue_name: str  # the SQS queue's own name (CloudWatch's QueueName dimension)
+
+
+@dataclass(frozen=True)
+class DataStores:
+    """The environment's data stores, as the handles a user of each is given (None: not built)."""
+
+    database: DatabaseAccess | None
+    cache: CacheAccess | None
+    media: BucketAccess | None
+
+    def used(self, uses: Iterable[str]) -> dict:
+        """{"database", "cache", "media"} -> the handle, for the stores in `uses` only: the
+        keyword arguments of a service's or function's props."""
+        uses = set(uses)
+        return {store: getattr(self, store) if store in uses else None
+                for store in ("database", "cache", "media")}

@@ -1,0 +1,92 @@
+"""The serverless API of seed 004: the API function behind the HTTP API, and the worker function
+that drains one queue. One composition, so both functions get the same environment and the same
+least-privilege grants for the data stores and secrets they use."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from constructs import Construct
+
+from lib.compute.service_access import (queue_consumer_statement, secret_read_statements,
+                                        service_access)
+from lib.core.access import BucketAccess, CacheAccess, DatabaseAccess, QueueAccess
+from lib.core.naming import Naming
+from lib.serverless.functions import Function, FunctionProps
+from lib.serverless.http_api import HttpApi, HttpApiProps
+
+
+@dataclass(frozen=True)
+class ServerlessApiProps:
+    naming: Naming
+    functions_dir: Path  # holds api/ and worker/, each with handler.py
+    build_dir: Path  # where the deterministic zips are written
+    vpc_id: str
+    subnet_ids: list[str]  # the private tier
+    app_security_group_id: str  # joined by both functions: the data stores admit it
+    log_key_arn: str
+    log_retention_days: int
+    environment_key_arn: str  # encrypts the functions' environment variables
+    secrets_key_arn: str  # decrypts the secrets they read (through Secrets Manager only)
+    memory_mb: int
+    api_timeout_seconds: int  # API Gateway waits at most 29 s
+    worker_timeout_seconds: int  # within the worker queue's visibility timeout
+    # The secrets both functions may read: env var name -> ARN, handed over as <NAME>_SECRET_ARN.
+    secret_arns: dict[str, str]
+    database: DatabaseAccess | None
+    cache: CacheAccess | None
+    media: BucketAccess | None
+    worker_queue: QueueAccess | None  # None: no worker function
+    cors_origins: list[str]
+    throttle_rate: int  # requests per second, the stage's default route
+    throttle_burst: int
+    domain: str | None  # custom domain of the API: regional certificate, alias records
+    zone_id: str | None  # the Route53 zone of `domain`
+
+
+class ServerlessApi:
+    """`api-function` + `http-api`, and `worker-function` consuming `worker_queue`.
+
+    Lambda has no secret injection: the functions read their secrets at runtime by the ARNs in
+    their environment, and may read exactly those (and the database's RDS-managed secret when
+    they use the database). The worker may also receive, delete and change the visibility of
+    messages of its one queue.
+
+    Not a construct of its own: its resources keep the ids they had at the stack's top level, since
+    a changed construct path is a replaced resource. Outputs: `functions` (name -> Function),
+    `http_api`.
+    """
+
+    def __init__(self, scope: Construct, props: ServerlessApiProps):
+        n = props.naming
+        access = service_access({}, {}, props.database, props.cache, props.media)
+        own = {f"{env_name}_SECRET_ARN": arn for env_name, arn in props.secret_arns.items()}
+        runtime = access.runtime_statements + secret_read_statements(
+            access.readable_secret_arns + list(own.values()), props.secrets_key_arn, n.region)
+        environment = {**access.environment, **own}
+        if props.database is not None:
+            environment["DATABASE_SECRET_ARN"] = props.database.secret_arn
+
+        def function(name: str, timeout: int, statements: list[dict]) -> Function:
+            return Function(scope, f"{name}-function", FunctionProps(
+                naming=n, name=name, source_dir=props.functions_dir / name,
+                build_dir=props.build_dir, vpc_id=props.vpc_id, subnet_ids=props.subnet_ids,
+                extra_security_group_ids=[props.app_security_group_id],
+                log_key_arn=props.log_key_arn, log_retention_days=props.log_retention_days,
+                environment_key_arn=props.environment_key_arn, memory_mb=props.memory_mb,
+                timeout_seconds=timeout, environment=environment,
+                statements=runtime + statements))
+
+        api = function("api", props.api_timeout_seconds, [])
+        self.functions: dict[str, Function] = {"api": api}
+        self.http_api = HttpApi(scope, "http-api", HttpApiProps(
+            naming=n, function_arn=api.arn, function_name=api.name,
+            cors_origins=list(props.cors_origins), throttle_rate=props.throttle_rate,
+            throttle_burst=props.throttle_burst, log_key_arn=props.log_key_arn,
+            log_retention_days=props.log_retention_days, domain=props.domain,
+            zone_id=props.zone_id))
+        queue = props.worker_queue
+        if queue is not None:
+            worker = function("worker", props.worker_timeout_seconds,
+                              [queue_consumer_statement(queue.arn)])
+            self.functions["worker"] = worker
+            worker.consume(queue.arn)

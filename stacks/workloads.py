@@ -1,0 +1,120 @@
+"""The environment's workloads: container services (ECS behind the load balancer, or App Runner),
+the serverless API and the scheduled jobs. Composition only, like the rest of the stack: each
+function maps config to props and wires what the stack's earlier layers built (keys, network,
+data stores, queues, buckets), and adds its constructs in the stack's own scope, so their ids
+are the stack's."""
+
+from typing import TYPE_CHECKING
+
+from lib.compute.apprunner import AppRunnerService, AppRunnerServiceProps, vpc_connector
+from lib.compute.cluster import Cluster, ClusterProps, Ec2Capacity
+from lib.compute.container_service import ContainerService, ContainerServiceProps
+from lib.compute.ecr import ImageRepository, ImageRepositoryProps
+from lib.compute.load_balancer import LoadBalancer, LoadBalancerProps
+from lib.compute.service_spec import ServiceSpec
+from lib.config import PROJECT_ROOT
+from lib.core.access import DataStores
+from lib.identity.secrets import SecretSpec, ServiceSecrets, ServiceSecretsProps
+from lib.serverless.api import ServerlessApi, ServerlessApiProps
+from lib.serverless.scheduler import FunctionTarget, ScheduledJob, ScheduledJobProps
+from stacks.mapping import from_config
+
+if TYPE_CHECKING:
+    from stacks.environment import EnvironmentStack
+
+ALB_LOG_PREFIX = "alb"
+FUNCTIONS_DIR = PROJECT_ROOT / "functions"
+BUILD_DIR = PROJECT_ROOT / ".build" / "functions"
+
+
+def add_services(stack: "EnvironmentStack") -> None:
+    """The secrets, image repositories and container services: on ECS behind the load balancer,
+    or on App Runner (compute.platform)."""
+    c, n, net = stack.config, stack.naming, stack.network
+    stack.stores = DataStores(stack.database.access, stack.cache_access,
+                              stack.storage.media_access)
+    secrets = stack.secrets = ServiceSecrets(stack, "secrets", ServiceSecretsProps(
+        naming=n, secrets=[from_config(SecretSpec, s) for s in c.secrets],
+        kms_key_arn=stack.secrets_key.arn, recovery_days=7 if stack.disposable else 30))
+    repositories = {svc.name: ImageRepository(stack, f"{svc.name}-images", from_config(
+        ImageRepositoryProps, c.compute, naming=n, service=svc.name,
+        kms_key_arn=stack.data_key.arn, force_delete=stack.disposable))
+        for svc in c.services if svc.builds_image}
+    for name, repo in repositories.items():
+        stack.outputs[f"{name}_repository_url"] = repo.url
+
+    def common(svc) -> dict:
+        repo = repositories.get(svc.name)
+        return dict(naming=n, settings=from_config(ServiceSpec, svc,
+                                                   on_ec2=svc.capacity == "ec2"),
+                    image=f"{repo.url}:{svc.image_tag}" if repo else svc.image,
+                    repository_arn=repo.arn if repo else None,
+                    secret_arns=secrets.by_env_name(svc.secrets),
+                    secrets_key_arn=stack.secrets_key.arn,
+                    sends_to=tuple(stack.messaging.access(q) for q in svc.sends_to),
+                    **stack.stores.used(svc.access))
+
+    stack.services = {}
+    stack.cluster = stack.load_balancer = None
+    if c.compute.platform == "apprunner":
+        connector = vpc_connector(stack, n, net.private_subnet_ids,
+                                  [stack.app.security_group_id])
+        for svc in c.services:
+            runner = AppRunnerService(stack, f"service-{svc.name}", AppRunnerServiceProps(
+                vpc_connector_arn=connector, encryption_key_arn=stack.data_key.arn,
+                **common(svc)))
+            stack.outputs[f"{svc.name}_url"] = runner.url
+        return
+
+    lb = stack.load_balancer = LoadBalancer(stack, "load-balancer", from_config(
+        LoadBalancerProps, c.ingress, naming=n, vpc_id=net.vpc_id,
+        subnet_ids=net.public_subnet_ids, allowed_cidrs=list(c.ingress.allowed_cidrs),
+        access_log_bucket=stack.storage.logs.name if c.ingress.access_logs else None,
+        access_log_prefix=ALB_LOG_PREFIX, ipv6=c.dual_stack_ingress,
+        allowed_ipv6_cidrs=tuple(c.ingress.allowed_ipv6_cidrs)))
+    cluster = stack.cluster = Cluster(stack, "cluster", ClusterProps(
+        naming=n, capacity=c.compute.capacity, architecture=c.compute.architecture,
+        ec2=from_config(Ec2Capacity, c.compute.ec2) if c.compute.ec2 else None,
+        subnet_ids=net.private_subnet_ids, vpc_id=net.vpc_id,
+        volume_key_arn=stack.data_key.arn,
+        container_insights=c.observability.container_insights))
+    for svc in c.services:
+        stack.services[svc.name] = ContainerService(
+            stack, f"service-{svc.name}", ContainerServiceProps(
+                cluster_name=cluster.name, capacity_strategy=cluster.strategy(
+                    svc.capacity == "ec2"), architecture=c.compute.architecture,
+                vpc_id=net.vpc_id, subnet_ids=net.private_subnet_ids,
+                app_security_group_id=stack.app.security_group_id,
+                ingress=lb.ingress if svc.kind == "web" else None,
+                log_key_arn=stack.logs_key.arn, log_retention_days=c.logs.retention_days,
+                otel_sidecar=c.observability.otel_sidecar,
+                consumes=stack.messaging.access(svc.queue) if svc.queue else None,
+                **common(svc)))
+    stack.outputs.update(url=lb.url, cluster_name=cluster.name)
+
+
+def add_serverless(stack: "EnvironmentStack") -> None:
+    """API Gateway + the API and worker functions (seed 004), then the scheduled jobs."""
+    c, n, net, api = stack.config, stack.naming, stack.network, stack.config.api
+    stack.functions = {}
+    stack.http_api = None
+    if api.enabled:
+        serverless = ServerlessApi(stack, from_config(
+            ServerlessApiProps, api, naming=n, functions_dir=FUNCTIONS_DIR,
+            build_dir=BUILD_DIR, vpc_id=net.vpc_id, subnet_ids=net.private_subnet_ids,
+            app_security_group_id=stack.app.security_group_id,
+            log_key_arn=stack.logs_key.arn, log_retention_days=c.logs.retention_days,
+            environment_key_arn=stack.data_key.arn, secrets_key_arn=stack.secrets_key.arn,
+            secret_arns=stack.secrets.by_env_name(api.secrets),
+            worker_queue=stack.messaging.access(api.worker_queue)
+            if api.worker_queue else None, zone_id=api.hosted_zone_id,
+            **stack.stores.used(api.access)))
+        stack.functions, stack.http_api = serverless.functions, serverless.http_api
+        stack.outputs["api_url"] = stack.http_api.url
+
+    for job in c.schedules:
+        kind, name = job.target.split(":", 1)
+        target = FunctionTarget(stack.functions[name].arn) if kind == "function" \
+            else stack.services[name].schedule_target(stack.cluster.arn)
+        ScheduledJob(stack, f"schedule-{job.name}", from_config(
+            ScheduledJobProps, job, naming=n, target=target, command=list(job.command)))
