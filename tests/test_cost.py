@@ -1,4 +1,4 @@
-"""The cost estimate (lib/analysis/cost.py, tools/cost.py): exact dollars on hand-computed cases, nothing
+"""The cost estimate (lib/analysis/, tools/cost.py): exact dollars on hand-computed cases, nothing
 silently dropped, the shipped stacks fully priced, the dev and lean budgets kept, and the totals
 the docs state equal to what it prints."""
 
@@ -12,7 +12,8 @@ import pytest
 
 from conftest import ROOT, synthesize
 from lib.config import load_environment
-from lib.analysis.cost import Prices, estimate, load_prices, split_tasks
+from lib.analysis.cost import estimate, split_tasks
+from lib.analysis.pricing import Prices, load_prices
 from tools import cost as cost_tool
 
 # A small price table with round numbers, so every expected dollar below is checkable by hand.

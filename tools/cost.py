@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lib.config import ConfigError, config_paths, load_environments  # noqa: E402
-from lib.analysis.cost import PRICES_FILE, as_json, as_table, estimate, load_prices  # noqa: E402
+from lib.analysis.cost import as_json, as_table, estimate  # noqa: E402
+from lib.analysis.pricing import PRICES_FILE, load_prices  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 ACCOUNT = ROOT / "config" / "account.toml"
