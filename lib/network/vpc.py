@@ -55,10 +55,10 @@ class NetworkProps:
     # instance: one NAT instance in the first AZ (cheapest, no failover: dev);
     # none: private subnets reach AWS only through VPC endpoints.
     nat: Literal["per_az", "single", "instance", "none"]
+    nat_instance_type: str  # with nat = "instance": t4g/t3/t3a nano, micro or small
     flow_log_retention_days: int
     flow_log_key_arn: str  # customer KMS key that encrypts the flow log group
     interface_endpoints: list[str] = field(default_factory=list)  # e.g. ["ecr.api", "logs"]
-    nat_instance_type: str = "t4g.nano"
     # An Amazon-provided IPv6 block on the VPC, a /64 for each public subnet, ::/0 to the internet
     # gateway and the public NACL's rules mirrored for IPv6. Private and isolated stay IPv4-only.
     ipv6_public: bool = False
