@@ -9,34 +9,61 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
+from lib.config import catalog
 from lib.config.fields import (CacheNodeType, DailyWindow, Identifier, MaxmemoryPolicy,
                                PerformanceInsightsRetention, PostgresVersion, RdsInstanceClass,
-                               Section, WeeklyWindow)
+                               Section, WeeklyWindow, computed_default)
 
 if TYPE_CHECKING:
     from lib.config.environment import EnvironmentConfig
 
 
 class DatabaseConfig(Section):
-    """RDS for PostgreSQL. Windows are UTC; the read replica serves reporting-style reads."""
+    """RDS for PostgreSQL in the isolated tier. Windows are UTC; the read replica serves
+    reporting-style reads."""
 
-    engine_version: PostgresVersion = "16"  # a major (minor upgrades are automatic) or major.minor
-    instance_class: RdsInstanceClass
-    allocated_storage_gb: int = Field(ge=20, le=65536)
-    # storage autoscaling ceiling; default 5x allocated; 0 turns autoscaling off (free tier)
-    max_allocated_storage_gb: int | None = Field(default=None, ge=0, le=65536)
-    multi_az: bool
-    read_replica: bool = False
-    database_name: Identifier = "app"
-    master_username: Identifier = "app_admin"
-    backup_retention_days: int = Field(default=7, ge=0, le=35)
-    backup_window: DailyWindow = "03:00-04:00"
-    maintenance_window: WeeklyWindow = "mon:04:00-mon:05:00"
-    deletion_protection: bool
-    final_snapshot: bool
-    slow_query_ms: int = Field(default=500, ge=-1, le=3_600_000)  # -1 turns slow-query logging off
-    performance_insights_retention_days: PerformanceInsightsRetention = 7
-    monitoring_interval_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = 60
+    engine_version: PostgresVersion = Field(
+        default="16", description="A PostgreSQL major "
+        f"({', '.join(map(str, catalog.POSTGRES_MAJORS))}; minor upgrades are automatic) or "
+        "major.minor such as `16.4`.")
+    instance_class: RdsInstanceClass = Field(
+        description="`db.<family>.<size>` of a current RDS PostgreSQL class "
+                    "(lib/config/catalog.py), e.g. `db.t4g.micro`.")
+    allocated_storage_gb: int = Field(ge=20, le=65536, description="Storage in GB (gp3).")
+    max_allocated_storage_gb: int | None = Field(
+        default=None, ge=0, le=65536, json_schema_extra=computed_default("5x allocated"),
+        description="Storage autoscaling ceiling in GB, above `allocated_storage_gb`; 0 turns "
+                    "storage autoscaling off (a free-tier 20 GB database).")
+    multi_az: bool = Field(description="A standby in a second AZ that takes over on failure; "
+                                       "needs 2+ AZs.")
+    read_replica: bool = Field(default=False, description="A read replica with the primary's "
+                                                          "guards; needs backups on.")
+    database_name: Identifier = Field(
+        default="app", description="The database created with the instance: a lowercase "
+                                   "letter, then up to 62 letters, digits or underscores; not a "
+                                   "reserved word.")
+    master_username: Identifier = Field(
+        default="app_admin", description="The master user, as `database_name`; its password is "
+                                         "generated and kept in Secrets Manager by RDS.")
+    backup_retention_days: int = Field(default=7, ge=0, le=35,
+                                       description="Days of automated backups (point-in-time "
+                                                   "recovery); 0 turns them off.")
+    backup_window: DailyWindow = Field(default="03:00-04:00",
+                                       description="Daily backup window, UTC (`hh:mm-hh:mm`).")
+    maintenance_window: WeeklyWindow = Field(
+        default="mon:04:00-mon:05:00",
+        description="Weekly maintenance window, UTC (`ddd:hh:mm-ddd:hh:mm`).")
+    deletion_protection: bool = Field(description="Refuse to delete the database (dev can be "
+                                                  "destroyed).")
+    final_snapshot: bool = Field(description="Take a final snapshot when the database is "
+                                             "destroyed.")
+    slow_query_ms: int = Field(default=500, ge=-1, le=3_600_000,
+                               description="`log_min_duration_statement` in milliseconds: slower "
+                                           "statements are logged; -1 turns it off.")
+    performance_insights_retention_days: PerformanceInsightsRetention = Field(
+        default=7, description="Days: 7 (free), a multiple of 31 up to 713, or 731.")
+    monitoring_interval_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = Field(
+        default=60, description="Enhanced monitoring interval in seconds; 0 turns it off.")
 
     @property
     def storage_ceiling_gb(self) -> int:
@@ -46,16 +73,26 @@ class DatabaseConfig(Section):
 
 
 class CacheConfig(Section):
-    """ElastiCache for Redis OSS, one shard: a primary and num_nodes - 1 replicas."""
+    """ElastiCache for Redis OSS in the isolated tier, one shard: a primary and num_nodes - 1
+    replicas, TLS and IAM authentication."""
 
-    engine_version: Literal["7.0", "7.1"] = "7.1"  # IAM authentication needs 7.0 or later
-    node_type: CacheNodeType
-    num_nodes: int = Field(ge=1, le=6)
-    automatic_failover: bool | None = None  # default: on whenever there are 2 or more nodes
-    maxmemory_policy: MaxmemoryPolicy = "allkeys-lru"
-    snapshot_retention_days: int = Field(default=5, ge=0, le=35)
-    snapshot_window: DailyWindow = "03:00-05:00"
-    maintenance_window: WeeklyWindow = "mon:05:00-mon:06:00"
+    engine_version: Literal["7.0", "7.1"] = Field(
+        default="7.1", description="Redis OSS version; IAM authentication needs 7.0 or later.")
+    node_type: CacheNodeType = Field(description="`cache.<family>.<size>` "
+                                                 "(lib/config/catalog.py), e.g. `cache.t4g.micro`.")
+    num_nodes: int = Field(ge=1, le=6, description="A primary and num_nodes - 1 replicas.")
+    automatic_failover: bool | None = Field(
+        default=None, json_schema_extra=computed_default("on with 2+ nodes"),
+        description="Promote a replica when the primary fails; `true` needs 2+ nodes. Multi-AZ "
+                    "follows it when the network has 2+ AZs.")
+    maxmemory_policy: MaxmemoryPolicy = Field(default="allkeys-lru",
+                                              description="What Redis evicts when memory is full.")
+    snapshot_retention_days: int = Field(default=5, ge=0, le=35,
+                                         description="Days of daily snapshots; 0 turns them off.")
+    snapshot_window: DailyWindow = Field(default="03:00-05:00",
+                                         description="Daily snapshot window, UTC.")
+    maintenance_window: WeeklyWindow = Field(default="mon:05:00-mon:06:00",
+                                             description="Weekly maintenance window, UTC.")
 
     @property
     def failover(self) -> bool:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from lib.config.fields import AccountId, GithubRepository, LogRetentionDays, Region, Section, Slug
+from lib.config.fields import (AccountId, GithubRepository, LogRetentionDays, Region, Section,
+                               Slug, computed_default)
 
 if TYPE_CHECKING:
     from lib.config.environment import EnvironmentConfig
@@ -21,44 +22,80 @@ class BackendConfig(Section):
     nothing), `s3` (the bootstrap stack's bucket and lock table) or `cloud` (Terraform Cloud; the
     token comes from TF_TOKEN_app_terraform_io or `cdktf login`)."""
 
-    kind: Literal["local", "s3", "cloud"] = "local"
-    bucket: str | None = None  # s3
-    lock_table: str | None = None  # s3
-    region: Region | None = None  # s3; default: the environment's region
-    kms_key: str | None = None  # s3: key id, ARN or alias; default: the bucket's own encryption
-    organization: str | None = None  # cloud
-    workspace: str | None = None  # cloud; default: <project>-<env>
+    kind: Literal["local", "s3", "cloud"] = Field(
+        default="local", description="`local` (a state file in the project root), `s3` (the "
+                                     "bootstrap stack's bucket and lock table) or `cloud` "
+                                     "(Terraform Cloud).")
+    bucket: str | None = Field(default=None, description="s3 (required): the state bucket, the "
+                                                         "bootstrap stack's output "
+                                                         "`state_bucket`.")
+    lock_table: str | None = Field(default=None, description="s3 (required): the lock table, "
+                                                             "the bootstrap stack's output "
+                                                             "`lock_table`.")
+    region: Region | None = Field(default=None,
+                                  json_schema_extra=computed_default("the environment's region"),
+                                  description="s3: the bucket's region.")
+    kms_key: str | None = Field(
+        default=None, json_schema_extra=computed_default("the bucket's own encryption"),
+        description="s3: the KMS key (id, ARN or alias) that encrypts the state.")
+    organization: str | None = Field(default=None, description="cloud (required): the "
+                                                               "Terraform Cloud organization.")
+    workspace: str | None = Field(default=None,
+                                  json_schema_extra=computed_default("`<project>-<env>`"),
+                                  description="cloud: the Terraform Cloud workspace.")
 
 
 class GithubConfig(Section):
     """How GitHub Actions deploys this environment (the repository is in config/account.toml)."""
 
-    environment: Slug | None = None  # the GitHub environment that gates deploys; default: env name
+    environment: Slug | None = Field(
+        default=None, json_schema_extra=computed_default("the environment name"),
+        description="The GitHub environment whose jobs may assume the deploy role (it gates "
+                    "deploys).")
 
 
 class GithubAccountConfig(Section):
-    repository: GithubRepository  # owner/name: the only repository the roles trust
-    # The only branch the deploy roles accept jobs from (with their GitHub environment); the
-    # plan role takes any pull request of the repository.
-    branch: str = "main"
+    """The repository whose GitHub Actions workflows may plan and deploy (OIDC, no stored keys)."""
+
+    repository: GithubRepository = Field(description="`owner/name`: the only repository the "
+                                                     "roles trust (no wildcards).")
+    branch: str = Field(default="main",
+                        description="The only branch the deploy roles accept jobs from (with "
+                                    "their GitHub environment); the plan role takes any pull "
+                                    "request of the repository.")
 
 
 class BaselineConfig(Section):
-    enabled: bool = True  # CloudTrail, GuardDuty, AWS Config, Session Manager logging
+    """The account's optional security baseline."""
+
+    enabled: bool = Field(default=True, description="CloudTrail (all regions), GuardDuty, AWS "
+                                                    "Config and Session Manager logging.")
 
 
 class AccountConfig(Section):
     """config/account.toml: what the bootstrap stack builds once per account (remote-state home,
     GitHub OIDC provider and per-environment roles, optional security baseline)."""
 
-    project: Slug
-    account_id: AccountId
-    region: Region
-    tags: dict[str, str] = {}
-    github: GithubAccountConfig | None = None  # None: no OIDC provider, no deploy roles
-    baseline: BaselineConfig = BaselineConfig()
-    log_retention_days: LogRetentionDays = 365
-    source: str = Field(default="", exclude=True)
+    project: Slug = Field(description="As the environments' `project`: names the state bucket "
+                                      "`<project>-tfstate-<account id>` and lock table "
+                                      "`<project>-tflock`.")
+    account_id: AccountId = Field(description="12 digits, quoted: the only account the "
+                                              "bootstrap stack will touch.")
+    region: Region = Field(description="Where the state bucket and lock table live, e.g. "
+                                       "`us-east-1`.")
+    tags: dict[str, str] = Field(default={}, description="Extra tags on every resource of the "
+                                                         "bootstrap stack.")
+    github: GithubAccountConfig | None = Field(default=None,
+                                               description="`[github]`; unset: no OIDC provider, "
+                                                           "no deploy roles.")
+    baseline: BaselineConfig = Field(default=BaselineConfig(),
+                                     description="The security baseline (`[baseline]`).")
+    log_retention_days: LogRetentionDays = Field(
+        default=365, description="Days the audit bucket (CloudTrail, AWS Config, Session "
+                                 "Manager logs) keeps an object.")
+    source: str = Field(default="", exclude=True,
+                        description="Set by the loader, not the file: the file's path, for "
+                                    "messages.")
 
     @property
     def state_bucket(self) -> str:

@@ -18,22 +18,41 @@ if TYPE_CHECKING:
 class EdgeConfig(Section):
     """CloudFront per static surface and the WAF web ACLs (CloudFront and the load balancer)."""
 
-    cloudfront: bool
-    waf: bool
-    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
-    api_behavior: bool = True  # /api/* on each distribution goes to the load balancer
-    surface_domains: dict[str, DomainName] = {}  # surface -> domain (certificate in us-east-1)
-    hosted_zone_id: str | None = None  # for surface domains; default: ingress's zone
-    waf_rate_limit: int = Field(default=2000, ge=100, le=2_000_000_000)  # requests / 5 min / IP
+    cloudfront: bool = Field(description="A CloudFront distribution per surface in "
+                                         "`storage.surfaces` (origin access control, HTTPS only, "
+                                         "compression).")
+    waf: bool = Field(description="WAFv2 web ACLs on the load balancer and the distributions "
+                                  "(AWS managed rule groups and a per-IP rate limit).")
+    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = Field(
+        description="The edge locations CloudFront serves from: `PriceClass_100` (the cheapest: "
+                    "North America and Europe) up to `PriceClass_All` (all of them).")
+    api_behavior: bool = Field(default=True, description="`/api/*` on each distribution goes "
+                                                         "uncached to the load balancer.")
+    surface_domains: dict[str, DomainName] = Field(
+        default={}, description="`{ surface = \"domain\" }`: a custom domain per surface, with a "
+                                "us-east-1 certificate, TLSv1.2_2021, alias A and AAAA records "
+                                "in `hosted_zone_id`.")
+    hosted_zone_id: str | None = Field(
+        default=None, description="The Route53 zone that holds `surface_domains` (their "
+                                  "certificates are validated there); required with them.")
+    waf_rate_limit: int = Field(default=2000, ge=100, le=2_000_000_000,
+                                description="Requests per 5 minutes per IP before the rate rule "
+                                            "blocks.")
 
 
 class StorageConfig(Section):
     """Buckets: <project>-<env>-<name>-<account id>. All private, encrypted and TLS-only."""
 
-    media: bool = True  # uploads: versioned, Infrequent Access after 30 days, Glacier after 90
-    media_cors_origins: list[str] = []
-    surfaces: list[Slug] = ["static"]  # one static-asset bucket per frontend surface
-    artifacts: bool = True  # build artifacts and function bundles
+    media: bool = Field(default=True, description="The uploads bucket `media`: versioned, "
+                                                  "Infrequent Access after 30 days, Glacier "
+                                                  "after 90.")
+    media_cors_origins: list[str] = Field(default=[], description="Origins allowed to GET/PUT "
+                                                                  "media from a browser.")
+    surfaces: list[Slug] = Field(default=["static"],
+                                 description="A static-asset bucket `<surface>-assets` per "
+                                             "frontend surface.")
+    artifacts: bool = Field(default=True, description="The `artifacts` bucket: build artifacts "
+                                                      "and function bundles.")
 
 
 def edge_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from lib.config.compute import ComputeConfig, IngressConfig, compute_problems
 from lib.config.data import CacheConfig, DatabaseConfig, data_problems
 from lib.config.delivery import BackendConfig, GithubConfig, backend_problems
 from lib.config.edge import EdgeConfig, StorageConfig, edge_problems
-from lib.config.fields import AccountId, Region, Section, Slug
+from lib.config.fields import AccountId, Region, Section, Slug, computed_default
 from lib.config.identity import AuthConfig, SecretConfig, auth_problems, secret_problems
 from lib.config.network import NetworkConfig, network_problems
 from lib.config.observability import CostConfig, LogsConfig, ObservabilityConfig
@@ -28,33 +28,58 @@ RESERVED_TAGS = ("Project", "Environment", "ManagedBy")
 class EnvironmentConfig(Section):
     """One environment: everything a stack needs, validated."""
 
-    project: Slug
-    environment: Slug
-    profile: Literal["dev", "lean", "staging", "prod"]
-    account_id: AccountId
-    region: Region
-    tags: dict[str, str] = {}
-    network: NetworkConfig
-    database: DatabaseConfig
-    cache: CacheConfig
-    edge: EdgeConfig
-    storage: StorageConfig = StorageConfig()
-    messaging: MessagingConfig = MessagingConfig()
-    api: ApiConfig = ApiConfig()
-    schedules: list[ScheduleConfig] = []
-    auth: AuthConfig
-    logs: LogsConfig = LogsConfig()
-    cost: CostConfig = CostConfig()
-    backend: BackendConfig = BackendConfig()
-    github: GithubConfig = GithubConfig()
-    observability: ObservabilityConfig = ObservabilityConfig()
-    compute: ComputeConfig
-    ingress: IngressConfig
-    services: list[ServiceConfig]
-    secrets: list[SecretConfig] = []
-
-    # Set by the loader, not by the file.
-    source: str = Field(default="", exclude=True)
+    project: Slug = Field(description="2-20 lowercase letters, digits and single hyphens, "
+                                      "starting with a letter: names every resource "
+                                      "`<project>-<env>-<component>`.")
+    environment: Slug = Field(json_schema_extra=computed_default("the file name"),
+                              description="As `project`; names the stack "
+                                          "`<environment>-stack` and every resource.")
+    profile: Literal["dev", "lean", "staging", "prod"] = Field(
+        json_schema_extra=computed_default("the environment name"),
+        description="The defaults the file is merged over; required when the environment is not "
+                    "named after a profile. `lean` (seed 001's Lean MVP): one App Runner web "
+                    "service `api` on 8080, no load balancer, `nat = \"none\"`, dev-sized data "
+                    "stores (see `examples/lean.toml`).")
+    account_id: AccountId = Field(description="12 digits, quoted: the only account the provider "
+                                              "will touch.")
+    region: Region = Field(description="The AWS region, e.g. `us-east-1`.")
+    tags: dict[str, str] = Field(
+        default={}, description="Extra tags on every resource; `Project`, `Environment` and "
+                                "`ManagedBy` are set by the project. Keys 1-128 characters, not "
+                                "starting with `aws:`; values up to 256.")
+    network: NetworkConfig = Field(description="`[network]`: the VPC.")
+    database: DatabaseConfig = Field(description="`[database]`: RDS for PostgreSQL.")
+    cache: CacheConfig = Field(description="`[cache]`: ElastiCache for Redis OSS.")
+    edge: EdgeConfig = Field(description="`[edge]`: CloudFront and WAF.")
+    storage: StorageConfig = Field(default=StorageConfig(),
+                                   description="`[storage]`: the buckets.")
+    messaging: MessagingConfig = Field(default=MessagingConfig(),
+                                       description="`[messaging]`: queues and topics.")
+    api: ApiConfig = Field(default=ApiConfig(),
+                           description="`[api]`: the HTTP API and its functions.")
+    schedules: list[ScheduleConfig] = Field(default=[],
+                                            description="EventBridge Scheduler jobs.")
+    auth: AuthConfig = Field(description="`[auth]`: the Cognito user pool.")
+    logs: LogsConfig = Field(default=LogsConfig(), description="`[logs]`: log retention.")
+    cost: CostConfig = Field(default=CostConfig(), description="`[cost]`: the budget.")
+    backend: BackendConfig = Field(default=BackendConfig(),
+                                   description="`[backend]`: where Terraform keeps the state.")
+    github: GithubConfig = Field(default=GithubConfig(),
+                                 description="`[github]`: how GitHub Actions deploys.")
+    observability: ObservabilityConfig = Field(default=ObservabilityConfig(),
+                                               description="`[observability]`: alarms, "
+                                                           "dashboard, metrics.")
+    compute: ComputeConfig = Field(description="`[compute]`: ECS or App Runner.")
+    ingress: IngressConfig = Field(description="`[ingress]`: the load balancer.")
+    services: list[ServiceConfig] = Field(
+        description="Container services, see \"Services\"; a file's `[[services]]` replace the "
+                    "profile's.")
+    secrets: list[SecretConfig] = Field(
+        default=[], description="Secrets a service or the functions read, each stored empty at "
+                                "`/<project>/<env>/<service>/<name>`: see \"Services\".")
+    source: str = Field(default="", exclude=True,
+                        description="Set by the loader, not the file: the file's path, for "
+                                    "messages.")
 
     @property
     def stack_name(self) -> str:

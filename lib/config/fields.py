@@ -4,6 +4,10 @@ and `Section`, the base of every section model.
 A type here is a plain `Annotated[..., AfterValidator(...)]`, so a section declares `cidr: VpcCidr`
 and pydantic reports a bad value as `<field path>: <message>` (see errors.py). The values AWS
 offers (instance classes, retention periods...) come from catalog.py.
+
+Every field of every section carries its documentation: `Field(description=...)` with the unit
+and what is allowed beyond what its type and bounds say (tools/config_reference.py prints those),
+and `computed_default(...)` where leaving it out means something a literal cannot say.
 """
 
 import re
@@ -257,3 +261,9 @@ class Section(BaseModel):
     """Base of every config section: unknown keys are errors (a typo must not be ignored)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+def computed_default(text: str) -> dict[str, str]:
+    """`json_schema_extra` for a field whose default is worked out (by a property, a construct or
+    the loader) rather than written down: the config reference shows `text` as its default."""
+    return {"computed_default": text}

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from pydantic import Field
+
 from lib.config.fields import CallbackUrl, Section, Slug
 
 if TYPE_CHECKING:
@@ -18,19 +20,30 @@ class SecretConfig(Section):
     Terraform creates the empty secret; its value is set out of band (aws secretsmanager
     put-secret-value)."""
 
-    name: Slug
-    service: Slug  # the owner, the path segment: a service, or "api" for the functions
-    description: str = ""
+    name: Slug = Field(description="Unique; the last segment of its path and the name it "
+                                   "arrives under: `stripe-key` -> `STRIPE_KEY` in a service, "
+                                   "`STRIPE_KEY_SECRET_ARN` in the functions.")
+    service: Slug = Field(description="The owner, the path segment before the name: a service, "
+                                      "or `api` for the functions.")
+    description: str = Field(default="", description="Shown in Secrets Manager.")
 
 
 class AuthConfig(Section):
     """Cognito user pool and a browser app client (seed 000)."""
 
-    enabled: bool = True
-    callback_urls: list[CallbackUrl] = ["http://localhost:3000/api/auth/callback"]
-    logout_urls: list[CallbackUrl] = ["http://localhost:3000/"]
-    mfa: Literal["OFF", "OPTIONAL", "ON"]
-    advanced_security: bool  # threat protection (Cognito Plus tier)
+    enabled: bool = Field(default=True, description="A Cognito user pool (email sign-in), a "
+                                                    "browser client without a secret and the "
+                                                    "hosted UI.")
+    callback_urls: list[CallbackUrl] = Field(
+        default=["http://localhost:3000/api/auth/callback"],
+        description="Where the hosted UI may send users after sign-in: https:// URLs (http:// "
+                    "only for localhost, never in prod).")
+    logout_urls: list[CallbackUrl] = Field(
+        default=["http://localhost:3000/"],
+        description="Where it may send them after sign-out, as `callback_urls`.")
+    mfa: Literal["OFF", "OPTIONAL", "ON"] = Field(description="TOTP multi-factor "
+                                                              "authentication.")
+    advanced_security: bool = Field(description="Threat protection (Cognito Plus tier).")
 
 
 def secret_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:

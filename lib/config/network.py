@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from lib.config.fields import AzName, Cidr, InterfaceEndpoint, Section, VpcCidr
+from lib.config.fields import (AzName, Cidr, InterfaceEndpoint, Section, VpcCidr,
+                               computed_default)
 from lib.core.ipam import SubnetPlanError
 
 if TYPE_CHECKING:
@@ -19,25 +20,52 @@ if TYPE_CHECKING:
 class SubnetCidrs(Section):
     """Explicit subnet CIDRs, one per AZ and tier, for layouts that must match an existing design."""
 
-    public: list[Cidr]
-    private: list[Cidr]
-    isolated: list[Cidr]
+    public: list[Cidr] = Field(description="One CIDR per AZ for the public tier (the load "
+                                           "balancer, NAT), inside the VPC.")
+    private: list[Cidr] = Field(description="One CIDR per AZ for the private tier (containers, "
+                                            "functions), inside the VPC.")
+    isolated: list[Cidr] = Field(description="One CIDR per AZ for the isolated tier (the data "
+                                             "stores, no route out of the VPC), inside the VPC.")
 
 
 class NetworkConfig(Section):
-    cidr: VpcCidr
-    az_count: int = Field(ge=1, le=6)
-    availability_zones: list[AzName] | None = None  # default: <region>a, <region>b, ...
-    # per_az: a NAT gateway per AZ; single: one shared NAT gateway; instance: one NAT instance
-    # (about a fifth of a NAT gateway's price, no HA: for dev); none: no internet egress.
-    nat: Literal["per_az", "single", "instance", "none"]
-    # nat = "instance" only; Graviton t4g (arm64 image) or Intel/AMD t3/t3a (x86_64 image)
+    """The VPC: its range, AZs, three subnet tiers per AZ, NAT and VPC endpoints."""
+
+    cidr: VpcCidr = Field(description="The VPC's private IPv4 range, /16 to /24, e.g. "
+                                      "`10.0.0.0/16` (the shipped dev, staging and prod use "
+                                      "10.0, 10.1 and 10.2).")
+    az_count: int = Field(ge=1, le=6, description="Availability zones to spread over; the "
+                                                  "database needs 2 or more (an RDS subnet group "
+                                                  "spans at least two AZs).")
+    availability_zones: list[AzName] | None = Field(
+        default=None, json_schema_extra=computed_default("`<region>a`, `b`, ..."),
+        description="Explicit zone names in the environment's region, one per AZ.")
+    nat: Literal["per_az", "single", "instance", "none"] = Field(
+        description="Internet egress of the private tier: `per_az` (a NAT gateway per AZ), "
+                    "`single` (one shared NAT gateway), `instance` (one NAT instance, ~$7 instead "
+                    "of ~$36 a month, no failover: dev and lean only), `none` (no internet egress "
+                    "from the VPC; reach AWS services through interface endpoints). prod refuses "
+                    "`single` unless `allow_single_nat_in_prod = true`.")
     nat_instance_type: Literal["t4g.nano", "t4g.micro", "t4g.small", "t3.nano", "t3.micro",
-                               "t3.small", "t3a.nano", "t3a.micro", "t3a.small"] = "t4g.nano"
-    allow_single_nat_in_prod: bool = False
-    subnet_prefix_length: int = Field(default=20, ge=16, le=28)
-    subnets: SubnetCidrs | None = None
-    interface_endpoints: list[InterfaceEndpoint] = []
+                               "t3.small", "t3a.nano", "t3a.micro", "t3a.small"] = Field(
+        default="t4g.nano",
+        description="With `nat = \"instance\"`: Graviton t4g (arm64 image) or Intel/AMD t3/t3a "
+                    "(x86_64 image), Amazon Linux 2023.")
+    allow_single_nat_in_prod: bool = Field(
+        default=False, description="Accept `nat = \"single\"` in prod, which loses egress for "
+                                   "every AZ when that one AZ fails.")
+    subnet_prefix_length: int = Field(
+        default=20, ge=16, le=28,
+        description="Prefix length of every subnet. Each tier gets a quarter of the VPC range, "
+                    "one block per AZ, so adding an AZ never moves a subnet.")
+    subnets: SubnetCidrs | None = Field(
+        default=None, json_schema_extra=computed_default("carved from `cidr`"),
+        description="Explicit `public`, `private` and `isolated` CIDR lists, one per AZ (inside "
+                    "the VPC, disjoint), instead of the computed layout.")
+    interface_endpoints: list[InterfaceEndpoint] = Field(
+        default=[], description="Interface endpoints in the private tier (AWS services without "
+                                "NAT, e.g. `sqs` for queues under `nat = \"none\"`); the gateway "
+                                "endpoints (S3, DynamoDB) are always on and free.")
 
 
 def network_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:

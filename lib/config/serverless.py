@@ -17,50 +17,95 @@ if TYPE_CHECKING:
 
 
 class QueueConfig(Section):
-    name: Slug
-    max_receive_count: int = Field(default=5, ge=1, le=1000)  # then to the dead-letter queue
-    visibility_timeout_seconds: int = Field(default=60, ge=0, le=43200)
-    retention_days: int = Field(default=4, ge=1, le=14)
+    """An SQS queue with its dead-letter queue `<name>-dlq` (14-day retention)."""
+
+    name: Slug = Field(description="Unique among the queues.")
+    max_receive_count: int = Field(default=5, ge=1, le=1000,
+                                   description="Receives before a message moves to the "
+                                               "dead-letter queue.")
+    visibility_timeout_seconds: int = Field(
+        default=60, ge=0, le=43200,
+        description="Seconds a received message stays hidden from other consumers; at least the "
+                    "worker function's timeout when it consumes this queue.")
+    retention_days: int = Field(default=4, ge=1, le=14,
+                                description="Days an unreceived message is kept.")
 
 
 class TopicConfig(Section):
-    name: Slug
-    email_subscriptions: list[Email] = []
+    """An SNS topic, encrypted; CloudWatch alarms and EventBridge may publish to it."""
+
+    name: Slug = Field(description="Unique among the topics; `alerts` receives the alarms.")
+    email_subscriptions: list[Email] = Field(default=[],
+                                             description="Email addresses subscribed (each "
+                                                         "confirms by mail).")
 
 
 class MessagingConfig(Section):
-    queues: list[QueueConfig] = [QueueConfig(name="processing"), QueueConfig(name="email")]
-    topics: list[TopicConfig] = [TopicConfig(name="alerts"), TopicConfig(name="notifications")]
+    """The environment's SQS queues and SNS topics."""
+
+    queues: list[QueueConfig] = Field(
+        default=[QueueConfig(name="processing"), QueueConfig(name="email")],
+        description="The queues: `processing` feeds the worker function, `email` the seed "
+                    "worker service.")
+    topics: list[TopicConfig] = Field(
+        default=[TopicConfig(name="alerts"), TopicConfig(name="notifications")],
+        description="The topics: `alerts` receives every alarm.")
 
 
 class ApiConfig(Section):
     """API Gateway HTTP API with an API function, and a worker function on a queue (seed 004)."""
 
-    enabled: bool = True
-    access: list[StoreAccess] = ["database", "cache"]  # what both functions may use
-    secrets: list[str] = []  # [[secrets]] names both functions may read (<NAME>_SECRET_ARN)
-    cors_origins: list[str] = []
-    throttle_rate: int = Field(default=100, ge=1, le=10000)  # requests per second
-    throttle_burst: int = Field(default=200, ge=1, le=5000)
-    domain: DomainName | None = None  # a custom domain (regional certificate, alias record)
-    hosted_zone_id: str | None = None  # the Route53 zone of `domain`
-    worker_queue: Slug | None = "processing"  # None: no worker function
-    memory_mb: int = Field(default=256, ge=128, le=10240)
-    api_timeout_seconds: int = Field(default=15, ge=1, le=29)  # API Gateway waits at most 29 s
-    worker_timeout_seconds: int = Field(default=60, ge=1, le=900)
+    enabled: bool = Field(default=True, description="The HTTP API and its API function; "
+                                                    "`worker_queue` adds the worker function.")
+    access: list[StoreAccess] = Field(default=["database", "cache"],
+                                      description="What both functions may use, as a service's "
+                                                  "`access`.")
+    secrets: list[str] = Field(
+        default=[], description="`[[secrets]]` names both functions may read; each arrives as "
+                                "`<NAME>_SECRET_ARN` (Lambda has no secret injection). A secret "
+                                "for the functions has `service = \"api\"`.")
+    cors_origins: list[str] = Field(default=[], description="Origins allowed to call the API "
+                                                            "from a browser.")
+    throttle_rate: int = Field(default=100, ge=1, le=10000,
+                               description="Steady requests per second before the API throttles.")
+    throttle_burst: int = Field(default=200, ge=1, le=5000,
+                                description="Requests the API takes at once above the rate.")
+    domain: DomainName | None = Field(
+        default=None, description="A custom domain (regional certificate, dual-stack, alias A "
+                                  "and AAAA records).")
+    hosted_zone_id: str | None = Field(default=None, description="The Route53 zone of `domain`; "
+                                                                 "required with it.")
+    worker_queue: Slug | None = Field(default="processing",
+                                      description="The queue the worker function consumes; "
+                                                  "unset: no worker function.")
+    memory_mb: int = Field(default=256, ge=128, le=10240,
+                           description="Memory of each function, MB.")
+    api_timeout_seconds: int = Field(default=15, ge=1, le=29,
+                                     description="The API function's timeout in seconds (API "
+                                                 "Gateway waits at most 29 s).")
+    worker_timeout_seconds: int = Field(default=60, ge=1, le=900,
+                                        description="The worker function's timeout in seconds; "
+                                                    "at most its queue's "
+                                                    "`visibility_timeout_seconds`.")
 
 
 class ScheduleConfig(Section):
     """An EventBridge Scheduler job: `target` is `function:<api|worker>` or `service:<name>`."""
 
-    name: Slug
-    expression: ScheduleExpression
-    target: str
-    timezone: str = "UTC"
-    input: str = "{}"  # JSON passed to the target
-    # service targets: run the task with this command instead of the image's (a nightly job on a
-    # worker's image, a migration); passed as the task's container override
-    command: list[str] = []
+    name: Slug = Field(description="Unique among the schedules.")
+    expression: ScheduleExpression = Field(
+        description="`rate(N minutes|hours|days)` (singular for 1) or `cron(minutes hours "
+                    "day-of-month month day-of-week year)` with `?` in exactly one of the two day "
+                    "fields, e.g. `cron(0 3 * * ? *)`.")
+    target: str = Field(description="`function:api`, `function:worker` or `service:<name>` (an "
+                                    "ECS service: the job runs one task of it).")
+    timezone: str = Field(default="UTC", description="The time zone `expression` is read in, "
+                                                     "e.g. `Europe/Berlin`.")
+    input: str = Field(default="{}", description="JSON passed to the target.")
+    command: list[str] = Field(
+        default=[], description="Service targets only, instead of `input`: the task runs this "
+                                "command instead of the image's (a nightly job on a worker's "
+                                "image, a migration).")
 
 
 def serverless_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:

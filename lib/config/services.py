@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from lib.config import catalog
-from lib.config.fields import ImageTag, Section, Slug, StoreAccess
+from lib.config.fields import ImageTag, Section, Slug, StoreAccess, computed_default
 
 if TYPE_CHECKING:
     from lib.config.environment import EnvironmentConfig
@@ -25,33 +25,88 @@ class ServiceConfig(Section):
     Terraform deploys as written.
     """
 
-    name: Slug
-    kind: Literal["web", "worker"] = "web"
-    image: str = "ecr"
-    image_tag: ImageTag = "bootstrap"  # the tag of the first task definition, before CI deploys
-    port: int | None = Field(default=None, ge=1, le=65535)
-    cpu: int = Field(default=256, ge=256)
-    memory: int = Field(default=512, ge=512)
-    min_tasks: int = Field(default=1, ge=0, le=1000)
-    max_tasks: int = Field(default=4, ge=1, le=1000)
-    desired_tasks: int | None = Field(default=None, ge=0, le=1000)  # default: min_tasks
-    paths: list[str] = []
-    priority: int | None = Field(default=None, ge=1, le=50000)
-    health_check_path: str = "/"
-    health_check_grace_seconds: int = Field(default=60, ge=0, le=2_147_483_647)
-    environment: dict[str, str] = {}
-    secrets: list[str] = []  # names declared in [[secrets]]
-    access: list[StoreAccess] = []  # data stores the service uses
-    # A worker's queue: it may receive and delete that queue's messages (QUEUE_URL) and scales
-    # on its backlog instead of CPU and memory (see ContainerService).
-    queue: Slug | None = None
-    sends_to: list[Slug] = []  # queues it may send to (<NAME>_QUEUE_URL)
-    cpu_target_percent: int = Field(default=70, ge=10, le=95)
-    # Scaling also tracks memory and requests per target (web only); 0 turns either off.
-    memory_target_percent: int = Field(default=80, ge=0, le=95)
-    requests_per_target: int = Field(default=1000, ge=0, le=1_000_000)
-    read_only_root_filesystem: bool = True
-    capacity: Literal["default", "ec2"] = "default"  # "ec2": the cluster's EC2 capacity provider
+    name: Slug = Field(description="Unique; names the ECS service, task family, log group and "
+                                   "repository `<project>-<env>/<name>`; "
+                                   "`<project>-<env>-<name>` must fit in 32 characters (target "
+                                   "group names).")
+    kind: Literal["web", "worker"] = Field(
+        default="web", description="`web` (behind the load balancer) or `worker` (no ingress, "
+                                   "no port, no paths).")
+    image: str = Field(default="ecr",
+                       description="`ecr`: built into this project's repository and deployed by "
+                                   "CI; or a full image reference Terraform deploys as written.")
+    image_tag: ImageTag = Field(default="bootstrap", description="The tag of the first task "
+                                                                 "definition, before CI deploys.")
+    port: int | None = Field(default=None, ge=1, le=65535,
+                             description="web (required): the container port the load balancer "
+                                         "targets.")
+    cpu: int = Field(default=256, ge=256,
+                     description="CPU units (1024 = 1 vCPU): a Fargate size, or an App Runner "
+                                 "size under `compute.platform = \"apprunner\"`.")
+    memory: int = Field(default=512, ge=512,
+                        description="Memory in MiB that Fargate (or App Runner) offers with "
+                                    "`cpu`.")
+    min_tasks: int = Field(default=1, ge=0, le=1000,
+                           description="Autoscaling lower bound, at most `max_tasks`.")
+    max_tasks: int = Field(default=4, ge=1, le=1000,
+                           description="Autoscaling upper bound (App Runner: 25 at most).")
+    desired_tasks: int | None = Field(default=None, ge=0, le=1000,
+                                      json_schema_extra=computed_default("`min_tasks`"),
+                                      description="Tasks at the first deploy, within "
+                                                  "`min_tasks`..`max_tasks`.")
+    paths: list[str] = Field(default=[],
+                             description="web (required on ECS): up to 5 path patterns such as "
+                                         "`/api/*` (start with /, 128 characters at most), each "
+                                         "routed to one service.")
+    priority: int | None = Field(default=None, ge=1, le=50000,
+                                 description="web (required on ECS): the listener rule priority, "
+                                             "unique; lower matches first.")
+    health_check_path: str = Field(default="/",
+                                   description="The target group's health check path.")
+    health_check_grace_seconds: int = Field(
+        default=60, ge=0, le=2_147_483_647,
+        description="Seconds ECS ignores failing health checks after a task starts.")
+    environment: dict[str, str] = Field(default={}, description="Plain environment variables.")
+    secrets: list[str] = Field(
+        default=[], description="Names of `[[secrets]]` entries whose `service` is this service "
+                                "(a service reads only its own), injected as environment "
+                                "variables (`stripe-key` -> `STRIPE_KEY`).")
+    access: list[StoreAccess] = Field(
+        default=[],
+        description="The data stores it uses: `database` (DATABASE_HOST/PORT/NAME/SSLMODE, "
+                    "DATABASE_USERNAME/PASSWORD from the RDS secret), `cache` "
+                    "(REDIS_HOST/PORT/USER, REDIS_TLS, REDIS_AUTH=iam, and `elasticache:Connect` "
+                    "on the task role), `media` (MEDIA_BUCKET, and get/put/delete objects in that "
+                    "bucket only, its KMS key only through S3).")
+    queue: Slug | None = Field(
+        default=None,
+        description="Workers only: the one queue it drains (QUEUE_URL; receive, delete, change "
+                    "visibility on that queue only). It then scales on that queue's backlog "
+                    "instead of CPU and memory: while messages wait (checked each minute) it "
+                    "grows by half, at least one task, so it starts from 0; after 5 minutes with "
+                    "none waiting it sheds one task every 5 minutes down to `min_tasks`. Step "
+                    "scaling, because target tracking on backlog per task needs the running task "
+                    "count (Container Insights) and cannot start from zero. A queue has one "
+                    "consumer (a service or the worker function).")
+    sends_to: list[Slug] = Field(default=[],
+                                 description="Queues it may send to (`sqs:SendMessage` on those "
+                                             "only; `<NAME>_QUEUE_URL`).")
+    cpu_target_percent: int = Field(default=70, ge=10, le=95,
+                                    description="Target-tracking scaling on average CPU, percent.")
+    memory_target_percent: int = Field(
+        default=80, ge=0, le=95,
+        description="Target-tracking scaling on average memory, percent (10-95); 0 turns it off "
+                    "(CPU-only scaling, as seed 003).")
+    requests_per_target: int = Field(
+        default=1000, ge=0, le=1_000_000,
+        description="web: target-tracking scaling on load balancer requests per target "
+                    "(ALBRequestCountPerTarget); 0 turns it off.")
+    read_only_root_filesystem: bool = Field(default=True,
+                                            description="A read-only root file system; /tmp "
+                                                        "stays writable.")
+    capacity: Literal["default", "ec2"] = Field(
+        default="default", description="`ec2`: run on the `[compute.ec2]` capacity provider "
+                                       "instead of the cluster's default strategy.")
 
     @property
     def builds_image(self) -> bool:
