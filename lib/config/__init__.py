@@ -18,7 +18,7 @@ is reported in a fraction of a second and before any output is written.
 Adding a section for a new construct: a model (subclass `Section`, a description on every field)
 in the module of its domain, with its cross-field rules beside it; a field on `EnvironmentConfig`
 and its rules in `cross_field_problems`; per-profile defaults in profiles.py when they differ by
-environment.
+environment; then `make docs` regenerates the README's config reference from all of it.
 
 Everything callers use is importable from `lib.config` itself.
 """

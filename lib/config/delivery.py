@@ -23,9 +23,10 @@ class BackendConfig(Section):
     token comes from TF_TOKEN_app_terraform_io or `cdktf login`)."""
 
     kind: Literal["local", "s3", "cloud"] = Field(
-        default="local", description="`local` (a state file in the project root), `s3` (the "
-                                     "bootstrap stack's bucket and lock table) or `cloud` "
-                                     "(Terraform Cloud).")
+        default="local", description="`local` (a state file in the project root; needs "
+                                     "nothing), `s3` (the bootstrap stack's bucket and lock "
+                                     "table) or `cloud` (Terraform Cloud; the token comes from "
+                                     "TF_TOKEN_app_terraform_io or `cdktf login`).")
     bucket: str | None = Field(default=None, description="s3 (required): the state bucket, the "
                                                          "bootstrap stack's output "
                                                          "`state_bucket`.")

@@ -72,8 +72,8 @@ class EnvironmentConfig(Section):
     compute: ComputeConfig = Field(description="`[compute]`: ECS or App Runner.")
     ingress: IngressConfig = Field(description="`[ingress]`: the load balancer.")
     services: list[ServiceConfig] = Field(
-        description="Container services, see \"Services\"; a file's `[[services]]` replace the "
-                    "profile's.")
+        description="Container services, see \"Services\" (which also says what the profiles' "
+                    "own do); a file's `[[services]]` replace the profile's.")
     secrets: list[SecretConfig] = Field(
         default=[], description="Secrets a service or the functions read, each stored empty at "
                                 "`/<project>/<env>/<service>/<name>`: see \"Services\".")

@@ -34,7 +34,7 @@ class QueueConfig(Section):
 class TopicConfig(Section):
     """An SNS topic, encrypted; CloudWatch alarms and EventBridge may publish to it."""
 
-    name: Slug = Field(description="Unique among the topics; `alerts` receives the alarms.")
+    name: Slug = Field(description="Unique among the topics.")
     email_subscriptions: list[Email] = Field(default=[],
                                              description="Email addresses subscribed (each "
                                                          "confirms by mail).")
@@ -76,8 +76,7 @@ class ApiConfig(Section):
     hosted_zone_id: str | None = Field(default=None, description="The Route53 zone of `domain`; "
                                                                  "required with it.")
     worker_queue: Slug | None = Field(default="processing",
-                                      description="The queue the worker function consumes; "
-                                                  "unset: no worker function.")
+                                      description="The queue the worker function consumes.")
     memory_mb: int = Field(default=256, ge=128, le=10240,
                            description="Memory of each function, MB.")
     api_timeout_seconds: int = Field(default=15, ge=1, le=29,
