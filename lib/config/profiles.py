@@ -9,7 +9,6 @@ differs lives here.
 
 from typing import Any
 
-# The seed designs' environment table (Graviton classes: cheaper for the same size).
 # Seed 003's services. Next.js writes its cache under .next/, so its root file system stays
 # writable; the API's is read-only.
 _WORKER_QUEUE = "email"  # one of MessagingConfig's default queues
@@ -26,36 +25,33 @@ _SEED_SERVICES = [
 # prod keeps a web task in two AZs at all times (seed 002: "minimum 2 tasks (across AZs) for
 # HA") and one worker warm, so the first message does not wait for a task to start.
 _PROD_SERVICES = [{**s, "min_tasks": 2 if s["kind"] == "web" else 1} for s in _SEED_SERVICES]
+
+# dev: every feature on, a third cheaper than the seeds' dev (README "Cost estimate"): a NAT
+# instance instead of a NAT gateway, Fargate Spot, no Container Insights or dashboard (alarms stay
+# on), gateway endpoints only. Same encryption and network isolation as prod.
+_DEV: dict[str, Any] = {
+    "network": {"az_count": 2, "nat": "instance"},
+    # dev can be torn down: no deletion protection, no final snapshot.
+    "database": {"instance_class": "db.t4g.micro", "allocated_storage_gb": 20,
+                 "multi_az": False, "deletion_protection": False, "final_snapshot": False},
+    "cache": {"node_type": "cache.t4g.micro", "num_nodes": 1},
+    "edge": {"cloudfront": False, "waf": False, "price_class": "PriceClass_100"},
+    "auth": {"mfa": "OPTIONAL", "advanced_security": False},
+    "compute": {"capacity": "spot"},
+    "ingress": {"deletion_protection": False},
+    "observability": {"dashboard": False, "container_insights": False},
+    "services": _SEED_SERVICES,
+}
+# The seed designs' environment table (Graviton classes: cheaper for the same size).
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
-    # dev: every feature on, a third cheaper than the seeds' dev (README "Cost estimate"): a NAT
-    # instance instead of a NAT gateway, Fargate Spot, no Container Insights or dashboard (alarms
-    # stay on), gateway endpoints only. Same encryption and network isolation as prod.
-    "dev": {
-        "network": {"az_count": 2, "nat": "instance"},
-        # dev can be torn down: no deletion protection, no final snapshot.
-        "database": {"instance_class": "db.t4g.micro", "allocated_storage_gb": 20,
-                     "multi_az": False, "deletion_protection": False, "final_snapshot": False},
-        "cache": {"node_type": "cache.t4g.micro", "num_nodes": 1},
-        "edge": {"cloudfront": False, "waf": False, "price_class": "PriceClass_100"},
-        "auth": {"mfa": "OPTIONAL", "advanced_security": False},
-        "compute": {"capacity": "spot"},
-        "ingress": {"deletion_protection": False},
-        "observability": {"dashboard": False, "container_insights": False},
-        "services": _SEED_SERVICES,
-    },
-    # lean (seed 001's "Lean MVP"): one App Runner web service instead of ECS + ALB, no NAT (the
-    # service reaches RDS and Redis through its VPC connector; nothing in the VPC reaches the
-    # internet), dev-sized data stores.
+    "dev": _DEV,
+    # lean (seed 001's "Lean MVP"): dev with one App Runner web service instead of ECS + ALB and
+    # no NAT (the service reaches RDS and Redis through its VPC connector; nothing in the VPC
+    # reaches the internet).
     "lean": {
+        **_DEV,
         "network": {"az_count": 2, "nat": "none"},
-        "database": {"instance_class": "db.t4g.micro", "allocated_storage_gb": 20,
-                     "multi_az": False, "deletion_protection": False, "final_snapshot": False},
-        "cache": {"node_type": "cache.t4g.micro", "num_nodes": 1},
-        "edge": {"cloudfront": False, "waf": False, "price_class": "PriceClass_100"},
-        "auth": {"mfa": "OPTIONAL", "advanced_security": False},
         "compute": {"platform": "apprunner", "capacity": "spot"},
-        "ingress": {"deletion_protection": False},
-        "observability": {"dashboard": False, "container_insights": False},
         "services": [{"name": "api", "kind": "web", "port": 8080, "health_check_path": "/health",
                       "access": ["database", "cache"], "max_tasks": 3}],
     },
