@@ -107,11 +107,10 @@ def _rows(model: type[BaseModel], prefix: str,
         if field.exclude:  # set by the loader, not the file
             continue
         key = f"{prefix}{name}"
-        here = [d.get(name) if isinstance(d, dict) else None for d in data]
         table, optional = _model_of(field.annotation)
         entry = _entry_model(field.annotation)
         if table is not None and not optional:  # a table that is always there: only its keys
-            rows += _rows(table, f"{key}.", [h or {} for h in here])
+            rows += _rows(table, f"{key}.", [d.get(name) or {} for d in data])
             continue
         if entry is not None:  # [[array of tables]]: its keys below, except a service's
             rows.append((f"[[{key}]]", [_default(field, name, d, _names) for d in data],
@@ -121,8 +120,8 @@ def _rows(model: type[BaseModel], prefix: str,
                          for sub, cells, text in _rows(entry, "", [{} for _ in data])]
             continue
         rows.append((key, [_default(field, name, d, _toml) for d in data], _text(field)))
-        if table is not None:
-            rows += _rows(table, f"{key}.", [h or {} for h in here])
+        if table is not None:  # a table that may be left out: its row, then its keys
+            rows += _rows(table, f"{key}.", [d.get(name) or {} for d in data])
     return rows
 
 
