@@ -8,7 +8,7 @@ export PIPENV_VERBOSITY := -1
 export PIPENV_NOSPIN := 1
 export PIPENV_YES := 1
 
-.PHONY: install synth test cost diagram bench list diff deploy-local clean terraform-config
+.PHONY: install synth test cost diagram docs bench list diff deploy-local clean terraform-config
 
 ## install: Python deps (pipenv, from Pipfile.lock), the cdktf CLI and Node.js 22 (package-lock.json),
 ##          checkov and moto in their own venvs, and the project-local Terraform CLI config
@@ -63,6 +63,11 @@ cost: install
 ## diagram: docs/architecture.md, Mermaid per environment, drawn from the synthesized JSON
 diagram: install
 	$(RUN) python tools/diagram.py
+
+## docs: README.md's config reference, generated from the schema (lib/config) and the profiles
+##       (needs only the Python deps; `make test` fails while the committed one is stale)
+docs: .venv/.installed
+	$(RUN) python tools/config_reference.py
 
 ## bench: time `python main.py` as shipped, in one process, and with the documented import style
 bench: install

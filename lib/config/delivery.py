@@ -1,0 +1,126 @@
+"""The delivery and account sections: `[backend]` (where Terraform keeps an environment's state),
+`[github]` (the GitHub environment that gates its deploys), and the account file
+(`config/account.toml`: `AccountConfig`, built once by the bootstrap stack). The backend's rule:
+each kind gets the keys it needs and no other kind's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from lib.config.fields import (AccountId, GithubRepository, LogRetentionDays, Region, Section,
+                               Slug, computed_default)
+
+if TYPE_CHECKING:
+    from lib.config.environment import EnvironmentConfig
+
+
+class BackendConfig(Section):
+    """Where Terraform keeps this environment's state: `local` (a file in the project root; needs
+    nothing), `s3` (the bootstrap stack's bucket and lock table) or `cloud` (Terraform Cloud; the
+    token comes from TF_TOKEN_app_terraform_io or `cdktf login`)."""
+
+    kind: Literal["local", "s3", "cloud"] = Field(
+        default="local", description="`local` (a state file in the project root; needs "
+                                     "nothing), `s3` (the bootstrap stack's bucket and lock "
+                                     "table) or `cloud` (Terraform Cloud; the token comes from "
+                                     "TF_TOKEN_app_terraform_io or `cdktf login`).")
+    bucket: str | None = Field(default=None, description="s3 (required): the state bucket, the "
+                                                         "bootstrap stack's output "
+                                                         "`state_bucket`.")
+    lock_table: str | None = Field(default=None, description="s3 (required): the lock table, "
+                                                             "the bootstrap stack's output "
+                                                             "`lock_table`.")
+    region: Region | None = Field(default=None,
+                                  json_schema_extra=computed_default("the environment's region"),
+                                  description="s3: the bucket's region.")
+    kms_key: str | None = Field(
+        default=None, json_schema_extra=computed_default("the bucket's own encryption"),
+        description="s3: the KMS key (id, ARN or alias) that encrypts the state.")
+    organization: str | None = Field(default=None, description="cloud (required): the "
+                                                               "Terraform Cloud organization.")
+    workspace: str | None = Field(default=None,
+                                  json_schema_extra=computed_default("`<project>-<env>`"),
+                                  description="cloud: the Terraform Cloud workspace.")
+
+
+class GithubConfig(Section):
+    """How GitHub Actions deploys this environment (the repository is in config/account.toml)."""
+
+    environment: Slug | None = Field(
+        default=None, json_schema_extra=computed_default("the environment name"),
+        description="The GitHub environment whose jobs may assume the deploy role (it gates "
+                    "deploys).")
+
+
+class GithubAccountConfig(Section):
+    """The repository whose GitHub Actions workflows may plan and deploy (OIDC, no stored keys)."""
+
+    repository: GithubRepository = Field(description="`owner/name`: the only repository the "
+                                                     "roles trust (no wildcards).")
+    branch: str = Field(default="main",
+                        description="The only branch the deploy roles accept jobs from (with "
+                                    "their GitHub environment); the plan role takes any pull "
+                                    "request of the repository.")
+
+
+class BaselineConfig(Section):
+    """The account's optional security baseline."""
+
+    enabled: bool = Field(default=True, description="CloudTrail (all regions), GuardDuty, AWS "
+                                                    "Config and Session Manager logging.")
+
+
+class AccountConfig(Section):
+    """config/account.toml: what the bootstrap stack builds once per account (remote-state home,
+    GitHub OIDC provider and per-environment roles, optional security baseline)."""
+
+    project: Slug = Field(description="As the environments' `project`: names the state bucket "
+                                      "`<project>-tfstate-<account id>` and lock table "
+                                      "`<project>-tflock`.")
+    account_id: AccountId = Field(description="12 digits, quoted: the only account the "
+                                              "bootstrap stack will touch.")
+    region: Region = Field(description="Where the state bucket and lock table live, e.g. "
+                                       "`us-east-1`.")
+    tags: dict[str, str] = Field(default={}, description="Extra tags on every resource of the "
+                                                         "bootstrap stack.")
+    github: GithubAccountConfig | None = Field(default=None,
+                                               description="`[github]`; unset: no OIDC provider, "
+                                                           "no deploy roles.")
+    baseline: BaselineConfig = Field(default=BaselineConfig(),
+                                     description="The security baseline (`[baseline]`).")
+    log_retention_days: LogRetentionDays = Field(
+        default=365, description="Days the audit bucket (CloudTrail, AWS Config, Session "
+                                 "Manager logs) keeps an object.")
+    source: str = Field(default="", exclude=True,
+                        description="Set by the loader, not the file: the file's path, for "
+                                    "messages.")
+
+    @property
+    def state_bucket(self) -> str:
+        return f"{self.project}-tfstate-{self.account_id}"
+
+    @property
+    def lock_table(self) -> str:
+        return f"{self.project}-tflock"
+
+
+def backend_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    b = c.backend
+    if b.kind == "s3" and not b.bucket:
+        problems.append(("backend.bucket", "the s3 backend needs the state bucket (the bootstrap "
+                                           "stack's output state_bucket)"))
+    if b.kind == "s3" and not b.lock_table:
+        problems.append(("backend.lock_table", "the s3 backend needs the lock table (the "
+                                               "bootstrap stack's output lock_table)"))
+    if b.kind == "cloud" and not b.organization:
+        problems.append(("backend.organization", "the cloud backend needs the Terraform Cloud "
+                                                 "organization"))
+    unused = [k for k in ("bucket", "lock_table", "kms_key") if getattr(b, k) and b.kind != "s3"]
+    unused += [k for k in ("organization", "workspace") if getattr(b, k) and b.kind != "cloud"]
+    for key in unused:
+        problems.append((f"backend.{key}", f"is not used by the {b.kind} backend"))
+    return problems

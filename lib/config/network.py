@@ -1,0 +1,102 @@
+"""The network section (`[network]`): the VPC's range, AZs, subnets, NAT and endpoints, and the
+rules between them and the rest of the environment (zones in its region, subnets that fit, no
+single NAT or NAT instance where an AZ outage must not cut egress).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from lib.config.fields import (AzName, Cidr, InterfaceEndpoint, Section, VpcCidr,
+                               computed_default)
+from lib.core.ipam import SubnetPlanError
+
+if TYPE_CHECKING:
+    from lib.config.environment import EnvironmentConfig
+
+
+class SubnetCidrs(Section):
+    """Explicit subnet CIDRs, one per AZ and tier, for layouts that must match an existing design."""
+
+    public: list[Cidr] = Field(description="One CIDR per AZ for the public tier (the load "
+                                           "balancer, NAT), inside the VPC.")
+    private: list[Cidr] = Field(description="One CIDR per AZ for the private tier (containers, "
+                                            "functions), inside the VPC.")
+    isolated: list[Cidr] = Field(description="One CIDR per AZ for the isolated tier (the data "
+                                             "stores, no route out of the VPC), inside the VPC.")
+
+
+class NetworkConfig(Section):
+    """The VPC: its range, AZs, three subnet tiers per AZ, NAT and VPC endpoints."""
+
+    cidr: VpcCidr = Field(description="The VPC's private IPv4 range, /16 to /24, e.g. "
+                                      "`10.0.0.0/16` (the shipped dev, staging and prod use "
+                                      "10.0, 10.1 and 10.2).")
+    az_count: int = Field(ge=1, le=6, description="Availability zones to spread over; the "
+                                                  "database needs 2 or more (an RDS subnet group "
+                                                  "spans at least two AZs).")
+    availability_zones: list[AzName] | None = Field(
+        default=None, json_schema_extra=computed_default("`<region>a`, `b`, ..."),
+        description="Explicit zone names in the environment's region, one per AZ.")
+    nat: Literal["per_az", "single", "instance", "none"] = Field(
+        description="Internet egress of the private tier: `per_az` (a NAT gateway per AZ), "
+                    "`single` (one shared NAT gateway), `instance` (one NAT instance, ~$7 instead "
+                    "of ~$36 a month, no failover: dev and lean only), `none` (no internet egress "
+                    "from the VPC; reach AWS services through interface endpoints). prod refuses "
+                    "`single` unless `allow_single_nat_in_prod = true`.")
+    nat_instance_type: Literal["t4g.nano", "t4g.micro", "t4g.small", "t3.nano", "t3.micro",
+                               "t3.small", "t3a.nano", "t3a.micro", "t3a.small"] = Field(
+        default="t4g.nano",
+        description="With `nat = \"instance\"`: Graviton t4g (arm64 image) or Intel/AMD t3/t3a "
+                    "(x86_64 image), Amazon Linux 2023.")
+    allow_single_nat_in_prod: bool = Field(
+        default=False, description="Accept `nat = \"single\"` in prod, which loses egress for "
+                                   "every AZ when that one AZ fails.")
+    subnet_prefix_length: int = Field(
+        default=20, ge=16, le=28,
+        description="Prefix length of every subnet. Each tier gets a quarter of the VPC range, "
+                    "one block per AZ, so adding an AZ never moves a subnet.")
+    subnets: SubnetCidrs | None = Field(
+        default=None, json_schema_extra=computed_default("carved from `cidr`"),
+        description="Explicit `public`, `private` and `isolated` CIDR lists, one per AZ (inside "
+                    "the VPC, disjoint), instead of the computed layout.")
+    interface_endpoints: list[InterfaceEndpoint] = Field(
+        default=[], description="Interface endpoints in the private tier (AWS services without "
+                                "NAT, e.g. `sqs` for queues under `nat = \"none\"`); the gateway "
+                                "endpoints (S3, DynamoDB) are always on and free.")
+
+
+def network_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    net = c.network
+
+    if net.availability_zones is not None:
+        if len(net.availability_zones) != net.az_count:
+            problems.append(("network.availability_zones",
+                             f"lists {len(net.availability_zones)} zones but az_count is "
+                             f"{net.az_count}; give exactly one name per AZ"))
+        for az in net.availability_zones:
+            if not az.startswith(c.region):
+                problems.append(("network.availability_zones",
+                                 f"'{az}' is not in region {c.region}"))
+        if len(set(net.availability_zones)) != len(net.availability_zones):
+            problems.append(("network.availability_zones", "lists a zone twice"))
+    try:
+        c.subnet_plan
+    except SubnetPlanError as err:
+        problems.append((err.field, str(err)))
+
+    if c.profile == "prod" and net.nat == "single" and not net.allow_single_nat_in_prod:
+        problems.append(("network.nat",
+                         "'single' in a prod environment loses egress for every AZ when that "
+                         "one AZ fails; use 'per_az', or set allow_single_nat_in_prod = true to "
+                         "accept that"))
+    if net.nat == "instance" and c.profile in ("staging", "prod"):
+        problems.append(("network.nat",
+                         f"'instance' is one EC2 instance with no failover: for dev and lean "
+                         f"only; {c.profile} uses 'per_az' or 'single'"))
+    if len(set(net.interface_endpoints)) != len(net.interface_endpoints):
+        problems.append(("network.interface_endpoints", "lists an endpoint twice"))
+    return problems

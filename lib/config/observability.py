@@ -1,0 +1,77 @@
+"""The observability sections: `[logs]` (retention), `[observability]` (alarm thresholds, the
+dashboard, Container Insights, the OpenTelemetry sidecar) and `[cost]` (the budget `make cost`
+checks). No rule here spans sections.
+"""
+
+from pydantic import Field
+
+from lib.config import catalog
+from lib.config.fields import LogRetentionDays, Section
+
+
+class CostConfig(Section):
+    """`make cost` fails when this environment's estimate is over its budget."""
+
+    monthly_budget_usd: float | None = Field(
+        default=None, gt=0, description="USD a month: `make cost` exits 1 when the stack's "
+                                        "estimate is above it (config/dev.toml sets 80).")
+
+
+class LogsConfig(Section):
+    """CloudWatch Logs retention of the environment's log groups."""
+
+    retention_days: LogRetentionDays = Field(
+        default=30, description="Days: a CloudWatch Logs retention "
+        f"({', '.join(map(str, catalog.LOG_RETENTION_DAYS))}).")
+
+
+class AlarmThresholds(Section):
+    """Where each metric alarm fires; every alarm notifies the `alerts` topic."""
+
+    cpu_percent: int = Field(default=80, ge=1, le=100,
+                             description="CPU of a service, the database or Redis, percent.")
+    memory_percent: int = Field(default=80, ge=1, le=100,
+                                description="Memory of a service, percent.")
+    target_5xx_per_minute: int = Field(default=10, ge=1, le=1_000_000,
+                                       description="5xx responses of a web service's targets "
+                                                   "per minute.")
+    p99_latency_seconds: float = Field(default=2.0, gt=0, le=60,
+                                       description="p99 response time of a web service's "
+                                                   "targets, seconds.")
+    database_connections: int = Field(default=80, ge=1, le=100_000,
+                                      description="Database connections.")
+    free_storage_percent: int = Field(default=10, ge=1, le=99,
+                                      description="Free database storage, percent of the "
+                                                  "allocated storage (alarms below it).")
+    replica_lag_seconds: int = Field(default=60, ge=1, le=86400,
+                                     description="Read replica lag, seconds.")
+    redis_memory_percent: int = Field(default=80, ge=1, le=100,
+                                      description="Redis memory used, percent.")
+    redis_evictions: int = Field(default=100, ge=1, le=10_000_000,
+                                 description="Redis evictions per minute.")
+    oldest_message_seconds: int = Field(default=300, ge=1, le=1_209_600,
+                                        description="Age of a queue's oldest message, seconds "
+                                                    "(any message in a dead-letter queue alarms "
+                                                    "too).")
+    api_5xx_per_minute: int = Field(default=5, ge=1, le=1_000_000,
+                                    description="5xx responses of the HTTP API per minute.")
+    lambda_concurrent_executions: int = Field(
+        default=0, ge=0, le=1_000_000,
+        description="The account's concurrent Lambda executions in the region (the limit is "
+                    "1,000 by default); 0: no alarm.")
+
+
+class ObservabilityConfig(Section):
+    """Alarms, the dashboard and per-task metrics."""
+
+    alarms: AlarmThresholds = Field(default=AlarmThresholds(),
+                                    description="Alarm thresholds (`[observability.alarms]`).")
+    dashboard: bool = Field(default=True, description="A CloudWatch dashboard `<project>-<env>`.")
+    container_insights: bool = Field(
+        default=True,
+        description="Per-task ECS CPU/memory/network metrics, billed as custom metrics (~$12 a "
+                    "month for two services); the alarms use the free AWS/ECS metrics either "
+                    "way.")
+    otel_sidecar: bool = Field(default=False,
+                               description="An AWS Distro for OpenTelemetry collector in every "
+                                           "task (OTLP on localhost:4317, X-Ray).")

@@ -1,0 +1,105 @@
+"""The profiles: per-environment defaults that an environment file is merged over (dev, lean,
+staging, prod), and `apply_profile`, the merge itself. The loader and the README's config
+reference (tools/config_reference.py) both read defaults through `apply_profile`, so what the
+README says is what a file gets.
+
+A default that is the same for every profile lives on its field in the schema instead; one that
+differs lives here.
+"""
+
+from typing import Any
+
+# Seed 003's services. Next.js writes its cache under .next/, so its root file system stays
+# writable; the API's is read-only.
+_WORKER_QUEUE = "email"  # one of MessagingConfig's default queues
+_SEED_SERVICES = [
+    {"name": "frontend", "kind": "web", "port": 3000, "paths": ["/*"], "priority": 200,
+     "health_check_path": "/", "read_only_root_filesystem": False},
+    {"name": "backend", "kind": "web", "port": 8000, "paths": ["/api/*"], "priority": 100,
+     "health_check_path": "/api/v1/health", "access": ["database", "cache"],
+     "sends_to": [_WORKER_QUEUE]},
+    # Seed 002's headless workers: the backend enqueues, the worker drains the queue. It scales
+    # on the queue's backlog from zero tasks, so an idle worker costs nothing.
+    {"name": "worker", "kind": "worker", "queue": _WORKER_QUEUE, "min_tasks": 0},
+]
+# prod keeps a web task in two AZs at all times (seed 002: "minimum 2 tasks (across AZs) for
+# HA") and one worker warm, so the first message does not wait for a task to start.
+_PROD_SERVICES = [{**s, "min_tasks": 2 if s["kind"] == "web" else 1} for s in _SEED_SERVICES]
+
+# dev: every feature on, a third cheaper than the seeds' dev (README "Cost estimate"): a NAT
+# instance instead of a NAT gateway, Fargate Spot, no Container Insights or dashboard (alarms stay
+# on), gateway endpoints only. Same encryption and network isolation as prod.
+_DEV: dict[str, Any] = {
+    "network": {"az_count": 2, "nat": "instance"},
+    # dev can be torn down: no deletion protection, no final snapshot.
+    "database": {"instance_class": "db.t4g.micro", "allocated_storage_gb": 20,
+                 "multi_az": False, "deletion_protection": False, "final_snapshot": False},
+    "cache": {"node_type": "cache.t4g.micro", "num_nodes": 1},
+    "edge": {"cloudfront": False, "waf": False, "price_class": "PriceClass_100"},
+    "auth": {"mfa": "OPTIONAL", "advanced_security": False},
+    "compute": {"capacity": "spot"},
+    "ingress": {"deletion_protection": False},
+    "observability": {"dashboard": False, "container_insights": False},
+    "services": _SEED_SERVICES,
+}
+# The seed designs' environment table (Graviton classes: cheaper for the same size).
+PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": _DEV,
+    # lean (seed 001's "Lean MVP"): dev with one App Runner web service instead of ECS + ALB and
+    # no NAT (the service reaches RDS and Redis through its VPC connector; nothing in the VPC
+    # reaches the internet).
+    "lean": {
+        **_DEV,
+        "network": {"az_count": 2, "nat": "none"},
+        "compute": {"platform": "apprunner", "capacity": "spot"},
+        "services": [{"name": "api", "kind": "web", "port": 8080, "health_check_path": "/health",
+                      "access": ["database", "cache"], "max_tasks": 3}],
+    },
+    "staging": {
+        "network": {"az_count": 3, "nat": "per_az"},
+        "database": {"instance_class": "db.t4g.small", "allocated_storage_gb": 50,
+                     "multi_az": False, "deletion_protection": True, "final_snapshot": True},
+        "cache": {"node_type": "cache.t4g.small", "num_nodes": 2},
+        "edge": {"cloudfront": True, "waf": True, "price_class": "PriceClass_100"},
+        "auth": {"mfa": "OPTIONAL", "advanced_security": False},
+        "compute": {"capacity": "mixed"},
+        "ingress": {"deletion_protection": True},
+        "services": _SEED_SERVICES,
+    },
+    "prod": {
+        "network": {"az_count": 3, "nat": "per_az"},
+        "database": {"instance_class": "db.t4g.medium", "allocated_storage_gb": 100,
+                     "multi_az": True, "deletion_protection": True, "final_snapshot": True},
+        "cache": {"node_type": "cache.t4g.medium", "num_nodes": 3},
+        "edge": {"cloudfront": True, "waf": True, "price_class": "PriceClass_All"},
+        "auth": {"mfa": "ON", "advanced_security": True},
+        "compute": {"capacity": "fargate"},
+        "ingress": {"deletion_protection": True},
+        "services": _PROD_SERVICES,
+    },
+}
+
+
+def apply_profile(profile: str, data: dict[str, Any]) -> dict[str, Any]:
+    """An environment file's tables (`data`) merged over its profile's defaults."""
+    merged = _merge(PROFILE_DEFAULTS[profile], data)
+    queues = data.get("messaging", {}).get("queues") if isinstance(data.get("messaging"), dict) \
+        else None
+    if "services" not in data and isinstance(queues, list) and not any(
+            isinstance(q, dict) and q.get("name") == _WORKER_QUEUE for q in queues):
+        # The default worker and the backend's sends_to need the default queue; a file that
+        # declares its own queues without it gets the default web services alone.
+        merged["services"] = [{k: v for k, v in svc.items() if k != "sends_to"}
+                              for svc in merged["services"] if "queue" not in svc]
+    return merged
+
+
+def _merge(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge two TOML tables; `overrides` wins, lists are replaced, not concatenated."""
+    merged = dict(defaults)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
