@@ -228,7 +228,7 @@ def with_replica(tmp_path_factory) -> SynthStack:
     config.write_text((ROOT / "config" / "prod.toml").read_text()
                       .replace('environment = "prod"', 'environment = "reporting"\nprofile = "prod"')
                       .replace("multi_az = true", "multi_az = true\nread_replica = true\n"
-                               'engine_version = "16.4"'))
+                               'engine_version = "16.13"'))
     return synthesize(directory / "out", [config])["reporting-stack"]
 
 
@@ -242,6 +242,6 @@ def test_read_replica_follows_the_primary_with_the_same_guards(with_replica):
                 "deletion_protection"):
         assert replica[key] == primary[key], key
     assert "username" not in replica and "manage_master_user_password" not in replica
-    assert primary["engine_version"] == "16.4"
+    assert primary["engine_version"] == "16.13"
     assert with_replica.json["output"]["database_reader_endpoint"]["value"] == \
         with_replica.ref("aws_db_instance", "database/replica", "address")

@@ -1,36 +1,89 @@
-"""What AWS offers, as far as config validation needs to know: instance classes and allowed values.
+"""What AWS offers, as far as config validation needs to know: engine versions, instance classes
+and allowed values.
 
-Kept deliberately small and explicit: a typo such as `db.t4g.mirco` must fail at synth time with
-the list of what is allowed, not twenty minutes into `terraform apply`.
+What AWS creates today (PostgreSQL and Redis versions, RDS instance classes, ElastiCache node
+types) changes on AWS's schedule, so it is data: the dated file pricing/aws-catalog.toml, each
+section with the documentation page it was compiled from. This module reads it and says, in one
+line, what is wrong with a value and what to use instead: a typo such as `db.t4g.mirco` or a
+retired minor such as `16.3` must fail at synth time, not twenty minutes into `terraform apply`.
 """
 
+import datetime
+import difflib
 import re
+import tomllib
+from pathlib import Path
+from typing import Any
 
-# RDS for PostgreSQL instance families (current generations) and their sizes.
-_BURSTABLE_SIZES = ("micro", "small", "medium", "large", "xlarge", "2xlarge")
-_STANDARD_SIZES = (
-    "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge",
-    "32xlarge", "48xlarge",
-)
+CATALOG_FILE = Path(__file__).resolve().parents[2] / "pricing" / "aws-catalog.toml"
+_CATALOG: dict[str, Any] = tomllib.loads(CATALOG_FILE.read_text(encoding="utf-8"))
+AS_OF: str = _CATALOG["as_of"]
+
+# RDS for PostgreSQL: major -> (end of RDS standard support, the minors RDS creates).
+POSTGRES: dict[int, tuple[datetime.date, tuple[str, ...]]] = {
+    int(major): (datetime.date.fromisoformat(entry["standard_support_ends"]),
+                 tuple(entry["minors"]))
+    for major, entry in _CATALOG["rds_postgres"]["majors"].items()}
+POSTGRES_RETIRED: dict[int, datetime.date] = {
+    int(major): datetime.date.fromisoformat(ended)
+    for major, ended in _CATALOG["rds_postgres"]["retired_majors"].items()}
+# ElastiCache for Redis OSS versions the project offers (IAM authentication needs 7.0+).
+REDIS_VERSIONS: tuple[str, ...] = tuple(_CATALOG["elasticache_redis"]["versions"])
+
+# Instance classes: family -> sizes.
 RDS_FAMILIES: dict[str, tuple[str, ...]] = {
-    "t3": _BURSTABLE_SIZES,
-    "t4g": _BURSTABLE_SIZES,
-    **{f: _STANDARD_SIZES for f in (
-        "m5", "m5d", "m6g", "m6gd", "m6i", "m6id", "m7g", "m7i", "m8g",
-        "r5", "r5b", "r5d", "r6g", "r6gd", "r6i", "r6id", "r7g", "r7i", "r8g",
-    )},
-}
-
-# ElastiCache (Redis OSS) node families and sizes.
+    family: tuple(sizes)
+    for family, sizes in _CATALOG["rds_instance_classes"]["families"].items()}
 CACHE_FAMILIES: dict[str, tuple[str, ...]] = {
-    "t3": ("micro", "small", "medium"),
-    "t4g": ("micro", "small", "medium"),
-    **{f: ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")
-       for f in ("m5", "m6g", "m7g", "r5", "r6g", "r7g")},
-}
+    family: tuple(sizes)
+    for family, sizes in _CATALOG["elasticache_node_types"]["families"].items()}
 
-# RDS for PostgreSQL major versions with standard support.
-POSTGRES_MAJORS = (13, 14, 15, 16, 17)
+
+def postgres_majors(today: datetime.date | None = None) -> tuple[int, ...]:
+    """The majors RDS creates in standard support on `today` (default: the real today)."""
+    today = today or datetime.date.today()
+    return tuple(sorted(m for m, (ends, _) in POSTGRES.items() if ends >= today))
+
+
+def newest_postgres_minor(major: int) -> str:
+    return max(POSTGRES[major][1], key=lambda v: int(v.split(".")[1]))
+
+
+def check_postgres_version(value: str) -> str:
+    """A major RDS creates in standard support, or one of its minors RDS still creates."""
+    match = re.fullmatch(r"(\d+)(?:\.(\d+))?", value)
+    major = int(match.group(1)) if match else None
+    majors = postgres_majors()
+    if major in POSTGRES_RETIRED or (major in POSTGRES and major not in majors):
+        ended = POSTGRES_RETIRED.get(major) or POSTGRES[major][0]
+        raise ValueError(f"'{value}' is past RDS standard support (ended {ended}; RDS would "
+                         f"create it only under paid Extended Support); use a major "
+                         f"{majors[0]}-{majors[-1]}, e.g. '{majors[-2]}'")
+    if major not in majors:
+        newest = newest_postgres_minor(majors[-2])
+        raise ValueError(f"'{value}' is not a PostgreSQL version RDS creates; allowed: a major "
+                         f"({', '.join(map(str, majors))}) or major.minor such as {newest} "
+                         f"(pricing/aws-catalog.toml, as of {AS_OF})")
+    minors = POSTGRES[major][1]
+    if match.group(2) is None or value in minors:
+        return value
+    newest = newest_postgres_minor(major)
+    if int(match.group(2)) < int(newest.split(".")[1]):
+        raise ValueError(f"'{value}' is no longer created by RDS; use '{newest}' (the newest "
+                         f"{major} minor) or just '{major}'")
+    raise ValueError(f"'{value}' is not a PostgreSQL {major} minor RDS creates (as of {AS_OF}: "
+                     f"{', '.join(minors)}); use '{newest}' (the newest {major} minor) or just "
+                     f"'{major}', or add a newer minor to pricing/aws-catalog.toml with its "
+                     "source")
+
+
+def check_redis_version(value: str) -> str:
+    if value not in REDIS_VERSIONS:
+        raise ValueError(f"'{value}' is not allowed; allowed: {', '.join(REDIS_VERSIONS)} (Redis "
+                         "OSS versions ElastiCache creates that support IAM authentication)")
+    return value
+
+
 # Names PostgreSQL or RDS will not take for a database or its master user.
 POSTGRES_RESERVED = ("postgres", "rdsadmin", "admin", "user", "public", "template0", "template1")
 
@@ -51,23 +104,30 @@ INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "secretsmanager", "logs", "ssm", "s
 
 def _check_class(value: str, prefix: str, families: dict[str, tuple[str, ...]], what: str) -> str:
     match = re.fullmatch(rf"{re.escape(prefix)}\.([a-z0-9]+)\.([a-z0-9]+)", value)
-    if match and match.group(2) in families.get(match.group(1), ()):
+    family = match.group(1) if match else None
+    if family in families and match.group(2) in families[family]:
         return value
+    if family in families:
+        # a misspelt size word (mirco); a size in numbers (8xlarge) is not a typo of its neighbour
+        hint = [] if any(c.isdigit() for c in match.group(2)) else \
+            difflib.get_close_matches(match.group(2), families[family], n=1, cutoff=0.6)
+        suggestion = f"did you mean '{prefix}.{family}.{hint[0]}'? " if hint else ""
+        raise ValueError(f"'{value}' is not {what}; {suggestion}{prefix}.{family} comes in "
+                         f"{', '.join(families[family])}")
     burstable = ", ".join(f for f in families if f.startswith("t"))
     others = ", ".join(f for f in families if not f.startswith("t"))
     raise ValueError(
-        f"'{value}' is not a known {what}; allowed: {prefix}.<family>.<size> with burstable "
-        f"families {burstable} (sizes {', '.join(families['t4g'])}) or {others} "
-        f"(sizes large and up), e.g. {prefix}.t4g.micro"
+        f"'{value}' is not {what}; families: {burstable} (burstable), {others}; write "
+        f"{prefix}.<family>.<size>, e.g. {prefix}.t4g.micro"
     )
 
 
 def check_rds_instance_class(value: str) -> str:
-    return _check_class(value, "db", RDS_FAMILIES, "RDS PostgreSQL instance class")
+    return _check_class(value, "db", RDS_FAMILIES, "an RDS PostgreSQL instance class")
 
 
 def check_cache_node_type(value: str) -> str:
-    return _check_class(value, "cache", CACHE_FAMILIES, "ElastiCache node type")
+    return _check_class(value, "cache", CACHE_FAMILIES, "an ElastiCache node type")
 
 
 def _gib(low: int, high: int, step: int = 1024) -> tuple[int, ...]:

@@ -12,7 +12,7 @@ from pydantic import Field
 from lib.config import catalog
 from lib.config.fields import (CacheNodeType, DailyWindow, Identifier, MaxmemoryPolicy,
                                PerformanceInsightsRetention, PostgresVersion, RdsInstanceClass,
-                               Section, WeeklyWindow, computed_default)
+                               RedisVersion, Section, WeeklyWindow, computed_default)
 
 if TYPE_CHECKING:
     from lib.config.environment import EnvironmentConfig
@@ -23,12 +23,14 @@ class DatabaseConfig(Section):
     reporting-style reads."""
 
     engine_version: PostgresVersion = Field(
-        default="16", description="A PostgreSQL major "
-        f"({', '.join(map(str, catalog.POSTGRES_MAJORS))}; minor upgrades are automatic) or "
-        "major.minor such as `16.4`.")
+        default="16", description="A PostgreSQL major in RDS standard support "
+        f"({', '.join(map(str, sorted(catalog.POSTGRES)))}; minor upgrades are automatic) or "
+        "a minor RDS still creates, such as "
+        f"`{catalog.newest_postgres_minor(16)}` (`pricing/aws-catalog.toml`, as of "
+        f"{catalog.AS_OF}).")
     instance_class: RdsInstanceClass = Field(
         description="`db.<family>.<size>` of a current RDS PostgreSQL class "
-                    "(lib/config/catalog.py), e.g. `db.t4g.micro`.")
+                    "(`pricing/aws-catalog.toml`), e.g. `db.t4g.micro`.")
     allocated_storage_gb: int = Field(ge=20, le=65536, description="Storage in GB (gp3).")
     max_allocated_storage_gb: int | None = Field(
         default=None, ge=0, le=65536, json_schema_extra=computed_default("5x allocated"),
@@ -76,10 +78,14 @@ class CacheConfig(Section):
     """ElastiCache for Redis OSS in the isolated tier, one shard: a primary and num_nodes - 1
     replicas, TLS and IAM authentication."""
 
-    engine_version: Literal["7.0", "7.1"] = Field(
-        default="7.1", description="Redis OSS version; IAM authentication needs 7.0 or later.")
-    node_type: CacheNodeType = Field(description="`cache.<family>.<size>` "
-                                                 "(lib/config/catalog.py), e.g. `cache.t4g.micro`.")
+    engine_version: RedisVersion = Field(
+        default="7.1", description="Redis OSS version "
+        f"({', '.join(catalog.REDIS_VERSIONS)}): IAM authentication needs 7.0 or later "
+        "(`pricing/aws-catalog.toml`).")
+    node_type: CacheNodeType = Field(description="`cache.<family>.<size>` of a current "
+                                                 "ElastiCache node type "
+                                                 "(`pricing/aws-catalog.toml`), e.g. "
+                                                 "`cache.t4g.micro`.")
     num_nodes: int = Field(ge=1, le=6, description="A primary and num_nodes - 1 replicas.")
     automatic_failover: bool | None = Field(
         default=None, json_schema_extra=computed_default("on with 2+ nodes"),

@@ -77,15 +77,6 @@ def _az_name(value: str) -> str:
     return value
 
 
-def _postgres_version(value: str) -> str:
-    match = re.fullmatch(r"(\d+)(\.\d+)?", value)
-    if not match or int(match.group(1)) not in catalog.POSTGRES_MAJORS:
-        majors = ", ".join(map(str, catalog.POSTGRES_MAJORS))
-        raise ValueError(f"'{value}' is not a supported PostgreSQL version family; allowed: a major "
-                         f"({majors}) or major.minor such as 16.4")
-    return value
-
-
 def _daily_window(value: str) -> str:
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value):
         raise ValueError(f"'{value}' is not a daily UTC window; write it like 03:00-04:00")
@@ -238,7 +229,8 @@ ImageTag = Annotated[str, AfterValidator(_image_tag)]
 DomainName = Annotated[str, AfterValidator(_domain)]
 AnyCidr = Annotated[str, AfterValidator(_any_cidr)]
 AnyIpv6Cidr = Annotated[str, AfterValidator(_any_ipv6_cidr)]
-PostgresVersion = Annotated[str, AfterValidator(_postgres_version)]
+PostgresVersion = Annotated[str, AfterValidator(catalog.check_postgres_version)]
+RedisVersion = Annotated[str, AfterValidator(catalog.check_redis_version)]
 DailyWindow = Annotated[str, AfterValidator(_daily_window)]
 WeeklyWindow = Annotated[str, AfterValidator(_weekly_window)]
 Identifier = Annotated[str, AfterValidator(_identifier)]
