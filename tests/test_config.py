@@ -250,8 +250,10 @@ BAD_INPUT = [
      "ingress.allowed_ipv6_cidrs", "IPv6 would stay open to ::/0"),
     ("bucket name that breaks S3's rules", MINIMAL.replace('"shop"', '"acme-support-portal"')
      .replace("[network]", '[storage]\nsurfaces = ["support-desk-portals"]\n\n[network]'),
-     "storage.surfaces", "'acme-support-portal-dev-support-desk-portals-assets-123456789012' is "
-     "64 characters; S3 allows 3-63"),
+     "storage.surfaces", "'support-desk-portals' makes the aws_s3_bucket.bucket "
+     "'acme-support-portal-dev-support-desk-portals-assets-123456789012' 64 characters, over the "
+     "63 AWS allows (General purpose bucket naming rules - Amazon Simple Storage Service); here a "
+     "surface name may be at most 19 characters"),
     ("a cron that is not one", MINIMAL + '[[schedules]]\nname = "nightly"\n'
      'expression = "cron(0 3 * * *)"\ntarget = "function:worker"\n',
      "schedules.nightly.expression", "with ? in exactly one of the two day fields"),

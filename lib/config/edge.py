@@ -1,6 +1,6 @@
 """The edge and storage sections (`[edge]`: CloudFront and WAF, `[storage]`: the environment's
-buckets) and their rules: bucket names within S3's 63 characters, a distribution and a custom
-domain only for a surface that exists.
+buckets) and their rules: a distribution and a custom domain only for a surface that exists (bucket names
+within S3's 63 characters: names.py).
 """
 
 from __future__ import annotations
@@ -58,14 +58,6 @@ class StorageConfig(Section):
 def edge_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     st, edge = c.storage, c.edge
-    buckets = [f"{s}-assets" for s in st.surfaces] + ["logs"] + \
-        (["media"] if st.media else []) + (["artifacts"] if st.artifacts else [])
-    for component in buckets:
-        name = f"{c.project}-{c.environment}-{component}-{c.account_id}"
-        if len(name) > 63:
-            problems.append(("storage.surfaces" if component.endswith("-assets") else "project",
-                             f"bucket name '{name}' is {len(name)} characters; S3 allows 3-63 "
-                             "(shorten project, environment or surface names)"))
     if len(set(st.surfaces)) != len(st.surfaces):
         problems.append(("storage.surfaces", "lists a surface twice"))
     if edge.cloudfront and not st.surfaces:

@@ -26,9 +26,9 @@ class ServiceConfig(Section):
     """
 
     name: Slug = Field(description="Unique; names the ECS service, task family, log group and "
-                                   "repository `<project>-<env>/<name>`; "
-                                   "`<project>-<env>-<name>` must fit in 32 characters (target "
-                                   "group names).")
+                                   "repository `<project>-<env>/<name>`; every name built on "
+                                   "it must fit AWS's limit (a web service's target group "
+                                   "`<project>-<env>-<name>`: 32 characters).")
     kind: Literal["web", "worker"] = Field(
         default="web", description="`web` (behind the load balancer) or `worker` (no ingress, "
                                    "no port, no paths).")
@@ -176,10 +176,6 @@ def service_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
         if s.capacity == "ec2" and c.compute.ec2 is None:
             problems.append((f"{where}.capacity", "'ec2' needs an EC2 capacity provider: add "
                                                   "[compute.ec2]"))
-        if len(f"{c.project}-{c.environment}-{s.name}") > 32:
-            problems.append((f"{where}.name", f"'{c.project}-{c.environment}-{s.name}' is over "
-                                              "32 characters, the limit for target group and "
-                                              "load balancer names; shorten project or service"))
     if c.compute.platform == "apprunner":
         for s in c.services:
             where = f"services.{s.name}"
