@@ -164,7 +164,7 @@ def _zone_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
         return problems  # App Runner: no load balancer, no zone
     if c.profile == "prod":
         problems.append(("ingress.hosted_zone_id",
-                         f"prod must serve HTTPS from its first apply, and a certificate cannot "
+                         "prod must serve HTTPS from its first apply, and a certificate cannot "
                          f"validate in the zone {zone} this stack would create until its parent "
                          "delegates to it: give the id of an existing, delegated zone, or set "
                          "ingress.zone_delegated = true if this stack's zone already exists and "
