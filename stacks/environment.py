@@ -143,7 +143,9 @@ class EnvironmentStack(TerraformStack):
             load_balancer_arn=lb.arn if lb is not None else None,
             cloudfront_provider=self.us_east_1 if c.edge.cloudfront else None)) \
             if c.edge.waf else None
-        api = ApiOrigin(domain=c.ingress.domain or lb.dns_name, https=lb.https) \
+        # The custom domain only once the load balancer serves it (HTTPS); before that (no
+        # domain, or a created zone not yet delegated) its own DNS name over HTTP.
+        api = ApiOrigin(domain=c.ingress.domain if lb.https else lb.dns_name, https=lb.https) \
             if c.edge.api_behavior and lb is not None else None
         for surface, bucket in self.storage.static.items():
             if not c.edge.cloudfront:

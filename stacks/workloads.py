@@ -91,6 +91,14 @@ def add_services(stack: "EnvironmentStack") -> None:
                 consumes=stack.messaging.access(svc.queue) if svc.queue else None,
                 **common(svc)))
     stack.outputs.update(url=lb.url, cluster_name=cluster.name)
+    if lb.name_servers is not None:  # a zone this stack creates: its parent must delegate to it
+        stack.outputs.update(name_servers=lb.name_servers, hosted_zone_id=lb.hosted_zone_id)
+    if lb.awaiting_delegation:
+        zone, source = c.ingress.created_zone, c.source or f"{c.environment}.toml"
+        stack.outputs["next_step"] = (
+            f"Add an NS record for {zone} with these name_servers in its parent zone; once "
+            f"`dig +short NS {zone}` returns them, set ingress.zone_delegated = true in {source} "
+            "and deploy again for HTTPS (README, \"Deploying\").")
 
 
 def add_serverless(stack: "EnvironmentStack") -> None:

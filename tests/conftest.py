@@ -88,6 +88,15 @@ def presets(tmp_path_factory) -> dict[str, SynthStack]:
 
 
 @pytest.fixture(scope="session")
+def variants(tmp_path_factory) -> dict[str, SynthStack]:
+    """tests/fixtures: `full-stack` (every switch the shipped files leave off) and `lean-stack`
+    (App Runner)."""
+    out = tmp_path_factory.mktemp("compute-variants")
+    fixtures = ROOT / "tests" / "fixtures"
+    return synthesize(out, [fixtures / "full.toml", fixtures / "apprunner.toml"])
+
+
+@pytest.fixture(scope="session")
 def bootstrap_dir(tmp_path_factory) -> Path:
     """The bootstrap stack for config/account.toml and the shipped environments."""
     out = tmp_path_factory.mktemp("bootstrap.out")

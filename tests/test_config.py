@@ -20,9 +20,11 @@ cidr = "10.0.0.0/16"
 
 def write(tmp_path: Path, text: str, name: str = "dev.toml") -> Path:
     if 'prod' in name or 'profile = "prod"' in text:
-        # prod must have a domain (HTTPS) and https callbacks; cases not about that get them.
+        # prod must have a domain (HTTPS, in a zone that answers for it) and https callbacks;
+        # cases not about that get them.
         if "[ingress]" not in text:
-            text = text.replace("[network]", '[ingress]\ndomain = "shop.example.com"\n\n[network]')
+            text = text.replace("[network]", '[ingress]\ndomain = "shop.example.com"\n'
+                                             'hosted_zone_id = "Z0123456789EXAMPLE"\n\n[network]')
         if "[auth]" not in text:
             text = text.replace("[network]", '[auth]\ncallback_urls = ["https://shop.example.com/cb"]'
                                              '\n\n[network]')
@@ -246,7 +248,8 @@ BAD_INPUT = [
     ("IPv4 given as an IPv6 CIDR", MINIMAL.replace("[network]", '[ingress]\nallowed_ipv6_cidrs = '
      '["0.0.0.0/0"]\n\n[network]'), "ingress.allowed_ipv6_cidrs[0]", "e.g. 2001:db8::/32"),
     ("prod narrows IPv4 but leaves IPv6 open", MINIMAL.replace("[network]", '[ingress]\n'
-     'domain = "shop.example.com"\nallowed_cidrs = ["203.0.113.0/24"]\n\n[network]'),
+     'domain = "shop.example.com"\nhosted_zone_id = "Z0123456789EXAMPLE"\n'
+     'allowed_cidrs = ["203.0.113.0/24"]\n\n[network]'),
      "ingress.allowed_ipv6_cidrs", "IPv6 would stay open to ::/0"),
     ("bucket name that breaks S3's rules", MINIMAL.replace('"shop"', '"acme-support-portal"')
      .replace("[network]", '[storage]\nsurfaces = ["support-desk-portals"]\n\n[network]'),

@@ -3,10 +3,11 @@
 import json
 import os
 import shutil
+import subprocess
 
 import pytest
 
-from conftest import ROOT, SynthStack, synthesize
+from conftest import ROOT, SynthStack, require_tool, synthesize
 from lib.serverless.functions import package
 
 ENVS = ["dev-stack", "staging-stack", "prod-stack"]
@@ -111,13 +112,15 @@ def test_cloudfront_is_https_only_compressed_and_spa_ready(stacks, name):
     assert all(b["viewer_protocol_policy"] == "redirect-to-https" and b["compress"] is True
                for b in behaviours)
     assert dist["default_root_object"] == "index.html"
-    assert {(e["error_code"], e["response_code"], e["response_page_path"])
-            for e in dist["custom_error_response"]} == {(403, 200, "/index.html"),
-                                                          (404, 200, "/index.html")}
     [api] = dist["ordered_cache_behavior"]
     assert (api["path_pattern"], api["target_origin_id"]) == ("/api/*", "api")
     [alb_origin] = [o for o in dist["origin"] if o["origin_id"] == "api"]
-    assert alb_origin["custom_origin_config"]["origin_protocol_policy"] == "https-only"
+    # prod: the load balancer's domain over HTTPS; staging's zone awaits its delegation, so the
+    # load balancer has no certificate yet and CloudFront reaches it by its own name over HTTP.
+    assert (alb_origin["domain_name"], alb_origin["custom_origin_config"][
+        "origin_protocol_policy"]) == {
+        "prod-stack": ("webplat.example.com", "https-only"),
+        "staging-stack": (stack.ref("aws_lb", "load-balancer/alb", "dns_name"), "http-only")}[name]
     headers = stack.resource("aws_cloudfront_response_headers_policy",
                              "cdn-static/security-headers")["security_headers_config"]
     assert headers["strict_transport_security"]["access_control_max_age_sec"] == 31536000
@@ -128,6 +131,79 @@ def test_cloudfront_is_https_only_compressed_and_spa_ready(stacks, name):
                               "cdn-static/log-destination")
     assert delivery["delivery_destination_configuration"][0]["destination_resource_arn"] == \
         stack.ref("aws_s3_bucket", "storage/logs/bucket", "arn")
+
+
+def distributions(stacks, presets, full) -> list[tuple[str, SynthStack, str, dict]]:
+    """(label, stack, surface construct, distribution) over the shipped stacks, every preset
+    and the full fixture (presets share stack names, so they are labelled by file)."""
+    every = {**stacks, **{f"examples/{name}": s for name, s in presets.items()}, "full": full}
+    return [(f"{label}: {path}", stack, path.rsplit("/", 1)[0], body)
+            for label, stack in every.items()
+            for path, body in stack.resources("aws_cloudfront_distribution").items()]
+
+
+def test_no_error_response_turns_an_api_error_or_a_waf_block_into_a_200(stacks, presets, full):
+    # CloudFront API Reference, "DistributionConfig": CustomErrorResponses belongs to the
+    # distribution, not to a cache behaviour ("CacheBehavior" has no such member), so a rewrite
+    # of 403/404 to `200 /index.html` also answers the API's 403/404 and a WAF block (403) with
+    # the single-page app's HTML. Developer Guide, "Custom error pages and error caching".
+    found = distributions(stacks, presets, full)
+    with_api = [label for label, _, _, d in found
+                if any(b["path_pattern"] == "/api/*" for b in d.get("ordered_cache_behavior", []))]
+    assert len(with_api) >= 3  # staging, prod and presets: the rule is exercised
+    for label, _, _, dist in found:
+        assert not [e for e in dist.get("custom_error_response", [])
+                    if e.get("response_code") == 200], label
+
+
+def test_the_spa_rewrite_runs_on_the_bucket_behaviour_only(stacks, presets, full):
+    # CloudFront Developer Guide, "Associate functions with distributions": a function is
+    # associated with a cache behaviour, and only once published to LIVE.
+    found = distributions(stacks, presets, full)
+    assert len(found) >= 3
+    for label, stack, site, dist in found:
+        function = stack.resource("aws_cloudfront_function", f"{site}/spa-routes")
+        assert (function["runtime"], function["publish"]) == ("cloudfront-js-2.0", True), label
+        assert dist["default_cache_behavior"]["target_origin_id"] == "static"
+        assert dist["default_cache_behavior"]["function_association"] == [{
+            "event_type": "viewer-request",
+            "function_arn": stack.ref("aws_cloudfront_function", f"{site}/spa-routes", "arn")}]
+        for behaviour in dist.get("ordered_cache_behavior", []):  # /api/*: nothing rewritten
+            assert "function_association" not in behaviour, label
+            assert "lambda_function_association" not in behaviour, label
+
+
+# Each URI and what the origin must be asked for.
+SPA_SAMPLES = {
+    "/": "/index.html",
+    "/orders/42": "/index.html",
+    "/settings/": "/index.html",
+    "/index.html": "/index.html",
+    "/assets/app.3f9c1.js": "/assets/app.3f9c1.js",
+    "/assets/styles.css": "/assets/styles.css",
+    "/favicon.ico": "/favicon.ico",
+    "/robots.txt": "/robots.txt",
+    "/fonts/inter.woff2": "/fonts/inter.woff2",
+    "/docs/v1.2/guide.pdf": "/docs/v1.2/guide.pdf",
+    "/.well-known/apple-app-site-association": "/.well-known/apple-app-site-association",
+}
+
+
+def test_the_spa_rewrite_leaves_files_alone_and_sends_app_routes_to_index_html(prod):
+    # The function's own code, as synthesized, run by the project's Node.js with the event
+    # shape of CloudFront Functions (Developer Guide, "CloudFront Functions event structure").
+    [function] = prod.resources("aws_cloudfront_function").values()
+    code = function["code"]
+    assert len(code.encode()) <= 10240  # CloudFront Functions: at most 10 KB of code
+    harness = code + (
+        "\nconst uris = JSON.parse(process.argv[1]);\n"
+        "console.log(JSON.stringify(uris.map(u => handler({version: '1.0', context: {},"
+        " viewer: {ip: '192.0.2.1'}, request: {method: 'GET', uri: u, querystring: {},"
+        " headers: {}, cookies: {}}}).uri)));\n")
+    node = require_tool("node")
+    result = subprocess.run([node, "-e", harness, json.dumps(list(SPA_SAMPLES))],
+                            capture_output=True, text=True, timeout=60, check=True)
+    assert dict(zip(SPA_SAMPLES, json.loads(result.stdout))) == SPA_SAMPLES
 
 
 def test_a_surface_domain_gets_a_us_east_1_certificate_and_tls_1_2(full):

@@ -164,20 +164,43 @@ def test_portfolio_network_is_the_seeds_two_az_layout(portfolio):
     assert nats["network/nat-b"]["subnet_id"] == portfolio.ref("aws_subnet", "network/public-b")
 
 
-def test_portfolio_routes_api_to_the_backend_on_8000_and_the_rest_to_the_frontend(portfolio):
-    rule, group = route(portfolio, "backend")
+@pytest.fixture(scope="session")
+def portfolio_delegated(tmp_path_factory) -> SynthStack:
+    """examples/portfolio.toml once its zone is delegated (`ingress.zone_delegated = true`)."""
+    directory = tmp_path_factory.mktemp("portfolio-delegated")
+    text = (EXAMPLES / "portfolio.toml").read_text()
+    assert "\nzone_delegated = false\n" in text
+    config = directory / "portfolio.toml"
+    config.write_text(text.replace("\nzone_delegated = false\n", "\nzone_delegated = true\n"))
+    return synthesize(directory / "out", [config])["dev-stack"]
+
+
+@pytest.mark.parametrize("phase", ["first deploy", "delegated"])
+def test_portfolio_routes_api_to_the_backend_on_8000_and_the_rest_to_the_frontend(
+        portfolio, portfolio_delegated, phase):
+    stack = portfolio if phase == "first deploy" else portfolio_delegated
+    rule, group = route(stack, "backend")
     assert rule["condition"] == [{"path_pattern": {"values": ["/api/*"]}}]
     assert group["port"] == 8000 and group["health_check"]["path"] == "/api/v1/health"
-    frontend_rule, frontend = route(portfolio, "frontend")
+    frontend_rule, frontend = route(stack, "frontend")
     assert frontend_rule["condition"] == [{"path_pattern": {"values": ["/*"]}}]
     assert frontend["port"] == 3000 and frontend["health_check"]["path"] == "/"
     assert rule["priority"] < frontend_rule["priority"]  # /api/* is matched before /*
-    # both rules hang off the HTTPS listener; HTTP redirects to it
-    https = portfolio.ref("aws_lb_listener", "load-balancer/https", "arn")
+    # seed 003's own zone dev.therpiproject.com, created by the stack, its name servers output
+    zone = only(stack, "aws_route53_zone")
+    assert zone["name"] == "dev.therpiproject.com"
+    assert stack.json["output"]["name_servers"]["value"] == stack.ref(
+        "aws_route53_zone", "load-balancer/zone", "name_servers")
+    http = stack.resource("aws_lb_listener", "load-balancer/http")
+    if phase == "first deploy":  # nothing waits on a certificate in the undelegated zone
+        assert stack.resources("aws_acm_certificate_validation") == {}
+        assert rule["listener_arn"] == stack.ref("aws_lb_listener", "load-balancer/http", "arn")
+        assert http["default_action"][0]["type"] == "fixed-response"
+        return
+    # the seed's 80 -> 443: both rules hang off the HTTPS listener; HTTP redirects to it
+    https = stack.ref("aws_lb_listener", "load-balancer/https", "arn")
     assert rule["listener_arn"] == https == frontend_rule["listener_arn"]
-    http = portfolio.resource("aws_lb_listener", "load-balancer/http")
     assert http["default_action"][0]["redirect"]["protocol"] == "HTTPS"
-    assert only(portfolio, "aws_route53_zone")["name"] == "dev.therpiproject.com"
 
 
 def test_portfolio_services_are_quarter_vcpu_and_scale_1_to_4_on_cpu_70(portfolio):

@@ -49,6 +49,8 @@ FREE_TIER_TYPES = {
     "aws_sns_topic": "SNS topic (1M publishes a month are free)",
     "aws_scheduler_schedule": "EventBridge Scheduler job (14M invocations a month are free)",
     "aws_cloudfront_distribution": "CloudFront distribution (no monthly fee; 1 TB out free)",
+    "aws_cloudfront_function": "CloudFront Function (per invocation, $0.10 per million; 2M a "
+                               "month are free)",
     "aws_dynamodb_table": "DynamoDB on-demand table (25 GB free; pennies of lock writes)",
 }
 

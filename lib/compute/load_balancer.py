@@ -27,8 +27,8 @@ class LoadBalancerProps:
     subnet_ids: list[str]  # the public tier
     allowed_cidrs: list[str]
     domain: str | None  # with a domain: HTTPS, HTTP redirects, ACM certificate, DNS records
-    hosted_zone_id: str | None  # an existing Route53 zone; None: create one for `zone_name`
-    zone_name: str | None
+    hosted_zone_id: str | None  # an existing, delegated Route53 zone; None: create one
+    zone_name: str | None  # the zone to create (default: `domain`)
     access_log_bucket: str | None  # bucket name; None: no access logs
     access_log_prefix: str
     deletion_protection: bool
@@ -36,28 +36,40 @@ class LoadBalancerProps:
     # `allowed_ipv6_cidrs`, and an AAAA alias record beside the A record.
     ipv6: bool = False
     allowed_ipv6_cidrs: tuple[str, ...] = ()
+    # Only for a zone created here: its parent delegates to it (NS records with its name
+    # servers). Until then nothing may wait on a certificate validated in it: the zone is
+    # created and the load balancer serves plain HTTP (phase one).
+    zone_delegated: bool = False
 
 
 class LoadBalancer(Construct):
     """An ALB in the public subnets whose security group admits 80/443 from `allowed_cidrs` only.
 
-    With a domain: an ACM certificate validated through Route53 (a zone is created unless one is
-    given), an HTTPS listener with the TLS 1.3/1.2 policy, HTTP redirected to HTTPS, and an alias
-    A record; with `ipv6` as well, the ALB is dual-stack (`ip_address_type = "dualstack"`, 80/443
-    also from `allowed_ipv6_cidrs`) and gets an alias AAAA record too. Without a domain (the dev
-    default): plain HTTP over IPv4 only, whatever `ipv6` says. Listener default action: 404;
-    services add path rules to `listener_arn`. Invalid header fields are dropped; access logs go
-    to S3.
+    With a domain in a zone that answers for it (`hosted_zone_id`, or a zone created here with
+    `zone_delegated`): an ACM certificate validated through Route53, an HTTPS listener with the
+    TLS 1.3/1.2 policy, HTTP redirected to HTTPS, and an alias A record; with `ipv6` as well, the
+    ALB is dual-stack (`ip_address_type = "dualstack"`, 80/443 also from `allowed_ipv6_cidrs`)
+    and gets an alias AAAA record too. Without a domain (the dev default): plain HTTP over IPv4
+    only, whatever `ipv6` says. A domain without `hosted_zone_id` creates its zone; until
+    `zone_delegated` that is all (phase one: plain HTTP as without a domain), because ACM cannot
+    validate a certificate in a zone no resolver reaches yet and the apply would wait for it
+    until it times out. Listener default action: 404; services add path rules to
+    `listener_arn`. Invalid header fields are dropped; access logs go to S3.
 
     Outputs: `arn`, `arn_suffix`, `dns_name`, `zone_id`, `security_group_id`, `listener_arn`
     (where services attach rules), `https` (bool), `ipv6` (bool: dual-stack), `url`,
-    `name_servers` (of a created zone), `ingress` (the handle a web service attaches with).
+    `name_servers` and `hosted_zone_id` (of a created zone, else None), `awaiting_delegation`
+    (bool: a created zone and no certificate yet), `ingress` (the handle a web service
+    attaches with).
     """
 
     def __init__(self, scope: Construct, id: str, props: LoadBalancerProps):
         super().__init__(scope, id)
         n = props.naming
-        self.https: bool = props.domain is not None
+        creates_zone = props.domain is not None and props.hosted_zone_id is None
+        self.https: bool = props.domain is not None and (
+            props.hosted_zone_id is not None or props.zone_delegated)
+        self.awaiting_delegation: bool = creates_zone and not self.https
         self.ipv6: bool = props.ipv6 and self.https
         sg = aws.security_group.SecurityGroup(
             self, "sg", name=n.name("alb"), vpc_id=props.vpc_id,
@@ -99,6 +111,13 @@ class LoadBalancer(Construct):
             LbListenerDefaultActionFixedResponse(content_type="text/plain",
                                                  message_body="Not found", status_code="404"))
         self.name_servers: list[str] | None = None
+        self.hosted_zone_id: str | None = None
+        zone_id = props.hosted_zone_id
+        if creates_zone:
+            zone = aws.route53_zone.Route53Zone(
+                self, "zone", name=props.zone_name or props.domain, tags=n.tags("zone"))
+            zone_id = self.hosted_zone_id = zone.zone_id
+            self.name_servers = zone.name_servers
         if not self.https:
             listener = aws.lb_listener.LbListener(
                 self, "http", load_balancer_arn=self.arn, port=80, protocol="HTTP",
@@ -107,12 +126,6 @@ class LoadBalancer(Construct):
             self.url: str = f"http://{self.dns_name}"
             return
 
-        zone_id = props.hosted_zone_id
-        if zone_id is None:
-            zone = aws.route53_zone.Route53Zone(
-                self, "zone", name=props.zone_name or props.domain, tags=n.tags("zone"))
-            zone_id = zone.zone_id
-            self.name_servers = zone.name_servers
         certificate = dns_validated_certificate(self, n, props.domain, zone_id)
         aws.lb_listener.LbListener(
             self, "http", load_balancer_arn=self.arn, port=80, protocol="HTTP",

@@ -1,7 +1,8 @@
 """The compute and ingress sections (`[compute]` with its optional `[compute.ec2]` capacity,
 `[ingress]`: the load balancer) and their rules: prod on ECS serves HTTPS, a listener rule
 matches at most 5 paths, EC2 capacity runs the cluster's CPU architecture, IPv6 is not left open
-when IPv4 is narrowed.
+when IPv4 is narrowed, and nothing waits on a certificate in a zone this stack creates before
+the operator declares it delegated (an ACM validation there never completes: the apply hangs).
 """
 
 from __future__ import annotations
@@ -64,11 +65,22 @@ class IngressConfig(Section):
                                   "balancer serves plain HTTP. prod (on ECS) must have one.")
     hosted_zone_id: str | None = Field(
         default=None, json_schema_extra=computed_default("a new zone"),
-        description="An existing Route53 zone for the domain's records; without it one is "
-                    "created for `zone_name`.")
+        description="An existing Route53 zone that already answers for the domain (delegated "
+                    "from its parent): the normal case, HTTPS from the first apply. Without it "
+                    "the stack creates a zone for `zone_name` and HTTPS waits for "
+                    "`zone_delegated` (README, \"Deploying\").")
     zone_name: DomainName | None = Field(
         default=None, json_schema_extra=computed_default("the domain"),
-        description="The zone to create when there is no `hosted_zone_id`.")
+        description="The zone to create when there is no `hosted_zone_id`: the domain or a "
+                    "parent of it.")
+    zone_delegated: bool = Field(
+        default=False,
+        description="Only for a zone the stack creates. `false` (phase one): the zone is "
+                    "created and its `name_servers` output, and the load balancer serves "
+                    "plain HTTP with no certificate (ACM cannot validate one before the parent "
+                    "zone delegates to the new one). Set `true` once `dig NS <zone>` returns "
+                    "those name servers (phase two: certificate, HTTPS, redirect, alias records). "
+                    "prod needs `true` or a `hosted_zone_id`.")
     allowed_cidrs: list[AnyCidr] = Field(default=["0.0.0.0/0"],
                                          description="Who may reach ports 80/443 (IPv4 CIDRs).")
     ipv6: bool = Field(
@@ -83,6 +95,13 @@ class IngressConfig(Section):
     access_logs: bool = Field(default=True, description="Access logs to the `logs` bucket "
                                                         "(30-day expiry).")
     deletion_protection: bool = Field(description="Refuse to delete the load balancer.")
+
+    @property
+    def created_zone(self) -> str | None:
+        """The zone the stack creates for `domain` (None with `hosted_zone_id` or no domain)."""
+        if self.domain is None or self.hosted_zone_id is not None:
+            return None
+        return self.zone_name or self.domain
 
 
 def compute_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
@@ -109,9 +128,56 @@ def compute_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     ingress = c.ingress
     if ingress.hosted_zone_id and not ingress.domain:
         problems.append(("ingress.hosted_zone_id", "only used with ingress.domain"))
+    problems += _zone_problems(c)
     if (ingress.domain and ingress.ipv6 and "allowed_ipv6_cidrs" not in ingress.model_fields_set
             and ingress.allowed_cidrs != ["0.0.0.0/0"]):
         problems.append(("ingress.allowed_ipv6_cidrs", "allowed_cidrs narrows IPv4 access but "
                          "IPv6 would stay open to ::/0; list the IPv6 ranges to admit, or set "
                          "ingress.ipv6 = false"))
+    return problems
+
+
+def _within(name: str, zone: str) -> bool:
+    return name == zone or name.endswith(f".{zone}")
+
+
+def _zone_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
+    """A zone the stack creates answers for nothing until its parent delegates to it (NS
+    records), so a certificate validated in it waits until the apply times out: only after the
+    operator sets `zone_delegated` may anything depend on one."""
+    problems: list[tuple[str, str]] = []
+    ingress, zone = c.ingress, c.ingress.created_zone
+    if zone is None:
+        if ingress.zone_name is not None:
+            problems.append(("ingress.zone_name", "only used when the stack creates the zone "
+                                                  "(ingress.domain without hosted_zone_id)"))
+        if ingress.zone_delegated:
+            problems.append(("ingress.zone_delegated", "only used when the stack creates the "
+                                                       "zone (ingress.domain without "
+                                                       "hosted_zone_id)"))
+        return problems
+    if not _within(ingress.domain, zone):
+        problems.append(("ingress.zone_name", f"'{zone}' does not hold ingress.domain "
+                                              f"'{ingress.domain}'; use the domain or a parent "
+                                              "of it"))
+    if ingress.zone_delegated or c.compute.platform == "apprunner":
+        return problems  # App Runner: no load balancer, no zone
+    if c.profile == "prod":
+        problems.append(("ingress.hosted_zone_id",
+                         "prod must serve HTTPS from its first apply, and a certificate cannot "
+                         f"validate in the zone {zone} this stack would create until its parent "
+                         "delegates to it: give the id of an existing, delegated zone, or set "
+                         "ingress.zone_delegated = true if this stack's zone already exists and "
+                         "is delegated (README, \"Deploying\")"))
+    # Other certificates validate in the zone their section names; a name inside the new zone
+    # waits on it, or, once it is delegated, is no longer answered from another zone.
+    names = [("api.domain", c.api.domain)] if c.api.enabled else []
+    if c.edge.cloudfront:
+        names += [(f"edge.surface_domains.{s}", d) for s, d in c.edge.surface_domains.items()]
+    for field, name in names:
+        if name is not None and _within(name, zone):
+            problems.append((field, f"'{name}' is in the zone {zone} this stack creates, which "
+                                    "answers for nothing until it is delegated; deploy the "
+                                    "zone first, then add it with ingress.zone_delegated = true "
+                                    "and that zone's id (README, \"Deploying\")"))
     return problems

@@ -62,6 +62,7 @@ from cdktf_cdktf_provider_aws import (  # noqa: E402,F401  (must follow the regi
     apprunner_vpc_connector,
     autoscaling_group,
     cloudfront_distribution,
+    cloudfront_function,
     cloudfront_origin_access_control,
     cloudfront_response_headers_policy,
     cloudtrail,

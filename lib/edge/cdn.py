@@ -15,6 +15,28 @@ CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
+# Single-page-app routing as a viewer-request CloudFront Function on the default (bucket)
+# behaviour only. A distribution's custom error responses apply to every behaviour, so rewriting
+# 403/404 to `200 /index.html` there would also turn the API's 403/404 and a WAF block into a
+# 200 HTML page. Here a path whose last segment has no extension (`/`, `/orders/42`) is an app
+# route and gets /index.html; a file (`/assets/app.js`) and `/.well-known/` pass unchanged, so a
+# missing file stays an error. ES5 only: valid on both CloudFront Functions runtimes.
+SPA_REWRITE_RUNTIME = "cloudfront-js-2.0"
+SPA_REWRITE_JS = """\
+function handler(event) {
+    var request = event.request;
+    var uri = request.uri;
+    if (uri.indexOf('/.well-known/') === 0) {
+        return request;
+    }
+    var last = uri.substring(uri.lastIndexOf('/') + 1);
+    if (last.indexOf('.') === -1) {
+        request.uri = '/index.html';
+    }
+    return request;
+}
+"""
+
 
 @dataclass(frozen=True)
 class ApiOrigin:
@@ -44,10 +66,13 @@ class StaticSite(Construct):
     - The bucket is reachable only through origin access control: its policy lets CloudFront read
       for this distribution (AWS:SourceArn) and nothing else.
     - HTTPS only (HTTP redirects), TLS 1.2 (2021 policy) with a custom domain, HTTP/2 and 3,
-      IPv6 (a custom domain gets alias A and AAAA records), compression, `index.html` as root
-      and for 403/404 (single-page apps), a security-headers response policy (HSTS, nosniff,
-      frame DENY, strict referrer, XSS protection).
-    - Optional `/api/*` behaviour to the load balancer, uncached, all methods.
+      IPv6 (a custom domain gets alias A and AAAA records), compression, `index.html` as root,
+      a security-headers response policy (HSTS, nosniff, frame DENY, strict referrer, XSS
+      protection).
+    - Single-page apps: a CloudFront Function on the default behaviour serves `/index.html`
+      for extension-less paths (`SPA_REWRITE_JS`); no custom error response, so every error,
+      the API's and a WAF block included, reaches the client with its real status.
+    - Optional `/api/*` behaviour to the load balancer, uncached, all methods, no rewrite.
     - Access logs (CloudFront standard logging v2) to the logs bucket; WAF where given.
 
     Outputs: `distribution_id`, `distribution_arn`, `domain_name`, `url`.
@@ -62,6 +87,12 @@ class StaticSite(Construct):
             signing_behavior="always", signing_protocol="sigv4",
             description=f"{name}: CloudFront signs every request to the bucket")
         headers = self._security_headers(name)
+        spa_routes = aws.cloudfront_function.CloudfrontFunction(
+            self, "spa-routes", name=f"{name}-spa-routes", runtime=SPA_REWRITE_RUNTIME,
+            code=SPA_REWRITE_JS, publish=True,  # only a published (LIVE) function associates
+            comment=f"{name}: app routes without a file extension get /index.html")
+        spa_rewrite = cf.CloudfrontDistributionDefaultCacheBehaviorFunctionAssociation(
+            event_type="viewer-request", function_arn=spa_routes.arn)
 
         origins = [cf.CloudfrontDistributionOrigin(
             origin_id="static", domain_name=props.bucket.domain_name,
@@ -94,10 +125,8 @@ class StaticSite(Construct):
             default_cache_behavior=cf.CloudfrontDistributionDefaultCacheBehavior(
                 target_origin_id="static", viewer_protocol_policy="redirect-to-https",
                 compress=True, allowed_methods=["GET", "HEAD"], cached_methods=["GET", "HEAD"],
-                cache_policy_id=CACHING_OPTIMIZED, response_headers_policy_id=headers),
-            custom_error_response=[cf.CloudfrontDistributionCustomErrorResponse(
-                error_code=code, response_code=200, response_page_path="/index.html",
-                error_caching_min_ttl=10) for code in (403, 404)],
+                cache_policy_id=CACHING_OPTIMIZED, response_headers_policy_id=headers,
+                function_association=[spa_rewrite]),  # the bucket's behaviour only
             restrictions=cf.CloudfrontDistributionRestrictions(
                 geo_restriction=cf.CloudfrontDistributionRestrictionsGeoRestriction(
                     restriction_type="none")),
