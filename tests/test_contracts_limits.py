@@ -152,6 +152,7 @@ instance_type = "t4g.medium"
 
 [ingress]
 domain = "app.example.com"
+zone_delegated = true  # a zone of its own, past its first phase: every HTTPS name exists
 
 [edge]
 cloudfront = true

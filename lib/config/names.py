@@ -128,6 +128,8 @@ LIMITS: tuple[NameLimit, ...] = (
               "CreateOriginAccessControl - Amazon CloudFront"),
     NameLimit("aws_cloudfront_response_headers_policy", "name", None, r"[A-Za-z0-9_-]+",
               "CreateResponseHeadersPolicy - Amazon CloudFront"),
+    NameLimit("aws_cloudfront_function", "name", 64, r"[A-Za-z0-9_-]+",
+              "FunctionSummary - Amazon CloudFront (Name: 1-64, [a-zA-Z0-9-_])"),
     NameLimit("aws_cloudwatch_log_delivery_source", "name", 60, r"[\w-]+",
               "PutDeliverySource - Amazon CloudWatch Logs"),
     NameLimit("aws_cloudwatch_log_delivery_destination", "name", 60, r"[\w-]+",
@@ -266,6 +268,8 @@ def generated_names(c: EnvironmentConfig) -> list[GeneratedName]:
             surface)
         if c.edge.cloudfront:
             add("aws_cloudfront_origin_access_control", "name", f"{p}-{surface}",
+                "storage.surfaces", surface)
+            add("aws_cloudfront_function", "name", f"{p}-{surface}-spa-routes",
                 "storage.surfaces", surface)
             add("aws_cloudwatch_log_delivery_source", "name", f"{p}-{surface}-cloudfront",
                 "storage.surfaces", surface)
