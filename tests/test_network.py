@@ -190,11 +190,49 @@ def test_internet_traffic_into_the_vpc_is_limited_by_nacl(stack):
     private = stack.resource("aws_network_acl", "network/private-nacl")
     from_anywhere = [(r["protocol"], r["from_port"], r["to_port"]) for r in private["ingress"]
                      if r["cidr_block"] == "0.0.0.0/0"]
-    assert from_anywhere == [("tcp", 32768, 65535)]  # replies to connections made via NAT
+    # replies to connections made through NAT or a gateway endpoint, Lambda's ports included
+    assert from_anywhere == [("tcp", 1024, 65535)]
     for tier in TIERS:
         nacl = stack.resource("aws_network_acl", f"network/{tier}-nacl")
         assert sorted(nacl["subnet_ids"]) == sorted(
             stack.ref("aws_subnet", f"network/{tier}-{x}") for x in AZS[stack.name])
+
+
+# A NACL is stateless: a reply comes back to the port its client picked, so the subnet the client
+# sits in must admit that client's whole range from wherever it connects to. "Ephemeral ports"
+# (Amazon VPC User Guide, "Control subnet traffic with network access control lists"): Amazon
+# Linux (Fargate tasks, container instances) 32768-61000; Lambda functions, NAT gateways and
+# Elastic Load Balancing 1024-65535.
+CLIENT_RETURN_PORTS = {
+    "aws_lambda_function": (1024, 65535),
+    "aws_ecs_service": (32768, 61000),
+    "aws_nat_gateway": (1024, 65535),
+    "aws_lb": (1024, 65535),
+}
+
+
+def client_subnets(type_: str, body: dict) -> list[str]:
+    return {"aws_lambda_function": lambda: body.get("vpc_config", {}).get("subnet_ids", []),
+            "aws_ecs_service": lambda: body["network_configuration"]["subnets"],
+            "aws_nat_gateway": lambda: [body["subnet_id"]],
+            "aws_lb": lambda: body["subnets"]}[type_]()
+
+
+def test_each_nacl_admits_replies_from_outside_the_vpc_on_its_clients_ephemeral_ports(stack):
+    """Every client kind reaches outside the VPC (NAT, the S3 gateway endpoint, the internet)."""
+    nacls = stack.resources("aws_network_acl").values()
+    checked = 0
+    for type_, (low, high) in CLIENT_RETURN_PORTS.items():
+        for path, body in stack.resources(type_).items():
+            for subnet in client_subnets(type_, body):
+                [nacl] = [n for n in nacls if subnet in n["subnet_ids"]]
+                admitted = [(r["from_port"], r["to_port"]) for r in nacl["ingress"]
+                            if r.get("cidr_block") == "0.0.0.0/0" and r["action"] == "allow"
+                            and r["protocol"] in ("tcp", "6")]
+                assert any(a <= low and high <= b for a, b in admitted), \
+                    (path, subnet, (low, high), admitted)
+                checked += 1
+    assert checked >= 8  # functions, services, NAT gateways or the load balancer: every stack
 
 
 def test_aws_default_security_group_and_nacl_allow_nothing(stack):
