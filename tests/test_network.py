@@ -290,12 +290,14 @@ def dev_variant(directory, environment: str, *replacements: tuple[str, str]) -> 
 
 @pytest.fixture(scope="session")
 def variant(tmp_path_factory) -> SynthStack:
-    """No NAT, explicit subnets (seed 003's layout) and interface endpoints (SQS among them: dev's
-    services use a queue, and without NAT that endpoint is their only way to reach it)."""
+    """No NAT, explicit subnets (seed 003's layout) and the interface endpoints dev's workloads
+    then need: ECR and logs for the tasks, Secrets Manager for the database secret, SQS for the
+    queue (without NAT an endpoint is their only way to reach each)."""
     return dev_variant(tmp_path_factory.mktemp("variant"), "lean",
                        ('nat = "instance"', 'nat = "none"'),
                        ("interface_endpoints = []",
-                        'interface_endpoints = ["ecr.api", "ecr.dkr", "logs", "sqs"]\n'
+                        'interface_endpoints = ["ecr.api", "ecr.dkr", "logs", '
+                        '"secretsmanager", "sqs"]\n'
                         "[network.subnets]\n"
                         'public = ["10.0.1.0/24", "10.0.2.0/24"]\n'
                         'private = ["10.0.10.0/24", "10.0.11.0/24"]\n'
@@ -326,7 +328,8 @@ def test_interface_endpoints_accept_only_https_from_the_vpc(variant):
                  if e["vpc_endpoint_type"] == "Interface"}
     assert sorted(e["service_name"] for e in interface.values()) == [
         "com.amazonaws.us-east-1.ecr.api", "com.amazonaws.us-east-1.ecr.dkr",
-        "com.amazonaws.us-east-1.logs", "com.amazonaws.us-east-1.sqs"]
+        "com.amazonaws.us-east-1.logs", "com.amazonaws.us-east-1.secretsmanager",
+        "com.amazonaws.us-east-1.sqs"]
     sg = variant.ref("aws_security_group", "network/endpoint-sg")
     private = sorted(variant.ref("aws_subnet", f"network/private-{x}") for x in "ab")
     for endpoint in interface.values():
