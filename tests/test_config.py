@@ -79,6 +79,10 @@ def test_the_lean_profile_is_app_runner_without_nat(tmp_path):
     assert [(s.name, s.kind, s.port) for s in c.services] == [("api", "web", 8080)]
     assert (c.database.instance_class, c.database.deletion_protection) == ("db.t4g.micro", False)
     assert (c.edge.cloudfront, c.edge.waf) == (False, False)
+    # App Runner's `api` is the API (seed 001 has no Lambda): no functions, which without NAT
+    # would need a Secrets Manager endpoint (~$15 a month in 2 AZs) to read the database secret.
+    assert c.api.enabled is False
+    assert c.network.interface_endpoints == []
 
 
 def test_an_environment_with_another_name_picks_a_profile(tmp_path):
@@ -226,10 +230,6 @@ BAD_INPUT = [
     ("send to a queue that does not exist", MINIMAL + '[[services]]\nname = "api"\nport = 80\n'
      'paths = ["/*"]\npriority = 10\nsends_to = ["jobs"]\n', "services.api.sends_to",
      "'jobs' is not a queue; queues: processing, email"),
-    ("worker on a queue in a VPC without egress", MINIMAL.replace(
-     "[network]", '[network]\nnat = "none"') + '[[services]]\nname = "mailer"\n'
-     'kind = "worker"\nqueue = "email"\n', "services.mailer.queue",
-     "SQS is out of reach from a VPC without NAT; add \"sqs\" to network.interface_endpoints"),
     ("web service without a priority", MINIMAL + '[[services]]\nname = "api"\nport = 80\n'
      'paths = ["/*"]\n', "services.api.priority", "needs a listener rule priority"),
     ("App Runner with a worker", MINIMAL.replace("[network]", '[compute]\nplatform = '

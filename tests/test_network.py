@@ -190,11 +190,49 @@ def test_internet_traffic_into_the_vpc_is_limited_by_nacl(stack):
     private = stack.resource("aws_network_acl", "network/private-nacl")
     from_anywhere = [(r["protocol"], r["from_port"], r["to_port"]) for r in private["ingress"]
                      if r["cidr_block"] == "0.0.0.0/0"]
-    assert from_anywhere == [("tcp", 32768, 65535)]  # replies to connections made via NAT
+    # replies to connections made through NAT or a gateway endpoint, Lambda's ports included
+    assert from_anywhere == [("tcp", 1024, 65535)]
     for tier in TIERS:
         nacl = stack.resource("aws_network_acl", f"network/{tier}-nacl")
         assert sorted(nacl["subnet_ids"]) == sorted(
             stack.ref("aws_subnet", f"network/{tier}-{x}") for x in AZS[stack.name])
+
+
+# A NACL is stateless: a reply comes back to the port its client picked, so the subnet the client
+# sits in must admit that client's whole range from wherever it connects to. "Ephemeral ports"
+# (Amazon VPC User Guide, "Control subnet traffic with network access control lists"): Amazon
+# Linux (Fargate tasks, container instances) 32768-61000; Lambda functions, NAT gateways and
+# Elastic Load Balancing 1024-65535.
+CLIENT_RETURN_PORTS = {
+    "aws_lambda_function": (1024, 65535),
+    "aws_ecs_service": (32768, 61000),
+    "aws_nat_gateway": (1024, 65535),
+    "aws_lb": (1024, 65535),
+}
+
+
+def client_subnets(type_: str, body: dict) -> list[str]:
+    return {"aws_lambda_function": lambda: body.get("vpc_config", {}).get("subnet_ids", []),
+            "aws_ecs_service": lambda: body["network_configuration"]["subnets"],
+            "aws_nat_gateway": lambda: [body["subnet_id"]],
+            "aws_lb": lambda: body["subnets"]}[type_]()
+
+
+def test_each_nacl_admits_replies_from_outside_the_vpc_on_its_clients_ephemeral_ports(stack):
+    """Every client kind reaches outside the VPC (NAT, the S3 gateway endpoint, the internet)."""
+    nacls = stack.resources("aws_network_acl").values()
+    checked = 0
+    for type_, (low, high) in CLIENT_RETURN_PORTS.items():
+        for path, body in stack.resources(type_).items():
+            for subnet in client_subnets(type_, body):
+                [nacl] = [n for n in nacls if subnet in n["subnet_ids"]]
+                admitted = [(r["from_port"], r["to_port"]) for r in nacl["ingress"]
+                            if r.get("cidr_block") == "0.0.0.0/0" and r["action"] == "allow"
+                            and r["protocol"] in ("tcp", "6")]
+                assert any(a <= low and high <= b for a, b in admitted), \
+                    (path, subnet, (low, high), admitted)
+                checked += 1
+    assert checked >= 8  # functions, services, NAT gateways or the load balancer: every stack
 
 
 def test_aws_default_security_group_and_nacl_allow_nothing(stack):
@@ -252,12 +290,14 @@ def dev_variant(directory, environment: str, *replacements: tuple[str, str]) -> 
 
 @pytest.fixture(scope="session")
 def variant(tmp_path_factory) -> SynthStack:
-    """No NAT, explicit subnets (seed 003's layout) and interface endpoints (SQS among them: dev's
-    services use a queue, and without NAT that endpoint is their only way to reach it)."""
+    """No NAT, explicit subnets (seed 003's layout) and the interface endpoints dev's workloads
+    then need: ECR and logs for the tasks, Secrets Manager for the database secret, SQS for the
+    queue (without NAT an endpoint is their only way to reach each)."""
     return dev_variant(tmp_path_factory.mktemp("variant"), "lean",
                        ('nat = "instance"', 'nat = "none"'),
                        ("interface_endpoints = []",
-                        'interface_endpoints = ["ecr.api", "ecr.dkr", "logs", "sqs"]\n'
+                        'interface_endpoints = ["ecr.api", "ecr.dkr", "logs", '
+                        '"secretsmanager", "sqs"]\n'
                         "[network.subnets]\n"
                         'public = ["10.0.1.0/24", "10.0.2.0/24"]\n'
                         'private = ["10.0.10.0/24", "10.0.11.0/24"]\n'
@@ -288,7 +328,8 @@ def test_interface_endpoints_accept_only_https_from_the_vpc(variant):
                  if e["vpc_endpoint_type"] == "Interface"}
     assert sorted(e["service_name"] for e in interface.values()) == [
         "com.amazonaws.us-east-1.ecr.api", "com.amazonaws.us-east-1.ecr.dkr",
-        "com.amazonaws.us-east-1.logs", "com.amazonaws.us-east-1.sqs"]
+        "com.amazonaws.us-east-1.logs", "com.amazonaws.us-east-1.secretsmanager",
+        "com.amazonaws.us-east-1.sqs"]
     sg = variant.ref("aws_security_group", "network/endpoint-sg")
     private = sorted(variant.ref("aws_subnet", f"network/private-{x}") for x in "ab")
     for endpoint in interface.values():

@@ -17,7 +17,7 @@ from lib.config.edge import EdgeConfig, StorageConfig, edge_problems
 from lib.config.fields import AccountId, Region, Section, Slug, computed_default
 from lib.config.identity import AuthConfig, SecretConfig, auth_problems, secret_problems
 from lib.config.names import name_problems
-from lib.config.network import NetworkConfig, network_problems
+from lib.config.network import NetworkConfig, egress_problems, network_problems
 from lib.config.observability import CostConfig, LogsConfig, ObservabilityConfig
 from lib.config.serverless import ApiConfig, MessagingConfig, ScheduleConfig, serverless_problems
 from lib.config.services import ServiceConfig, service_problems
@@ -39,8 +39,8 @@ class EnvironmentConfig(Section):
         json_schema_extra=computed_default("the environment name"),
         description="The defaults the file is merged over; required when the environment is not "
                     "named after a profile. `lean` (seed 001's Lean MVP): one App Runner web "
-                    "service `api` on 8080, no load balancer, `nat = \"none\"`, dev-sized data "
-                    "stores (see `examples/lean.toml`).")
+                    "service `api` on 8080 (the API: no Lambda one), no load balancer, "
+                    "`nat = \"none\"`, dev-sized data stores (see `examples/lean.toml`).")
     account_id: AccountId = Field(description="12 digits, quoted: the only account the provider "
                                               "will touch.")
     region: Region = Field(description="The AWS region, e.g. `us-east-1`.")
@@ -113,8 +113,8 @@ def cross_field_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     """(field path, message) for every rule that spans fields, in the order they are reported."""
     return [*network_problems(c), *data_problems(c), *_tag_problems(c), *secret_problems(c),
             *service_problems(c), *compute_problems(c), *edge_problems(c),
-            *serverless_problems(c), *auth_problems(c), *backend_problems(c),
-            *name_problems(c)]
+            *serverless_problems(c), *egress_problems(c), *auth_problems(c),
+            *backend_problems(c), *name_problems(c)]
 
 
 def _tag_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:

@@ -1,10 +1,12 @@
 """The network section (`[network]`): the VPC's range, AZs, subnets, NAT and endpoints, and the
 rules between them and the rest of the environment (zones in its region, subnets that fit, no
-single NAT or NAT instance where an AZ outage must not cut egress).
+single NAT or NAT instance where an AZ outage must not cut egress, and without NAT an interface
+endpoint for every AWS API a workload needs).
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
@@ -64,7 +66,10 @@ class NetworkConfig(Section):
                     "the VPC, disjoint), instead of the computed layout.")
     interface_endpoints: list[InterfaceEndpoint] = Field(
         default=[], description="Interface endpoints in the private tier (AWS services without "
-                                "NAT, e.g. `sqs` for queues under `nat = \"none\"`); the gateway "
+                                "NAT). Under `nat = \"none\"` every API a workload needs must "
+                                "have one, or the file is refused: `ecr.api`, `ecr.dkr` and "
+                                "`logs` for ECS tasks, `secretsmanager` for secrets and the "
+                                "database (ECS services, functions), `sqs` for queues. The gateway "
                                 "endpoints (S3, DynamoDB) are always on and free.")
 
 
@@ -100,3 +105,82 @@ def network_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     if len(set(net.interface_endpoints)) != len(net.interface_endpoints):
         problems.append(("network.interface_endpoints", "lists an endpoint twice"))
     return problems
+
+
+# A private ECR repository (this project's, or one named in full): what the ECR endpoints serve.
+PRIVATE_ECR = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
+# The AWS APIs a workload may need without NAT: (how the message names it, the interface
+# endpoints that serve it). S3 and DynamoDB are not here: their gateway endpoints are always on.
+ENDPOINT_APIS = {
+    "ecr": ("ECR", ("ecr.api", "ecr.dkr")),  # image layers come from S3, through its gateway
+    "logs": ("CloudWatch Logs", ("logs",)),
+    "secretsmanager": ("Secrets Manager", ("secretsmanager",)),
+    "sqs": ("SQS", ("sqs",)),
+}
+WITH_NAT = "set network.nat to 'instance', 'single' or 'per_az'"
+
+
+def egress_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
+    """Without NAT nothing in the VPC reaches the internet: every AWS API a workload is told about
+    (secret ARNs, queue URLs), or that ECS needs to start its tasks (ECR, awslogs, injected
+    secrets), must have an interface endpoint. One line per AWS API that would be out of reach,
+    at the first field that needs it; and one per thing no endpoint can serve.
+
+    Not needs: what AWS delivers outside the VPC (Lambda's logs and SQS polling, App Runner's
+    image pulls and secret injection) and S3 (media, ECR layers) through its gateway endpoint."""
+    if c.network.nat != "none":
+        return []
+    needed: dict[str, list[str]] = {}  # ENDPOINT_APIS key -> fields that need it, in order
+    internet: list[tuple[str, str]] = []
+
+    def need(api: str, field: str) -> None:
+        needed.setdefault(api, []).append(field)
+
+    on_ecs = c.compute.platform == "ecs"
+    for s in c.services:
+        where = f"services.{s.name}"
+        if on_ecs:
+            if s.builds_image or PRIVATE_ECR.match(s.image):
+                need("ecr", f"{where}.image")
+            else:
+                internet.append((f"{where}.image",
+                                 f"'{s.image}' is pulled from outside this account's ECR, which "
+                                 f"needs internet egress; push it to ECR or {WITH_NAT}"))
+            # ECS injects secrets (the database's too) when it starts the task, through its ENI.
+            if s.secrets:
+                need("secretsmanager", f"{where}.secrets")
+            if "database" in s.access:
+                need("secretsmanager", f"{where}.access")
+        if s.queue:
+            need("sqs", f"{where}.queue")
+        elif s.sends_to:
+            need("sqs", f"{where}.sends_to")
+    if on_ecs and c.services:
+        needed.setdefault("logs", []).insert(0, "compute.platform")
+    if c.api.enabled:
+        # Lambda has no secret injection: the functions read DATABASE_SECRET_ARN and
+        # <NAME>_SECRET_ARN themselves.
+        if "database" in c.api.access:
+            need("secretsmanager", "api.access")
+        if c.api.secrets:
+            need("secretsmanager", "api.secrets")
+    if on_ecs and c.compute.ec2 is not None:
+        internet.append(("compute.ec2", "container instances register with the ECS API "
+                                        "(ecs, ecs-agent, ecs-telemetry), which "
+                                        f"network.interface_endpoints does not offer; {WITH_NAT}"))
+    if on_ecs and c.observability.otel_sidecar and c.services:
+        internet.append(("observability.otel_sidecar",
+                         "the collector's image (public.ecr.aws) and X-Ray need internet "
+                         f"egress; {WITH_NAT}, or turn the sidecar off"))
+
+    problems: list[tuple[str, str]] = []
+    for api, fields in needed.items():
+        label, endpoints = ENDPOINT_APIS[api]
+        missing = [e for e in endpoints if e not in c.network.interface_endpoints]
+        if not missing:
+            continue
+        add = ", ".join('"' + e + '"' for e in missing)
+        others = f" (also needed by {', '.join(fields[1:])})" if fields[1:] else ""
+        problems.append((fields[0], f"{label} is out of reach from a VPC without NAT; add {add} "
+                                    f"to network.interface_endpoints{others}"))
+    return problems + internet

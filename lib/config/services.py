@@ -230,11 +230,6 @@ def _queue_problems(c: EnvironmentConfig, s: ServiceConfig, where: str) -> list[
     known = ", ".join(queues) or "none"
     problems = [(f"{where}.sends_to", f"'{name}' is not a queue; queues: {known}")
                 for name in s.sends_to if name not in queues]
-    if (s.queue or s.sends_to) and c.network.nat == "none" and \
-            "sqs" not in c.network.interface_endpoints:
-        problems.append((f"{where}.{'queue' if s.queue else 'sends_to'}",
-                         "SQS is out of reach from a VPC without NAT; add \"sqs\" to "
-                         "network.interface_endpoints"))
     if s.queue is None:
         return problems
     if s.kind != "worker":

@@ -21,10 +21,36 @@ from lib.core.naming import Naming
 
 ANYWHERE = "0.0.0.0/0"
 ANYWHERE_IPV6 = "::/0"
-# Stateless NACLs must let replies back in on the port the connection left from. A NAT gateway
-# picks its source ports from 1024-65535; Linux hosts (Fargate tasks, Lambda) from 32768-60999.
-NAT_EPHEMERAL_PORTS = (1024, 65535)
-LINUX_EPHEMERAL_PORTS = (32768, 65535)
+# Stateless NACLs must let replies back in on the port the client's connection left from, and the
+# client picks it ("Ephemeral ports", Amazon VPC User Guide): Amazon Linux 32768-61000; Lambda
+# functions, NAT gateways and Elastic Load Balancing 1024-65535. App Runner's VPC connector is
+# not listed there: its Hyperplane ENIs are treated like Lambda's. A NAT instance forwards its
+# clients' connections on their own ports, so it needs theirs.
+EPHEMERAL_PORTS = {
+    "amazon_linux": (32768, 61000),  # Fargate tasks, ECS container instances
+    "lambda": (1024, 65535),
+    "nat_gateway": (1024, 65535),
+    "elb": (1024, 65535),
+    "apprunner": (1024, 65535),
+    "nat_instance": (1024, 65535),
+}
+# The kinds of client each tier may hold. The isolated tier holds only servers (RDS, ElastiCache)
+# and speaks only to the VPC, whose replies it admits on every port.
+TIER_CLIENTS = {
+    "public": ("nat_gateway", "nat_instance", "elb"),
+    "private": ("lambda", "amazon_linux", "apprunner"),
+}
+
+
+def return_ports(clients: tuple[str, ...]) -> tuple[int, int]:
+    """The one port range that admits the replies of every client kind in `clients`."""
+    ranges = sorted(EPHEMERAL_PORTS[c] for c in clients)
+    low, high = ranges[0]
+    for start, end in ranges[1:]:
+        if start > high + 1:
+            raise ValueError(f"{clients}: ephemeral ranges with a gap need a rule each")
+        high = max(high, end)
+    return low, high
 # Amazon Linux 2023, resolved by EC2 when the instance launches (no plan-time AMI lookup).
 NAT_INSTANCE_AMI_PARAMETER = {
     "arm64": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
@@ -256,8 +282,8 @@ class Network(Construct):
         """Coarse, stateless guard rails per tier; security groups do the fine-grained work."""
         n = self._props.naming
         vpc_cidr = self.vpc_cidr
-        nat_low, nat_high = NAT_EPHEMERAL_PORTS
-        linux_low, linux_high = LINUX_EPHEMERAL_PORTS
+        public_low, public_high = return_ports(TIER_CLIENTS["public"])
+        private_low, private_high = return_ports(TIER_CLIENTS["private"])
 
         def rule(number, protocol, cidr, from_port=0, to_port=0):
             return dict(rule_no=number, action="allow", protocol=protocol, cidr_block=cidr,
@@ -270,19 +296,21 @@ class Network(Construct):
         # With IPv6 on the public tier, the same internet-facing rules for ::/0.
         public_ipv6 = (
             [rule6(140, "tcp", 443, 443), rule6(150, "tcp", 80, 80),
-             rule6(160, "tcp", nat_low, nat_high)],
+             rule6(160, "tcp", public_low, public_high)],
             [rule6(110, "-1")],
         ) if self._props.ipv6_public else ([], [])
         rules = {
             "public": (
                 [rule(100, "tcp", ANYWHERE, 443, 443), rule(110, "tcp", ANYWHERE, 80, 80),
-                 rule(120, "tcp", ANYWHERE, nat_low, nat_high), rule(130, "-1", vpc_cidr),
+                 rule(120, "tcp", ANYWHERE, public_low, public_high), rule(130, "-1", vpc_cidr),
                  *public_ipv6[0]],
                 [rule(100, "-1", ANYWHERE), *public_ipv6[1]],
             ),
             "private": (
-                # From outside the VPC only replies to connections the tier opened (via NAT).
-                [rule(100, "-1", vpc_cidr), rule(110, "tcp", ANYWHERE, linux_low, linux_high)],
+                # From outside the VPC only replies to connections the tier opened (through NAT
+                # or the gateway endpoints), on the ports its functions, tasks and connector use.
+                [rule(100, "-1", vpc_cidr),
+                 rule(110, "tcp", ANYWHERE, private_low, private_high)],
                 [rule(100, "-1", ANYWHERE)],
             ),
             "isolated": (
