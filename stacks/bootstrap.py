@@ -7,7 +7,7 @@ state lives in.
 from cdktf import LocalBackend, TerraformOutput, TerraformStack
 from constructs import Construct
 
-from lib.delivery.baseline import Baseline, BaselineProps
+from lib.delivery.baseline import Baseline, BaselineProps, trail_arn
 from lib.config import AccountConfig, EnvironmentConfig, Target
 from lib.delivery.github_oidc import DeployRoles, DeployRolesProps, StateAccess, github_oidc_provider
 from lib.identity.kms import EncryptionKey, EncryptionKeyProps
@@ -51,7 +51,7 @@ class BootstrapStack(TerraformStack):
         if account.baseline.enabled:
             audit_key = EncryptionKey(self, "audit-key", EncryptionKeyProps(
                 naming=n, purpose="audit", description=f"{account.project}: audit trail",
-                allow_services=("cloudtrail.amazonaws.com", "config.amazonaws.com")))
+                allow_services=("config.amazonaws.com",), cloudtrail_trail_arns=(trail_arn(n),)))
             baseline = Baseline(self, "baseline", BaselineProps(
                 naming=n, audit_key_arn=audit_key.arn, retention_days=account.log_retention_days,
                 data_event_bucket_arns=(store.bucket_arn,)))

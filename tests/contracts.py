@@ -64,8 +64,8 @@ class Resource:
 class Graph:
     """One synthesized stack (anything with `name` and `json`), indexed by resource address."""
 
-    def __init__(self, stack):
-        self.name: str = stack.name
+    def __init__(self, stack, name: str | None = None):
+        self.name: str = name or stack.name
         self.json: dict = stack.json
         self.resources: dict[str, Resource] = {
             f"{type_}.{logical_id}": Resource(self, type_, logical_id, body)
@@ -161,7 +161,10 @@ class Graph:
         return seen
 
 
-def graphs(stacks: Iterable) -> list[Graph]:
+def graphs(stacks) -> list[Graph]:
+    """Graphs of the given stacks; a dict's keys name them (presets share stack names)."""
+    if isinstance(stacks, dict):
+        return [Graph(s, label) for label, s in stacks.items()]
     return [s if isinstance(s, Graph) else Graph(s) for s in stacks]
 
 
@@ -388,7 +391,7 @@ class Report:
 Rule = Callable[[list[Graph], Report], None]
 
 
-def run(rule: Rule, stacks: Iterable) -> Report:
+def run(rule: Rule, stacks) -> Report:
     report = Report()
     rule(graphs(stacks), report)
     return report

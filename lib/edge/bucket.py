@@ -54,7 +54,9 @@ class Bucket(Construct):
     disabled (bucket owner enforced), a policy that denies any request not made over TLS, optional
     versioning, lifecycle rules and CORS, and aborted multipart uploads cleaned up after 7 days.
 
-    Outputs: `name`, `arn`, `domain_name` (regional).
+    Outputs: `name`, `arn`, `domain_name` (regional), `policy` (the aws_s3_bucket_policy, once
+    attached: what a service that writes here on its own, such as CloudTrail or a load balancer's
+    access logs, must depend on).
     """
 
     def __init__(self, scope: Construct, id: str, props: BucketProps):
@@ -101,6 +103,7 @@ class Bucket(Construct):
         self.name: str = bucket.bucket
         self.arn: str = bucket.arn
         self.domain_name: str = bucket.bucket_regional_domain_name
+        self.policy = None
         if not props.defer_policy:
             self.attach_policy(props.extra_policy_statements)
 
@@ -114,7 +117,7 @@ class Bucket(Construct):
             "Resource": [self.arn, f"{self.arn}/*"],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
-        aws.s3_bucket_policy.S3BucketPolicy(
+        self.policy = aws.s3_bucket_policy.S3BucketPolicy(
             self, "policy", bucket=self._bucket_id,
             policy=json.dumps({"Version": "2012-10-17", "Statement": [tls_only, *statements]}))
 
