@@ -16,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 TOKEN = re.compile(r"\$\{(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z0-9_]+)\}")
 ADDRESS = re.compile(r"^(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)$")
@@ -275,7 +275,8 @@ def managed_policies(role: Resource) -> list[str]:
     """ARNs of the managed policies attached to the role."""
     g = role.graph
     arns = [g.value(a) for a in listed(role.body.get("managed_policy_arns"))]
-    return arns + [g.value(a.body["policy_arn"]) for a in g.of_type("aws_iam_role_policy_attachment")
+    attachments = g.of_type("aws_iam_role_policy_attachment")
+    return arns + [g.value(a.body["policy_arn"]) for a in attachments
                    if _names(g, a.body["role"], role)]
 
 
