@@ -70,6 +70,7 @@ def add_services(stack: "EnvironmentStack") -> None:
         LoadBalancerProps, c.ingress, naming=n, vpc_id=net.vpc_id,
         subnet_ids=net.public_subnet_ids, allowed_cidrs=list(c.ingress.allowed_cidrs),
         access_log_bucket=stack.storage.logs.name if c.ingress.access_logs else None,
+        access_log_bucket_policy=stack.storage.logs.policy,
         access_log_prefix=ALB_LOG_PREFIX, ipv6=c.dual_stack_ingress,
         allowed_ipv6_cidrs=tuple(c.ingress.allowed_ipv6_cidrs)))
     cluster = stack.cluster = Cluster(stack, "cluster", ClusterProps(

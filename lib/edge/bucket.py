@@ -3,6 +3,7 @@
 import json
 from dataclasses import dataclass, field
 
+from cdktf import TerraformResource
 from constructs import Construct
 
 from lib.core import aws
@@ -47,6 +48,8 @@ class BucketProps:
     defer_policy: bool = False
     cors_origins: list[str] = field(default_factory=list)  # browsers may GET/PUT from these
     access_log_bucket: str | None = None  # S3 server access logs go there, under s3/<component>/
+    # That bucket's aws_s3_bucket_policy (it admits S3 logging): the logging configuration waits.
+    access_log_bucket_policy: TerraformResource | None = None
 
 
 class Bucket(Construct):
@@ -98,7 +101,9 @@ class Bucket(Construct):
         if props.access_log_bucket:
             aws.s3_bucket_logging.S3BucketLoggingA(
                 self, "access-logs", bucket=bucket_id, target_bucket=props.access_log_bucket,
-                target_prefix=f"s3/{props.component}/")
+                target_prefix=f"s3/{props.component}/",
+                depends_on=[props.access_log_bucket_policy] if props.access_log_bucket_policy
+                else None)
         self._bucket_id = bucket_id
         self.name: str = bucket.bucket
         self.arn: str = bucket.arn
