@@ -22,9 +22,7 @@ from delivery_rules import (ACL, CONFIG_ROLE_POLICY, ECS_INSTANCE_POLICY, FLOW_L
 
 # Open problems, by rule, each with its reason and owner. A fixed gap fails the test until its
 # line goes (contracts.assert_clean).
-KNOWN_GAPS = {otel_collector: {
-    "*aws_ecs_task_definition *: task role may not logs:*": "the collector's metrics are EMF logs",
-}, session_manager_logs: {
+KNOWN_GAPS = {session_manager_logs: {
     "bootstrap-stack: aws_ssm_document baseline/session-preferences: * may not *":
         "ECS instances cannot write session logs",
 }, flow_logs_deliver: {
