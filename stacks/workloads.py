@@ -14,6 +14,7 @@ from lib.compute.load_balancer import LoadBalancer, LoadBalancerProps
 from lib.compute.service_spec import ServiceSpec
 from lib.config import PROJECT_ROOT
 from lib.core.access import DataStores
+from lib.delivery.baseline import session_log_access
 from lib.identity.secrets import SecretSpec, ServiceSecrets, ServiceSecretsProps
 from lib.serverless.api import ServerlessApi, ServerlessApiProps
 from lib.serverless.scheduler import FunctionTarget, ScheduledJob, ScheduledJobProps
@@ -78,7 +79,7 @@ def add_services(stack: "EnvironmentStack") -> None:
         ec2=from_config(Ec2Capacity, c.compute.ec2) if c.compute.ec2 else None,
         subnet_ids=net.private_subnet_ids, vpc_id=net.vpc_id,
         volume_key_arn=stack.data_key.arn,
-        container_insights=c.observability.container_insights))
+        container_insights=c.observability.container_insights, session_logs=session_log_access(n)))
     for svc in c.services:
         stack.services[svc.name] = ContainerService(
             stack, f"service-{svc.name}", ContainerServiceProps(

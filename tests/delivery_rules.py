@@ -380,10 +380,11 @@ def session_manager_logs(gs, report: Report) -> None:
             where = f"{role.graph.name}: role {role.body['name']}"
             if bucket is not None:
                 obj = f"{bucket.attr('arn')}/{prefix}i-0123456789abcdef0.log"
-                report.check(document, allows(statements, "s3:PutObject", obj), f"{where} may not "
-                             f"s3:PutObject {obj}")
+                owner = {"s3:ResourceAccount": g.account}
+                report.check(document, allows(statements, "s3:PutObject", obj, None, owner),
+                             f"{where} may not s3:PutObject {obj}")
                 report.check(document, allows(statements, "s3:GetEncryptionConfiguration",
-                                              bucket.attr("arn")),
+                                              bucket.attr("arn"), None, owner),
                              f"{where} may not s3:GetEncryptionConfiguration")
                 bucket_key = key_named(g, bucket_encryption(bucket).get("kms_master_key_id"))
                 if bucket_key is not None:

@@ -22,10 +22,7 @@ from delivery_rules import (ACL, CONFIG_ROLE_POLICY, ECS_INSTANCE_POLICY, FLOW_L
 
 # Open problems, by rule, each with its reason and owner. A fixed gap fails the test until its
 # line goes (contracts.assert_clean).
-KNOWN_GAPS = {session_manager_logs: {
-    "bootstrap-stack: aws_ssm_document baseline/session-preferences: * may not *":
-        "ECS instances cannot write session logs",
-}, flow_logs_deliver: {
+KNOWN_GAPS = {flow_logs_deliver: {
     "*aws_flow_log network/flow-log: role may not logs:DescribeLogGroups*":
         "lib/network/vpc.py: the flow log role lacks logs:DescribeLogGroups (VPC User Guide "
         "minimum); network owners",

@@ -6,11 +6,25 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from lib.core import aws
+from lib.core.access import SessionLogAccess
 from lib.edge.bucket import Bucket, BucketProps, LifecycleRule
 from lib.core.iam import service_role_with_policies
 from lib.core.naming import Naming
 
 CONFIG_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AWS_ConfigRole"
+ACCOUNT_ENVIRONMENT = "account"  # the bootstrap stack names its resources <project>-account-...
+AUDIT = "audit"  # the audit bucket's component and the audit key's purpose
+SESSION_LOG_PREFIX = "session-manager"
+
+
+def session_log_access(partition_of: Naming) -> SessionLogAccess:
+    """Where the account baseline of any project in `partition_of`'s account and Region logs
+    Session Manager sessions: what an environment's EC2 instance roles are granted, since the
+    preferences document binds every managed node there (not only this project's)."""
+    n = Naming("*", ACCOUNT_ENVIRONMENT, partition_of.account_id, partition_of.region)
+    return SessionLogAccess(bucket_arn=n.bucket_arn(AUDIT), prefix=SESSION_LOG_PREFIX,
+                            key_alias=f"alias/{n.name(AUDIT)}", account_id=n.account_id,
+                            region=n.region)
 
 
 def trail_arn(naming: Naming) -> str:
@@ -36,7 +50,7 @@ class Baseline(Construct):
       bucket, switched on.
     - Session Manager: sessions encrypted with the audit key and logged to the audit bucket (the
       account-wide `SSM-SessionManagerRunShell` preferences document; see README if the account
-      already has one).
+      already has one). Instance roles need `session_log_access()` to start sessions.
 
     Outputs: `trail_arn`, `audit_bucket_name`, `detector_id`.
     """
@@ -45,7 +59,7 @@ class Baseline(Construct):
         super().__init__(scope, id)
         n = props.naming
         trail_name, trail = n.name("trail"), trail_arn(n)
-        bucket_arn = n.bucket_arn("audit")
+        bucket_arn = n.bucket_arn(AUDIT)
         logs = f"{bucket_arn}/AWSLogs/{n.account_id}"
         owner_full_control = {"s3:x-amz-acl": "bucket-owner-full-control"}
         # CloudTrail User Guide, "Amazon S3 bucket policy for CloudTrail" (aws:SourceArn: this
@@ -54,7 +68,7 @@ class Baseline(Construct):
         trail_writes = {"StringEquals": {"aws:SourceArn": trail}}
         config_writes = {"StringEquals": {"aws:SourceAccount": n.account_id}}
         audit = Bucket(self, "audit-bucket", BucketProps(
-            naming=n, component="audit", kms_key_arn=props.audit_key_arn,
+            naming=n, component=AUDIT, kms_key_arn=props.audit_key_arn,
             lifecycle=[LifecycleRule("expire-audit", expire_days=props.retention_days)],
             extra_policy_statements=[
                 {"Sid": "CloudTrailChecksTheBucket", "Effect": "Allow",
@@ -122,7 +136,7 @@ class Baseline(Construct):
             content=json.dumps({
                 "schemaVersion": "1.0", "description": f"{n.project}: encrypted, logged sessions",
                 "sessionType": "Standard_Stream",
-                "inputs": {"s3BucketName": audit.name, "s3KeyPrefix": "session-manager",
+                "inputs": {"s3BucketName": audit.name, "s3KeyPrefix": SESSION_LOG_PREFIX,
                            "s3EncryptionEnabled": True, "kmsKeyId": props.audit_key_arn,
                            "cloudWatchLogGroupName": "", "runAsEnabled": False,
                            "idleSessionTimeout": "20"}}),
