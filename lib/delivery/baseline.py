@@ -17,11 +17,11 @@ AUDIT = "audit"  # the audit bucket's component and the audit key's purpose
 SESSION_LOG_PREFIX = "session-manager"
 
 
-def session_log_access(partition_of: Naming) -> SessionLogAccess:
-    """Where the account baseline of any project in `partition_of`'s account and Region logs
-    Session Manager sessions: what an environment's EC2 instance roles are granted, since the
+def session_log_access(environment: Naming) -> SessionLogAccess:
+    """Where the account baseline of any project in the environment's account and Region logs
+    Session Manager sessions: what the environment's EC2 instance roles are granted, since the
     preferences document binds every managed node there (not only this project's)."""
-    n = Naming("*", ACCOUNT_ENVIRONMENT, partition_of.account_id, partition_of.region)
+    n = Naming("*", ACCOUNT_ENVIRONMENT, environment.account_id, environment.region)
     return SessionLogAccess(bucket_arn=n.bucket_arn(AUDIT), prefix=SESSION_LOG_PREFIX,
                             key_alias=f"alias/{n.name(AUDIT)}", account_id=n.account_id,
                             region=n.region)
