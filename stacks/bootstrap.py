@@ -7,7 +7,7 @@ state lives in.
 from cdktf import LocalBackend, TerraformOutput, TerraformStack
 from constructs import Construct
 
-from lib.delivery.baseline import Baseline, BaselineProps
+from lib.delivery.baseline import ACCOUNT_ENVIRONMENT, AUDIT, Baseline, BaselineProps, trail_arn
 from lib.config import AccountConfig, EnvironmentConfig, Target
 from lib.delivery.github_oidc import DeployRoles, DeployRolesProps, StateAccess, github_oidc_provider
 from lib.identity.kms import EncryptionKey, EncryptionKeyProps
@@ -23,7 +23,7 @@ class BootstrapStack(TerraformStack):
                  environments: list[EnvironmentConfig], target: Target,
                  local_endpoint: str | None = None):
         super().__init__(scope, NAME)
-        n = Naming(account.project, "account", account.account_id, account.region)
+        n = Naming(account.project, ACCOUNT_ENVIRONMENT, account.account_id, account.region)
         aws_provider(self, n, account.tags, target, local_endpoint=local_endpoint)
         LocalBackend(self, path=f"../../../terraform.{NAME}.tfstate")
         state_key = EncryptionKey(self, "state-key", EncryptionKeyProps(
@@ -50,8 +50,8 @@ class BootstrapStack(TerraformStack):
 
         if account.baseline.enabled:
             audit_key = EncryptionKey(self, "audit-key", EncryptionKeyProps(
-                naming=n, purpose="audit", description=f"{account.project}: audit trail",
-                allow_services=("cloudtrail.amazonaws.com", "config.amazonaws.com")))
+                naming=n, purpose=AUDIT, description=f"{account.project}: audit trail",
+                allow_services=("config.amazonaws.com",), cloudtrail_trail_arns=(trail_arn(n),)))
             baseline = Baseline(self, "baseline", BaselineProps(
                 naming=n, audit_key_arn=audit_key.arn, retention_days=account.log_retention_days,
                 data_event_bucket_arns=(store.bucket_arn,)))

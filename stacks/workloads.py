@@ -14,6 +14,7 @@ from lib.compute.load_balancer import LoadBalancer, LoadBalancerProps
 from lib.compute.service_spec import ServiceSpec
 from lib.config import PROJECT_ROOT
 from lib.core.access import DataStores
+from lib.delivery.baseline import session_log_access
 from lib.identity.secrets import SecretSpec, ServiceSecrets, ServiceSecretsProps
 from lib.serverless.api import ServerlessApi, ServerlessApiProps
 from lib.serverless.scheduler import FunctionTarget, ScheduledJob, ScheduledJobProps
@@ -70,6 +71,7 @@ def add_services(stack: "EnvironmentStack") -> None:
         LoadBalancerProps, c.ingress, naming=n, vpc_id=net.vpc_id,
         subnet_ids=net.public_subnet_ids, allowed_cidrs=list(c.ingress.allowed_cidrs),
         access_log_bucket=stack.storage.logs.name if c.ingress.access_logs else None,
+        access_log_bucket_policy=stack.storage.logs.policy,
         access_log_prefix=ALB_LOG_PREFIX, ipv6=c.dual_stack_ingress,
         allowed_ipv6_cidrs=tuple(c.ingress.allowed_ipv6_cidrs)))
     cluster = stack.cluster = Cluster(stack, "cluster", ClusterProps(
@@ -77,7 +79,7 @@ def add_services(stack: "EnvironmentStack") -> None:
         ec2=from_config(Ec2Capacity, c.compute.ec2) if c.compute.ec2 else None,
         subnet_ids=net.private_subnet_ids, vpc_id=net.vpc_id,
         volume_key_arn=stack.data_key.arn,
-        container_insights=c.observability.container_insights))
+        container_insights=c.observability.container_insights, session_logs=session_log_access(n)))
     for svc in c.services:
         stack.services[svc.name] = ContainerService(
             stack, f"service-{svc.name}", ContainerServiceProps(

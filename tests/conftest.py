@@ -116,6 +116,22 @@ def stacks(synth_dir) -> dict[str, SynthStack]:
 
 
 @pytest.fixture(scope="session")
+def fixture_stacks(tmp_path_factory) -> dict[str, SynthStack]:
+    """tests/fixtures/*.toml (every switch the shipped environments leave off), synthesized once."""
+    return synthesize(tmp_path_factory.mktemp("fixture-stacks"),
+                      sorted((ROOT / "tests" / "fixtures").glob("*.toml")))
+
+
+@pytest.fixture(scope="session")
+def every_stack(stacks, bootstrap, presets, fixture_stacks) -> dict[str, SynthStack]:
+    """Everything the project synthesizes: the environments, the bootstrap stack, every preset and
+    every test fixture, by a label that says where it comes from."""
+    return {**stacks, "bootstrap-stack": bootstrap,
+            **{f"examples/{name}": stack for name, stack in presets.items()},
+            **{f"tests/fixtures: {name}": stack for name, stack in fixture_stacks.items()}}
+
+
+@pytest.fixture(scope="session")
 def dev(stacks) -> SynthStack:
     return stacks["dev-stack"]
 

@@ -141,14 +141,15 @@ def test_execution_roles_pull_only_their_own_repository_and_log_to_their_own_gro
 
 def test_task_roles_hold_only_what_the_service_is_granted(full, dev):
     backend = {s["Sid"]: s for s in policy(full, "backend", "task")}
-    assert set(backend) == {"RedisIamAuthentication", "OtelTraces", "OtelMetrics", "MediaObjects",
-                            "MediaList", "MediaKeyThroughS3"}
+    otel = {"OtelTraces", "OtelMetricsAsEmfLogs", "OtelMetrics"}
+    assert set(backend) == {"RedisIamAuthentication", *otel, "MediaObjects", "MediaList",
+                            "MediaKeyThroughS3"}
     assert backend["RedisIamAuthentication"]["Action"] == "elasticache:Connect"
     assert backend["RedisIamAuthentication"]["Resource"] == [
         full.ref("aws_elasticache_replication_group", "cache/group", "arn"),
         full.ref("aws_elasticache_user", "cache/app-user", "arn")]
     # the fixture runs the OpenTelemetry sidecar: the frontend may only ship telemetry
-    assert {s["Sid"] for s in policy(full, "frontend", "task")} == {"OtelTraces", "OtelMetrics"}
+    assert {s["Sid"] for s in policy(full, "frontend", "task")} == otel
     assert dev.matching("aws_iam_role_policy", "service-frontend/task-role-policy") == {}
 
 

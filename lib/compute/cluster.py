@@ -9,6 +9,7 @@ from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from lib.core import aws
+from lib.core.access import SessionLogAccess
 from lib.core.iam import service_role
 from lib.core.naming import Naming
 
@@ -44,14 +45,18 @@ class ClusterProps:
     vpc_id: str
     volume_key_arn: str
     container_insights: bool  # per-task metrics, billed as custom metrics
+    # Where the account's Session Manager preferences log sessions: EC2 instances may write there
+    # and use its key (without, a logged, encrypted session cannot start). None: not granted.
+    session_logs: SessionLogAccess | None = None
 
 
 class Cluster(Construct):
     """An ECS cluster (Container Insights unless switched off) with the FARGATE and FARGATE_SPOT capacity providers.
 
     With `ec2`, also an Auto Scaling group of ECS-optimized instances (IMDSv2 only, encrypted
-    volumes, Session Manager instead of SSH, no inbound rules) behind a capacity provider with
-    managed scaling and termination protection.
+    volumes, Session Manager instead of SSH, its session logs and key granted through
+    `session_logs`, no inbound rules) behind a capacity provider with managed scaling and
+    termination protection.
 
     Outputs: `name`, `arn`, `default_strategy` (list of (provider, base, weight)),
     `ec2_provider_name` (None without EC2), `strategy(on_ec2)` (a service's strategy).
@@ -94,6 +99,8 @@ class Cluster(Construct):
     def _ec2_capacity(self, n: Naming, props: ClusterProps, cluster_name: str) -> str:
         ec2 = props.ec2
         role = service_role(self, "instance-role", n, "ecs-instance", "ec2.amazonaws.com",
+                            session_log_statements(props.session_logs, n.partition)
+                            if props.session_logs else None,
                             managed_policy_arns=EC2_PROVIDER_POLICIES)
         profile = aws.iam_instance_profile.IamInstanceProfile(
             self, "instance-profile", name=n.name("ecs-instance"), role=role.name,
@@ -144,3 +151,20 @@ class Cluster(Construct):
                     status="ENABLED", target_capacity=100)),
             tags=n.tags("ec2"))
         return provider.name
+
+
+def session_log_statements(logs: SessionLogAccess, partition: str) -> list[dict]:
+    """AWS Systems Manager User Guide, "Create a custom IAM instance profile for Session Manager":
+    with S3 session logs and KMS session encryption the instance writes the log, checks the
+    bucket's encryption, and uses the key (decrypt for the session, data keys for the bucket)."""
+    own = {"StringEquals": {"s3:ResourceAccount": logs.account_id}}
+    return [
+        {"Sid": "WriteSessionLogs", "Effect": "Allow", "Action": "s3:PutObject",
+         "Resource": f"{logs.bucket_arn}/{logs.prefix}/*", "Condition": own},
+        {"Sid": "CheckSessionLogEncryption", "Effect": "Allow",
+         "Action": "s3:GetEncryptionConfiguration", "Resource": logs.bucket_arn, "Condition": own},
+        {"Sid": "UseTheSessionKey", "Effect": "Allow",
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": f"arn:{partition}:kms:{logs.region}:{logs.account_id}:key/*",
+         "Condition": {"ForAnyValue:StringLike": {"kms:ResourceAliases": logs.key_alias}}},
+    ]

@@ -19,13 +19,29 @@ from lib.core.access import BucketAccess, CacheAccess, DatabaseAccess, QueueAcce
 ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
 # AWS Distro for OpenTelemetry collector, pinned; it ships traces to X-Ray and metrics to CloudWatch.
 OTEL_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
-OTEL_STATEMENTS = [
-    {"Sid": "OtelTraces", "Effect": "Allow", "Resource": "*",
-     "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
-                "xray:GetSamplingTargets"]},
-    {"Sid": "OtelMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
-     "Condition": {"StringEquals": {"cloudwatch:namespace": "ECS/AWSOTel/Application"}}},
-]
+# Its default ECS configuration (--config=/etc/ecs/ecs-default-config.yaml) exports metrics in the
+# embedded metric format to this CloudWatch Logs group, which CloudWatch turns into metrics in this
+# namespace (Amazon ECS Developer Guide, "Exporting application metrics to Amazon CloudWatch").
+OTEL_METRICS_LOG_GROUP = "/aws/ecs/application/metrics"
+OTEL_NAMESPACE = "ECS/AWSOTel/Application"
+
+
+def otel_statements(n: Naming) -> list[dict]:
+    """The collector's task role grants (ADOT, "Configuring Permissions"): X-Ray for traces; for
+    metrics, the EMF log group (created by the collector on first write) and, should it be
+    configured to call the API directly, PutMetricData in its namespace only."""
+    group = n.arn("logs", f"log-group:{OTEL_METRICS_LOG_GROUP}")
+    return [
+        {"Sid": "OtelTraces", "Effect": "Allow", "Resource": "*",
+         "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets"]},
+        {"Sid": "OtelMetricsAsEmfLogs", "Effect": "Allow",
+         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                    "logs:DescribeLogStreams"],
+         "Resource": [group, f"{group}:log-stream:*"]},
+        {"Sid": "OtelMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData",
+         "Resource": "*", "Condition": {"StringEquals": {"cloudwatch:namespace": OTEL_NAMESPACE}}},
+    ]
 
 
 # The construct ids of a queue worker's scaling alarms (the local target disarms them).
@@ -105,7 +121,7 @@ class ContainerService(Construct):
             self._execution_statements(props, log_group.arn, access.readable_secret_arns))
         task_role = service_role(
             self, "task-role", n, f"{svc.name}-task", "ecs-tasks.amazonaws.com",
-            access.runtime_statements + (OTEL_STATEMENTS if props.otel_sidecar else []))
+            access.runtime_statements + (otel_statements(n) if props.otel_sidecar else []))
         self.execution_role_arn: str = execution_role.arn
         self.task_role_arn: str = task_role.arn
 

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from cdktf import TerraformResource
 from constructs import Construct
 
 from lib.core import aws
@@ -32,6 +33,9 @@ class LoadBalancerProps:
     access_log_bucket: str | None  # bucket name; None: no access logs
     access_log_prefix: str
     deletion_protection: bool
+    # The log bucket's aws_s3_bucket_policy: enabling access logs fails until it lets the region's
+    # Elastic Load Balancing write, so the load balancer waits for it. None: nothing to wait for.
+    access_log_bucket_policy: TerraformResource | None = None
     # Dual-stack (needs `domain`, and IPv6 blocks on `subnet_ids`): 80/443 also from
     # `allowed_ipv6_cidrs`, and an AAAA alias record beside the A record.
     ipv6: bool = False
@@ -100,6 +104,8 @@ class LoadBalancer(Construct):
             access_logs=aws.lb.LbAccessLogs(
                 bucket=props.access_log_bucket, prefix=props.access_log_prefix, enabled=True)
             if props.access_log_bucket else None,
+            depends_on=[props.access_log_bucket_policy]
+            if props.access_log_bucket and props.access_log_bucket_policy else None,
             tags=n.tags("alb"))
         self.arn: str = lb.arn
         self.arn_suffix: str = lb.arn_suffix

@@ -74,4 +74,6 @@ class ObservabilityConfig(Section):
                     "way.")
     otel_sidecar: bool = Field(default=False,
                                description="An AWS Distro for OpenTelemetry collector in every "
-                                           "task (OTLP on localhost:4317, X-Ray).")
+                                           "task (OTLP on localhost:4317, X-Ray; metrics as "
+                                           "EMF logs in `/aws/ecs/application/metrics`, "
+                                           "which the collector creates).")

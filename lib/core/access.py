@@ -62,3 +62,17 @@ class DataStores:
         uses = set(uses)
         return {store: getattr(self, store) if store in uses else None
                 for store in ("database", "cache", "media")}
+
+
+@dataclass(frozen=True)
+class SessionLogAccess:
+    """Where Session Manager writes every session's log in an account and Region (the account
+    baseline's preferences document), and the key that encrypts sessions and that bucket: every
+    managed instance's role must be able to reach them. Names may hold `*` (any project's
+    baseline in the account)."""
+
+    bucket_arn: str
+    prefix: str  # the key prefix sessions are written under
+    key_alias: str  # the alias of the session and bucket key (a kms:ResourceAliases pattern)
+    account_id: str  # the bucket's and key's owner
+    region: str

@@ -17,6 +17,16 @@ def service_role(scope: Construct, id: str, naming: Naming, name: str, service: 
     """A role `<project>-<env>-<name>` that only `service` (e.g. "ecs-tasks.amazonaws.com") acting
     for this account can assume, with an inline policy of `statements` (if any) and the given
     managed policies attached. Returns the aws_iam_role."""
+    return service_role_with_policies(scope, id, naming, name, service, statements,
+                                      managed_policy_arns)[0]
+
+
+def service_role_with_policies(scope: Construct, id: str, naming: Naming, name: str, service: str,
+                               statements: list[dict] | None = None,
+                               managed_policy_arns: list[str] = ()) -> tuple:
+    """`service_role`, and the resources that grant its permissions (the inline policy, the
+    managed policy attachments): a service that checks its role's rights when it is created
+    (AWS Config, say) must depend on them, not only on the role."""
     role = aws.iam_role.IamRole(
         scope, id, name=naming.name(name),
         assume_role_policy=policy_document([{
@@ -26,10 +36,12 @@ def service_role(scope: Construct, id: str, naming: Naming, name: str, service: 
             "Condition": {"StringEquals": {"aws:SourceAccount": naming.account_id}},
         }]),
         tags=naming.tags(name))
+    grants = []
     if statements:
-        aws.iam_role_policy.IamRolePolicy(scope, f"{id}-policy", role=role.id, name=name,
-                                          policy=policy_document(statements))
+        grants.append(aws.iam_role_policy.IamRolePolicy(scope, f"{id}-policy", role=role.id,
+                                                        name=name,
+                                                        policy=policy_document(statements)))
     for i, arn in enumerate(managed_policy_arns):
-        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
-            scope, f"{id}-managed-{i}", role=role.name, policy_arn=arn)
-    return role
+        grants.append(aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+            scope, f"{id}-managed-{i}", role=role.name, policy_arn=arn))
+    return role, grants

@@ -3,6 +3,7 @@
 import json
 from dataclasses import dataclass, field
 
+from cdktf import TerraformResource
 from constructs import Construct
 
 from lib.core import aws
@@ -47,6 +48,8 @@ class BucketProps:
     defer_policy: bool = False
     cors_origins: list[str] = field(default_factory=list)  # browsers may GET/PUT from these
     access_log_bucket: str | None = None  # S3 server access logs go there, under s3/<component>/
+    # That bucket's aws_s3_bucket_policy (it admits S3 logging): the logging configuration waits.
+    access_log_bucket_policy: TerraformResource | None = None
 
 
 class Bucket(Construct):
@@ -54,7 +57,9 @@ class Bucket(Construct):
     disabled (bucket owner enforced), a policy that denies any request not made over TLS, optional
     versioning, lifecycle rules and CORS, and aborted multipart uploads cleaned up after 7 days.
 
-    Outputs: `name`, `arn`, `domain_name` (regional).
+    Outputs: `name`, `arn`, `domain_name` (regional), `policy` (the aws_s3_bucket_policy, once
+    attached: what a service that writes here on its own, such as CloudTrail or a load balancer's
+    access logs, must depend on).
     """
 
     def __init__(self, scope: Construct, id: str, props: BucketProps):
@@ -96,11 +101,14 @@ class Bucket(Construct):
         if props.access_log_bucket:
             aws.s3_bucket_logging.S3BucketLoggingA(
                 self, "access-logs", bucket=bucket_id, target_bucket=props.access_log_bucket,
-                target_prefix=f"s3/{props.component}/")
+                target_prefix=f"s3/{props.component}/",
+                depends_on=[props.access_log_bucket_policy] if props.access_log_bucket_policy
+                else None)
         self._bucket_id = bucket_id
         self.name: str = bucket.bucket
         self.arn: str = bucket.arn
         self.domain_name: str = bucket.bucket_regional_domain_name
+        self.policy = None
         if not props.defer_policy:
             self.attach_policy(props.extra_policy_statements)
 
@@ -114,7 +122,7 @@ class Bucket(Construct):
             "Resource": [self.arn, f"{self.arn}/*"],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
-        aws.s3_bucket_policy.S3BucketPolicy(
+        self.policy = aws.s3_bucket_policy.S3BucketPolicy(
             self, "policy", bucket=self._bucket_id,
             policy=json.dumps({"Version": "2012-10-17", "Statement": [tls_only, *statements]}))
 

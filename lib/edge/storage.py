@@ -57,17 +57,20 @@ class Storage(Construct):
             lifecycle=[LifecycleRule("tier-down", transitions=[(30, "STANDARD_IA"),
                                                                (90, "GLACIER")])],
             cors_origins=list(st.media_cors_origins), access_log_bucket=self.logs.name,
+            access_log_bucket_policy=self.logs.policy,
             force_destroy=props.disposable)) \
             if st.media else None
         self.static = {surface: Bucket(self, f"{surface}-assets", BucketProps(
             naming=n, component=f"{surface}-assets", kms_key_arn=props.data_key_arn,
             lifecycle=[LifecycleRule("expire-old-versions", noncurrent_expire_days=30)],
-            defer_policy=True, access_log_bucket=self.logs.name, force_destroy=props.disposable))
+            defer_policy=True, access_log_bucket=self.logs.name,
+            access_log_bucket_policy=self.logs.policy, force_destroy=props.disposable))
             for surface in st.surfaces}
         self.artifacts = Bucket(self, "artifacts", BucketProps(
             naming=n, component="artifacts", kms_key_arn=props.data_key_arn,
             lifecycle=[LifecycleRule("expire-old-versions", noncurrent_expire_days=90)],
-            access_log_bucket=self.logs.name, force_destroy=props.disposable)) \
+            access_log_bucket=self.logs.name,
+            access_log_bucket_policy=self.logs.policy, force_destroy=props.disposable)) \
             if st.artifacts else None
         self.buckets: dict[str, Bucket] = {name: bucket for name, bucket in [
             ("logs", self.logs), ("media", self.media), ("artifacts", self.artifacts),

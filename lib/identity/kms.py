@@ -19,6 +19,9 @@ class EncryptionKeyProps:
     # AWS services that publish into resources the key encrypts (e.g. CloudWatch alarms and
     # EventBridge into an encrypted SNS topic): they may generate data keys and decrypt.
     allow_services: tuple[str, ...] = ()
+    # Trails that encrypt their logs with the key: CloudTrail may generate data keys for them,
+    # describe the key and decrypt (an S3 Bucket Key), each only on behalf of these trails.
+    cloudtrail_trail_arns: tuple[str, ...] = ()
     # 7-30 days; a short window lets a disposable environment be torn down and rebuilt.
     deletion_window_days: int = 30
 
@@ -27,7 +30,8 @@ class EncryptionKey(Construct):
     """A symmetric KMS key with annual rotation and an alias.
 
     The key policy gives the account (and so IAM policies) administration of the key, and, where
-    asked, the CloudWatch Logs service the use of it scoped to this account's log groups.
+    asked, the CloudWatch Logs service the use of it scoped to this account's log groups, other
+    services the data-key use they publish with, and CloudTrail what its trails need.
 
     Outputs: `arn`, `key_id`, `alias_name`.
     """
@@ -62,6 +66,8 @@ class EncryptionKey(Construct):
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:SourceAccount": n.account_id}},
             })
+        if props.cloudtrail_trail_arns:
+            statements += cloudtrail_statements(n, props.cloudtrail_trail_arns)
         key = aws.kms_key.KmsKey(
             self, "key",
             description=props.description,
@@ -76,3 +82,23 @@ class EncryptionKey(Construct):
         )
         self.arn: str = key.arn
         self.alias_name: str = alias.name
+
+
+def cloudtrail_statements(n: Naming, trail_arns: tuple[str, ...]) -> list[dict]:
+    """CloudTrail User Guide, "Configure AWS KMS key policies for CloudTrail": encrypt (the
+    aws:cloudtrail:arn encryption context of this account's trails), describe the key, and decrypt
+    (required to create a trail whose bucket uses an S3 Bucket Key), each limited by aws:SourceArn
+    to the given trails."""
+    service = {"Service": "cloudtrail.amazonaws.com"}
+    for_trails = {"aws:SourceArn": list(trail_arns)}
+    return [
+        {"Sid": "CloudTrailEncryptsLogs", "Effect": "Allow", "Principal": service,
+         "Action": "kms:GenerateDataKey*", "Resource": "*",
+         "Condition": {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn":
+                                      f"arn:{n.partition}:cloudtrail:*:{n.account_id}:trail/*"},
+                       "StringEquals": for_trails}},
+        {"Sid": "CloudTrailDescribesTheKey", "Effect": "Allow", "Principal": service,
+         "Action": "kms:DescribeKey", "Resource": "*", "Condition": {"StringEquals": for_trails}},
+        {"Sid": "CloudTrailDecryptsThroughTheBucketKey", "Effect": "Allow", "Principal": service,
+         "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringEquals": for_trails}},
+    ]
