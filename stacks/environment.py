@@ -154,6 +154,7 @@ class EnvironmentStack(TerraformStack):
             site = StaticSite(self, f"cdn-{surface}", StaticSiteProps(
                 naming=n, surface=surface, bucket=bucket, price_class=c.edge.price_class,
                 us_east_1=self.us_east_1, log_bucket_arn=self.storage.logs.arn,
+                log_bucket_policy=self.storage.logs.policy,
                 web_acl_arn=cloudfront_acl, api_origin=api,
                 domain=c.edge.surface_domains.get(surface), zone_id=c.edge.hosted_zone_id))
             self.outputs[f"{surface}_url"] = site.url

@@ -22,11 +22,7 @@ from delivery_rules import (ACL, CONFIG_ROLE_POLICY, ECS_INSTANCE_POLICY, FLOW_L
 
 # Open problems, by rule, each with its reason and owner. A fixed gap fails the test until its
 # line goes (contracts.assert_clean).
-KNOWN_GAPS = {flow_logs_deliver: {
-    "*aws_flow_log network/flow-log: role may not logs:DescribeLogGroups*":
-        "lib/network/vpc.py: the flow log role lacks logs:DescribeLogGroups (VPC User Guide "
-        "minimum); network owners",
-}}
+KNOWN_GAPS: dict = {}  # none open
 
 
 # --- every rule over every stack -----------------------------------------------------------------

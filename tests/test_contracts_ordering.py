@@ -177,18 +177,7 @@ RULES = [explicit_dependencies, bucket_writers_wait_for_the_bucket_policy,
 
 # Problems in files this change may not touch, by rule; each names its owner. A fixed gap fails
 # the test until its line goes (contracts.assert_clean).
-KNOWN_GAPS = {
-    bucket_writers_wait_for_the_bucket_policy: {
-        "*: aws_cloudwatch_log_delivery cdn-*/log-delivery: does not depend on the bucket policy*":
-            "lib/edge/cdn.py: the CloudFront log delivery names the logs bucket by ARN only; edge "
-            "owners (StaticSiteProps could take the logs Bucket and depend on its policy)",
-    },
-    service_roles_are_granted_first: {
-        "*: aws_flow_log network/flow-log: does not depend on its role's grants*":
-            "lib/network/vpc.py: the flow log waits for its role, not the role's policy; network "
-            "owners",
-    },
-}
+KNOWN_GAPS: dict = {}  # none open
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.__name__)

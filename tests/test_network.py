@@ -261,7 +261,12 @@ def test_flow_log_role_can_only_write_its_own_log_group(stack):
     assert trust[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
     policy = json.loads(stack.resource("aws_iam_role_policy", "network/flow-log-role-policy")["policy"])
     group = stack.ref("aws_cloudwatch_log_group", "network/flow-log-group", "arn")
-    assert [s["Resource"] for s in policy["Statement"]] == [[group, f"{group}:*"]]
+    # Writing: its own group only. Listing groups (the VPC User Guide's minimum for the role)
+    # takes no narrower resource than the account's groups, and reveals no log data.
+    writes, lists = policy["Statement"]
+    assert writes["Resource"] == [group, f"{group}:*"]
+    assert lists == {"Effect": "Allow", "Action": "logs:DescribeLogGroups",
+                     "Resource": "arn:aws:logs:us-east-1:123456789012:log-group:*"}
 
 
 def test_s3_and_dynamodb_gateway_endpoints_serve_the_app_tier(stack):

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from cdktf import TerraformProvider
+from cdktf import TerraformProvider, TerraformResource
 from constructs import Construct
 
 from lib.core import aws
@@ -54,6 +54,9 @@ class StaticSiteProps:
     price_class: str
     us_east_1: TerraformProvider  # CloudFront's certificates and log deliveries live there
     log_bucket_arn: str
+    # The log bucket's aws_s3_bucket_policy, which admits CloudWatch Logs deliveries: the access
+    # log delivery waits for it. None: nothing to wait for.
+    log_bucket_policy: TerraformResource | None
     web_acl_arn: str | None = None
     api_origin: ApiOrigin | None = None
     domain: str | None = None
@@ -189,4 +192,5 @@ class StaticSite(Construct):
             provider=props.us_east_1)
         aws.cloudwatch_log_delivery.CloudwatchLogDelivery(
             self, "log-delivery", delivery_source_name=source.name,
-            delivery_destination_arn=destination.arn, provider=props.us_east_1)
+            delivery_destination_arn=destination.arn, provider=props.us_east_1,
+            depends_on=[props.log_bucket_policy] if props.log_bucket_policy else None)

@@ -15,7 +15,7 @@ from cdktf import Fn
 from constructs import Construct
 
 from lib.core import aws
-from lib.core.iam import service_role
+from lib.core.iam import service_role_with_policies
 from lib.core.ipam import SubnetPlan
 from lib.core.naming import Naming
 
@@ -332,17 +332,22 @@ class Network(Construct):
             retention_in_days=self._props.flow_log_retention_days,
             kms_key_id=self._props.flow_log_key_arn, tags=n.tags("flow-logs"))
         group_arn: str = group.arn
-        role = service_role(self, "flow-log-role", n, "vpc-flow-logs",
-                            "vpc-flow-logs.amazonaws.com", [{
-                                "Effect": "Allow",
-                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents",
-                                           "logs:DescribeLogStreams"],
-                                "Resource": [group_arn, f"{group_arn}:*"],
-                            }])
+        # Amazon VPC User Guide, "IAM role for publishing flow logs to CloudWatch Logs": the
+        # minimum includes DescribeLogGroups, which takes no narrower resource than the
+        # account's log groups. CreateLogGroup is left out: the group is created above.
+        role, grants = service_role_with_policies(
+            self, "flow-log-role", n, "vpc-flow-logs", "vpc-flow-logs.amazonaws.com", [
+                {"Effect": "Allow",
+                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents",
+                            "logs:DescribeLogStreams"],
+                 "Resource": [group_arn, f"{group_arn}:*"]},
+                {"Effect": "Allow", "Action": "logs:DescribeLogGroups",
+                 "Resource": n.arn("logs", "log-group:*")}])
+        # The flow log checks its role's rights when it is created: it waits for the grant.
         aws.flow_log.FlowLog(
             self, "flow-log", vpc_id=vpc_id, traffic_type="ALL", log_destination_type=
             "cloud-watch-logs", log_destination=group_arn, iam_role_arn=role.arn,
-            max_aggregation_interval=60, tags=n.tags("flow-logs"))
+            max_aggregation_interval=60, depends_on=grants, tags=n.tags("flow-logs"))
 
     def _gateway_endpoints(self, vpc_id: str, route_table_ids: list[str]) -> None:
         """S3 and DynamoDB traffic from the app tier stays on the AWS network, and free of NAT
