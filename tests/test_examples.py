@@ -3,11 +3,10 @@ config file. Every preset is synthesized once per session, and each seed's headl
 read back from the synthesized JSON (see examples/README.md for what each preset covers)."""
 
 import json
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SynthStack, synthesize
+from conftest import ROOT, SynthStack
 from lib.config import catalog
 
 EXAMPLES = ROOT / "examples"

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, run
+from conftest import run
 from tools.bench import COMMANDS, style_env
 
 
