@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, SynthStack
+from conftest import ROOT, SynthStack, synthesize
 from lib.config import catalog
 
 EXAMPLES = ROOT / "examples"
