@@ -8,7 +8,7 @@ export PIPENV_VERBOSITY := -1
 export PIPENV_NOSPIN := 1
 export PIPENV_YES := 1
 
-.PHONY: install synth test cost diagram docs bench list diff deploy-local clean terraform-config
+.PHONY: install synth test cost diagram docs bench list diff deploy-local deploy-local-all clean terraform-config
 
 ## install: Python deps (pipenv, from Pipfile.lock), the cdktf CLI and Node.js 22 (package-lock.json),
 ##          checkov and moto in their own venvs, and the project-local Terraform CLI config
@@ -76,6 +76,11 @@ bench: install
 ## deploy-local: moto on 127.0.0.1, cdktf deploy dev-stack, an empty second plan, destroy
 deploy-local: install
 	$(RUN) python tools/deploy_local.py
+
+## deploy-local-all: the same cycle for dev, prod and every preset, side by side (4 at a time,
+##                   DEPLOY_LOCAL_JOBS), one line per stack
+deploy-local-all: install
+	$(RUN) python tools/deploy_local.py --all
 
 ## list / diff: the cdktf CLI (diff needs AWS credentials, or PLATFORM_TARGET=offline)
 list: install

@@ -175,6 +175,9 @@ def run(cmd: list[str], cwd: Path, timeout: int = 300, **env: str) -> subprocess
 # provider's polling, so it starts in the background as soon as it is collected and overlaps the
 # rest of the suite; its test waits for it.
 LOCAL_DEPLOY_TEST = "test_local_deploy.py"
+# dev is the everyday environment; prod has everything dev lacks (HTTPS, CloudFront, WAF, IPv6,
+# Multi-AZ, deletion protection). Their cycles run side by side.
+LOCAL_DEPLOY_ENVIRONMENTS = ("dev", "prod")
 MOTO_PYTHON = ROOT / ".tools" / "moto" / "bin" / "python"
 background: dict[str, subprocess.Popen] = {}
 
@@ -185,7 +188,8 @@ def pytest_collection_modifyitems(session, config, items):
     if MOTO_PYTHON.exists() and any(i.path.name == LOCAL_DEPLOY_TEST for i in items):
         log = tempfile.TemporaryFile("w+")
         background["local_deploy"] = subprocess.Popen(
-            [str(ROOT / "bin" / "run"), "python", str(ROOT / "tools" / "deploy_local.py")],
+            [str(ROOT / "bin" / "run"), "python", str(ROOT / "tools" / "deploy_local.py"),
+             *(str(ROOT / "config" / f"{env}.toml") for env in LOCAL_DEPLOY_ENVIRONMENTS)],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         background["local_deploy"].log = log
 

@@ -1,15 +1,23 @@
-"""The stack really creates and destroys resources through the AWS API: the full local cycle
-against moto on 127.0.0.1 (tools/deploy_local.py), started in the background by conftest.py when
-this test is collected; the test runs last and waits for it."""
+"""The stacks really create and destroy resources through the AWS API: the full local cycle of
+dev and prod, side by side, each against its own moto on 127.0.0.1 (tools/deploy_local.py),
+started in the background by conftest.py when this test is collected; the test runs last and
+waits for it."""
 
 import json
 import os
 
 import pytest
 
-from conftest import MOTO_PYTHON, background
+from conftest import LOCAL_DEPLOY_ENVIRONMENTS, MOTO_PYTHON, background
 
 pytestmark = pytest.mark.slow
+
+# Outputs a user reads after a deploy, per environment: what each must have produced.
+EXPECTED_OUTPUTS = {
+    "dev": {"vpc_id", "url", "database_endpoint", "api_url", "redis_primary_endpoint"},
+    "prod": {"vpc_id", "url", "database_endpoint", "database_secret_arn", "api_url",
+             "static_url", "static_distribution_id", "user_pool_id"},
+}
 
 
 def test_deploy_plan_destroy_against_a_local_emulator():
@@ -24,10 +32,13 @@ def test_deploy_plan_destroy_against_a_local_emulator():
     output = process.log.read()
     print(output)
     assert process.returncode == 0, output[-6000:]
-    report = json.loads(output[output.index("\n{") + 1:])
-    assert {"vpc_id", "url", "database_endpoint", "api_url"} <= set(report["outputs"])
-    assert report["second_plan_empty"], "the second plan after deploy is not empty"
-    assert report["resources_left"] == 0, "destroy left resources in the state"
-    assert report["emulator_exit"] is not None  # the emulator process is gone
-    with pytest.raises(ProcessLookupError):
-        os.kill(report["emulator_pid"], 0)
+    reports = {r["stack"]: r for r in json.loads(output[output.rindex("\n[\n") + 1:])}
+    assert sorted(reports) == sorted(f"{env}-stack" for env in LOCAL_DEPLOY_ENVIRONMENTS)
+    for env in LOCAL_DEPLOY_ENVIRONMENTS:
+        report = reports[f"{env}-stack"]
+        assert EXPECTED_OUTPUTS[env] <= set(report["outputs"]), env
+        assert report["second_plan_empty"], f"{env}: the second plan after deploy is not empty"
+        assert report["resources_left"] == 0, f"{env}: destroy left resources in the state"
+        assert report["emulator_exit"] is not None  # the emulator process is gone
+        with pytest.raises(ProcessLookupError):
+            os.kill(report["emulator_pid"], 0)
