@@ -105,3 +105,21 @@ def test_emulator_adjustments_apply_only_to_the_local_target(tmp_path, dev):
     assert not any("count" in body for bodies in dev.json["resource"].values()
                    for body in bodies.values())
     assert "endpoints" not in dev.json["provider"]["aws"][0]
+
+
+def test_prod_emulator_adjustments_stay_out_of_the_real_stack(tmp_path, prod):
+    """What the local cycle switches off for moto (README, "Local deploy") is on in the real
+    prod stack: deletion protection, the subnets' IPv6, the CloudFront headers and SPA rewrite."""
+    local = synthesize(tmp_path, [ROOT / "config" / "prod.toml"], target="local")["prod-stack"]
+    for stack, on in ((prod, True), (local, False)):
+        assert stack.resource("aws_db_instance", "database/primary")["deletion_protection"] is on
+        assert stack.resource("aws_lb", "load-balancer/alb")["enable_deletion_protection"] is on
+        assert ("ipv6_cidr_block" in stack.resource("aws_subnet", "network/public-a")) is on
+        behaviour = stack.resource("aws_cloudfront_distribution",
+                                   "cdn-static/distribution")["default_cache_behavior"]
+        assert ("response_headers_policy_id" in behaviour) is on
+        assert ("function_association" in behaviour) is on
+        for type_, path in (("aws_cloudfront_function", "cdn-static/spa-routes"),
+                            ("aws_cloudfront_response_headers_policy",
+                             "cdn-static/security-headers")):
+            assert ("count" not in stack.resource(type_, path)) is on
