@@ -51,7 +51,8 @@ synth: install
 	$(RUN) python main.py
 	@echo "synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
 
-## test: the whole suite: config errors, construct properties, terraform validate, checkov
+## test: the whole suite: config errors, construct properties, AWS contracts, terraform validate,
+##       offline plans, checkov, the local deploy cycles of dev and prod
 test: install
 	$(RUN) python -m pytest
 

@@ -110,7 +110,7 @@ class EnvironmentStack(TerraformStack):
             "redis_user": self.cache_access.user_name})
         if not self.local:
             self.outputs["redis_reader_endpoint"] = cache.reader_endpoint
-        if db.reader_endpoint:
+        if db.reader_endpoint and not self.local:  # no replica in the emulator
             self.outputs["database_reader_endpoint"] = db.reader_endpoint
 
     def _messaging(self) -> None:

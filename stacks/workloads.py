@@ -64,7 +64,8 @@ def add_services(stack: "EnvironmentStack") -> None:
             runner = AppRunnerService(stack, f"service-{svc.name}", AppRunnerServiceProps(
                 vpc_connector_arn=connector, encryption_key_arn=stack.data_key.arn,
                 **common(svc)))
-            stack.outputs[f"{svc.name}_url"] = runner.url
+            if not stack.local:  # the emulator has no App Runner (lib/targets/local.py)
+                stack.outputs[f"{svc.name}_url"] = runner.url
         return
 
     lb = stack.load_balancer = LoadBalancer(stack, "load-balancer", from_config(

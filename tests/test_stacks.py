@@ -98,10 +98,10 @@ def test_emulator_adjustments_apply_only_to_the_local_target(tmp_path, dev):
     [provider] = local.json["provider"]["aws"]
     assert provider["endpoints"][0]["ec2"] == "http://127.0.0.1:4566"
     assert local.resource("aws_elasticache_replication_group", "cache/group")["count"] == 0
-    assert local.resource("aws_db_instance", "database/primary")["monitoring_interval"] == 0
+    assert local.resource("aws_db_instance", "database/primary")["backup_window"] == "02:00-03:00"
     # the real stacks carry none of it
     assert "count" not in dev.resource("aws_elasticache_replication_group", "cache/group")
-    assert dev.resource("aws_db_instance", "database/primary")["monitoring_interval"] == 60
+    assert dev.resource("aws_db_instance", "database/primary")["backup_window"] == "03:00-04:00"
     assert not any("count" in body for bodies in dev.json["resource"].values()
                    for body in bodies.values())
     assert "endpoints" not in dev.json["provider"]["aws"][0]

@@ -139,7 +139,10 @@ def cycle(config: Path, workdir: Path) -> dict:
     # ACM issues a DNS-validated certificate once its record answers; moto instead waits a
     # fixed 60 s by default, which only slows the cycle.
     emulator = subprocess.Popen([str(MOTO_PYTHON), str(EMULATOR), str(port)],
-                                env={**env, "MOTO_ACM_VALIDATION_WAIT": "0"},
+                                env={**env, "MOTO_ACM_VALIDATION_WAIT": "0",
+                                     # AWS-managed policies exist in every account (RDS
+                                     # monitoring, ECS instances, Session Manager attach them).
+                                     "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     report["emulator_pid"] = emulator.pid
     try:

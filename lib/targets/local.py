@@ -26,6 +26,9 @@ NOT_EMULATED = {
     # (arn:aws:cloudfront:<account>:distribution/...), which the provider refuses as a source.
     "aws_cloudwatch_log_delivery_source": "its CloudFront distribution ARN is malformed",
     "aws_cloudwatch_log_delivery": "its delivery source is not created",
+    "aws_apprunner_service": "App Runner is not implemented (the API answers 500)",
+    "aws_apprunner_vpc_connector": "App Runner is not implemented",
+    "aws_apprunner_auto_scaling_configuration_version": "App Runner is not implemented",
 }
 # Inside a resource that is not created, references to other resources that are not created are
 # still checked by Terraform: they get inert literals.
@@ -35,13 +38,21 @@ DANGLING_REFERENCES = {
     "aws_elasticache_replication_group": {"parameter_group_name": "none",
                                           "subnet_group_name": "none"},
     "aws_cloudwatch_log_delivery": {"delivery_source_name": "none"},
+    # Well-formed ARNs: the provider checks their shape even on a resource it does not create.
+    "aws_apprunner_service": {
+        "auto_scaling_configuration_arn":
+            "arn:aws:apprunner:us-east-1:123456789012:autoscalingconfiguration/none/1/none",
+        "network_configuration.egress_configuration.vpc_connector_arn":
+            "arn:aws:apprunner:us-east-1:123456789012:vpcconnector/none/1/none"},
 }
 # Attributes the emulator reports back differently from what was sent: ignored locally so the
 # second plan is empty.
 DRIFTING = {
     "aws_db_parameter_group": ["parameter"],
     "aws_db_instance": ["performance_insights_enabled", "performance_insights_kms_key_id",
-                        "performance_insights_retention_period"],
+                        "performance_insights_retention_period",
+                        # enhanced monitoring comes back as off
+                        "monitoring_interval", "monitoring_role_arn"],
     "aws_sqs_queue": ["redrive_policy"],
     "aws_ecs_service": ["availability_zone_rebalancing", "enable_ecs_managed_tags",
                         "health_check_grace_period_seconds", "capacity_provider_strategy",
@@ -78,9 +89,11 @@ class LocalEmulatorAdjustments:
             # moto treats adjacent windows (backup ending when maintenance starts) as
             # overlapping; real RDS accepts them.
             node.add_override("backup_window", "02:00-03:00")
-            # The AWS-managed AmazonRDSEnhancedMonitoringRole policy does not exist in moto.
-            node.add_override("monitoring_interval", 0)
-            node.add_override("monitoring_role_arn", None)
+            if node.replicate_source_db_input:
+                # moto copies the primary for a read replica and leaves the primary's
+                # identifier on the copy, so the replica is never found by its own: not
+                # created locally.
+                node.add_override("count", 0)
         if isinstance(node, aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm) and \
                 node.node.id in BACKLOG_ALARM_IDS:
             # A queue worker's scaling alarm: its scaling policy is not created (above).
@@ -101,10 +114,6 @@ class LocalEmulatorAdjustments:
             node.add_override("enable_deletion_protection", False)
         if isinstance(node, aws.cognito_user_pool.CognitoUserPool):
             node.add_override("deletion_protection", "INACTIVE")
-        if isinstance(node, aws.iam_role_policy_attachment.IamRolePolicyAttachment) and \
-                (node.policy_arn_input or "").endswith("/AmazonRDSEnhancedMonitoringRole"):
-            node.add_override("count", 0)
-
 
     @staticmethod
     def _without_headers_policy(distribution) -> None:
