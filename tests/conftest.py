@@ -18,6 +18,15 @@ from stacks.app import synthesize as synthesize_stacks
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("dev", "staging", "prod")
+# The least an environment file must say; tests add what they check.
+MINIMAL_CONFIG = """\
+project = "shop"
+account_id = "123456789012"
+region = "us-east-1"
+
+[network]
+cidr = "10.0.0.0/16"
+"""
 
 
 class SynthStack:

@@ -13,19 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import MINIMAL_CONFIG as MINIMAL, ROOT
 from lib.config import ConfigError, load_environment
 
-ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "pricing" / "aws-catalog.toml"
-
-MINIMAL = """\
-project = "shop"
-account_id = "123456789012"
-region = "us-east-1"
-
-[network]
-cidr = "10.0.0.0/16"
-"""
 
 
 def catalog() -> dict:

@@ -4,18 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import MINIMAL_CONFIG as MINIMAL, ROOT
 from lib.config import ConfigError, load_environment, load_environments
-
-ROOT = Path(__file__).resolve().parent.parent
-
-MINIMAL = """\
-project = "shop"
-account_id = "123456789012"
-region = "us-east-1"
-
-[network]
-cidr = "10.0.0.0/16"
-"""
 
 
 def write(tmp_path: Path, text: str, name: str = "dev.toml") -> Path:
