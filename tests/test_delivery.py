@@ -2,11 +2,12 @@
 the account baseline, alarms and the dashboard."""
 
 import json
-from fnmatch import fnmatchcase
 
 import pytest
 
+import contracts
 from conftest import ROOT, SynthStack, run, synthesize
+from contracts import listed
 
 FIXTURES = ROOT / "tests" / "fixtures"
 
@@ -115,40 +116,10 @@ def deploy_statements(bootstrap: SynthStack, env: str) -> list[dict]:
     return [s for name, group in policies(bootstrap, env).items() if name != "plan" for s in group]
 
 
-def _listed(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
-
-
-def _condition_holds(condition: dict, context: dict) -> bool:
-    for operator, tests in condition.items():
-        for key, expected in tests.items():
-            values, expected = _listed(context.get(key, [])), _listed(expected)
-            if operator == "StringEquals":  # a key missing from the request never matches
-                holds = bool(values) and all(v in expected for v in values)
-            elif operator == "StringNotEquals":  # ...and always "differs"
-                holds = not any(v in expected for v in values)
-            elif operator == "ForAnyValue:StringLike":
-                holds = any(fnmatchcase(v, e) for v in values for e in expected)
-            else:
-                raise AssertionError(f"decide() does not know {operator}")
-            if not holds:
-                return False
-    return True
-
-
 def decide(statements: list[dict], action: str, resource: str, context: dict | None = None) -> str:
-    """IAM's answer to one request from these statements: "deny" (an explicit deny matches, and
-    wins over any allow), "allow", or "implicit" (nothing matches)."""
-    def applies(s: dict) -> bool:
-        act = any(fnmatchcase(action.lower(), a.lower()) for a in _listed(s.get("Action", [])))
-        if "NotAction" in s:
-            act = not any(fnmatchcase(action.lower(), a.lower()) for a in _listed(s["NotAction"]))
-        res = any(fnmatchcase(resource, r) for r in _listed(s.get("Resource", [])))
-        if "NotResource" in s:
-            res = not any(fnmatchcase(resource, r) for r in _listed(s["NotResource"]))
-        return act and res and _condition_holds(s.get("Condition", {}), context or {})
-    effects = {s["Effect"] for s in statements if applies(s)}
-    return "deny" if "Deny" in effects else "allow" if "Allow" in effects else "implicit"
+    """IAM's answer for one request under an identity policy (contracts.decide, which the
+    delivery contracts use too): "deny", "allow" or "implicit"."""
+    return contracts.decide(statements, action, resource, context=context)
 
 
 ACCOUNT = "arn:aws:iam::123456789012"
@@ -265,7 +236,7 @@ def test_deploy_role_passes_roles_only_to_the_services_the_stacks_use(bootstrap,
     used = {service for stack in [*stacks.values(), *fixtures.values()]
             for body in stack.resources("aws_iam_role").values()
             for statement in json.loads(body["assume_role_policy"])["Statement"]
-            for service in _listed(statement["Principal"].get("Service", []))}
+            for service in listed(statement["Principal"].get("Service", []))}
     assert {"ecs-tasks.amazonaws.com", "lambda.amazonaws.com", "ec2.amazonaws.com",
             "scheduler.amazonaws.com", "tasks.apprunner.amazonaws.com"} <= used
     for service in used:
@@ -284,7 +255,7 @@ def test_deploy_role_assumes_no_other_role(bootstrap):
                  "webplat-prod-github-deploy"):
         assert decide(statements, "sts:AssumeRole", f"{ACCOUNT}:role/{role}", IN_REGION) == \
             "deny", role
-    sts = {a for s in statements if s["Effect"] == "Allow" for a in _listed(s.get("Action", []))
+    sts = {a for s in statements if s["Effect"] == "Allow" for a in listed(s.get("Action", []))
            if a.startswith("sts:")}
     assert sts == {"sts:GetCallerIdentity"}
 
