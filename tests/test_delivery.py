@@ -12,12 +12,6 @@ from contracts import listed
 FIXTURES = ROOT / "tests" / "fixtures"
 
 
-@pytest.fixture(scope="session")
-def fixtures(tmp_path_factory) -> dict[str, SynthStack]:
-    out = tmp_path_factory.mktemp("delivery-fixtures")
-    return synthesize(out, [FIXTURES / "full.toml", FIXTURES / "apprunner.toml"])
-
-
 def trust(stack: SynthStack, path: str) -> dict:
     [statement] = json.loads(stack.resource("aws_iam_role", path)["assume_role_policy"])[
         "Statement"]
@@ -67,18 +61,18 @@ def test_bootstrap_keeps_its_own_state_local(bootstrap):
         "local": {"path": "../../../terraform.bootstrap-stack.tfstate"}}
 
 
-def test_backend_blocks_per_kind(stacks, fixtures):
+def test_backend_blocks_per_kind(stacks, fixture_stacks):
     assert stacks["dev-stack"].json["terraform"]["backend"] == {
         "local": {"path": "../../../terraform.dev-stack.tfstate"}}
-    assert fixtures["full-stack"].json["terraform"]["backend"] == {"s3": {
+    assert fixture_stacks["full-stack"].json["terraform"]["backend"] == {"s3": {
         "bucket": "webplat-tfstate-123456789012", "key": "webplat/full.tfstate",
         "region": "us-east-1", "dynamodb_table": "webplat-tflock", "encrypt": True}}
-    assert fixtures["lean-stack"].json["terraform"]["cloud"] == {
+    assert fixture_stacks["lean-stack"].json["terraform"]["cloud"] == {
         "organization": "acme", "workspaces": {"name": "webplat-lean"}}
 
 
-def test_a_terraform_cloud_run_needs_only_the_synthesized_directory(fixtures):
-    lean = fixtures["lean-stack"]
+def test_a_terraform_cloud_run_needs_only_the_synthesized_directory(fixture_stacks):
+    lean = fixture_stacks["lean-stack"]
     for fn in lean.resources("aws_lambda_function").values():
         assert fn["filename"].startswith("assets/")  # relative, inside the stack directory
         assert (lean.directory / fn["filename"]).is_file()
@@ -230,10 +224,10 @@ def test_deploy_role_cannot_change_any_github_role_or_its_policies(bootstrap):
 
 
 def test_deploy_role_passes_roles_only_to_the_services_the_stacks_use(bootstrap, stacks,
-                                                                      fixtures):
+                                                                      fixture_stacks):
     statements = deploy_statements(bootstrap, "staging")
     role = f"{ACCOUNT}:role/webplat-staging-backend-task"
-    used = {service for stack in [*stacks.values(), *fixtures.values()]
+    used = {service for stack in [*stacks.values(), *fixture_stacks.values()]
             for body in stack.resources("aws_iam_role").values()
             for statement in json.loads(body["assume_role_policy"])["Statement"]
             for service in listed(statement["Principal"].get("Service", []))}
@@ -260,11 +254,11 @@ def test_deploy_role_assumes_no_other_role(bootstrap):
     assert sts == {"sts:GetCallerIdentity"}
 
 
-def test_deploy_role_has_what_a_first_deploy_needs(bootstrap, stacks, fixtures):
+def test_deploy_role_has_what_a_first_deploy_needs(bootstrap, stacks, fixture_stacks):
     statements = deploy_statements(bootstrap, "dev")
     # EC2 resolves `resolve:ssm:` image ids (NAT instance, ECS capacity) with the caller's rights
     images = {lt["image_id"].removeprefix("resolve:ssm:")
-              for stack in (stacks["dev-stack"], fixtures["full-stack"])
+              for stack in (stacks["dev-stack"], fixture_stacks["full-stack"])
               for lt in stack.resources("aws_launch_template").values()
               if lt["image_id"].startswith("resolve:ssm:")}
     assert len(images) >= 2, images
@@ -364,8 +358,8 @@ def test_alarms_cover_every_service_queue_and_store_and_go_to_alerts(stacks, nam
     assert storage["comparison_operator"] == "LessThanThreshold"
 
 
-def test_replica_lag_is_watched_when_there_is_a_replica(stacks, fixtures):
-    assert "webplat-full-db-replica-lag" in alarms(fixtures["full-stack"])
+def test_replica_lag_is_watched_when_there_is_a_replica(stacks, fixture_stacks):
+    assert "webplat-full-db-replica-lag" in alarms(fixture_stacks["full-stack"])
     assert not [a for a in alarms(stacks["prod-stack"]) if a.endswith("replica-lag")]
 
 
@@ -384,8 +378,8 @@ def test_dashboard_is_valid_json_naming_real_resources(prod):
         "Service webplat-prod-backend", "Database", "Redis", "Queues", "Functions", "HTTP API"}
 
 
-def test_otel_sidecar_when_switched_on(fixtures):
-    full = fixtures["full-stack"]
+def test_otel_sidecar_when_switched_on(fixture_stacks):
+    full = fixture_stacks["full-stack"]
     task = full.resource("aws_ecs_task_definition", "service-backend/task")
     app, collector = json.loads(task["container_definitions"])
     assert collector["name"] == "otel-collector" and collector["essential"] is False

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, SynthStack, synthesize
+from conftest import ROOT
 
 # A key, the `name` of a name/value pair (ECS environment entries, SSM parameters) or an
 # environment variable that names a credential: once in snake_case it ends with one of these words,
@@ -182,20 +182,6 @@ def test_an_allowed_name_with_another_value_is_still_flagged():
 
 
 # --- every synthesized stack -------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def test_fixtures(tmp_path_factory) -> dict[str, SynthStack]:
-    """tests/fixtures/*.toml: every switch the shipped environments leave off (~2 s)."""
-    return synthesize(tmp_path_factory.mktemp("secrets-fixtures"),
-                      sorted((ROOT / "tests" / "fixtures").glob("*.toml")))
-
-
-@pytest.fixture(scope="module")
-def every_stack(stacks, bootstrap, presets, test_fixtures) -> dict[str, SynthStack]:
-    return {**stacks, "bootstrap-stack": bootstrap,
-            **{f"examples/{name}": stack for name, stack in presets.items()},
-            **{f"tests/fixtures: {name}": stack for name, stack in test_fixtures.items()}}
-
 
 def test_every_stack_is_scanned(every_stack):
     expected = {"dev-stack", "staging-stack", "prod-stack", "bootstrap-stack"}
