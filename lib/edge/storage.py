@@ -41,7 +41,7 @@ class Storage(Construct):
 
     def __init__(self, scope: Construct, id: str, props: StorageProps):
         super().__init__(scope, id)
-        n, st = props.naming, props
+        n = props.naming
         log_writers = [s3_access_log_statement(n, n.bucket_arn("logs"))]
         if props.alb_log_prefix:
             log_writers.append(alb_log_delivery_statement(n, n.bucket_arn("logs"),
@@ -56,22 +56,22 @@ class Storage(Construct):
             naming=n, component="media", kms_key_arn=props.data_key_arn,
             lifecycle=[LifecycleRule("tier-down", transitions=[(30, "STANDARD_IA"),
                                                                (90, "GLACIER")])],
-            cors_origins=list(st.media_cors_origins), access_log_bucket=self.logs.name,
+            cors_origins=list(props.media_cors_origins), access_log_bucket=self.logs.name,
             access_log_bucket_policy=self.logs.policy,
             force_destroy=props.disposable)) \
-            if st.media else None
+            if props.media else None
         self.static = {surface: Bucket(self, f"{surface}-assets", BucketProps(
             naming=n, component=f"{surface}-assets", kms_key_arn=props.data_key_arn,
             lifecycle=[LifecycleRule("expire-old-versions", noncurrent_expire_days=30)],
             defer_policy=True, access_log_bucket=self.logs.name,
             access_log_bucket_policy=self.logs.policy, force_destroy=props.disposable))
-            for surface in st.surfaces}
+            for surface in props.surfaces}
         self.artifacts = Bucket(self, "artifacts", BucketProps(
             naming=n, component="artifacts", kms_key_arn=props.data_key_arn,
             lifecycle=[LifecycleRule("expire-old-versions", noncurrent_expire_days=90)],
             access_log_bucket=self.logs.name,
             access_log_bucket_policy=self.logs.policy, force_destroy=props.disposable)) \
-            if st.artifacts else None
+            if props.artifacts else None
         self.buckets: dict[str, Bucket] = {name: bucket for name, bucket in [
             ("logs", self.logs), ("media", self.media), ("artifacts", self.artifacts),
             *((f"{s}_assets", b) for s, b in self.static.items())] if bucket is not None}
