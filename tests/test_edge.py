@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, SynthStack, require_tool, synthesize
+from conftest import ROOT, SynthStack, require_tool
 from lib.serverless.functions import package
 
 ENVS = ["dev-stack", "staging-stack", "prod-stack"]
@@ -19,9 +19,8 @@ def stack(request, stacks) -> SynthStack:
 
 
 @pytest.fixture(scope="session")
-def full(tmp_path_factory) -> SynthStack:
-    out = tmp_path_factory.mktemp("edge-variant")
-    return synthesize(out, [ROOT / "tests" / "fixtures" / "full.toml"])["full-stack"]
+def full(fixture_stacks) -> SynthStack:
+    return fixture_stacks["full-stack"]
 
 
 def for_bucket(stack: SynthStack, type_: str) -> dict[str, dict]:

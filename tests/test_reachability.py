@@ -5,17 +5,8 @@ import copy
 
 import pytest
 
-from conftest import ROOT, synthesize
 from network_model import Stack, key_of
 from reachability import RULES, checks
-
-
-@pytest.fixture(scope="session")
-def fixture_stacks(tmp_path_factory):
-    """tests/fixtures/*.toml: the switches the shipped files leave off (EC2 capacity, external
-    images, the OpenTelemetry sidecar, scheduled tasks; App Runner with functions and no NAT)."""
-    out = tmp_path_factory.mktemp("reach-fixtures")
-    return synthesize(out, sorted((ROOT / "tests" / "fixtures").glob("*.toml")))
 
 
 @pytest.fixture(scope="module")
