@@ -1,4 +1,5 @@
-"""The bootstrap stack, applied once per account: remote state, GitHub OIDC roles, baseline.
+"""The bootstrap stack, applied once per account: remote state, per environment of that account
+its delivery policies and permissions boundary, the GitHub OIDC roles, the baseline.
 
 Its own state stays local (terraform.bootstrap-stack.tfstate): it is what the other stacks' remote
 state lives in.
@@ -7,15 +8,26 @@ state lives in.
 from cdktf import LocalBackend, TerraformOutput, TerraformStack
 from constructs import Construct
 
-from lib.delivery.baseline import ACCOUNT_ENVIRONMENT, AUDIT, Baseline, BaselineProps, trail_arn
 from lib.config import AccountConfig, EnvironmentConfig, Target
-from lib.delivery.github_oidc import DeployRoles, DeployRolesProps, StateAccess, github_oidc_provider
-from lib.identity.kms import EncryptionKey, EncryptionKeyProps
 from lib.core.naming import Naming
 from lib.core.provider import aws_provider
+from lib.delivery import github_oidc
+from lib.delivery.baseline import (ACCOUNT_ENVIRONMENT, AUDIT, SESSION_LOG_PREFIX, Baseline,
+                                   BaselineProps, trail_arn)
+from lib.delivery.github_oidc import GithubRoles, GithubRolesProps, github_oidc_provider
+from lib.delivery.policies import (AccountResources, EnvironmentPolicies,
+                                   EnvironmentPoliciesProps, StateAccess)
 from lib.delivery.state_store import StateStore, StateStoreProps
+from lib.identity.kms import EncryptionKey, EncryptionKeyProps
 
 NAME = "bootstrap-stack"
+
+
+def dns_names(env: EnvironmentConfig) -> tuple[str, ...]:
+    """Every domain the environment's stack writes Route 53 records for (and under)."""
+    names = {env.ingress.domain, env.ingress.zone_name, env.api.domain,
+             *env.edge.surface_domains.values()}
+    return tuple(sorted(name.lower().rstrip(".") for name in names if name))
 
 
 class BootstrapStack(TerraformStack):
@@ -34,27 +46,45 @@ class BootstrapStack(TerraformStack):
         outputs = {"state_bucket": store.bucket_name, "lock_table": store.lock_table_name,
                    "state_key_arn": state_key.arn}
 
-        if account.github is not None:
-            provider_arn = github_oidc_provider(self, n)
-            for env in environments:
-                if env.account_id != account.account_id:
-                    continue  # that account has its own bootstrap
-                roles = DeployRoles(self, f"github-{env.environment}", DeployRolesProps(
-                    naming=Naming(env.project, env.environment, env.account_id, env.region),
-                    provider_arn=provider_arn, repository=account.github.repository,
-                    branch=account.github.branch,
-                    github_environment=env.github.environment or env.environment,
-                    state=StateAccess(store.bucket_arn, store.lock_table_arn, state_key.arn)))
-                outputs[f"{env.environment}_plan_role_arn"] = roles.plan_role_arn
-                outputs[f"{env.environment}_deploy_role_arn"] = roles.deploy_role_arn
-
+        audit_key_arn = None
         if account.baseline.enabled:
             audit_key = EncryptionKey(self, "audit-key", EncryptionKeyProps(
                 naming=n, purpose=AUDIT, description=f"{account.project}: audit trail",
                 allow_services=("config.amazonaws.com",), cloudtrail_trail_arns=(trail_arn(n),)))
+            audit_key_arn = audit_key.arn
             baseline = Baseline(self, "baseline", BaselineProps(
                 naming=n, audit_key_arn=audit_key.arn, retention_days=account.log_retention_days,
                 data_event_bucket_arns=(store.bucket_arn,)))
             outputs.update(trail_arn=baseline.trail_arn, audit_bucket=baseline.audit_bucket_name)
+
+        resources = AccountResources(
+            state=StateAccess(store.bucket_arn, store.lock_table_arn, state_key.arn),
+            audit_bucket_arn=n.bucket_arn(AUDIT) if audit_key_arn else None,
+            audit_key_arn=audit_key_arn, session_log_prefix=SESSION_LOG_PREFIX)
+        protected_roles = tuple(pattern.format(project=account.project)
+                                for pattern in github_oidc.ROLE_PATTERNS)
+        provider_arn = github_oidc_provider(self, n) if account.github is not None else None
+        # Only this account's environments: another account has its own bootstrap.
+        ours = [env for env in environments if env.account_id == account.account_id]
+        for env in ours:
+            e = Naming(env.project, env.environment, env.account_id, env.region)
+            policies = EnvironmentPolicies(self, f"delivery-{env.environment}",
+                                           EnvironmentPoliciesProps(
+                naming=e, account=resources, remote_state=env.backend.kind == "s3",
+                domains=dns_names(env),
+                foreign_domains=tuple(sorted({d for other in ours if other is not env
+                                              for d in dns_names(other)})),
+                protected_roles=protected_roles))
+            outputs[f"{env.environment}_boundary_arn"] = policies.boundary_arn
+            if provider_arn is not None:
+                roles = GithubRoles(self, f"github-{env.environment}", GithubRolesProps(
+                    naming=e, provider_arn=provider_arn, repository=account.github.repository,
+                    branch=account.github.branch,
+                    github_environment=env.github.environment or env.environment,
+                    plan_on_pull_requests=env.github.plan_on_pull_requests,
+                    plan_policy_arns=tuple(policies.plan_policy_arns),
+                    deploy_policy_arns=tuple(policies.deploy_policy_arns)))
+                outputs[f"{env.environment}_plan_role_arn"] = roles.plan_role_arn
+                outputs[f"{env.environment}_deploy_role_arn"] = roles.deploy_role_arn
         for name, value in outputs.items():
             TerraformOutput(self, name.replace("-", "_"), value=value)

@@ -11,6 +11,7 @@ from constructs import Construct
 
 from lib.config import EnvironmentConfig, Target
 from lib.core.backend import LOCAL_STATE, BackendSettings, configure_backend
+from lib.core.iam import PermissionsBoundary, boundary_policy_arn
 from lib.core.naming import Naming
 from lib.core.provider import aws_provider
 from lib.data.cache import Cache, CacheProps, CacheSettings
@@ -42,6 +43,9 @@ class EnvironmentStack(TerraformStack):
         self.local = target is Target.LOCAL
         if self.local:
             Aspects.of(self).add(LocalEmulatorAdjustments())
+        elif c.backend.kind != "local":
+            # Deployed by the bootstrap stack's roles, which create roles only with it attached.
+            Aspects.of(self).add(PermissionsBoundary(boundary_policy_arn(self.naming)))
         aws_provider(self, self.naming, c.tags, target, local_endpoint=local_endpoint)
         # CloudFront's certificates, web ACL and log deliveries must be in us-east-1.
         self.us_east_1 = aws_provider(self, self.naming, c.tags, target, region="us-east-1",

@@ -53,6 +53,12 @@ class GithubConfig(Section):
         default=None, json_schema_extra=computed_default("the environment name"),
         description="The GitHub environment whose jobs may assume the deploy role (it gates "
                     "deploys).")
+    plan_on_pull_requests: bool = Field(
+        default=False, description="The plan role trusts every pull request of the repository "
+                                   "(a pull request can change the workflow it runs, so it gets "
+                                   "that environment's read access). Otherwise only jobs on the "
+                                   "deploy branch: merged, reviewed code. The dev and lean "
+                                   "profiles say `true`.")
 
 
 class GithubAccountConfig(Section):
@@ -62,8 +68,8 @@ class GithubAccountConfig(Section):
                                                      "roles trust (no wildcards).")
     branch: str = Field(default="main",
                         description="The only branch the deploy roles accept jobs from (with "
-                                    "their GitHub environment); the plan role takes any pull "
-                                    "request of the repository.")
+                                    "their GitHub environment), and the plan roles of "
+                                    "environments without `github.plan_on_pull_requests`.")
 
 
 class BaselineConfig(Section):

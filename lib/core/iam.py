@@ -2,7 +2,9 @@
 
 import json
 
-from constructs import Construct
+import jsii
+from cdktf import IAspect
+from constructs import Construct, IConstruct
 
 from lib.core import aws
 from lib.core.naming import Naming
@@ -45,3 +47,28 @@ def service_role_with_policies(scope: Construct, id: str, naming: Naming, name: 
         grants.append(aws.iam_role_policy_attachment.IamRolePolicyAttachment(
             scope, f"{id}-managed-{i}", role=role.name, policy_arn=arn))
     return role, grants
+
+
+def boundary_policy_name(project: str, environment: str) -> str:
+    """The permissions boundary every role of an environment carries, created by the bootstrap
+    stack (lib/delivery/policies.py boundary_document)."""
+    return f"{project}-{environment}-boundary"
+
+
+def boundary_policy_arn(naming: Naming) -> str:
+    return (f"arn:{naming.partition}:iam::{naming.account_id}:policy/"
+            f"{boundary_policy_name(naming.project, naming.environment)}")
+
+
+@jsii.implements(IAspect)
+class PermissionsBoundary:
+    """Attaches `arn` as the permissions boundary of every IAM role in the construct it is added
+    to (an Aspect, so a role added later cannot be missed). The deploy roles may create and
+    change roles only with their environment's boundary attached (lib/delivery/policies.py)."""
+
+    def __init__(self, arn: str):
+        self.arn = arn
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, aws.iam_role.IamRole):
+            node.permissions_boundary = self.arn

@@ -1,0 +1,434 @@
+"""What may plan and deploy one environment: the managed IAM policies the bootstrap stack creates
+once per environment and attaches to every principal that plans or deploys it (the GitHub Actions
+roles, lib/delivery/github_oidc.py; the Terraform Cloud roles, lib/delivery/terraform_cloud.py),
+and the permissions boundary that every role of that environment's stack carries.
+
+All environments of an account share it, so a deploy role must not reach another environment.
+What keeps it to its own, in order:
+1. Names. Services whose ARNs carry a name (IAM, S3, ECR, SQS, SNS, Lambda, logs, secrets, ECS,
+   RDS, ElastiCache, load balancers, schedules, CloudFront functions, alarms, dashboards, App
+   Runner, Auto Scaling groups) are granted on `<project>-<env>-*` names only.
+2. Tags. Everything else is granted where its `Project` and `Environment` tags, on the resource
+   (`aws:ResourceTag`) and in a create request (`aws:RequestTag`), are the environment's own. The
+   provider's default tags put both on every resource from its creation on. A request that
+   carries neither key (an untagged resource, an action AWS cannot scope by tag) passes the allow
+   (`...IfExists`): tests/test_isolation.py evaluates every action the role holds against
+   another environment's resource with the condition keys AWS documents for it, and the few
+   that stay open are reads, creates of new resources, or listed there with why.
+3. Guardrails, explicit denies that win over any allow: nothing tagged for another environment
+   or project; no edit of the delivery roles, their policies, the boundaries or the identity
+   providers; roles only with this environment's boundary attached, which nobody may remove;
+   roles passed only to the services the platform uses; no role assumption; Route 53 records only
+   under the environment's own domains.
+"""
+
+import json
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from lib.core import aws
+from lib.core.iam import boundary_policy_name
+from lib.core.naming import Naming
+
+READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+MAX_MANAGED_POLICY = 6144  # characters IAM accepts in one managed policy
+TAG_KEYS = ("Project", "Environment")  # lib/core/naming.py Naming.default_tags
+
+# The only services a deploy may hand one of the environment's roles to: the ones lib/ creates
+# roles for (ECS tasks, Lambda, EC2 capacity, RDS monitoring, flow logs, schedules, App Runner).
+# Where it is unclear which name a service checks (RDS monitoring, instances that Auto Scaling
+# launches, App Runner), each candidate is listed.
+PASSED_TO_SERVICES = sorted({
+    "ecs-tasks.amazonaws.com", "lambda.amazonaws.com", "ec2.amazonaws.com",
+    "autoscaling.amazonaws.com", "monitoring.rds.amazonaws.com", "rds.amazonaws.com",
+    "vpc-flow-logs.amazonaws.com", "scheduler.amazonaws.com", "apprunner.amazonaws.com",
+    "build.apprunner.amazonaws.com", "tasks.apprunner.amazonaws.com"})
+
+# Public SSM parameters EC2 resolves `resolve:ssm:` image ids from (lib/network/vpc.py NAT instance,
+# lib/compute/cluster.py capacity): the resolution runs with the caller's ssm:GetParameters.
+PUBLIC_AMI_PARAMETERS = ("/aws/service/ami-amazon-linux-latest/*",
+                         "/aws/service/ecs/optimized-ami/*")
+
+# Services whose resources are named by id, not by name: granted by tag (see the module doc).
+TAGGED_SERVICES = ("ec2", "elasticloadbalancing", "apigateway", "cognito-idp", "acm", "wafv2",
+                   "cloudfront", "cloudwatch", "application-autoscaling", "autoscaling",
+                   "scheduler", "apprunner", "logs")
+
+# Writes on resources that have ids, not names, and that AWS cannot scope by tag: granting them
+# would reach every environment's. A change to one of these (static in lib/edge/cdn.py) or
+# destroying an environment's CloudFront distribution needs the account's administrator.
+UNSCOPABLE_WRITES = (
+    "cloudfront:UpdateOriginAccessControl", "cloudfront:DeleteOriginAccessControl",
+    "cloudfront:UpdateResponseHeadersPolicy", "cloudfront:DeleteResponseHeadersPolicy",
+    "cloudfront:UpdateCachePolicy", "cloudfront:DeleteCachePolicy",
+    "cloudfront:UpdateOriginRequestPolicy", "cloudfront:DeleteOriginRequestPolicy",
+    "cloudfront:UpdateKeyGroup", "cloudfront:DeleteKeyGroup", "cloudfront:UpdatePublicKey",
+    "cloudfront:DeletePublicKey", "cloudfront:UpdateCloudFrontOriginAccessIdentity",
+    "cloudfront:DeleteCloudFrontOriginAccessIdentity", "cloudfront:*FieldLevelEncryption*",
+    "cloudfront:*ContinuousDeploymentPolicy", "cloudfront:*RealtimeLogConfig",
+    "cloudfront:*KeyValueStore", "cloudfront:*MonitoringSubscription",
+    "cloudfront:*StreamingDistribution*", "cloudfront:*SavingsPlan",
+    "cloudwatch:PutMetricData", "cloudwatch:*AnomalyDetector", "cloudwatch:Link",
+    "cloudwatch:EnableTopologyDiscovery", "wafv2:*APIKey",
+    "wafv2:UpdateManagedRuleSetVersionExpiryDate", "acm:PutAccountConfiguration")
+
+
+@dataclass(frozen=True)
+class StateAccess:
+    bucket_arn: str
+    lock_table_arn: str
+    kms_key_arn: str
+
+
+@dataclass(frozen=True)
+class AccountResources:
+    """What the bootstrap stack keeps for the whole account: no environment role may touch it,
+    except each deploy role its own state object (and, for Session Manager, the instances
+    their session logs)."""
+
+    state: StateAccess
+    audit_bucket_arn: str | None  # with the baseline
+    audit_key_arn: str | None
+    session_log_prefix: str  # lib/delivery/baseline.py SESSION_LOG_PREFIX
+
+
+@dataclass(frozen=True)
+class EnvironmentPoliciesProps:
+    naming: Naming  # the environment's: its policies are <project>-<env>-delivery-plan|deploy-*
+    account: AccountResources
+    remote_state: bool  # the s3 backend: the plan and deploy roles use the state bucket
+    domains: tuple[str, ...]  # the DNS names its records may have (and their subdomains)
+    foreign_domains: tuple[str, ...]  # other environments' domains of the account: never
+    protected_roles: tuple[str, ...]  # role-name patterns of every delivery principal
+
+
+def boundary_document(n: Naming, account: AccountResources,
+                      protected_roles: tuple[str, ...]) -> dict:
+    """The permissions boundary of every role an environment stack creates: whatever its own
+    policies say, it can never use IAM (beyond handing its task roles to ECS, which scheduled
+    tasks need), administer a KMS key, or touch the account's own resources."""
+    arn = f"arn:{n.partition}"
+    iam = f"{arn}:iam::{n.account_id}"
+    s = account.state
+    statements: list[dict] = [
+        {"Sid": "NoIamNoKeyAdministration", "Effect": "Allow", "Resource": "*",
+         "NotAction": ["iam:*", "sts:AssumeRole", "kms:Create*", "kms:Put*", "kms:Delete*",
+                       "kms:Update*", "kms:Enable*", "kms:Disable*", "kms:ScheduleKeyDeletion",
+                       "kms:CancelKeyDeletion", "kms:ImportKeyMaterial", "kms:ReplicateKey",
+                       "kms:TagResource", "kms:UntagResource", "kms:RevokeGrant",
+                       "kms:RetireGrant"]},
+        # EventBridge Scheduler's role starts ECS tasks with the task and execution roles.
+        {"Sid": "PassTaskRolesToEcs", "Effect": "Allow", "Action": "iam:PassRole",
+         "Resource": f"{iam}:role/{n.prefix}-*",
+         "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
+        {"Sid": "NothingOfTheAccountsState", "Effect": "Deny", "Action": "*",
+         "Resource": [s.bucket_arn, f"{s.bucket_arn}/*", s.lock_table_arn, s.kms_key_arn]},
+        {"Sid": "NothingOfTheDeliveryPrincipals", "Effect": "Deny", "Action": "*",
+         "Resource": [*(f"{iam}:role/{r}" for r in protected_roles),
+                      f"{iam}:policy/{n.project}-*-delivery-*",
+                      f"{iam}:policy/{boundary_policy_name(n.project, '*')}",
+                      f"{iam}:oidc-provider/*"]},
+    ]
+    if account.audit_bucket_arn and account.audit_key_arn:
+        bucket, sessions = account.audit_bucket_arn, account.session_log_prefix
+        statements += [
+            # Instances write Session Manager logs there (lib/core/access.py SessionLogAccess):
+            # that much, and nothing else of the audit trail.
+            {"Sid": "AuditBucketOnlySessionLogWrites", "Effect": "Deny",
+             "NotAction": ["s3:PutObject", "s3:GetEncryptionConfiguration"],
+             "Resource": [bucket, f"{bucket}/*"]},
+            {"Sid": "AuditObjectsOnlySessionLogs", "Effect": "Deny", "Action": "s3:PutObject",
+             "NotResource": f"{bucket}/{sessions}/*"},
+            {"Sid": "AuditKeyOnlyForSessionLogs", "Effect": "Deny",
+             "NotAction": ["kms:GenerateDataKey", "kms:Decrypt"],
+             "Resource": account.audit_key_arn},
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+class EnvironmentPolicies(Construct):
+    """The environment's boundary, plan and deploy policies (see the module doc).
+
+    - plan: AWS ReadOnlyAccess, narrowed by denies of everything that reads data (object and
+      version contents, user and identity lists, database log files, log events and live tails,
+      secret and parameter values, queue messages, table items other than the lock table's),
+      plus the state object to read and the lock to take when the state is in S3.
+    - deploy: the environment's resources by name and tag, the state object and lock, and the
+      guardrails.
+
+    Outputs: `plan_policy_arns`, `deploy_policy_arns`, `boundary_arn`, `documents` (by policy
+    name suffix, for tests).
+    """
+
+    def __init__(self, scope: Construct, id: str, props: EnvironmentPoliciesProps):
+        super().__init__(scope, id)
+        n = props.naming
+        self.documents: dict[str, dict] = {
+            "boundary": boundary_document(n, props.account, props.protected_roles),
+            "plan": _document(self._state(props, write=False) + self._no_data_reads(props)),
+            "deploy-named": _document(self._state(props, write=True) + self._named(n)),
+            "deploy-tagged": _document(self._tagged(props)),
+            "deploy-guardrails": _document(self._guardrails(props)),
+        }
+        arns: dict[str, str] = {}
+        for suffix, document in self.documents.items():
+            name = (boundary_policy_name(n.project, n.environment) if suffix == "boundary"
+                    else n.name("delivery", suffix))
+            policy = aws.iam_policy.IamPolicy(
+                self, suffix, name=name, policy=json.dumps(document),
+                description=f"{n.prefix}: {suffix} (lib/delivery/policies.py)",
+                tags=n.tags("delivery", suffix))
+            arns[suffix] = policy.arn
+        self.boundary_arn: str = arns["boundary"]
+        self.plan_policy_arns: list[str] = [READ_ONLY, arns["plan"]]
+        self.deploy_policy_arns: list[str] = [arns[s] for s in arns if s.startswith("deploy")]
+
+    # --- state ------------------------------------------------------------------------------
+
+    def _state(self, props: EnvironmentPoliciesProps, write: bool) -> list[dict]:
+        if not props.remote_state:
+            return []
+        n, s = props.naming, props.account.state
+        key = f"{s.bucket_arn}/{n.project}/{n.environment}.tfstate"
+        object_actions = ["s3:GetObject"] + (["s3:PutObject", "s3:DeleteObject"] if write else [])
+        return [
+            {"Sid": "StateObject", "Effect": "Allow", "Action": object_actions,
+             "Resource": [key, f"{key}.tflock"]},
+            {"Sid": "StateBucket", "Effect": "Allow", "Action": "s3:ListBucket",
+             "Resource": s.bucket_arn},
+            # A plan takes the lock too (GetItem/PutItem/DeleteItem, and GetItem of the digest).
+            {"Sid": "StateLock", "Effect": "Allow", "Resource": s.lock_table_arn,
+             "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]},
+            {"Sid": "StateKey", "Effect": "Allow", "Resource": s.kms_key_arn,
+             "Action": ["kms:Decrypt"] + (["kms:Encrypt", "kms:GenerateDataKey"] if write else [])},
+        ]
+
+    # --- plan -------------------------------------------------------------------------------
+
+    def _no_data_reads(self, props: EnvironmentPoliciesProps) -> list[dict]:
+        """Denies that narrow ReadOnlyAccess. None may match what `terraform plan` refreshes or
+        locks: a deny wins over every allow, so one on the lock table or on lambda:GetFunction
+        (the provider's read of aws_lambda_function) fails every plan. GetFunction's code link
+        stays open: the code is this repository's own functions/."""
+        n, s = props.naming, props.account.state
+        own_state = ([f"{s.bucket_arn}/{n.project}/{n.environment}.tfstate"]
+                     if props.remote_state else [])
+        return [
+            # Object contents and versions, ACLs and torrents: only the current state object.
+            {"Sid": "NoObjectContents", "Effect": "Deny", "Action": "s3:GetObject*",
+             "NotResource": own_state or ["arn:aws:s3:::no-such-object/none"]},
+            {"Sid": "NoItemsButTheLocks", "Effect": "Deny",
+             "NotResource": [s.lock_table_arn] if props.remote_state else ["none"],
+             "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
+                        "dynamodb:Scan", "dynamodb:PartiQLSelect", "dynamodb:GetRecords"]},
+            # The account's own parameters; the public ones (AMI ids) hold no data.
+            {"Sid": "NoParameterValues", "Effect": "Deny", "Action": "ssm:GetParameter*",
+             "Resource": f"arn:{n.partition}:ssm:*:{n.account_id}:parameter/*"},
+            {"Sid": "NoDataReads", "Effect": "Deny", "Resource": "*", "Action": [
+                "secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue",
+                "sqs:ReceiveMessage", "logs:GetLogEvents", "logs:FilterLogEvents",
+                "logs:StartQuery", "logs:GetQueryResults", "logs:StartLiveTail",
+                "logs:GetLogRecord", "logs:Unmask", "athena:GetQueryResults",
+                "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "kinesis:GetRecords",
+                "rds-db:connect", "rds:DownloadDBLogFilePortion",
+                "rds:DownloadCompleteDBLogFile", "cognito-idp:ListUsers",
+                "cognito-idp:ListUsersInGroup", "cognito-idp:AdminGetUser",
+                "cognito-idp:AdminListGroupsForUser", "cognito-idp:AdminListDevices",
+                "cognito-idp:AdminGetDevice", "cognito-idp:AdminListUserAuthEvents",
+                "cognito-idp:GetUser", "cognito-identity:GetCredentialsForIdentity",
+                "cognito-identity:GetOpenIdToken", "ec2:GetConsoleOutput",
+                "ec2:GetConsoleScreenshot", "ec2:GetPasswordData",
+                "cloudtrail:LookupEvents", "cloudtrail:GetQueryResults"]},
+        ]
+
+    # --- deploy -----------------------------------------------------------------------------
+
+    def _named(self, n: Naming) -> list[dict]:
+        p, acct, region = n.prefix, n.account_id, n.region
+        arn = f"arn:{n.partition}"
+        named = {
+            # The guardrails keep these off the delivery roles and the boundary, and make every
+            # role carry the boundary.
+            "NamedIamRoles": (["iam:*Role*", "iam:*InstanceProfile*", "iam:*Policy*"],
+                              [f"{arn}:iam::{acct}:role/{p}-*",
+                               f"{arn}:iam::{acct}:instance-profile/{p}-*",
+                               f"{arn}:iam::{acct}:policy/{p}-*"]),
+            "NamedBuckets": (["s3:*"], [f"{arn}:s3:::{p}-*"]),
+            "NamedRepositories": (["ecr:*"], [f"{arn}:ecr:{region}:{acct}:repository/{p}/*"]),
+            "NamedQueuesTopics": (["sqs:*", "sns:*"], [f"{arn}:sqs:{region}:{acct}:{p}-*",
+                                                       f"{arn}:sns:{region}:{acct}:{p}-*"]),
+            "NamedFunctions": (["lambda:*"], [f"{arn}:lambda:{region}:{acct}:function:{p}-*"]),
+            "NamedLogGroups": (["logs:*"], [
+                f"{arn}:logs:*:{acct}:log-group:/{n.project}/{n.environment}/*",
+                f"{arn}:logs:*:{acct}:log-group:/aws/rds/instance/{p}-*",
+                f"{arn}:logs:*:{acct}:log-group:/aws/lambda/{p}-*",
+                f"{arn}:logs:*:{acct}:log-group:aws-waf-logs-{p}-*",
+                f"{arn}:logs:*:{acct}:delivery-source:{p}-*",
+                f"{arn}:logs:*:{acct}:delivery-destination:{p}-*"]),
+            "NamedSecrets": (["secretsmanager:*"], [
+                f"{arn}:secretsmanager:{region}:{acct}:secret:/{n.project}/{n.environment}/*"]),
+            "NamedEcs": (["ecs:*"], [f"{arn}:ecs:{region}:{acct}:cluster/{p}-*",
+                                     f"{arn}:ecs:{region}:{acct}:service/{p}-*",
+                                     f"{arn}:ecs:{region}:{acct}:task-definition/{p}-*",
+                                     f"{arn}:ecs:{region}:{acct}:capacity-provider/{p}-*"]),
+            "NamedDatabases": (["rds:*"], [f"{arn}:rds:{region}:{acct}:{kind}:{p}-*" for kind in
+                                           ("db", "pg", "subgrp", "snapshot")]),
+            "NamedCaches": (["elasticache:*"], [
+                f"{arn}:elasticache:{region}:{acct}:{kind}:{p}-*" for kind in
+                ("replicationgroup", "parametergroup", "subnetgroup", "user", "usergroup",
+                 "cluster", "snapshot")]),
+            "NamedLoadBalancers": (["elasticloadbalancing:*"], [
+                f"{arn}:elasticloadbalancing:{region}:{acct}:{kind}/{p}-*" for kind in
+                ("loadbalancer/app", "targetgroup", "listener/app", "listener-rule/app")]),
+            "NamedEdge": (["cloudfront:*Function", "cloudwatch:*Dashboard*", "cloudwatch:*Alarm*",
+                           "scheduler:*Schedule", "apprunner:*", "autoscaling:*",
+                           "wafv2:*"], [
+                f"{arn}:cloudfront::{acct}:function/{p}-*",
+                f"{arn}:cloudwatch::{acct}:dashboard/{p}-*",
+                f"{arn}:cloudwatch:{region}:{acct}:alarm:{p}-*",
+                f"{arn}:scheduler:{region}:{acct}:schedule/*/{p}-*",
+                f"{arn}:apprunner:{region}:{acct}:*/{p}-*",
+                f"{arn}:autoscaling:{region}:{acct}:autoScalingGroup:*:"
+                f"autoScalingGroupName/{p}-*",
+                f"{arn}:wafv2:*:{acct}:*/*/{p}-*/*"]),
+        }
+        return [{"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+                for sid, (actions, resources) in named.items()]
+
+    def _tagged(self, props: EnvironmentPoliciesProps) -> list[dict]:
+        n = props.naming
+        p, acct, region = n.prefix, n.account_id, n.region
+        arn = f"arn:{n.partition}"
+        regions = sorted({region, "us-east-1"})  # CloudFront's certificates, WAF and logs
+        own = {f"aws:{where}Tag/{key}": value for where in ("Resource", "Request")
+               for key, value in zip(TAG_KEYS, (n.project, n.environment))}
+        statements = [
+            {"Sid": "OwnOrNewResourcesByTag", "Effect": "Allow", "Resource": "*",
+             "Action": [f"{service}:*" for service in TAGGED_SERVICES],
+             "Condition": {"StringEqualsIfExists": own,
+                           "StringEquals": {"aws:RequestedRegion": regions}}},
+            # Reads, listings and creates without a resource to scope by name or tag, and
+            # Route 53 zone tags (Route 53 authorizes nothing by tag).
+            {"Sid": "AccountWide", "Effect": "Allow", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:RequestedRegion": regions}},
+             "Action": ["ecs:Describe*", "ecs:List*", "ecs:RegisterTaskDefinition",
+                        "ecs:DeregisterTaskDefinition", "ecs:CreateCluster",
+                        "ecr:GetAuthorizationToken", "rds:Describe*", "elasticache:Describe*",
+                        "lambda:*EventSourceMapping*", "lambda:List*",
+                        "lambda:GetAccountSettings", "secretsmanager:GetRandomPassword",
+                        "kms:CreateKey", "kms:ListAliases", "kms:ListKeys",
+                        "iam:CreateServiceLinkedRole", "iam:GetRole", "iam:ListRoles",
+                        "sqs:ListQueues", "sns:ListTopics", "s3:ListAllMyBuckets",
+                        "route53:Get*", "route53:List*", "route53:CreateHostedZone",
+                        "route53:ChangeTagsForResource"]},
+            # The provider's account check; no other STS call is needed (see NoRoleAssumption).
+            {"Sid": "WhoAmI", "Effect": "Allow", "Action": "sts:GetCallerIdentity",
+             "Resource": "*"},
+            {"Sid": "OwnKeysOnly", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
+             "Condition": {"ForAnyValue:StringLike": {"kms:ResourceAliases": f"alias/{p}-*"}}},
+            # A new key has no alias until Terraform creates it, but its reads, rotation and the
+            # grants of resources encrypted with it (ECR, RDS) come first: the provider's
+            # default tags name the key's environment from CreateKey on.
+            {"Sid": "OwnKeysByTag", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:ResourceTag/Project": n.project,
+                                            "aws:ResourceTag/Environment": n.environment}}},
+            {"Sid": "OwnAliasesOnly", "Effect": "Allow", "Action": "kms:*Alias",
+             "Resource": f"{arn}:kms:{region}:{acct}:alias/{p}-*"},
+            {"Sid": "PublicAmiParameters", "Effect": "Allow",
+             "Action": ["ssm:GetParameters", "ssm:GetParameter"],
+             "Resource": [f"{arn}:ssm:{region}::parameter{path}"
+                          for path in PUBLIC_AMI_PARAMETERS]},
+            # RDS creates the master password secret (rds!db-<id>) with the caller's rights.
+            # Its name carries no environment, hence the action list without value reads.
+            {"Sid": "RdsManagedSecrets", "Effect": "Allow",
+             "Resource": f"{arn}:secretsmanager:{region}:{acct}:secret:rds!*",
+             "Action": ["secretsmanager:CreateSecret", "secretsmanager:TagResource",
+                        "secretsmanager:DescribeSecret", "secretsmanager:UpdateSecret",
+                        "secretsmanager:RotateSecret", "secretsmanager:DeleteSecret"]},
+            # An instance created without an option group gets the engine's default one, which
+            # CreateDBInstance may authorize as one of its resources; it grants nothing else.
+            {"Sid": "DefaultOptionGroups", "Effect": "Allow",
+             "Action": ["rds:CreateDBInstance", "rds:CreateDBInstanceReadReplica"],
+             "Resource": f"{arn}:rds:{region}:{acct}:og:default:*"},
+        ]
+        if props.domains:
+            # Route 53 has no tags to scope by: records by name instead ("Using IAM policy
+            # conditions for fine-grained access control", Route 53 Developer Guide; names are
+            # lower case without the trailing dot). Certificate validation records are
+            # subdomains (_<token>.<domain>).
+            names = sorted({name for d in props.domains for name in (d, f"*.{d}")})
+            statements.append(
+                {"Sid": "OwnRecordsOnly", "Effect": "Allow",
+                 "Action": "route53:ChangeResourceRecordSets",
+                 "Resource": f"{arn}:route53:::hostedzone/*",
+                 "Condition": {"ForAllValues:StringLike": {
+                     "route53:ChangeResourceRecordSetsNormalizedRecordNames": names}}})
+            # A created zone's destroy. Route 53 refuses to delete a zone that holds records
+            # other than its own SOA and NS (DeleteHostedZone, HostedZoneNotEmpty), and the
+            # records are the environment's own names only: another environment's zone stays.
+            statements.append({"Sid": "OwnEmptyZones", "Effect": "Allow",
+                               "Action": "route53:DeleteHostedZone",
+                               "Resource": f"{arn}:route53:::hostedzone/*"})
+        return statements
+
+    def _guardrails(self, props: EnvironmentPoliciesProps) -> list[dict]:
+        """Explicit denies: they win over every allow above, whatever a later edit adds there."""
+        n = props.naming
+        iam = f"arn:{n.partition}:iam::{n.account_id}"
+        s = props.account.state
+        boundary = f"{iam}:policy/{boundary_policy_name(n.project, n.environment)}"
+        statements = [
+            # Tags are ANDed within a statement, so one statement per key.
+            *({"Sid": f"NoOther{key}sResources", "Effect": "Deny", "Action": "*",
+               "NotResource": [s.kms_key_arn, s.lock_table_arn, s.bucket_arn,
+                               f"{s.bucket_arn}/*"],
+               "Condition": {"StringNotEquals": {f"aws:ResourceTag/{key}": value},
+                             "Null": {f"aws:ResourceTag/{key}": "false"}}}
+              for key, value in zip(TAG_KEYS, (n.project, n.environment))),
+            *({"Sid": f"NoResourcesTaggedForAnother{key}", "Effect": "Deny", "Action": "*",
+               "Resource": "*",
+               "Condition": {"StringNotEquals": {f"aws:RequestTag/{key}": value},
+                             "Null": {f"aws:RequestTag/{key}": "false"}}}
+              for key, value in zip(TAG_KEYS, (n.project, n.environment))),
+            {"Sid": "NoUnscopableWrites", "Effect": "Deny", "Resource": "*",
+             "Action": list(UNSCOPABLE_WRITES)},
+            # Every delivery principal of every environment, their policies, the boundaries and
+            # the identity providers: read only.
+            {"Sid": "NoChangesToDelivery", "Effect": "Deny",
+             "NotAction": ["iam:Get*", "iam:List*"],
+             "Resource": [*(f"{iam}:role/{r}" for r in props.protected_roles),
+                          f"{iam}:policy/{n.project}-*-delivery-*",
+                          f"{iam}:policy/{boundary_policy_name(n.project, '*')}",
+                          f"{iam}:oidc-provider/*"]},
+            # A role of this environment exists only with its boundary (IAM User Guide,
+            # "Permissions boundaries for IAM entities": iam:PermissionsBoundary on role
+            # creation and on every change of a role's policies), and keeps it.
+            {"Sid": "RolesOnlyWithTheBoundary", "Effect": "Deny", "Resource": "*",
+             "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy",
+                        "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRolePolicy",
+                        "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
+                        "iam:UpdateRoleDescription", "iam:DeleteRole"],
+             "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary}}},
+            {"Sid": "NoBoundaryRemoval", "Effect": "Deny", "Resource": "*",
+             "Action": "iam:DeleteRolePermissionsBoundary"},
+            {"Sid": "PassRolesOnlyToThePlatformsServices", "Effect": "Deny",
+             "Action": "iam:PassRole", "Resource": "*",
+             "Condition": {"StringNotEquals": {"iam:PassedToService": PASSED_TO_SERVICES}}},
+            # sts:* on * let it assume any role trusting the account, and a trust policy that
+            # names the deploy role itself (it writes those of <prefix>-* roles) needs no allow.
+            {"Sid": "NoRoleAssumption", "Effect": "Deny", "Action": "sts:AssumeRole",
+             "Resource": "*"},
+        ]
+        if props.foreign_domains:
+            names = sorted({name for d in props.foreign_domains for name in (d, f"*.{d}")})
+            statements.append(
+                {"Sid": "NoOtherEnvironmentsRecords", "Effect": "Deny",
+                 "Action": "route53:ChangeResourceRecordSets", "Resource": "*",
+                 "Condition": {"ForAnyValue:StringLike": {
+                     "route53:ChangeResourceRecordSetsNormalizedRecordNames": names}}})
+        return statements
+
+
+def _document(statements: list[dict]) -> dict:
+    return {"Version": "2012-10-17", "Statement": statements}
