@@ -30,6 +30,16 @@ def dns_names(env: EnvironmentConfig) -> tuple[str, ...]:
     return tuple(sorted(name.lower().rstrip(".") for name in names if name))
 
 
+def nested_domains(env: EnvironmentConfig, environments: list[EnvironmentConfig]
+                   ) -> tuple[str, ...]:
+    """Other environments' domains at or under this one's (prod at example.com, staging at
+    staging.example.com): its record permissions cover them, so they are denied by name."""
+    own = dns_names(env)
+    return tuple(sorted({d for other in environments if other is not env
+                         for d in dns_names(other)
+                         if any(d == o or d.endswith(f".{o}") for o in own)}))
+
+
 class BootstrapStack(TerraformStack):
     def __init__(self, scope: Construct, account: AccountConfig,
                  environments: list[EnvironmentConfig], target: Target,
@@ -68,13 +78,11 @@ class BootstrapStack(TerraformStack):
         ours = [env for env in environments if env.account_id == account.account_id]
         for env in ours:
             e = Naming(env.project, env.environment, env.account_id, env.region)
-            policies = EnvironmentPolicies(self, f"delivery-{env.environment}",
-                                           EnvironmentPoliciesProps(
+            props = EnvironmentPoliciesProps(
                 naming=e, account=resources, remote_state=env.backend.kind == "s3",
-                domains=dns_names(env),
-                foreign_domains=tuple(sorted({d for other in ours if other is not env
-                                              for d in dns_names(other)})),
-                protected_roles=protected_roles))
+                domains=dns_names(env), foreign_domains=nested_domains(env, ours),
+                protected_roles=protected_roles)
+            policies = EnvironmentPolicies(self, f"delivery-{env.environment}", props)
             outputs[f"{env.environment}_boundary_arn"] = policies.boundary_arn
             if provider_arn is not None:
                 roles = GithubRoles(self, f"github-{env.environment}", GithubRolesProps(

@@ -122,6 +122,7 @@ class Graph:
                                                    f"{b['alarm_name']}",
             "aws_lambda_function": lambda: f"arn:{p}:lambda:{region}:{account}:function:"
                                            f"{b['function_name']}",
+            "aws_dynamodb_table": lambda: f"arn:{p}:dynamodb:{region}:{account}:table/{b['name']}",
         }
         if name == "arn" and r.type in arns:
             return arns[r.type]()
@@ -238,6 +239,8 @@ def decide(statements: list[dict], action: str, resource: str,
             acts = _matches(s.get("Action"), action, case_insensitive=True)
         if "NotResource" in s:
             on = not _matches(s["NotResource"], resource)
+        elif "Resource" not in s and principal is not None:
+            on = True  # a trust policy: its statements are about the role it belongs to
         else:
             on = _matches(s.get("Resource"), resource)
         return (acts and on and _principal_matches(s, principal)

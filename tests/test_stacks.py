@@ -45,10 +45,15 @@ def test_the_provider_refuses_any_account_but_the_configured_one(stacks):
             assert not any(k.startswith("skip_") for k in provider)
 
 
-def test_each_stack_keeps_its_state_in_its_own_local_file(stacks):
-    for stack in stacks.values():
-        assert stack.json["terraform"]["backend"] == {
-            "local": {"path": f"../../../terraform.{stack.name}.tfstate"}}
+def test_each_stack_keeps_its_state_in_its_own_place(stacks):
+    """dev on the laptop (config/dev.toml: the local backend); staging and prod, which GitHub
+    Actions deploys, in the bootstrap stack's bucket, each under its own key, encrypted."""
+    assert stacks["dev-stack"].json["terraform"]["backend"] == {
+        "local": {"path": "../../../terraform.dev-stack.tfstate"}}
+    for env in ("staging", "prod"):
+        assert stacks[f"{env}-stack"].json["terraform"]["backend"] == {"s3": {
+            "bucket": "webplat-tfstate-123456789012", "dynamodb_table": "webplat-tflock",
+            "encrypt": True, "key": f"webplat/{env}.tfstate", "region": "us-east-1"}}
 
 
 def test_no_path_of_this_machine_is_synthesized(synth_dir):

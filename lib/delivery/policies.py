@@ -71,7 +71,19 @@ UNSCOPABLE_WRITES = (
     "cloudfront:*StreamingDistribution*", "cloudfront:*SavingsPlan",
     "cloudwatch:PutMetricData", "cloudwatch:*AnomalyDetector", "cloudwatch:Link",
     "cloudwatch:EnableTopologyDiscovery", "wafv2:*APIKey",
-    "wafv2:UpdateManagedRuleSetVersionExpiryDate", "acm:PutAccountConfiguration")
+    "wafv2:UpdateManagedRuleSetVersionExpiryDate", "wafv2:PutManagedRuleSetVersions",
+    "acm:PutAccountConfiguration", "autoscaling:*LaunchConfiguration",
+    "ec2:*EnclaveCertificateIamRole")
+
+
+# Writes AWS authorizes on "*" only that a deploy needs, and what they could do to another
+# environment (README "Security" lists them): vended log deliveries (API access logs, Redis logs,
+# WAF logs) add their service to the account's log resource policy on first use, and ElastiCache
+# manages its log deliveries with the caller's rights (another environment's could be switched
+# off); a deregistered task definition revision keeps running where it runs.
+ACCOUNT_WIDE_WRITES = ("logs:PutResourcePolicy", "logs:CreateLogDelivery",
+                       "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+                       "ecs:DeregisterTaskDefinition")
 
 
 @dataclass(frozen=True)
@@ -215,9 +227,12 @@ class EnvironmentPolicies(Construct):
         own_state = ([f"{s.bucket_arn}/{n.project}/{n.environment}.tfstate"]
                      if props.remote_state else [])
         return [
-            # Object contents and versions, ACLs and torrents: only the current state object.
+            # Object contents, ACLs, attributes and torrents: only the current state object;
+            # no object's old versions (Terraform reads the current state only).
             {"Sid": "NoObjectContents", "Effect": "Deny", "Action": "s3:GetObject*",
              "NotResource": own_state or ["arn:aws:s3:::no-such-object/none"]},
+            {"Sid": "NoObjectVersions", "Effect": "Deny", "Action": "s3:GetObjectVersion*",
+             "Resource": "*"},
             {"Sid": "NoItemsButTheLocks", "Effect": "Deny",
              "NotResource": [s.lock_table_arn] if props.remote_state else ["none"],
              "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
@@ -285,6 +300,7 @@ class EnvironmentPolicies(Construct):
                            "scheduler:*Schedule", "apprunner:*", "autoscaling:*",
                            "wafv2:*"], [
                 f"{arn}:cloudfront::{acct}:function/{p}-*",
+                f"{arn}:cloudwatch::{acct}:dashboard/{p}",  # lib/observability/alarms.py
                 f"{arn}:cloudwatch::{acct}:dashboard/{p}-*",
                 f"{arn}:cloudwatch:{region}:{acct}:alarm:{p}-*",
                 f"{arn}:scheduler:{region}:{acct}:schedule/*/{p}-*",
@@ -304,24 +320,30 @@ class EnvironmentPolicies(Construct):
         own = {f"aws:{where}Tag/{key}": value for where in ("Resource", "Request")
                for key, value in zip(TAG_KEYS, (n.project, n.environment))}
         statements = [
-            {"Sid": "OwnOrNewResourcesByTag", "Effect": "Allow", "Resource": "*",
+            # Actions on a resource (an ARN): the guardrails deny those tagged for another
+            # environment. Actions without one are evaluated against "*", which this statement
+            # does not name: they are the next statement's, one by one.
+            {"Sid": "OwnOrNewResourcesByTag", "Effect": "Allow", "Resource": f"{arn}:*",
              "Action": [f"{service}:*" for service in TAGGED_SERVICES],
              "Condition": {"StringEqualsIfExists": own,
                            "StringEquals": {"aws:RequestedRegion": regions}}},
-            # Reads, listings and creates without a resource to scope by name or tag, and
-            # Route 53 zone tags (Route 53 authorizes nothing by tag).
+            # Listings, and creates of something new, that AWS authorizes on "*" only (no ARN to
+            # scope by name or tag); ACCOUNT_WIDE_WRITES says why each other write is here.
             {"Sid": "AccountWide", "Effect": "Allow", "Resource": "*",
-             "Condition": {"StringEquals": {"aws:RequestedRegion": regions}},
-             "Action": ["ecs:Describe*", "ecs:List*", "ecs:RegisterTaskDefinition",
-                        "ecs:DeregisterTaskDefinition", "ecs:CreateCluster",
-                        "ecr:GetAuthorizationToken", "rds:Describe*", "elasticache:Describe*",
-                        "lambda:*EventSourceMapping*", "lambda:List*",
-                        "lambda:GetAccountSettings", "secretsmanager:GetRandomPassword",
-                        "kms:CreateKey", "kms:ListAliases", "kms:ListKeys",
-                        "iam:CreateServiceLinkedRole", "iam:GetRole", "iam:ListRoles",
-                        "sqs:ListQueues", "sns:ListTopics", "s3:ListAllMyBuckets",
-                        "route53:Get*", "route53:List*", "route53:CreateHostedZone",
-                        "route53:ChangeTagsForResource"]},
+             "Condition": {"StringEqualsIfExists": own,
+                           "StringEquals": {"aws:RequestedRegion": regions}},
+             "Action": sorted({*(f"{service}:{verb}" for service in TAGGED_SERVICES
+                                 for verb in ("Describe*", "List*", "Create*")),
+                               "ecs:Describe*", "ecs:List*", "ecs:RegisterTaskDefinition",
+                               "ecs:CreateCluster", "ecr:GetAuthorizationToken",
+                               "rds:Describe*", "elasticache:Describe*", "lambda:List*",
+                               "lambda:*EventSourceMapping*", "lambda:GetAccountSettings",
+                               "secretsmanager:GetRandomPassword", "kms:CreateKey",
+                               "kms:ListAliases", "kms:ListKeys", "iam:CreateServiceLinkedRole",
+                               "iam:GetRole", "iam:ListRoles", "sqs:ListQueues",
+                               "sns:ListTopics", "s3:ListAllMyBuckets", "route53:Get*",
+                               "route53:List*", "route53:CreateHostedZone",
+                               *ACCOUNT_WIDE_WRITES})},
             # The provider's account check; no other STS call is needed (see NoRoleAssumption).
             {"Sid": "WhoAmI", "Effect": "Allow", "Action": "sts:GetCallerIdentity",
              "Resource": "*"},
@@ -367,8 +389,10 @@ class EnvironmentPolicies(Construct):
             # A created zone's destroy. Route 53 refuses to delete a zone that holds records
             # other than its own SOA and NS (DeleteHostedZone, HostedZoneNotEmpty), and the
             # records are the environment's own names only: another environment's zone stays.
+            # Terraform tags a zone after CreateHostedZone; Route 53 authorizes nothing by tag.
             statements.append({"Sid": "OwnEmptyZones", "Effect": "Allow",
-                               "Action": "route53:DeleteHostedZone",
+                               "Action": ["route53:DeleteHostedZone",
+                                          "route53:ChangeTagsForResource"],
                                "Resource": f"{arn}:route53:::hostedzone/*"})
         return statements
 
@@ -393,6 +417,16 @@ class EnvironmentPolicies(Construct):
               for key, value in zip(TAG_KEYS, (n.project, n.environment))),
             {"Sid": "NoUnscopableWrites", "Effect": "Deny", "Resource": "*",
              "Action": list(UNSCOPABLE_WRITES)},
+            # Resources named by name that the tag allow would let through (they carry no tag
+            # AWS checks): only the environment's own names.
+            *({"Sid": sid, "Effect": "Deny", "Action": actions, "NotResource": own}
+              for sid, actions, own in self._only_own_names(n)),
+            # Other services' resources that EC2 and WAF actions can name; none is the platform's.
+            {"Sid": "NoForeignResources", "Effect": "Deny", "Action": ["ec2:*", "wafv2:*"],
+             "Resource": [f"arn:{n.partition}:elastic-inference:*",
+                          f"arn:{n.partition}:license-manager:*",
+                          f"arn:{n.partition}:resource-groups:*",
+                          f"arn:{n.partition}:wafv2:*:*:*/managedruleset/*"]},
             # Every delivery principal of every environment, their policies, the boundaries and
             # the identity providers: read only.
             {"Sid": "NoChangesToDelivery", "Effect": "Deny",
@@ -428,6 +462,24 @@ class EnvironmentPolicies(Construct):
                  "Condition": {"ForAnyValue:StringLike": {
                      "route53:ChangeResourceRecordSetsNormalizedRecordNames": names}}})
         return statements
+
+    @staticmethod
+    def _only_own_names(n: Naming) -> list[tuple[str, list[str], list[str]]]:
+        p, acct, region, arn = n.prefix, n.account_id, n.region, f"arn:{n.partition}"
+        return [
+            # Only the web ACL of the load balancer (lib/edge/waf.py): a disassociation would
+            # switch another environment's WAF off.
+            ("OwnWebAclAssociations", ["wafv2:AssociateWebACL", "wafv2:DisassociateWebACL",
+                                       "apprunner:*WebAcl", "cognito-idp:*WebACL"],
+             [f"{arn}:elasticloadbalancing:{region}:{acct}:loadbalancer/app/{p}-*",
+              f"{arn}:wafv2:*:{acct}:*/webacl/{p}-*/*"]),
+            ("OwnCloudFrontFunctions", ["cloudfront:UpdateFunction", "cloudfront:DeleteFunction",
+                                        "cloudfront:PublishFunction", "cloudfront:TestFunction"],
+             [f"{arn}:cloudfront::{acct}:function/{p}-*"]),
+            ("OwnDashboards", ["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"],
+             [f"{arn}:cloudwatch::{acct}:dashboard/{p}",
+              f"{arn}:cloudwatch::{acct}:dashboard/{p}-*"]),
+        ]
 
 
 def _document(statements: list[dict]) -> dict:
