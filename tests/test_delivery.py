@@ -2,8 +2,10 @@
 the account baseline, alarms and the dashboard."""
 
 import json
+import sys
 
 import pytest
+import yaml
 
 import contracts
 from conftest import ROOT, SynthStack, run, synthesize
@@ -205,15 +207,52 @@ def test_workflows_pass_actionlint():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def workflow(name: str) -> dict:
+    return yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+
+
 def test_workflows_deploy_dev_then_gated_staging_and_prod():
-    deploy = (ROOT / ".github" / "workflows" / "deploy.yml").read_text()
-    assert deploy.index("environment: dev") < deploy.index("environment: staging") < \
-        deploy.index("environment: prod")
-    reusable = (ROOT / ".github" / "workflows" / "deploy-environment.yml").read_text()
-    assert "environment: ${{ inputs.environment }}" in reusable
-    assert "id-token: write" in reusable
-    ci = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
-    assert "make test" in ci and "cdktf diff" in ci
+    jobs = workflow("deploy.yml")["jobs"]
+    assert [jobs[e]["with"]["environment"] for e in ("dev", "staging", "prod")] == \
+        ["dev", "staging", "prod"]
+    assert (jobs["staging"]["needs"], jobs["prod"]["needs"]) == ("dev", "staging")
+    # staging and prod are planned on main first (their plan roles trust main only); dev's plan
+    # role takes pull requests, where ci.yml plans it
+    assert {e: jobs[e]["with"]["plan_first"] for e in jobs} == {
+        "dev": False, "staging": True, "prod": True}
+    reusable = workflow("deploy-environment.yml")["jobs"]
+    assert reusable["deploy"]["environment"] == "${{ inputs.environment }}"
+    assert reusable["deploy"]["needs"] == "plan"
+    assert "environment" not in reusable["plan"]  # its token's sub is repo:<repo>:ref:<main>
+    ci = workflow("ci.yml")["jobs"]
+    assert "make test" in json.dumps(ci["test"])
+    assert ci["plan"]["strategy"]["matrix"]["env"] == ["dev"]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / ".github" / "workflows").glob(
+    "*.yml")))
+def test_every_workflow_that_applies_refuses_a_local_backend_first(name):
+    """A runner's files are gone when its job ends: a local state file with them, and the next
+    run would create every resource again. Each job that runs `cdktf deploy` checks the backend
+    before it gets any AWS credentials."""
+    for job in workflow(name)["jobs"].values():
+        steps = [json.dumps(step) for step in job.get("steps", [])]
+        deploys = [i for i, step in enumerate(steps) if "cdktf deploy" in step]
+        if not deploys:
+            continue
+        checks = [i for i, step in enumerate(steps) if "tools/check_backend.py" in step]
+        credentials = [i for i, step in enumerate(steps) if "configure-aws-credentials" in step]
+        assert checks and checks[0] < min(credentials + deploys), name
+
+
+def test_the_backend_check_refuses_local_state_in_one_line():
+    refused = run([sys.executable, "tools/check_backend.py", "dev"], cwd=ROOT)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1
+    assert refused.stderr.startswith('config/dev.toml: backend.kind: "local" keeps the state')
+    assert run([sys.executable, "tools/check_backend.py", "prod"], cwd=ROOT).returncode == 0
+    missing = run([sys.executable, "tools/check_backend.py", "qa"], cwd=ROOT)
+    assert missing.returncode == 2 and "config/qa.toml" in missing.stderr
 
 
 # --- baseline -----------------------------------------------------------------------------------
