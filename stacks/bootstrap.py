@@ -1,5 +1,6 @@
 """The bootstrap stack, applied once per account: remote state, per environment of that account
-its delivery policies and permissions boundary, the GitHub OIDC roles, the baseline.
+its delivery policies and permissions boundary, the GitHub OIDC roles, the Terraform Cloud roles
+(environments on the cloud backend), the baseline.
 
 Its own state stays local (terraform.bootstrap-stack.tfstate): it is what the other stacks' remote
 state lives in.
@@ -9,16 +10,20 @@ from cdktf import LocalBackend, TerraformOutput, TerraformStack
 from constructs import Construct
 
 from lib.config import AccountConfig, EnvironmentConfig, Target
+from lib.core.backend import BackendSettings, cloud_workspace
 from lib.core.naming import Naming
 from lib.core.provider import aws_provider
-from lib.delivery import github_oidc
+from lib.delivery import github_oidc, terraform_cloud
 from lib.delivery.baseline import (ACCOUNT_ENVIRONMENT, AUDIT, SESSION_LOG_PREFIX, Baseline,
                                    BaselineProps, trail_arn)
 from lib.delivery.github_oidc import GithubRoles, GithubRolesProps, github_oidc_provider
 from lib.delivery.policies import (AccountResources, EnvironmentPolicies,
                                    EnvironmentPoliciesProps, StateAccess)
 from lib.delivery.state_store import StateStore, StateStoreProps
+from lib.delivery.terraform_cloud import (TerraformCloudRoles, TerraformCloudRolesProps,
+                                          terraform_cloud_oidc_provider)
 from lib.identity.kms import EncryptionKey, EncryptionKeyProps
+from stacks.mapping import from_config
 
 NAME = "bootstrap-stack"
 
@@ -71,11 +76,14 @@ class BootstrapStack(TerraformStack):
             state=StateAccess(store.bucket_arn, store.lock_table_arn, state_key.arn),
             audit_bucket_arn=n.bucket_arn(AUDIT) if audit_key_arn else None,
             audit_key_arn=audit_key_arn, session_log_prefix=SESSION_LOG_PREFIX)
-        protected_roles = tuple(pattern.format(project=account.project)
-                                for pattern in github_oidc.ROLE_PATTERNS)
+        protected_roles = tuple(pattern.format(project=account.project) for pattern in
+                                (*github_oidc.ROLE_PATTERNS, *terraform_cloud.ROLE_PATTERNS))
         provider_arn = github_oidc_provider(self, n) if account.github is not None else None
         # Only this account's environments: another account has its own bootstrap.
         ours = [env for env in environments if env.account_id == account.account_id]
+        tfc = account.terraform_cloud
+        tfc_provider_arn = terraform_cloud_oidc_provider(self, n, tfc.hostname, tfc.audience) \
+            if any(env.backend.kind == "cloud" for env in ours) else None
         for env in ours:
             e = Naming(env.project, env.environment, env.account_id, env.region)
             props = EnvironmentPoliciesProps(
@@ -94,5 +102,16 @@ class BootstrapStack(TerraformStack):
                     deploy_policy_arns=tuple(policies.deploy_policy_arns)))
                 outputs[f"{env.environment}_plan_role_arn"] = roles.plan_role_arn
                 outputs[f"{env.environment}_deploy_role_arn"] = roles.deploy_role_arn
+            if env.backend.kind == "cloud":
+                backend = from_config(BackendSettings, env.backend)
+                tfc_roles = TerraformCloudRoles(self, f"tfc-{env.environment}",
+                                                TerraformCloudRolesProps(
+                    naming=e, provider_arn=tfc_provider_arn, hostname=tfc.hostname,
+                    audience=tfc.audience, organization=backend.organization,
+                    project=backend.project, workspace=cloud_workspace(backend, e),
+                    plan_policy_arns=tuple(policies.plan_policy_arns),
+                    apply_policy_arns=tuple(policies.deploy_policy_arns)))
+                outputs[f"{env.environment}_tfc_plan_role_arn"] = tfc_roles.plan_role_arn
+                outputs[f"{env.environment}_tfc_apply_role_arn"] = tfc_roles.apply_role_arn
         for name, value in outputs.items():
             TerraformOutput(self, name.replace("-", "_"), value=value)

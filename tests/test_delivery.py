@@ -70,7 +70,8 @@ def test_backend_blocks_per_kind(stacks, fixture_stacks):
         "bucket": "webplat-tfstate-123456789012", "key": "webplat/full.tfstate",
         "region": "us-east-1", "dynamodb_table": "webplat-tflock", "encrypt": True}}
     assert fixture_stacks["lean-stack"].json["terraform"]["cloud"] == {
-        "organization": "acme", "workspaces": {"name": "webplat-lean"}}
+        "organization": "acme", "workspaces": {"name": "webplat-lean",
+                                                "project": "Default Project"}}
 
 
 def test_a_terraform_cloud_run_needs_only_the_synthesized_directory(fixture_stacks):

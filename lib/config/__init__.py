@@ -8,7 +8,8 @@ is reported in a fraction of a second and before any output is written.
     identity.py       [[secrets]], [auth]        edge.py      [edge], [storage]
     serverless.py     [messaging], [api], [[schedules]]
     observability.py  [logs], [observability], [cost]
-    delivery.py       [backend], [github], and the account file (AccountConfig)
+    delivery.py       [backend], [github], and the account file (AccountConfig: [github],
+                      [terraform_cloud], [baseline])
     environment.py    EnvironmentConfig, the root, and the order its rules are reported in
     profiles.py       the dev, lean, staging and prod defaults a file is merged over
     loader.py         load_environment(s), load_account, the environment variables
@@ -26,7 +27,7 @@ Everything callers use is importable from `lib.config` itself.
 from lib.config.compute import ComputeConfig, Ec2CapacityConfig, IngressConfig
 from lib.config.data import CacheConfig, DatabaseConfig
 from lib.config.delivery import (AccountConfig, BackendConfig, BaselineConfig, GithubAccountConfig,
-                                 GithubConfig)
+                                 GithubConfig, TerraformCloudConfig)
 from lib.config.edge import EdgeConfig, StorageConfig
 from lib.config.environment import RESERVED_TAGS, EnvironmentConfig
 from lib.config.errors import ConfigError
@@ -53,7 +54,7 @@ __all__ = [
     "CostConfig", "DatabaseConfig", "Ec2CapacityConfig", "EdgeConfig", "EnvironmentConfig",
     "GithubAccountConfig", "GithubConfig", "IngressConfig", "LogsConfig", "MessagingConfig",
     "NetworkConfig", "ObservabilityConfig", "QueueConfig", "ScheduleConfig", "SecretConfig",
-    "Section", "ServiceConfig", "StorageConfig", "SubnetCidrs", "Target", "TopicConfig",
-    "config_paths", "load_account", "load_environment", "load_environments",
+    "Section", "ServiceConfig", "StorageConfig", "SubnetCidrs", "Target", "TerraformCloudConfig",
+    "TopicConfig", "config_paths", "load_account", "load_environment", "load_environments",
     "load_local_endpoint", "load_outdir", "load_synth_workers", "load_target",
 ]

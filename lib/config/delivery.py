@@ -1,7 +1,8 @@
 """The delivery and account sections: `[backend]` (where Terraform keeps an environment's state),
 `[github]` (the GitHub environment that gates its deploys), and the account file
-(`config/account.toml`: `AccountConfig`, built once by the bootstrap stack). The backend's rule:
-each kind gets the keys it needs and no other kind's.
+(`config/account.toml`: `AccountConfig`, built once by the bootstrap stack, with its optional
+`[github]` and `[terraform_cloud]`). The backend's rule: each kind gets the keys it needs and no
+other kind's.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from lib.config.fields import (AccountId, GithubRepository, LogRetentionDays, Region, Section,
-                               Slug, computed_default)
+from lib.config.fields import (AccountId, DomainName, GithubRepository, LogRetentionDays, Region,
+                               Section, Slug, computed_default)
 
 if TYPE_CHECKING:
     from lib.config.environment import EnvironmentConfig
@@ -44,6 +45,11 @@ class BackendConfig(Section):
     workspace: str | None = Field(default=None,
                                   json_schema_extra=computed_default("`<project>-<env>`"),
                                   description="cloud: the Terraform Cloud workspace.")
+    project: str = Field(default="Default Project", min_length=1,
+                         description="cloud: the Terraform Cloud project the workspace is in (a "
+                                     "workspace `terraform init` creates goes there). The "
+                                     "bootstrap stack's plan and apply roles trust only runs of "
+                                     "this workspace in this project.")
 
 
 class GithubConfig(Section):
@@ -72,6 +78,22 @@ class GithubAccountConfig(Section):
                                     "environments without `github.plan_on_pull_requests`.")
 
 
+class TerraformCloudConfig(Section):
+    """What issues the identity tokens of Terraform Cloud runs, as the bootstrap stack's roles
+    check them (used only when an environment of the account has the cloud backend)."""
+
+    hostname: DomainName = Field(
+        default="app.terraform.io",
+        description="Terraform Cloud, or your Terraform Enterprise host: the OIDC provider is "
+                    "`https://<hostname>` and the roles check its `<hostname>:aud` and "
+                    "`<hostname>:sub` claims. The environments reach a Terraform Enterprise "
+                    "host through `TF_CLOUD_HOSTNAME` (README, \"Terraform Cloud\").")
+    audience: str = Field(
+        default="aws.workload.identity", min_length=1,
+        description="The `aud` claim of the runs' tokens: Terraform Cloud's default, or what the "
+                    "workspaces set in `TFC_AWS_WORKLOAD_IDENTITY_AUDIENCE`.")
+
+
 class BaselineConfig(Section):
     """The account's optional security baseline."""
 
@@ -81,7 +103,8 @@ class BaselineConfig(Section):
 
 class AccountConfig(Section):
     """config/account.toml: what the bootstrap stack builds once per account (remote-state home,
-    GitHub OIDC provider and per-environment roles, optional security baseline)."""
+    GitHub and Terraform Cloud OIDC providers and per-environment roles, optional security
+    baseline)."""
 
     project: Slug = Field(description="As the environments' `project`: names the state bucket "
                                       "`<project>-tfstate-<account id>` and lock table "
@@ -95,6 +118,11 @@ class AccountConfig(Section):
     github: GithubAccountConfig | None = Field(default=None,
                                                description="`[github]`; unset: no OIDC provider, "
                                                            "no deploy roles.")
+    terraform_cloud: TerraformCloudConfig = Field(
+        default=TerraformCloudConfig(),
+        description="`[terraform_cloud]`: with an environment of the account on the cloud "
+                    "backend, its OIDC provider and, per such environment, a plan and an apply "
+                    "role.")
     baseline: BaselineConfig = Field(default=BaselineConfig(),
                                      description="The security baseline (`[baseline]`).")
     log_retention_days: LogRetentionDays = Field(
@@ -127,6 +155,8 @@ def backend_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
                                                  "organization"))
     unused = [k for k in ("bucket", "lock_table", "kms_key") if getattr(b, k) and b.kind != "s3"]
     unused += [k for k in ("organization", "workspace") if getattr(b, k) and b.kind != "cloud"]
+    # `project` always has a value (its default): only one the file sets is misplaced.
+    unused += [k for k in ("project",) if k in b.model_fields_set and b.kind != "cloud"]
     for key in unused:
         problems.append((f"backend.{key}", f"is not used by the {b.kind} backend"))
     return problems

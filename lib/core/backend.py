@@ -17,19 +17,28 @@ class BackendSettings:
     region: str | None  # s3; None: the environment's region
     kms_key: str | None  # s3; None: the bucket's own encryption
     organization: str | None  # cloud
-    workspace: str | None  # cloud; None: <project>-<env>
+    workspace: str | None  # cloud; None: <project>-<env> (cloud_workspace)
+    project: str | None  # cloud: the Terraform Cloud project of the workspace
 
 
 # A state file in the project root: the default, and the only choice without AWS.
-LOCAL_STATE = BackendSettings("local", None, None, None, None, None, None)
+LOCAL_STATE = BackendSettings("local", None, None, None, None, None, None, None)
+
+
+def cloud_workspace(backend: BackendSettings, naming: Naming) -> str:
+    """The Terraform Cloud workspace of an environment: the stack's `cloud` block names it, and
+    the bootstrap stack's roles trust its runs (lib/delivery/terraform_cloud.py)."""
+    return backend.workspace or naming.prefix
 
 
 def configure_backend(stack: TerraformStack, naming: Naming, backend: BackendSettings) -> None:
     """local: `terraform.<stack>.tfstate` in the project root (a path relative to the stack's
     working directory, cdktf.out/stacks/<stack>/, so no machine path lands in the JSON).
     s3: one key per environment in the bootstrap bucket, encrypted, locked in the lock table.
-    cloud: a Terraform Cloud workspace per environment; a run needs only the synthesized
-    directory (function zips are assets inside it)."""
+    cloud: a Terraform Cloud workspace per environment, in `project` (a workspace that
+    `terraform init` creates lands there, where the bootstrap stack's roles expect its runs; the
+    block's `project` needs Terraform 1.6 or later); a run needs only the synthesized directory
+    (function zips are assets inside it)."""
     name = stack.node.id
     if backend.kind == "local":
         LocalBackend(stack, path=f"../../../terraform.{name}.tfstate")
@@ -39,4 +48,5 @@ def configure_backend(stack: TerraformStack, naming: Naming, backend: BackendSet
                   encrypt=True, kms_key_id=backend.kms_key)
     else:
         CloudBackend(stack, organization=backend.organization,
-                     workspaces=NamedCloudWorkspace(backend.workspace or naming.prefix))
+                     workspaces=NamedCloudWorkspace(cloud_workspace(backend, naming),
+                                                    project=backend.project))
