@@ -1,5 +1,6 @@
 """Builds the CDKTF app: one stack per environment file (config/*.toml, or $PLATFORM_CONFIG), and
-the account's bootstrap stack (config/account.toml) when the environments come from config/.
+the account bootstrap stacks (config/account.toml, config/account-<name>.toml) when the
+environments come from config/.
 
 Config is loaded and validated before CDKTF is even imported, so a mistake is reported in a
 fraction of a second, as one line per problem, and nothing under cdktf.out/ is written.
@@ -24,7 +25,7 @@ if (__name__ == "__main__" and not sys.flags.optimize
         and os.environ.get("PLATFORM_TYPE_CHECKS") != "1"):
     os.execv(sys.executable, [sys.orig_argv[0], "-O", *sys.orig_argv[1:]])
 
-from lib.config import (ENV_CONFIG_FILES, ConfigError, Target, load_account,  # noqa: E402
+from lib.config import (ENV_CONFIG_FILES, ConfigError, Target, load_accounts,  # noqa: E402
                         load_environments, load_local_endpoint, load_outdir, load_synth_workers,
                         load_target)
 from stacks.app import synthesize_in_workers  # noqa: E402
@@ -34,13 +35,13 @@ def main() -> int:
     try:
         environments = load_environments()
         target = load_target()
-        account = None if os.environ.get(ENV_CONFIG_FILES) else load_account()
+        accounts = [] if os.environ.get(ENV_CONFIG_FILES) else load_accounts()
         workers = load_synth_workers()
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
 
-    stacks = ([account] if account is not None else []) + environments
+    stacks = accounts + environments
     endpoint = load_local_endpoint() if target is Target.LOCAL else None
     return synthesize_in_workers(load_outdir(), stacks, environments, target, endpoint, workers)
 

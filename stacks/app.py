@@ -43,12 +43,13 @@ def add_stacks(app, stacks: list[StackConfig], environments: list[EnvironmentCon
 
 
 def synthesize(outdir: Path, config_paths: list[Path], target: str = "aws",
-               account: Path | None = None) -> list[Path]:
-    """Write one stack per environment file (and, with `account`, the bootstrap stack for them)
-    under `outdir`/stacks, in this process; return the stack directories, sorted. Raises
-    ConfigError."""
+               account: Path | list[Path] | None = None) -> list[Path]:
+    """Write one stack per environment file (and, with `account`, the bootstrap stack of each
+    account file for them) under `outdir`/stacks, in this process; return the stack
+    directories, sorted. Raises ConfigError."""
     environments = load_environments(config_paths)
-    stacks: list[StackConfig] = [load_account(account)] if account is not None else []
+    accounts = [] if account is None else [account] if isinstance(account, Path) else account
+    stacks: list[StackConfig] = [load_account(path) for path in accounts]
     outdir.mkdir(parents=True, exist_ok=True)
     _build(outdir, stacks + environments, environments, Target(target),
            load_local_endpoint() if target == "local" else None)

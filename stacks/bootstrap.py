@@ -25,9 +25,6 @@ from lib.delivery.terraform_cloud import (TerraformCloudRoles, TerraformCloudRol
 from lib.identity.kms import EncryptionKey, EncryptionKeyProps
 from stacks.mapping import from_config
 
-NAME = "bootstrap-stack"
-
-
 def dns_names(env: EnvironmentConfig) -> tuple[str, ...]:
     """Every domain the environment's stack writes Route 53 records for (and under)."""
     names = {env.ingress.domain, env.ingress.zone_name, env.api.domain,
@@ -49,10 +46,10 @@ class BootstrapStack(TerraformStack):
     def __init__(self, scope: Construct, account: AccountConfig,
                  environments: list[EnvironmentConfig], target: Target,
                  local_endpoint: str | None = None):
-        super().__init__(scope, NAME)
+        super().__init__(scope, account.stack_name)
         n = Naming(account.project, ACCOUNT_ENVIRONMENT, account.account_id, account.region)
         aws_provider(self, n, account.tags, target, local_endpoint=local_endpoint)
-        LocalBackend(self, path=f"../../../terraform.{NAME}.tfstate")
+        LocalBackend(self, path=f"../../../terraform.{account.stack_name}.tfstate")
         state_key = EncryptionKey(self, "state-key", EncryptionKeyProps(
             naming=n, purpose="tfstate", description=f"{account.project}: Terraform state"))
         store = StateStore(self, "state", StateStoreProps(

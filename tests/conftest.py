@@ -69,8 +69,9 @@ class SynthStack:
 
 
 def synthesize(outdir: Path, config_paths: list[Path], target: str = "aws",
-               account: Path | None = None) -> dict[str, SynthStack]:
-    """Synthesize the given environment files (and, with `account`, the bootstrap stack for them)
+               account: Path | list[Path] | None = None) -> dict[str, SynthStack]:
+    """Synthesize the given environment files (and, with `account`, the bootstrap stack of each
+    account file for them)
     in this process (the jsii kernel is shared)."""
     return {d.name: SynthStack(d) for d in synthesize_stacks(outdir, config_paths, target,
                                                                   account)}

@@ -12,7 +12,7 @@ is reported in a fraction of a second and before any output is written.
                       [terraform_cloud], [baseline])
     environment.py    EnvironmentConfig, the root, and the order its rules are reported in
     profiles.py       the dev, lean, staging and prod defaults a file is merged over
-    loader.py         load_environment(s), load_account, the environment variables
+    loader.py         load_environment(s), load_account(s), the environment variables
     errors.py         ConfigError and the one-line message for each validation error
     catalog.py        what AWS offers: instance classes, sizes, retention periods
 
@@ -35,7 +35,8 @@ from lib.config.fields import Section
 from lib.config.identity import AuthConfig, SecretConfig
 from lib.config.loader import (ACCOUNT_FILE, CONFIG_DIR, DEFAULT_LOCAL_ENDPOINT, ENV_CONFIG_FILES,
                                ENV_LOCAL_ENDPOINT, ENV_OUTDIR, ENV_SYNTH_WORKERS, ENV_TARGET,
-                               PROJECT_ROOT, config_paths, load_account, load_environment,
+                               PROJECT_ROOT, config_paths, load_account, load_accounts,
+                               load_environment,
                                load_environments, load_local_endpoint, load_outdir,
                                load_synth_workers, load_target)
 from lib.config.network import NetworkConfig, SubnetCidrs
@@ -55,6 +56,7 @@ __all__ = [
     "GithubAccountConfig", "GithubConfig", "IngressConfig", "LogsConfig", "MessagingConfig",
     "NetworkConfig", "ObservabilityConfig", "QueueConfig", "ScheduleConfig", "SecretConfig",
     "Section", "ServiceConfig", "StorageConfig", "SubnetCidrs", "Target", "TerraformCloudConfig",
-    "TopicConfig", "config_paths", "load_account", "load_environment", "load_environments",
+    "TopicConfig", "config_paths", "load_account", "load_accounts", "load_environment",
+    "load_environments",
     "load_local_endpoint", "load_outdir", "load_synth_workers", "load_target",
 ]

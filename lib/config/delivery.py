@@ -131,6 +131,10 @@ class AccountConfig(Section):
     source: str = Field(default="", exclude=True,
                         description="Set by the loader, not the file: the file's path, for "
                                     "messages.")
+    stack_name: str = Field(default="bootstrap-stack", exclude=True,
+                            description="Set by the loader, not the file: `bootstrap-stack` for "
+                                        "account.toml, `bootstrap-<name>-stack` for "
+                                        "account-<name>.toml.")
 
     @property
     def state_bucket(self) -> str:

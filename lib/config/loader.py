@@ -21,7 +21,10 @@ from lib.core.target import Target
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = PROJECT_ROOT / "config"
-ACCOUNT_FILE = "account.toml"
+ACCOUNT_FILE = "account.toml"  # the bootstrap stack `bootstrap-stack`
+# More accounts (one per environment is the recommended layout, README "Accounts"): each
+# config/account-<name>.toml builds its own bootstrap stack, `bootstrap-<name>-stack`.
+ACCOUNT_FILE_PATTERN = "account-*.toml"
 
 # Environment variables this project reads (documented in the README).
 ENV_CONFIG_FILES = "PLATFORM_CONFIG"  # os.pathsep-separated list of environment files to synthesize
@@ -38,7 +41,7 @@ def load_environment(path: Path) -> EnvironmentConfig:
     shown = _display(path)
     if not path.is_file():
         available = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.toml")
-                                     if p.name != ACCOUNT_FILE)) or "none"
+                                     if not is_account_file(p))) or "none"
         raise ConfigError([f"{shown}: no such environment file (environments in config/: "
                            f"{available})"])
     try:
@@ -101,7 +104,26 @@ def config_paths() -> list[Path]:
     override = os.environ.get(ENV_CONFIG_FILES, "").strip()
     if override:
         return [Path(p) for p in override.split(os.pathsep) if p]
-    return sorted(p for p in CONFIG_DIR.glob("*.toml") if p.name != ACCOUNT_FILE)
+    return sorted(p for p in CONFIG_DIR.glob("*.toml") if not is_account_file(p))
+
+
+def is_account_file(path: Path) -> bool:
+    return path.name == ACCOUNT_FILE or path.match(ACCOUNT_FILE_PATTERN)
+
+
+def load_accounts() -> list[AccountConfig]:
+    """Every account file in config/ (account.toml, account-<name>.toml), one bootstrap stack
+    each. Raises ConfigError, also when two files name the same account."""
+    paths = sorted(p for p in CONFIG_DIR.glob("account*.toml") if is_account_file(p))
+    accounts = [load_account(p) for p in paths] or [load_account()]
+    seen: dict[str, str] = {}
+    for account in accounts:
+        if account.account_id in seen:
+            raise ConfigError([f"{account.source}: account_id: {account.account_id} is already "
+                               f"bootstrapped by {seen[account.account_id]}; one account file "
+                               f"per account"])
+        seen[account.account_id] = account.source
+    return accounts
 
 
 def load_account(path: Path | None = None) -> AccountConfig:
@@ -120,7 +142,9 @@ def load_account(path: Path | None = None) -> AccountConfig:
     except ValidationError as err:
         raise ConfigError([f"{shown}: {describe(e, data, AccountConfig)}"
                            for e in err.errors()]) from None
-    return account.model_copy(update={"source": shown})
+    suffix = path.stem.removeprefix("account").removeprefix("-")
+    stack_name = f"bootstrap-{suffix}-stack" if suffix else "bootstrap-stack"
+    return account.model_copy(update={"source": shown, "stack_name": stack_name})
 
 
 def load_local_endpoint() -> str:
