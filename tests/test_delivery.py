@@ -256,6 +256,48 @@ def test_the_backend_check_refuses_local_state_in_one_line():
     assert missing.returncode == 2 and "config/qa.toml" in missing.stderr
 
 
+# --- one account per environment -----------------------------------------------------------------
+
+ACCOUNT_ID, PROD_ACCOUNT = "123456789012", "210987654321"
+
+
+def test_an_account_per_environment_gets_its_own_bootstrap_with_only_its_roles(tmp_path):
+    """README "Accounts": dev and staging in one account (config/account.toml), prod in another
+    (config/account-prod.toml). Each bootstrap stack holds the state, boundary and roles of its
+    own account's environments only, and prod's roles live where prod does."""
+    prod = tmp_path / "prod.toml"
+    prod.write_text((ROOT / "config" / "prod.toml").read_text().replace(ACCOUNT_ID, PROD_ACCOUNT))
+    account_prod = tmp_path / "account-prod.toml"
+    account_prod.write_text((ROOT / "config" / "account.toml").read_text().replace(
+        ACCOUNT_ID, PROD_ACCOUNT))
+    out = synthesize(tmp_path / "out", [ROOT / "config" / "dev.toml",
+                                        ROOT / "config" / "staging.toml", prod],
+                     account=[ROOT / "config" / "account.toml", account_prod])
+    shared, own = out["bootstrap-stack"], out["bootstrap-prod-stack"]
+    for stack, envs in ((shared, {"dev", "staging"}), (own, {"prod"})):
+        roles = {body["name"] for body in stack.resources("aws_iam_role").values()
+                 if "github" in body["name"]}
+        assert roles == {f"webplat-{e}-github-{k}" for e in envs for k in ("plan", "deploy")}
+    assert own.resource("aws_s3_bucket", "state/bucket/bucket")["bucket"] == \
+        f"webplat-tfstate-{PROD_ACCOUNT}"
+    assert own.json["terraform"]["backend"]["local"]["path"].endswith(
+        "terraform.bootstrap-prod-stack.tfstate")
+    assert {body["permissions_boundary"] for body in
+            out["prod-stack"].resources("aws_iam_role").values()} == {
+        f"arn:aws:iam::{PROD_ACCOUNT}:policy/webplat-prod-boundary"}
+
+
+def test_two_account_files_for_one_account_are_refused(tmp_path, monkeypatch):
+    from lib.config import ConfigError, loader
+    for name in ("account.toml", "account-prod.toml"):
+        (tmp_path / name).write_text((ROOT / "config" / "account.toml").read_text())
+    monkeypatch.setattr(loader, "CONFIG_DIR", tmp_path)
+    with pytest.raises(ConfigError) as err:
+        loader.load_accounts()
+    assert str(err.value).count("\n") == 0
+    assert f"account_id: {ACCOUNT_ID} is already bootstrapped by" in str(err.value)
+
+
 # --- baseline -----------------------------------------------------------------------------------
 
 def test_account_baseline(bootstrap):
