@@ -27,7 +27,8 @@ from lib.observability.alarms import (AlarmThresholds, MonitoredCache, Monitored
                                       MonitoredService, Observability, ObservabilityProps,
                                       WebTarget)
 from lib.serverless.messaging import Messaging, MessagingProps, QueueSpec, TopicSpec
-from lib.targets.local import LocalEmulatorAdjustments, cache_stand_in
+from lib.targets.local import (LocalEmulatorAdjustments, cache_stand_in,
+                               database_without_replica)
 from stacks.mapping import from_config
 from stacks.workloads import ALB_LOG_PREFIX, add_serverless, add_services
 
@@ -106,10 +107,12 @@ class EnvironmentStack(TerraformStack):
             multi_az_capable=len(net.availability_zones) >= 2,
             storage_key_arn=self.data_key.arn, **placement))
         self.cache_access = cache_stand_in(n, cache.port) if self.local else cache.access
+        self.database_access = database_without_replica(db.access) if self.local else db.access
         self.outputs.update({
             "vpc_id": net.vpc_id, "private_subnet_ids": net.private_subnet_ids,
             "app_security_group_id": self.app.security_group_id,
-            "database_endpoint": db.endpoint, "database_secret_arn": db.secret_arn,
+            "database_endpoint": db.endpoint, "database_app_user": c.database.app_user,
+            "database_secret_arn": db.secret_arn,
             "redis_primary_endpoint": self.cache_access.endpoint,
             "redis_user": self.cache_access.user_name})
         if not self.local:

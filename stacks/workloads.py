@@ -32,7 +32,7 @@ def add_services(stack: "EnvironmentStack") -> None:
     """The secrets, image repositories and container services: on ECS behind the load balancer,
     or on App Runner (compute.platform)."""
     c, n, net = stack.config, stack.naming, stack.network
-    stack.stores = DataStores(stack.database.access, stack.cache_access,
+    stack.stores = DataStores(stack.database_access, stack.cache_access,
                               stack.storage.media_access)
     secrets = stack.secrets = ServiceSecrets(stack, "secrets", ServiceSecretsProps(
         naming=n, secrets=[from_config(SecretSpec, s) for s in c.secrets],

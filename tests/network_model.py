@@ -23,7 +23,8 @@ STORE_ADDRESSES = {
                                           "configuration_endpoint_address"),
 }
 STORE_PORTS = {"postgres": 5432, "mysql": 3306, "redis": 6379, "aurora-postgresql": 5432}
-STORE_VARIABLES = ("DATABASE_HOST", "REDIS_HOST")  # must name a data store of the stack
+# must name a data store of the stack
+STORE_VARIABLES = ("DATABASE_HOST", "DATABASE_READER_HOST", "REDIS_HOST")
 API_OF_TYPE = {"aws_sqs_queue": "sqs", "aws_s3_bucket": "s3", "aws_sns_topic": "sns",
                "aws_secretsmanager_secret": "secretsmanager", "aws_dynamodb_table": "dynamodb",
                "aws_ssm_parameter": "ssm", "aws_kms_key": "kms"}

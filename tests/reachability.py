@@ -207,9 +207,13 @@ def _store(stack: Stack, w: Workload, need: Need, subnet: str) -> list[Check]:
     if store is None:
         return [Check("store-security-groups", subject,
                       f"{need.why} names no data store of this stack")]
-    port = store.get("port") or STORE_PORTS[store["engine"]]
+    # A same-Region read replica runs its source's engine in its source's DB subnet group
+    # (Amazon RDS User Guide, "Creating a read replica").
+    source = stack.body(store.get("replicate_source_db"))
+    port = store.get("port") or STORE_PORTS[store.get("engine") or source["engine"]]
     groups = Stack.keys(store.get("vpc_security_group_ids") or store.get("security_group_ids"))
-    placement = stack.body(store.get("db_subnet_group_name") or store.get("subnet_group_name"))
+    placement = stack.body(store.get("db_subnet_group_name") or source.get("db_subnet_group_name")
+                           or store.get("subnet_group_name"))
     subnets = Stack.keys(placement.get("subnet_ids"))
     own = stack.cidr(subnet)
     sg = []

@@ -113,9 +113,9 @@ def test_only_services_that_use_a_data_store_join_the_app_tier(full):
 
 def test_each_execution_role_reads_only_its_own_secrets(full):
     backend = {s["Sid"]: s for s in policy(full, "backend", "execution")}
-    assert sorted(backend["ReadOwnSecrets"]["Resource"]) == sorted([
-        full.ref("aws_secretsmanager_secret", "secrets/stripe-key", "arn"),
-        full.ref("aws_db_instance", "database/primary", "master_user_secret[0].secret_arn")])
+    # its own secret only: the database takes IAM tokens, not the master user's secret
+    assert backend["ReadOwnSecrets"]["Resource"] == [
+        full.ref("aws_secretsmanager_secret", "secrets/stripe-key", "arn")]
     assert backend["DecryptOwnSecretsThroughSecretsManager"]["Resource"] == \
         full.ref("aws_kms_key", "secrets-key/key", "arn")
     assert backend["DecryptOwnSecretsThroughSecretsManager"]["Condition"] == {
@@ -142,8 +142,8 @@ def test_execution_roles_pull_only_their_own_repository_and_log_to_their_own_gro
 def test_task_roles_hold_only_what_the_service_is_granted(full, dev):
     backend = {s["Sid"]: s for s in policy(full, "backend", "task")}
     otel = {"OtelTraces", "OtelMetricsAsEmfLogs", "OtelMetrics"}
-    assert set(backend) == {"RedisIamAuthentication", *otel, "MediaObjects", "MediaList",
-                            "MediaKeyThroughS3"}
+    assert set(backend) == {"DatabaseIamAuthentication", "RedisIamAuthentication", *otel,
+                            "MediaObjects", "MediaList", "MediaKeyThroughS3"}
     assert backend["RedisIamAuthentication"]["Action"] == "elasticache:Connect"
     assert backend["RedisIamAuthentication"]["Resource"] == [
         full.ref("aws_elasticache_replication_group", "cache/group", "arn"),
@@ -239,13 +239,15 @@ def test_services_get_the_database_and_redis_through_env_and_secrets(full):
     backend = container(full, "backend")
     env = {e["name"]: e["value"] for e in backend["environment"]}
     assert env["DATABASE_HOST"] == full.ref("aws_db_instance", "database/primary", "address")
+    assert env["DATABASE_READER_HOST"] == full.ref("aws_db_instance", "database/replica",
+                                                   "address")
+    assert (env["DATABASE_USERNAME"], env["DATABASE_AUTH"], env["DATABASE_SSLMODE"]) == \
+        ("app", "iam", "verify-full")
     assert env["REDIS_HOST"] == full.ref("aws_elasticache_replication_group", "cache/group",
                                          "primary_endpoint_address")
     assert (env["REDIS_TLS"], env["REDIS_AUTH"], env["LOG_LEVEL"]) == ("true", "iam", "info")
     secrets = {s["name"]: s["valueFrom"] for s in backend["secrets"]}
-    master = full.ref("aws_db_instance", "database/primary", "master_user_secret[0].secret_arn")
     assert secrets == {
-        "DATABASE_USERNAME": f"{master}:username::", "DATABASE_PASSWORD": f"{master}:password::",
         "STRIPE_KEY": full.ref("aws_secretsmanager_secret", "secrets/stripe-key", "arn")}
     assert container(full, "frontend")["secrets"] == []
     secret = full.resource("aws_secretsmanager_secret", "secrets/stripe-key")

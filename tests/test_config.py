@@ -184,6 +184,13 @@ BAD_INPUT = [
      "cache.maxmemory_policy", "'allkeys-lru'"),
     ("reserved database user", MINIMAL + '[database]\nmaster_username = "postgres"\n',
      "database.master_username", "not a reserved word"),
+    ("application user in RDS's role namespace", MINIMAL + '[database]\napp_user = "rds_app"\n',
+     "database.app_user", "not starting with pg_ or rds (PostgreSQL's and RDS's own roles)"),
+    ("application user that is no PostgreSQL identifier", MINIMAL + '[database]\n'
+     'app_user = "App-User"\n', "database.app_user", "use a lowercase letter then up to 62"),
+    ("application user that is the master user", MINIMAL + '[database]\napp_user = "owner"\n'
+     'master_username = "owner"\n', "database.app_user",
+     "'owner' is the master user; the application connects as a role of its own"),
     ("two web services with the same path and priority", MINIMAL +
      '[[services]]\nname = "web-a"\nport = 80\npaths = ["/*"]\npriority = 10\n'
      '[[services]]\nname = "web-b"\nport = 81\npaths = ["/*"]\npriority = 10\n',

@@ -9,9 +9,9 @@ import pytest
 from lib.config import load_environment
 from test_config import MINIMAL, problems, write
 
-# What the dev profile's workloads need without NAT: ECR pulls and awslogs for the services,
-# Secrets Manager for the database secret (services and functions), SQS for the email queue.
-NO_NAT_ENDPOINTS = 'interface_endpoints = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "sqs"]\n'
+# What the dev profile's workloads need without NAT: ECR pulls and awslogs for the services, SQS
+# for the email queue. Not Secrets Manager: the database takes IAM tokens, signed in the workload.
+NO_NAT_ENDPOINTS = 'interface_endpoints = ["ecr.api", "ecr.dkr", "logs", "sqs"]\n'
 
 NO_NAT_CASES = [
     # (case, file text, field path, words the message must contain)
@@ -20,14 +20,11 @@ NO_NAT_CASES = [
      + '[[services]]\nname = "mailer"\nkind = "worker"\nqueue = "email"\n',
      "services.mailer.queue",
      "SQS is out of reach from a VPC without NAT; add \"sqs\" to network.interface_endpoints"),
-    ("functions told a secret ARN in a VPC without egress", 'profile = "lean"\n' + MINIMAL
-     + "[api]\nenabled = true\n", "api.access",
-     "Secrets Manager is out of reach from a VPC without NAT; add \"secretsmanager\" to "
-     "network.interface_endpoints"),
     ("function secret in a VPC without egress", 'profile = "lean"\n' + MINIMAL.replace(
      "[network]", '[[secrets]]\nname = "jwt"\nservice = "api"\n\n[network]')
-     + '[api]\nenabled = true\naccess = []\nsecrets = ["jwt"]\n', "api.secrets",
-     "Secrets Manager is out of reach from a VPC without NAT"),
+     + '[api]\nenabled = true\nsecrets = ["jwt"]\n', "api.secrets",
+     "Secrets Manager is out of reach from a VPC without NAT; add \"secretsmanager\" to "
+     "network.interface_endpoints"),
     ("ECS tasks pulling from ECR in a VPC without egress", MINIMAL + 'nat = "none"\n'
      + NO_NAT_ENDPOINTS.replace('"ecr.api", "ecr.dkr", ', ''), "services.frontend.image",
      "ECR is out of reach from a VPC without NAT; add \"ecr.api\", \"ecr.dkr\" to "
@@ -36,9 +33,11 @@ NO_NAT_CASES = [
     ("ECS tasks logging in a VPC without egress", MINIMAL + 'nat = "none"\n'
      + NO_NAT_ENDPOINTS.replace('"logs", ', ''), "compute.platform",
      "CloudWatch Logs is out of reach from a VPC without NAT; add \"logs\""),
-    ("service secrets in a VPC without egress", MINIMAL.replace("[network]", "[api]\nenabled = "
-     "false\n\n[network]") + 'nat = "none"\n' + NO_NAT_ENDPOINTS.replace('"secretsmanager", ', ''),
-     "services.backend.access", "Secrets Manager is out of reach from a VPC without NAT"),
+    ("service secrets in a VPC without egress", MINIMAL.replace("[network]", '[[secrets]]\n'
+     'name = "stripe-key"\nservice = "backend"\n\n[network]') + 'nat = "none"\n'
+     + NO_NAT_ENDPOINTS + '[[services]]\nname = "backend"\nport = 8000\npaths = ["/*"]\n'
+     'priority = 10\nsecrets = ["stripe-key"]\n', "services.backend.secrets",
+     "Secrets Manager is out of reach from a VPC without NAT"),
     ("image from outside ECR in a VPC without egress", MINIMAL + 'nat = "none"\n'
      + NO_NAT_ENDPOINTS + '[[services]]\nname = "docs"\nimage = "public.ecr.aws/nginx/nginx:1.27"'
      '\nport = 80\npaths = ["/*"]\npriority = 10\n', "services.docs.image",
@@ -72,3 +71,14 @@ def test_with_nat_nothing_needs_an_endpoint(tmp_path):
     text = MINIMAL.replace("[network]", "[observability]\notel_sidecar = true\n\n[compute.ec2]\n"
                            'instance_type = "t4g.small"\n\n[network]') + 'nat = "single"\n'
     assert load_environment(write(tmp_path, text)).network.interface_endpoints == []
+
+
+def test_the_database_needs_no_endpoint_without_nat(tmp_path):
+    """IAM database authentication signs its token in the workload with the role's credentials
+    (Amazon RDS User Guide, "IAM database authentication": tokens are generated with Signature
+    Version 4): no AWS API is called, so services and functions with `database` access need no
+    interface endpoint, where the master secret used to need Secrets Manager's."""
+    text = 'profile = "lean"\n' + MINIMAL + 'interface_endpoints = []\n[api]\nenabled = true\n'
+    c = load_environment(write(tmp_path, text))
+    assert (c.network.nat, c.api.access, c.services[0].access) == \
+        ("none", ["database", "cache"], ["database", "cache"])

@@ -312,8 +312,8 @@ def test_the_worker_consumes_only_the_processing_queue(stack):
     api = {s["Sid"]: s for s in json.loads(stack.resource(
         "aws_iam_role_policy", "api-function/role-policy")["policy"])["Statement"]}
     assert not any("sqs:ReceiveMessage" in s["Action"] for s in api.values())
-    master = stack.ref("aws_db_instance", "database/primary", "master_user_secret[0].secret_arn")
-    assert api["ReadOwnSecrets"]["Resource"] == [master]  # fetched at runtime: no injection
+    assert "ReadOwnSecrets" not in api  # no secret of its own, and the database takes IAM tokens
+    assert api["DatabaseIamAuthentication"]["Action"] == "rds-db:connect"
     assert api["RedisIamAuthentication"]["Action"] == "elasticache:Connect"
 
 

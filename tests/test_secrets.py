@@ -43,6 +43,9 @@ VALUE_KEYS = ("value", "Value", "default")
 ALLOWED = {
     ("REDIS_AUTH", "iam"): "the Redis auth *mode* handed to services (lib/compute/service_access.py): "
                            "they sign short-lived IAM auth tokens at run time; no credential",
+    ("DATABASE_AUTH", "iam"): "the database auth *mode* (lib/compute/service_access.py): workloads "
+                              "sign 15-minute IAM auth tokens for the application user; no "
+                              "credential",
 }
 
 

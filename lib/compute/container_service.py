@@ -84,7 +84,8 @@ class ContainerService(Construct):
       secrets injected from Secrets Manager.
     - Execution role: pull from its own repository, write its own log stream, read its own
       secrets and decrypt them with the secrets key through Secrets Manager only. Task role: only
-      what the service is granted (Redis: `elasticache:Connect` on the group and its user).
+      what the service is granted (the database: `rds-db:connect` as its application user;
+      Redis: `elasticache:Connect` on the group and its user).
     - Network: private subnets, no public IP; web services admit the load balancer's group on the
       container port and nothing else, workers admit nothing. Services that use a data store also
       join the application tier's group, the only one the stores admit.

@@ -19,17 +19,25 @@ def service_access(environment: dict[str, str], secret_arns: dict[str, str],
                    media: BucketAccess | None = None, consumes: QueueAccess | None = None,
                    sends_to: tuple[QueueAccess, ...] = ()) -> ServiceAccess:
     """Config environment and secrets (env var -> secret ARN), plus the connection settings of the
-    data stores and queues the service uses. Credentials are never values: the database's come
-    from its secret; Redis, S3 and SQS authorize the runtime role (`elasticache:Connect`, object
-    actions on the one bucket, message actions on the named queues)."""
+    data stores and queues the service uses. Credentials are never values: the runtime role is
+    authorized instead (`rds-db:connect` as the application's database user, `elasticache:Connect`,
+    object actions on the one bucket, message actions on the named queues)."""
     access = ServiceAccess(environment=dict(environment), secrets=dict(secret_arns),
                            readable_secret_arns=list(secret_arns.values()))
     if database is not None:
-        access.environment.update(DATABASE_HOST=database.endpoint, DATABASE_PORT=str(database.port),
-                                  DATABASE_NAME=database.name, DATABASE_SSLMODE="require")
-        access.secrets.update(DATABASE_USERNAME=f"{database.secret_arn}:username::",
-                              DATABASE_PASSWORD=f"{database.secret_arn}:password::")
-        access.readable_secret_arns.append(database.secret_arn)
+        # The application's own user with an IAM token as its password, not the master user's
+        # secret: a compromised workload holds a 15-minute token for one unprivileged role, and
+        # nothing goes stale when RDS rotates the master password. Tokens go over TLS only, and
+        # AWS's examples verify the server (`sslmode=verify-full` with the RDS CA bundle).
+        access.environment.update(
+            DATABASE_HOST=database.endpoint, DATABASE_PORT=str(database.port),
+            DATABASE_NAME=database.name, DATABASE_USERNAME=database.user,
+            DATABASE_AUTH="iam", DATABASE_SSLMODE="verify-full")
+        if database.reader_endpoint is not None:
+            access.environment["DATABASE_READER_HOST"] = database.reader_endpoint
+        access.runtime_statements.append({
+            "Sid": "DatabaseIamAuthentication", "Effect": "Allow", "Action": "rds-db:connect",
+            "Resource": database.user_arns})
     if cache is not None:
         access.environment.update(REDIS_HOST=cache.endpoint, REDIS_PORT=str(cache.port),
                                   REDIS_USER=cache.user_name, REDIS_TLS="true", REDIS_AUTH="iam")

@@ -86,6 +86,10 @@ def check_redis_version(value: str) -> str:
 
 # Names PostgreSQL or RDS will not take for a database or its master user.
 POSTGRES_RESERVED = ("postgres", "rdsadmin", "admin", "user", "public", "template0", "template1")
+# Role name prefixes an application role must not take: PostgreSQL reserves `pg_` for its
+# predefined roles (CREATE ROLE refuses them) and RDS names its own roles `rds_` (rds_iam,
+# rds_superuser...) and `rds` (rdsadmin, rdsrepladmin, rdstopmgr).
+ROLE_PREFIXES_RESERVED = ("pg_", "rds")
 
 # Redis eviction policies (maxmemory-policy).
 MAXMEMORY_POLICIES = ("allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru",

@@ -12,7 +12,7 @@ from pydantic import Field
 from lib.config import catalog
 from lib.config.fields import (CacheNodeType, DailyWindow, Identifier, MaxmemoryPolicy,
                                PerformanceInsightsRetention, PostgresVersion, RdsInstanceClass,
-                               RedisVersion, Section, WeeklyWindow, computed_default)
+                               RedisVersion, RoleName, Section, WeeklyWindow, computed_default)
 
 if TYPE_CHECKING:
     from lib.config.environment import EnvironmentConfig
@@ -46,7 +46,17 @@ class DatabaseConfig(Section):
                                    "reserved word.")
     master_username: Identifier = Field(
         default="app_admin", description="The master user, as `database_name`; its password is "
-                                         "generated and kept in Secrets Manager by RDS.")
+                                         "generated and kept in Secrets Manager by RDS. For "
+                                         "administration and break-glass only: no workload "
+                                         "is given it.")
+    app_user: RoleName = Field(
+        default="app", description="The application's own PostgreSQL role: every service, "
+                                   "function and scheduled task with `database` access connects "
+                                   "as it with IAM authentication (a 15-minute token, no "
+                                   "password) and TLS, and its role may `rds-db:connect` as this "
+                                   "user only. As `database_name`, not starting with `pg_` or "
+                                   "`rds`, not the master user. Created once by "
+                                   "`sql/app-role.sql` (README, \"Database access\").")
     backup_retention_days: int = Field(default=7, ge=0, le=35,
                                        description="Days of automated backups (point-in-time "
                                                    "recovery); 0 turns them off.")
@@ -120,6 +130,11 @@ def data_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
                          f"{db.max_allocated_storage_gb} is not above allocated_storage_gb "
                          f"({db.allocated_storage_gb}); the autoscaling ceiling must be above "
                          "the allocated storage, or 0 to turn storage autoscaling off"))
+    if db.app_user == db.master_username:
+        problems.append(("database.app_user",
+                         f"'{db.app_user}' is the master user; the application connects as a "
+                         "role of its own (IAM authentication), the master user stays for "
+                         "break-glass use: choose another name"))
     if db.read_replica and db.backup_retention_days == 0:
         problems.append(("database.read_replica", "a read replica needs automated backups on "
                                                   "the primary (backup_retention_days >= 1)"))

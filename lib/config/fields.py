@@ -97,6 +97,15 @@ def _identifier(value: str) -> str:
     return value
 
 
+def _role_name(value: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", value) or value in catalog.POSTGRES_RESERVED \
+            or value.startswith(catalog.ROLE_PREFIXES_RESERVED):
+        raise ValueError(f"'{value}' is not allowed; use a lowercase letter then up to 62 letters, "
+                         "digits or underscores, not a reserved word, not starting with pg_ or "
+                         "rds (PostgreSQL's and RDS's own roles)")
+    return value
+
+
 def _pi_retention(value: int) -> int:
     if value != 7 and not (value % 31 == 0 and 31 <= value <= 713) and value != 731:
         raise ValueError(f"{value} is not a Performance Insights retention; allowed: 7 (free), "
@@ -234,6 +243,7 @@ RedisVersion = Annotated[str, AfterValidator(catalog.check_redis_version)]
 DailyWindow = Annotated[str, AfterValidator(_daily_window)]
 WeeklyWindow = Annotated[str, AfterValidator(_weekly_window)]
 Identifier = Annotated[str, AfterValidator(_identifier)]
+RoleName = Annotated[str, AfterValidator(_role_name)]
 PerformanceInsightsRetention = Annotated[int, AfterValidator(_pi_retention)]
 # What a service or function may use: the database, Redis, the media uploads bucket.
 StoreAccess = Literal["database", "cache", "media"]

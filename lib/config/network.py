@@ -68,9 +68,10 @@ class NetworkConfig(Section):
         default=[], description="Interface endpoints in the private tier (AWS services without "
                                 "NAT). Under `nat = \"none\"` every API a workload needs must "
                                 "have one, or the file is refused: `ecr.api`, `ecr.dkr` and "
-                                "`logs` for ECS tasks, `secretsmanager` for secrets and the "
-                                "database (ECS services, functions), `sqs` for queues. The gateway "
-                                "endpoints (S3, DynamoDB) are always on and free.")
+                                "`logs` for ECS tasks, `secretsmanager` for secrets (ECS "
+                                "services, functions), `sqs` for queues; the database needs none "
+                                "(IAM tokens are signed in the workload). The gateway endpoints "
+                                "(S3, DynamoDB) are always on and free.")
 
 
 def network_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
@@ -127,7 +128,9 @@ def egress_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     at the first field that needs it; and one per thing no endpoint can serve.
 
     Not needs: what AWS delivers outside the VPC (Lambda's logs and SQS polling, App Runner's
-    image pulls and secret injection) and S3 (media, ECR layers) through its gateway endpoint."""
+    image pulls and secret injection), S3 (media, ECR layers) through its gateway endpoint, and
+    the database: an IAM authentication token is signed in the workload with its role's
+    credentials, no AWS API is called."""
     if c.network.nat != "none":
         return []
     needed: dict[str, list[str]] = {}  # ENDPOINT_APIS key -> fields that need it, in order
@@ -146,11 +149,9 @@ def egress_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
                 internet.append((f"{where}.image",
                                  f"'{s.image}' is pulled from outside this account's ECR, which "
                                  f"needs internet egress; push it to ECR or {WITH_NAT}"))
-            # ECS injects secrets (the database's too) when it starts the task, through its ENI.
+            # ECS injects secrets when it starts the task, through the task's ENI.
             if s.secrets:
                 need("secretsmanager", f"{where}.secrets")
-            if "database" in s.access:
-                need("secretsmanager", f"{where}.access")
         if s.queue:
             need("sqs", f"{where}.queue")
         elif s.sends_to:
@@ -158,10 +159,7 @@ def egress_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     if on_ecs and c.services:
         needed.setdefault("logs", []).insert(0, "compute.platform")
     if c.api.enabled:
-        # Lambda has no secret injection: the functions read DATABASE_SECRET_ARN and
-        # <NAME>_SECRET_ARN themselves.
-        if "database" in c.api.access:
-            need("secretsmanager", "api.access")
+        # Lambda has no secret injection: the functions read <NAME>_SECRET_ARN themselves.
         if c.api.secrets:
             need("secretsmanager", "api.secrets")
     if on_ecs and c.compute.ec2 is not None:

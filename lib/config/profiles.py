@@ -50,9 +50,9 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
     # lean (seed 001's "Lean MVP"): dev with one App Runner web service instead of ECS + ALB and
     # no NAT (the service reaches RDS and Redis through its VPC connector; nothing in the VPC
     # reaches the internet). The App Runner service is the API, so no Lambda one (seed 001 has
-    # none): the functions would read the database secret themselves, and without NAT that needs
-    # a Secrets Manager endpoint, ~$15 a month in two AZs on a $40 budget. App Runner injects the
-    # service's secrets itself.
+    # none). App Runner injects the service's secrets itself; functions given secrets would read
+    # them themselves, and without NAT that needs a Secrets Manager endpoint, ~$15 a month in two
+    # AZs on a $40 budget.
     "lean": {
         **_DEV,
         "network": {"az_count": 2, "nat": "none"},

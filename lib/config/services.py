@@ -73,8 +73,11 @@ class ServiceConfig(Section):
                                 "variables (`stripe-key` -> `STRIPE_KEY`).")
     access: list[StoreAccess] = Field(
         default=[],
-        description="The data stores it uses: `database` (DATABASE_HOST/PORT/NAME/SSLMODE, "
-                    "DATABASE_USERNAME/PASSWORD from the RDS secret), `cache` "
+        description="The data stores it uses: `database` (DATABASE_HOST/PORT/NAME, "
+                    "DATABASE_USERNAME = `database.app_user`, DATABASE_AUTH=iam, "
+                    "DATABASE_SSLMODE=verify-full, DATABASE_READER_HOST with a replica, and "
+                    "`rds-db:connect` as that user on the task role: an IAM token is the "
+                    "password, README \"Database access\"), `cache` "
                     "(REDIS_HOST/PORT/USER, REDIS_TLS, REDIS_AUTH=iam, and `elasticache:Connect` "
                     "on the task role), `media` (MEDIA_BUCKET, and get/put/delete objects in that "
                     "bucket only, its KMS key only through S3).")

@@ -9,12 +9,23 @@ from typing import Iterable
 
 @dataclass(frozen=True)
 class DatabaseAccess:
-    """Database outputs a service that uses the database is given."""
+    """Database outputs a service that uses the database is given. It connects as the
+    application's own user with IAM authentication: no password, and never the master user's
+    secret."""
 
     endpoint: str
     port: int
     name: str
-    secret_arn: str  # the RDS-managed secret: JSON with username and password
+    user: str  # the application's PostgreSQL role (created by sql/app-role.sql)
+    # `rds-db:connect` resources: arn:<partition>:rds-db:<region>:<account>:dbuser:
+    # <DbiResourceId>/<user>, the primary's, and the replica's when there is one.
+    user_arn: str
+    reader_endpoint: str | None = None
+    reader_user_arn: str | None = None
+
+    @property
+    def user_arns(self) -> list[str]:
+        return [self.user_arn] + ([self.reader_user_arn] if self.reader_user_arn else [])
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ class DatabaseSettings:
     multi_az: bool
     read_replica: bool  # one replica with the primary's settings
     database_name: str
-    master_username: str
+    master_username: str  # administration and break-glass only: no workload gets its secret
+    app_user: str  # the role workloads connect as, with IAM authentication
     backup_retention_days: int  # 0-35
     backup_window: str  # hh:mm-hh:mm, UTC
     maintenance_window: str  # ddd:hh:mm-ddd:hh:mm, UTC
@@ -57,18 +58,20 @@ class Database(Construct):
     - Encryption: storage, snapshots and Performance Insights with `storage_key_arn`; TLS enforced
       by the parameter group (`rds.force_ssl`).
     - Credentials: RDS generates and rotates the master password in Secrets Manager (encrypted with
-      `secret_key_arn`), so no password exists in config, JSON or Terraform state; IAM database
-      authentication is on for application users.
+      `secret_key_arn`), so no password exists in config, JSON or Terraform state; that user is
+      for administration and break-glass use. IAM database authentication is on (primary and
+      replica): workloads connect as `app_user` with a token, and `access` carries the
+      `rds-db:connect` ARN of that user on each instance.
     - Parameter group: pg_stat_statements, slow-query log, idle-transaction timeout and TCP
       keepalives suited to an ORM connection pool (Prisma).
     - Operations: backups and windows from config, copy tags to snapshots, automatic minor
       upgrades, enhanced monitoring with its role, log exports to KMS-encrypted log groups with
       the environment's retention; deletion protection and a final snapshot where configured.
 
-    Outputs: `endpoint`, `port`, `secret_arn`, `security_group_id`, `identifier`, `resource_id`,
-    `reader_endpoint` (None without a replica), `access` (what a service that uses the database
-    needs: DatabaseAccess), and the literal `instance_name` and `replica_name` (None without a
-    replica) that alarms name.
+    Outputs: `endpoint`, `port`, `secret_arn` (the master user's, break-glass), `security_group_id`,
+    `identifier`, `resource_id`, `reader_endpoint` (None without a replica), `access` (what a
+    service that uses the database needs: DatabaseAccess), and the literal `instance_name` and
+    `replica_name` (None without a replica) that alarms name.
     """
 
     def __init__(self, scope: Construct, id: str, props: DatabaseProps):
@@ -134,10 +137,9 @@ class Database(Construct):
         self.port: int = PORT
         self.resource_id: str = primary.resource_id
         self.secret_arn: str = primary.master_user_secret.get(0).secret_arn
-        self.access = DatabaseAccess(endpoint=self.endpoint, port=PORT, name=cfg.database_name,
-                                     secret_arn=self.secret_arn)
 
         self.reader_endpoint: str | None = None
+        reader_user_arn: str | None = None
         if cfg.read_replica:
             replica_id = self.replica_name = n.name("db", "replica")
             replica = aws.db_instance.DbInstance(
@@ -150,6 +152,19 @@ class Database(Construct):
                 **common,
             )
             self.reader_endpoint = replica.address
+            reader_user_arn = self._user_arn(n, replica.resource_id, cfg.app_user)
+        self.access = DatabaseAccess(
+            endpoint=self.endpoint, port=PORT, name=cfg.database_name, user=cfg.app_user,
+            user_arn=self._user_arn(n, self.resource_id, cfg.app_user),
+            reader_endpoint=self.reader_endpoint, reader_user_arn=reader_user_arn)
+
+    @staticmethod
+    def _user_arn(n: Naming, resource_id: str, user: str) -> str:
+        """What `rds-db:connect` names: one database user of one instance, by the instance's
+        DbiResourceId (Terraform's `resource_id`; each instance, a replica too, has its own),
+        never by its identifier (Service Authorization Reference, "Actions, resources, and
+        condition keys for Amazon RDS IAM Authentication": db-user)."""
+        return n.arn("rds-db", f"dbuser:{resource_id}/{user}")
 
     def _parameter_group(self, n: Naming, cfg: DatabaseSettings):
         major = cfg.engine_version.split(".")[0]

@@ -47,9 +47,9 @@ class ServerlessApi:
     """`api-function` + `http-api`, and `worker-function` consuming `worker_queue`.
 
     Lambda has no secret injection: the functions read their secrets at runtime by the ARNs in
-    their environment, and may read exactly those (and the database's RDS-managed secret when
-    they use the database). The worker may also receive, delete and change the visibility of
-    messages of its one queue.
+    their environment, and may read exactly those. The database takes no secret: they connect as
+    its application user with an IAM token (`rds-db:connect` on that user only). The worker may
+    also receive, delete and change the visibility of messages of its one queue.
 
     Not a construct of its own: its resources keep the ids they had at the stack's top level, since
     a changed construct path is a replaced resource. Outputs: `functions` (name -> Function),
@@ -63,8 +63,6 @@ class ServerlessApi:
         runtime = access.runtime_statements + secret_read_statements(
             access.readable_secret_arns + list(own.values()), props.secrets_key_arn, n.region)
         environment = {**access.environment, **own}
-        if props.database is not None:
-            environment["DATABASE_SECRET_ARN"] = props.database.secret_arn
 
         def function(name: str, timeout: int, statements: list[dict]) -> Function:
             return Function(scope, f"{name}-function", FunctionProps(

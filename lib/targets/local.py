@@ -3,12 +3,14 @@ place, applied as a CDKTF Aspect only when PLATFORM_TARGET=local, so the constru
 for real AWS. Each adjustment names the emulator gap it works around (README, "Local deploy").
 """
 
+from dataclasses import replace
+
 import jsii
 from cdktf import IAspect, TerraformResource
 from constructs import IConstruct
 
 from lib.core import aws
-from lib.core.access import CacheAccess
+from lib.core.access import CacheAccess, DatabaseAccess
 from lib.compute.container_service import BACKLOG_ALARM_IDS
 
 # Resource types moto does not implement (its API answers 500): not created locally.
@@ -125,6 +127,7 @@ class LocalEmulatorAdjustments:
             distribution.add_override(
                 f"ordered_cache_behavior.{index}.response_headers_policy_id", None)
 
+
 def cache_stand_in(naming, port: int):
     """What services are told about Redis locally, where the replication group is not created:
     the names it would have, an endpoint that resolves nowhere."""
@@ -133,3 +136,9 @@ def cache_stand_in(naming, port: int):
                        user_name=naming.name("app"),
                        replication_group_arn=naming.arn("elasticache", f"replicationgroup:{group}"),
                        user_arn=naming.arn("elasticache", f"user:{naming.name('app')}"))
+
+
+def database_without_replica(access: DatabaseAccess) -> DatabaseAccess:
+    """What workloads are told about the database locally, where the read replica is not created
+    (above): the primary alone, so nothing refers to the replica's address or resource id."""
+    return replace(access, reader_endpoint=None, reader_user_arn=None)
