@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from lib.config.fields import (AccountId, DomainName, GithubRepository, LogRetentionDays, Region,
-                               Section, Slug, computed_default)
+from lib.config.fields import (AccountId, DomainName, Email, GithubRepository, LogRetentionDays,
+                               Region, Section, Slug, computed_default)
 
 if TYPE_CHECKING:
     from lib.config.environment import EnvironmentConfig
@@ -95,10 +95,38 @@ class TerraformCloudConfig(Section):
 
 
 class BaselineConfig(Section):
-    """The account's optional security baseline."""
+    """The account's optional security baseline and the detection that reaches people (README,
+    "Detection")."""
 
     enabled: bool = Field(default=True, description="CloudTrail (all regions), GuardDuty, AWS "
-                                                    "Config and Session Manager logging.")
+                                                    "Config and Session Manager logging, with "
+                                                    "the CIS CloudWatch alarms and GuardDuty "
+                                                    "findings on the account's alerts topic.")
+    alert_emails: list[Email] = Field(
+        default=[], description="Addresses subscribed to the account's alerts topic "
+                                "`<project>-account-alerts` (the CIS CloudWatch alarms, GuardDuty "
+                                "findings of medium severity and above); each confirms by mail.")
+    object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = Field(
+        default="GOVERNANCE",
+        description="S3 Object Lock default retention of the audit bucket (trail and session "
+                    "logs): `GOVERNANCE` (a principal with s3:BypassGovernanceRetention can "
+                    "still delete a version early) or `COMPLIANCE` (nobody can, root included, "
+                    "until the days run out; it cannot be undone).")
+    object_lock_days: int = Field(
+        default=365, ge=1, le=36500,
+        description="Days each new audit object version is locked; at most "
+                    "`log_retention_days`, so the audit lifecycle never waits on a lock.")
+    guardduty_regions: list[Region] | None = Field(
+        default=None, json_schema_extra=computed_default("the account region"),
+        description="Regions with a GuardDuty detector, the account region among them; each "
+                    "other region's findings are forwarded to the account region's alerts. Only "
+                    "the account region by default: the platform runs nothing elsewhere, and "
+                    "each region adds a detector billed on its own (README, \"Detection\").")
+    runtime_monitoring: bool = Field(
+        default=False,
+        description="GuardDuty Runtime Monitoring of ECS Fargate tasks, its security agent "
+                    "managed by GuardDuty, in every detector region (priced per monitored vCPU, "
+                    "`make cost`).")
 
 
 class AccountConfig(Section):
@@ -126,8 +154,9 @@ class AccountConfig(Section):
     baseline: BaselineConfig = Field(default=BaselineConfig(),
                                      description="The security baseline (`[baseline]`).")
     log_retention_days: LogRetentionDays = Field(
-        default=365, description="Days the audit bucket (CloudTrail, AWS Config, Session "
-                                 "Manager logs) keeps an object.")
+        default=365, description="Days the audit bucket (CloudTrail, Session Manager logs), the "
+                                 "AWS Config bucket and the trail's CloudWatch Logs group keep "
+                                 "what they are given.")
     source: str = Field(default="", exclude=True,
                         description="Set by the loader, not the file: the file's path, for "
                                     "messages.")
@@ -143,6 +172,31 @@ class AccountConfig(Section):
     @property
     def lock_table(self) -> str:
         return f"{self.project}-tflock"
+
+    @property
+    def detector_regions(self) -> list[str]:
+        """The detector regions, the account region first."""
+        listed = self.baseline.guardduty_regions or [self.region]
+        return [self.region, *(r for r in dict.fromkeys(listed) if r != self.region)]
+
+
+def account_problems(a: AccountConfig) -> list[tuple[str, str]]:
+    """The account file's rules between fields."""
+    problems: list[tuple[str, str]] = []
+    b = a.baseline
+    if b.object_lock_days > a.log_retention_days:
+        problems.append(("baseline.object_lock_days",
+                         f"{b.object_lock_days} is longer than log_retention_days "
+                         f"({a.log_retention_days}): objects would outlive their retention; "
+                         f"allowed: at most {a.log_retention_days}"))
+    regions = b.guardduty_regions
+    if regions is not None and a.region not in regions:
+        problems.append(("baseline.guardduty_regions",
+                         f"must include the account region {a.region} (its detector feeds the "
+                         f"alerts topic); got {regions}"))
+    if regions is not None and len(set(regions)) != len(regions):
+        problems.append(("baseline.guardduty_regions", f"lists a region twice: {regions}"))
+    return problems
 
 
 def backend_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from lib.config.delivery import AccountConfig
+from lib.config.delivery import AccountConfig, account_problems
 from lib.config.environment import EnvironmentConfig, cross_field_problems
 from lib.config.errors import ConfigError, describe
 from lib.config.profiles import PROFILE_DEFAULTS, apply_profile
@@ -142,6 +142,9 @@ def load_account(path: Path | None = None) -> AccountConfig:
     except ValidationError as err:
         raise ConfigError([f"{shown}: {describe(e, data, AccountConfig)}"
                            for e in err.errors()]) from None
+    problems = account_problems(account)
+    if problems:
+        raise ConfigError([f"{shown}: {field}: {message}" for field, message in problems])
     suffix = path.stem.removeprefix("account").removeprefix("-")
     stack_name = f"bootstrap-{suffix}-stack" if suffix else "bootstrap-stack"
     return account.model_copy(update={"source": shown, "stack_name": stack_name})
