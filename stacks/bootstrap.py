@@ -16,12 +16,14 @@ from lib.core.provider import aws_provider
 from lib.delivery import github_oidc, terraform_cloud
 from lib.delivery.baseline import (ACCOUNT_ENVIRONMENT, AUDIT, SESSION_LOG_PREFIX, Baseline,
                                    BaselineProps, trail_arn)
+from lib.delivery.detection import Detection, DetectionProps, OtherRegion, alerts_topic_arn
 from lib.delivery.github_oidc import GithubRoles, GithubRolesProps, github_oidc_provider
 from lib.delivery.policies import (AccountResources, EnvironmentPolicies,
                                    EnvironmentPoliciesProps, StateAccess)
 from lib.delivery.state_store import StateStore, StateStoreProps
 from lib.delivery.terraform_cloud import (TerraformCloudRoles, TerraformCloudRolesProps,
                                           terraform_cloud_oidc_provider)
+from lib.edge.bucket import ObjectLock
 from lib.identity.kms import EncryptionKey, EncryptionKeyProps
 from stacks.mapping import from_config
 
@@ -60,14 +62,31 @@ class BootstrapStack(TerraformStack):
 
         audit_key_arn = None
         if account.baseline.enabled:
+            b = account.baseline
             audit_key = EncryptionKey(self, "audit-key", EncryptionKeyProps(
                 naming=n, purpose=AUDIT, description=f"{account.project}: audit trail",
-                allow_services=("config.amazonaws.com",), cloudtrail_trail_arns=(trail_arn(n),)))
+                allow_cloudwatch_logs=True, allow_services=("config.amazonaws.com",),
+                cloudtrail_trail_arns=(trail_arn(n),)))
             audit_key_arn = audit_key.arn
             baseline = Baseline(self, "baseline", BaselineProps(
                 naming=n, audit_key_arn=audit_key.arn, retention_days=account.log_retention_days,
-                data_event_bucket_arns=(store.bucket_arn,)))
-            outputs.update(trail_arn=baseline.trail_arn, audit_bucket=baseline.audit_bucket_name)
+                data_event_bucket_arns=(store.bucket_arn,),
+                object_lock=ObjectLock(b.object_lock_mode, b.object_lock_days)))
+            alerts_key = EncryptionKey(self, "alerts-key", EncryptionKeyProps(
+                naming=n, purpose="alerts", description=f"{account.project}: account alerts",
+                topic_publishers=("cloudwatch.amazonaws.com", "events.amazonaws.com"),
+                topic_arns=(alerts_topic_arn(n),)))
+            others = tuple(OtherRegion(r, aws_provider(self, n, account.tags, target, region=r,
+                                                       local_endpoint=local_endpoint))
+                           for r in account.detector_regions[1:])
+            detection = Detection(self, "detection", DetectionProps(
+                naming=n, topic_key_arn=alerts_key.arn,
+                trail_log_group_name=baseline.trail_log_group_name,
+                detector_id=baseline.detector_id, alert_emails=tuple(b.alert_emails),
+                runtime_monitoring=b.runtime_monitoring, other_regions=others))
+            outputs.update(trail_arn=baseline.trail_arn, audit_bucket=baseline.audit_bucket_name,
+                           config_bucket=baseline.config_bucket_name,
+                           alerts_topic_arn=detection.alerts_topic_arn)
 
         resources = AccountResources(
             state=StateAccess(store.bucket_arn, store.lock_table_arn, state_key.arn),

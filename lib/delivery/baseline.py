@@ -1,4 +1,5 @@
-"""The account's security baseline: CloudTrail, GuardDuty, AWS Config, Session Manager logging."""
+"""The account's security baseline: CloudTrail (to S3 and to CloudWatch Logs), GuardDuty, AWS Config,
+Session Manager logging."""
 
 import json
 from dataclasses import dataclass
@@ -7,13 +8,15 @@ from constructs import Construct
 
 from lib.core import aws
 from lib.core.access import SessionLogAccess
-from lib.edge.bucket import Bucket, BucketProps, LifecycleRule
+from lib.edge.bucket import Bucket, BucketProps, LifecycleRule, ObjectLock
 from lib.core.iam import service_role_with_policies
 from lib.core.naming import Naming
 
 CONFIG_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AWS_ConfigRole"
 ACCOUNT_ENVIRONMENT = "account"  # the bootstrap stack names its resources <project>-account-...
 AUDIT = "audit"  # the audit bucket's component and the audit key's purpose
+CONFIG = "config"  # AWS Config's own bucket: it cannot deliver into an Object Lock bucket
+TRAIL_LOGS = "cloudtrail"  # the trail's CloudWatch Logs group /<project>/account/cloudtrail
 SESSION_LOG_PREFIX = "session-manager"
 
 
@@ -32,27 +35,42 @@ def trail_arn(naming: Naming) -> str:
     return naming.arn("cloudtrail", f"trail/{naming.name('trail')}")
 
 
+def trail_log_group_arn(naming: Naming) -> str:
+    return naming.arn("logs", f"log-group:{naming.log_group(TRAIL_LOGS)}")
+
+
 @dataclass(frozen=True)
 class BaselineProps:
     naming: Naming
-    # Its policy admits CloudTrail for `trail_arn(naming)` (EncryptionKey cloudtrail_trail_arns) and
-    # the AWS Config service principal (allow_services); the Config role is granted it here.
+    # Its policy admits CloudTrail for `trail_arn(naming)` (EncryptionKey cloudtrail_trail_arns),
+    # the AWS Config service principal (allow_services) and CloudWatch Logs (allow_cloudwatch_logs,
+    # for the trail's log group); the Config role is granted it here.
     audit_key_arn: str
-    retention_days: int  # audit objects expire after this
+    # Audit and Config objects expire after this, and the trail's log group keeps events as long:
+    # a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, ... 365, 400 ...).
+    retention_days: int
     data_event_bucket_arns: tuple[str, ...] = ()  # object-level API calls recorded (state bucket)
+    # Default retention of new audit objects (trail and session logs); None: no Object Lock. At
+    # most `retention_days`, or the lifecycle would wait on locked versions.
+    object_lock: ObjectLock | None = None
 
 
 class Baseline(Construct):
     """- CloudTrail: all regions, global service events, log file validation, KMS encryption, into
-      an audit bucket (private, versioned, TLS-only, expiring after `retention_days`).
-    - GuardDuty: a detector with 15-minute finding updates.
-    - AWS Config: a recorder of all resources (global ones included) delivering to the audit
-      bucket, switched on.
+      an audit bucket (private, versioned, TLS-only, Object Lock default retention, expiring after
+      `retention_days`), and into the KMS-encrypted CloudWatch Logs group
+      `/<project>/account/cloudtrail` through a role CloudTrail assumes (what the CIS metric
+      filters read, lib/delivery/detection.py).
+    - GuardDuty: a detector with 15-minute finding updates (the account region's; others and the
+      findings' route to people are lib/delivery/detection.py).
+    - AWS Config: a recorder of all resources (global ones included) delivering to its own bucket
+      (AWS Config cannot deliver into an Object Lock bucket), switched on.
     - Session Manager: sessions encrypted with the audit key and logged to the audit bucket (the
       account-wide `SSM-SessionManagerRunShell` preferences document; see README if the account
       already has one). Instance roles need `session_log_access()` to start sessions.
 
-    Outputs: `trail_arn`, `audit_bucket_name`, `detector_id`.
+    Outputs: `trail_arn`, `trail_log_group_name`, `audit_bucket_name`, `config_bucket_name`,
+    `detector_id`.
     """
 
     def __init__(self, scope: Construct, id: str, props: BaselineProps):
@@ -67,9 +85,14 @@ class Baseline(Construct):
         # needs when it falls back from its role to its service principal.
         trail_writes = {"StringEquals": {"aws:SourceArn": trail}}
         config_writes = {"StringEquals": {"aws:SourceAccount": n.account_id}}
+        # S3 User Guide, "Object Lock considerations": lifecycle rules keep working on locked
+        # objects (expiring a current version adds a delete marker), but no lifecycle rule deletes
+        # a version while its lock lasts; with the lock no longer than the retention, the audit
+        # lifecycle never waits on one.
         audit = Bucket(self, "audit-bucket", BucketProps(
             naming=n, component=AUDIT, kms_key_arn=props.audit_key_arn,
             lifecycle=[LifecycleRule("expire-audit", expire_days=props.retention_days)],
+            object_lock=props.object_lock,
             extra_policy_statements=[
                 {"Sid": "CloudTrailChecksTheBucket", "Effect": "Allow",
                  "Principal": {"Service": "cloudtrail.amazonaws.com"},
@@ -78,28 +101,40 @@ class Baseline(Construct):
                  "Principal": {"Service": "cloudtrail.amazonaws.com"},
                  "Action": "s3:PutObject", "Resource": f"{logs}/*",
                  "Condition": {"StringEquals": {**trail_writes["StringEquals"],
-                                                **owner_full_control}}},
+                                                **owner_full_control}}}]))
+        # AWS CloudFormation / AWS Config API Reference, DeliveryChannel: "AWS Config does not
+        # support the delivery channel to an Amazon S3 bucket where object lock is enabled". Its
+        # history before this bucket existed stays in the audit bucket until it expires.
+        config_arn = n.bucket_arn(CONFIG)
+        config_logs = f"{config_arn}/AWSLogs/{n.account_id}"
+        config_bucket = Bucket(self, "config-bucket", BucketProps(
+            naming=n, component=CONFIG, kms_key_arn=props.audit_key_arn,
+            lifecycle=[LifecycleRule("expire-config", expire_days=props.retention_days)],
+            extra_policy_statements=[
                 {"Sid": "ConfigChecksTheBucket", "Effect": "Allow",
                  "Principal": {"Service": "config.amazonaws.com"},
-                 "Action": ["s3:GetBucketAcl", "s3:ListBucket"], "Resource": bucket_arn,
+                 "Action": ["s3:GetBucketAcl", "s3:ListBucket"], "Resource": config_arn,
                  "Condition": config_writes},
                 {"Sid": "ConfigWrites", "Effect": "Allow",
                  "Principal": {"Service": "config.amazonaws.com"},
-                 "Action": "s3:PutObject", "Resource": f"{logs}/Config/*",
+                 "Action": "s3:PutObject", "Resource": f"{config_logs}/Config/*",
                  "Condition": {"StringEquals": {**config_writes["StringEquals"],
                                                 **owner_full_control}}}]))
-        # The trail's creation checks the bucket policy (InsufficientS3BucketPolicyException):
-        # it waits for the policy itself, not for the bucket construct.
+        group, writer = self._trail_log_group(props)
+        # The trail's creation checks the bucket policy (InsufficientS3BucketPolicyException) and
+        # that the role may write to the group: it waits for both, not only for the constructs.
         cloudtrail = aws.cloudtrail.Cloudtrail(
             self, "trail", name=trail_name, s3_bucket_name=audit.name,
             is_multi_region_trail=True, include_global_service_events=True,
             enable_log_file_validation=True, kms_key_id=props.audit_key_arn,
+            # CloudTrail wants the group's ARN with its log-stream wildcard.
+            cloud_watch_logs_group_arn=f"{group.arn}:*", cloud_watch_logs_role_arn=writer.arn,
             event_selector=[aws.cloudtrail.CloudtrailEventSelector(
                 read_write_type="All", include_management_events=True,
                 data_resource=[aws.cloudtrail.CloudtrailEventSelectorDataResource(
                     type="AWS::S3::Object", values=[f"{b}/" for b in props.data_event_bucket_arns])])]
             if props.data_event_bucket_arns else None,
-            depends_on=[audit.policy], tags=n.tags("trail"))
+            depends_on=[audit.policy, *self._writer_grants], tags=n.tags("trail"))
         detector = aws.guardduty_detector.GuarddutyDetector(
             self, "guardduty", enable=True, finding_publishing_frequency="FIFTEEN_MINUTES",
             tags=n.tags("guardduty"))
@@ -109,10 +144,11 @@ class Baseline(Construct):
         role, grants = service_role_with_policies(
             self, "config-role", n, "config", "config.amazonaws.com", [
                 {"Sid": "DeliverConfigurationItems", "Effect": "Allow",
-                 "Action": ["s3:PutObject", "s3:PutObjectAcl"], "Resource": f"{logs}/Config/*",
+                 "Action": ["s3:PutObject", "s3:PutObjectAcl"],
+                 "Resource": f"{config_logs}/Config/*",
                  "Condition": {"StringLike": owner_full_control}},
                 {"Sid": "CheckTheBucketAcl", "Effect": "Allow", "Action": "s3:GetBucketAcl",
-                 "Resource": bucket_arn},
+                 "Resource": config_arn},
                 {"Sid": "EncryptWithTheAuditKey", "Effect": "Allow",
                  "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                  "Resource": props.audit_key_arn}],
@@ -126,8 +162,9 @@ class Baseline(Construct):
         # PutDeliveryChannel checks that it can write (InsufficientDeliveryPolicyException): the
         # recorder, the role's grants and the bucket policy come first.
         channel = aws.config_delivery_channel.ConfigDeliveryChannel(
-            self, "config-delivery", name=n.name("config"), s3_bucket_name=audit.name,
-            s3_kms_key_arn=props.audit_key_arn, depends_on=[recorder, *grants, audit.policy])
+            self, "config-delivery", name=n.name("config"), s3_bucket_name=config_bucket.name,
+            s3_kms_key_arn=props.audit_key_arn,
+            depends_on=[recorder, *grants, config_bucket.policy])
         aws.config_configuration_recorder_status.ConfigConfigurationRecorderStatus(
             self, "config-on", name=recorder.name, is_enabled=True, depends_on=[channel])
         aws.ssm_document.SsmDocument(
@@ -142,5 +179,36 @@ class Baseline(Construct):
                            "idleSessionTimeout": "20"}}),
             tags=n.tags("session-manager"))
         self.trail_arn: str = cloudtrail.arn
+        self.trail_log_group_name: str = group.name
         self.audit_bucket_name: str = audit.name
+        self.config_bucket_name: str = config_bucket.name
         self.detector_id: str = detector.id
+
+    def _trail_log_group(self, props: BaselineProps):
+        """The trail's CloudWatch Logs group and the role CloudTrail writes to it with (CloudTrail
+        User Guide, "Role policy document for CloudTrail to use CloudWatch Logs for monitoring":
+        logs:CreateLogStream and logs:PutLogEvents on its streams, which CloudTrail names
+        `<account id>_CloudTrail_<region>[_<n>]`, "CloudWatch log group and log stream naming for
+        CloudTrail")."""
+        n = props.naming
+        group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self, "trail-log-group", name=n.log_group(TRAIL_LOGS),
+            retention_in_days=props.retention_days, kms_key_id=props.audit_key_arn,
+            tags=n.tags(TRAIL_LOGS))
+        streams = f"{trail_log_group_arn(n)}:log-stream:{n.account_id}_CloudTrail_*"
+        # The trust CloudTrail's guide documents: no aws:SourceAccount condition, which CloudTrail
+        # is not documented to send when it assumes the role. The role can only append to the
+        # trail's own streams.
+        role = aws.iam_role.IamRole(
+            self, "trail-logs-role", name=n.name("cloudtrail-logs"),
+            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "sts:AssumeRole"}]}),
+            tags=n.tags("cloudtrail-logs"))
+        self._writer_grants = [aws.iam_role_policy.IamRolePolicy(
+            self, "trail-logs-policy", role=role.id, name="cloudtrail-logs",
+            policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Sid": "WriteTheTrailsStreams", "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": streams}]}))]
+        return group, role

@@ -34,6 +34,14 @@ class LifecycleRule:
 
 
 @dataclass(frozen=True)
+class ObjectLock:
+    """S3 Object Lock default retention: every new object version is locked for `days`."""
+
+    mode: str  # GOVERNANCE (s3:BypassGovernanceRetention may lift it) or COMPLIANCE (nobody may)
+    days: int
+
+
+@dataclass(frozen=True)
 class BucketProps:
     naming: Naming
     component: str  # names the bucket: Naming.bucket(component), unless `name` is given
@@ -50,6 +58,10 @@ class BucketProps:
     access_log_bucket: str | None = None  # S3 server access logs go there, under s3/<component>/
     # That bucket's aws_s3_bucket_policy (it admits S3 logging): the logging configuration waits.
     access_log_bucket_policy: TerraformResource | None = None
+    # Needs `versioned`. Such a bucket cannot receive S3 server access logs (S3 User Guide,
+    # "Configuring S3 Object Lock") nor AWS Config deliveries (AWS Config API Reference,
+    # PutDeliveryChannel).
+    object_lock: ObjectLock | None = None
 
 
 class Bucket(Construct):
@@ -86,11 +98,26 @@ class Bucket(Construct):
             rule=[sse.S3BucketServerSideEncryptionConfigurationRuleA(
                 apply_server_side_encryption_by_default=default,
                 bucket_key_enabled=bool(props.kms_key_arn))])
+        versioning = None
         if props.versioned:
-            aws.s3_bucket_versioning.S3BucketVersioningA(
+            versioning = aws.s3_bucket_versioning.S3BucketVersioningA(
                 self, "versioning", bucket=bucket_id,
                 versioning_configuration=aws.s3_bucket_versioning.
                 S3BucketVersioningVersioningConfiguration(status="Enabled"))
+        if props.object_lock:
+            if versioning is None:
+                raise ValueError(f"{props.component}: S3 Object Lock needs a versioned bucket")
+            # Not aws_s3_bucket.object_lock_enabled: it forces a new bucket, and the bucket of an
+            # existing account would be replaced. PutObjectLockConfiguration turns Object Lock on
+            # in place once versioning is on (S3 API Reference: "You can enable Object Lock for
+            # new or existing buckets"); the bucket's own attribute is computed, so it follows.
+            lock = aws.s3_bucket_object_lock_configuration
+            lock.S3BucketObjectLockConfigurationA(
+                self, "object-lock", bucket=bucket_id, object_lock_enabled="Enabled",
+                rule=lock.S3BucketObjectLockConfigurationRuleA(
+                    default_retention=lock.S3BucketObjectLockConfigurationRuleDefaultRetentionA(
+                        mode=props.object_lock.mode, days=props.object_lock.days)),
+                depends_on=[versioning])
         self._lifecycle(bucket_id, props)
         if props.cors_origins:
             cors = aws.s3_bucket_cors_configuration

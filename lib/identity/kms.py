@@ -19,6 +19,12 @@ class EncryptionKeyProps:
     # AWS services that publish into resources the key encrypts (e.g. CloudWatch alarms and
     # EventBridge into an encrypted SNS topic): they may generate data keys and decrypt.
     allow_services: tuple[str, ...] = ()
+    # AWS services that publish to SNS topics the key encrypts (CloudWatch alarms, EventBridge
+    # rules), scoped to `topic_arns` through SNS's encryption context (aws:sns:topicArn) rather
+    # than aws:SourceAccount: EventBridge is not documented to send that key with its deliveries,
+    # and a condition it does not meet would drop every finding without an error.
+    topic_publishers: tuple[str, ...] = ()
+    topic_arns: tuple[str, ...] = ()
     # Trails that encrypt their logs with the key: CloudTrail may generate data keys for them,
     # describe the key and decrypt (an S3 Bucket Key), each only on behalf of these trails.
     cloudtrail_trail_arns: tuple[str, ...] = ()
@@ -65,6 +71,16 @@ class EncryptionKey(Construct):
                 "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:SourceAccount": n.account_id}},
+            })
+        if props.topic_publishers:
+            statements.append({
+                "Sid": "AwsServicesPublishToTheseTopics",
+                "Effect": "Allow",
+                "Principal": {"Service": list(props.topic_publishers)},
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {
+                    "kms:EncryptionContext:aws:sns:topicArn": list(props.topic_arns)}},
             })
         if props.cloudtrail_trail_arns:
             statements += cloudtrail_statements(n, props.cloudtrail_trail_arns)
