@@ -218,6 +218,9 @@ def _principal_matches(statement: dict, principal: tuple[str, str] | None) -> bo
     if not isinstance(named, dict):
         return False
     kind, who = principal
+    # IAM User Guide, "AWS JSON policy elements: Principal": {"AWS": "*"} is the same as "*".
+    if "*" in listed(named.get("AWS")):
+        return True
     return any(p == "*" or p == who for p in listed(named.get(kind)))
 
 
@@ -339,6 +342,14 @@ def key_named(graph: Graph, value) -> Resource | None:
     if found is not None and found.type == "aws_kms_alias":
         found = graph.ref(found.body["target_key_id"])
     return found if found is not None and found.type == "aws_kms_key" else None
+
+
+def topic_named(graph: Graph, value) -> Resource | None:
+    """The SNS topic a topic ARN (token or literal) designates, in this stack."""
+    found = graph.ref(value)
+    if found is None:
+        found = next((t for t in graph.of_type("aws_sns_topic") if t.attr("arn") == value), None)
+    return found if found is not None and found.type == "aws_sns_topic" else None
 
 
 def key_statements(key: Resource) -> list[dict]:

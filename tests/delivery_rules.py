@@ -10,7 +10,9 @@ import json
 
 from contracts import (Report, allows, bucket_encryption, bucket_named, bucket_statements, decide,
                        each, key_admits_service, key_named, listed, managed_policies,
-                       role_may_use_key, role_statements, trusts)
+                       role_may_use_key, role_statements, topic_named, trusts)
+from detection_rules import (cloudtrail_to_cloudwatch_logs, event_bus_targets, object_lock_buckets,
+                             topic_policies_admit_publishers)
 from lib.edge.bucket import ELB_LOG_ACCOUNTS
 
 ACL = {"s3:x-amz-acl": "bucket-owner-full-control"}
@@ -267,7 +269,7 @@ def publishers_to_encrypted_topics(gs, report: Report) -> None:
         for publisher in each(gs, type_):
             g = publisher.graph
             topics = {t for f in fields for a in listed(publisher.body.get(f))
-                      if (t := _topic(g, a)) is not None}
+                      if (t := topic_named(g, a)) is not None}
             for topic in topics:
                 if not topic.body.get("kms_master_key_id"):
                     continue
@@ -279,13 +281,6 @@ def publishers_to_encrypted_topics(gs, report: Report) -> None:
                 for action in ("kms:GenerateDataKey", "kms:Decrypt"):
                     report.check(publisher, key_admits_service(key, service, action, context),
                                  f"key of {topic.body['name']}: {service} may not {action}")
-
-
-def _topic(g, value):
-    found = g.ref(value)
-    if found is None:
-        found = next((t for t in g.of_type("aws_sns_topic") if t.attr("arn") == value), None)
-    return found if found is not None and found.type == "aws_sns_topic" else None
 
 
 # --- the OpenTelemetry collector -----------------------------------------------------------------
@@ -396,6 +391,10 @@ def session_manager_logs(gs, report: Report) -> None:
                              f"{where} may not kms:Decrypt with the session key")
 
 
-RULES = [config_delivers, cloudtrail_delivers, alb_access_logs, flow_logs_deliver, log_deliveries,
-         waf_logs, encrypted_log_groups, publishers_to_encrypted_topics, otel_collector,
-         ecs_container_instances, session_manager_logs]
+RULES = [config_delivers, cloudtrail_delivers, cloudtrail_to_cloudwatch_logs, alb_access_logs,
+         flow_logs_deliver, log_deliveries, waf_logs, encrypted_log_groups,
+         publishers_to_encrypted_topics, topic_policies_admit_publishers, object_lock_buckets,
+         otel_collector, ecs_container_instances, session_manager_logs]
+# Walked by tests/test_detection.py over an account with detectors in more regions: the shipped
+# account file has none, so no stack of every_stack holds one.
+MULTI_REGION_RULES = [event_bus_targets]

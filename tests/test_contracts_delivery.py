@@ -19,6 +19,8 @@ from delivery_rules import (ACL, CONFIG_ROLE_POLICY, ECS_INSTANCE_POLICY, FLOW_L
                             encrypted_log_groups, flow_logs_deliver, log_deliveries,
                             otel_collector, publishers_to_encrypted_topics, session_manager_logs,
                             waf_logs)
+from detection_rules import (cloudtrail_to_cloudwatch_logs, object_lock_buckets,
+                             topic_policies_admit_publishers)
 
 # Open problems, by rule, each with its reason and owner. A fixed gap fails the test until its
 # line goes (contracts.assert_clean).
@@ -298,3 +300,84 @@ def test_session_manager_rule_fails_when_instances_cannot_log():
          "Resource": "*"})}}}
     assert problems(session_manager_logs, bucket=bucket(), document=document, grants=grants,
                     **instance) == []
+
+
+def trail_logs_stack(actions, waits=True):
+    grant = {"aws_iam_role_policy": {"p": {"role": "${aws_iam_role.r.id}", "policy": policy(
+        {"Effect": "Allow", "Action": list(actions),
+         "Resource": "arn:aws:logs:us-east-1:123456789012:log-group:/trail:log-stream:"
+                     "123456789012_CloudTrail_*"})}}}
+    return {"trail": {
+        "aws_cloudwatch_log_group": {"g": {"name": "/trail"}},
+        "aws_iam_role": {"r": {"name": "trail-logs", "assume_role_policy": trust(
+            "cloudtrail.amazonaws.com")}},
+        **grant,
+        "aws_cloudtrail": {"t": {"name": "trail", "s3_bucket_name": "audit",
+                                 "cloud_watch_logs_group_arn": "${aws_cloudwatch_log_group.g.arn}:*",
+                                 "cloud_watch_logs_role_arn": "${aws_iam_role.r.arn}",
+                                 **({"depends_on": ["aws_iam_role_policy.p"]} if waits else {})}}}}
+
+
+def test_trail_to_logs_rule_fails_without_the_streams_or_the_wait():
+    both = ("logs:CreateLogStream", "logs:PutLogEvents")
+    assert problems(cloudtrail_to_cloudwatch_logs, **trail_logs_stack(both)) == []
+    missing = problems(cloudtrail_to_cloudwatch_logs, **trail_logs_stack(both[:1]))
+    assert missing and all("logs:PutLogEvents" in p for p in missing)
+    assert any("does not wait" in p for p in problems(
+        cloudtrail_to_cloudwatch_logs, **trail_logs_stack(both, waits=False)))
+
+
+def topic_stack(events_statement, role_arn=None):
+    topic = "arn:aws:sns:us-east-1:123456789012:alerts"
+    owner = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "SNS:Publish",
+             "Resource": topic, "Condition": {"StringEquals": {"AWS:SourceOwner": ACCOUNT}}}
+    return {"sns": {
+        "aws_sns_topic": {"t": {"name": "alerts"}},
+        "aws_sns_topic_policy": {"p": {"arn": "${aws_sns_topic.t.arn}",
+                                       "policy": policy(owner, *events_statement)}},
+        "aws_cloudwatch_event_rule": {"r": {"name": "findings"}},
+        "aws_cloudwatch_event_target": {"x": {"rule": "${aws_cloudwatch_event_rule.r.name}",
+                                              "arn": "${aws_sns_topic.t.arn}",
+                                              **({"role_arn": role_arn} if role_arn else {})}},
+        "aws_cloudwatch_metric_alarm": {"a": {"alarm_name": "root",
+                                              "alarm_actions": ["${aws_sns_topic.t.arn}"]}}}}
+
+
+def test_topic_policy_rule_fails_on_a_condition_for_eventbridge_or_a_role():
+    events = {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+              "Action": "sns:Publish", "Resource": "arn:aws:sns:us-east-1:123456789012:alerts"}
+    assert problems(topic_policies_admit_publishers, **topic_stack([events])) == []
+    # EventBridge User Guide: "You can't use Condition blocks in Amazon SNS topic policies for
+    # EventBridge": a rule ARN condition would never match its deliveries.
+    conditioned = {**events, "Condition": {"ArnEquals": {
+        "aws:SourceArn": "arn:aws:events:us-east-1:123456789012:rule/findings"}}}
+    assert problems(topic_policies_admit_publishers, **topic_stack([conditioned]))
+    assert problems(topic_policies_admit_publishers, **topic_stack([]))
+    assert any("RoleArn" in p for p in problems(
+        topic_policies_admit_publishers, **topic_stack([events], role_arn="arn:aws:iam::1:role/x")))
+
+
+def lock_stack(versioned=True, config=False, expire_days=365, lock_days=365):
+    stack = bucket(statements=())
+    stack["aws_s3_bucket_object_lock_configuration"] = {"l": {
+        "bucket": "${aws_s3_bucket.b.id}", "rule": {"default_retention": {
+            "mode": "GOVERNANCE", "days": lock_days}},
+        **({"depends_on": ["aws_s3_bucket_versioning.v"]} if versioned else {})}}
+    stack["aws_s3_bucket_lifecycle_configuration"] = {"lc": {
+        "bucket": "${aws_s3_bucket.b.id}", "rule": [{"id": "expire", "status": "Enabled",
+                                                     "expiration": [{"days": expire_days}]}]}}
+    if versioned:
+        stack["aws_s3_bucket_versioning"] = {"v": {"bucket": "${aws_s3_bucket.b.id}"}}
+    if config:
+        stack["aws_config_delivery_channel"] = {"c": {
+            "s3_bucket_name": "${aws_s3_bucket.b.bucket}"}}
+    return {"lock": stack}
+
+
+def test_object_lock_rule_fails_without_versioning_with_config_or_a_shorter_retention():
+    assert problems(object_lock_buckets, **lock_stack()) == []
+    assert any("versioning" in p for p in problems(object_lock_buckets,
+                                                    **lock_stack(versioned=False)))
+    assert any("AWS Config" in p for p in problems(object_lock_buckets, **lock_stack(config=True)))
+    assert any("stay locked" in p for p in problems(object_lock_buckets,
+                                                     **lock_stack(expire_days=90)))
