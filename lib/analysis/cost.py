@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from lib.analysis import security_cost
 from lib.analysis.pricing import FREE_TIER_TYPES, FREE_TYPES, Prices
 
 _REFERENCE = re.compile(r"^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.[a-z_]+\}$")
@@ -330,6 +331,8 @@ def _per_month(item: str, unit: str, price: str) -> Callable:
 
 
 def _log_group(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    if security_cost.trail_log_group(body, stack, p, add):
+        return
     gb = p.usage["log_gb_per_group"]
     add("CloudWatch Logs ingestion and storage", gb, "GB",
         gb * (p["cloudwatch.log_ingest_gb"] + p["cloudwatch.log_storage_gb_month"]),
@@ -376,23 +379,6 @@ def _user_pool(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
             0.0, "free up to 10,000 monthly active users")
 
 
-def _config_recorder(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
-    items = p.usage["config_items"]
-    add("AWS Config configuration items", items, "items", items * p["config.configuration_item"],
-        f"{items:g} items recorded a month")
-
-
-def _guardduty(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
-    add("GuardDuty", 1, "account-month", p.usage["guardduty_month"],
-        "a small account's event volume")
-
-
-def _cloudtrail(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
-    units = p.usage["cloudtrail_data_events_100k"] if body.get("event_selector") else 0
-    add("CloudTrail (first management trail free; S3 data events)", units, "100k events",
-        units * p["cloudtrail.data_events_100k"], f"{units * 100_000:,.0f} data events a month")
-
-
 _PRICERS: dict[str, Callable[[dict, _Stack, Prices, Add], None]] = {
     "aws_nat_gateway": _nat_gateway,
     "aws_eip": _eip,
@@ -408,8 +394,6 @@ _PRICERS: dict[str, Callable[[dict, _Stack, Prices, Add], None]] = {
     "aws_kms_key": _per_month("KMS customer managed key", "key-month", "kms.key_month"),
     "aws_secretsmanager_secret": _per_month("Secrets Manager secret", "secret-month",
                                             "secretsmanager.secret_month"),
-    "aws_cloudwatch_metric_alarm": _per_month("CloudWatch alarm", "alarm-month",
-                                              "cloudwatch.alarm_month"),
     "aws_cloudwatch_dashboard": _per_month("CloudWatch dashboard", "dashboard-month",
                                            "cloudwatch.dashboard_month"),
     "aws_cloudwatch_log_group": _log_group,
@@ -420,9 +404,7 @@ _PRICERS: dict[str, Callable[[dict, _Stack, Prices, Add], None]] = {
                                   "ecr.storage_gb_month"),
     "aws_s3_bucket": _per_gb("S3 Standard storage", "s3_gb_per_bucket", "s3.standard_gb_month"),
     "aws_cognito_user_pool": _user_pool,
-    "aws_config_configuration_recorder": _config_recorder,
-    "aws_guardduty_detector": _guardduty,
-    "aws_cloudtrail": _cloudtrail,
+    **security_cost.PRICERS,
 }
 
 

@@ -39,6 +39,7 @@ FREE_TYPES = frozenset({
     "aws_launch_template", "aws_apprunner_auto_scaling_configuration_version",
     "aws_apprunner_vpc_connector", "aws_ssm_document", "aws_config_delivery_channel",
     "aws_config_configuration_recorder_status", "aws_vpc_endpoint_route_table_association",
+    "aws_cloudwatch_event_target", "aws_s3_bucket_object_lock_configuration",
 })
 # Charged per request or GB with a monthly always-free allowance that a small platform stays
 # inside: priced at $0 with that assumption stated, not silently dropped.
