@@ -1,5 +1,6 @@
-"""`make diagram`: docs/architecture.md, one Mermaid diagram per environment in config/, drawn
-from the synthesized JSON (lib/analysis/diagram.py).
+"""`make diagram`: docs/architecture.md, one Mermaid diagram per environment in config/ and one of
+the bootstrap stack (config/account.toml), drawn from the synthesized JSON
+(lib/analysis/diagram.py).
 
     bin/run python tools/diagram.py            write docs/architecture.md
     bin/run python tools/diagram.py --check    exit 1 if the committed file is stale
@@ -18,6 +19,8 @@ from lib.config import CONFIG_DIR, ConfigError, load_environments  # noqa: E402
 from lib.analysis.diagram import document  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "architecture.md"
+ACCOUNT = CONFIG_DIR / "account.toml"
+BOOTSTRAP = "bootstrap-stack"
 PROFILE_ORDER = ("dev", "lean", "staging", "prod")
 
 
@@ -43,9 +46,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         envs = environments()
-        names = [name for _, name in envs]
+        names = [name for _, name in envs] + [BOOTSTRAP]
         with tempfile.TemporaryDirectory(prefix="diagram-") as tmp:
-            dirs = {d.name: d for d in synthesize(Path(tmp), [p for p, _ in envs])}
+            dirs = {d.name: d for d in synthesize(Path(tmp), [p for p, _ in envs],
+                                                  account=ACCOUNT)}
             text = render({name: dirs[name] for name in names})
     except ConfigError as err:
         print(err, file=sys.stderr)

@@ -1,11 +1,13 @@
-"""An architecture diagram (Mermaid) of a synthesized environment stack, drawn from its Terraform
-JSON, not from config: what is drawn is what Terraform would create.
+"""An architecture diagram (Mermaid) of a synthesized stack, drawn from its Terraform JSON, not from
+config: what is drawn is what Terraform would create.
 
 Layout: the internet and the edge (Route53, CloudFront, WAF, API Gateway, App Runner) outside the
 VPC; inside it one box per subnet tier (public, private, isolated) with what runs there; the
 regional services (queues, topics, buckets, Cognito) beside it. Arrows are the paths traffic is
 allowed to take: listener rules (with their paths), security-group rules between groups (with
-their ports), CloudFront origins, API integrations, queue triggers, schedules.
+their ports), CloudFront origins, API integrations, queue triggers, schedules. The bootstrap
+stack's trail, log group, detectors and EventBridge rules go in an account box, with their counts
+(metric filters on a group, alarms on a topic).
 """
 
 from __future__ import annotations
@@ -134,16 +136,114 @@ def mermaid(document: dict[str, Any]) -> str:
             "cylinder", rg.get("security_group_ids", []))
     for lid, q in g.of_type("aws_sqs_queue").items():
         add("aws_sqs_queue", lid, "regional", f"SQS {q.get('name', '')}", "queue")
+    alarms = _alarms_by_topic(g)
     for lid, topic in g.of_type("aws_sns_topic").items():
-        add("aws_sns_topic", lid, "regional", f"SNS {topic.get('name', '')}", "queue")
+        count = alarms.get(lid, 0)
+        add("aws_sns_topic", lid, "regional", f"SNS {topic.get('name', '')}" +
+            (f"<br/>{count} alarm{'s' if count != 1 else ''}" if count else ""), "queue")
+    locks = {i: lock for lock in g.of_type("aws_s3_bucket_object_lock_configuration").values()
+             for _, i in g.refs(lock.get("bucket"))}
     for lid, bucket in g.of_type("aws_s3_bucket").items():
         name = re.sub(r"-\d{12}$", "", bucket.get("bucket", lid))
-        add("aws_s3_bucket", lid, "regional", f"S3 {name}", "cylinder")
+        retention = (locks.get(lid, {}).get("rule") or {}).get("default_retention") or {}
+        lock = f"<br/>Object Lock {retention.get('mode', '').lower()} {retention.get('days')} d" \
+            if retention else ""
+        add("aws_s3_bucket", lid, "regional", f"S3 {name}{lock}", "cylinder")
+    _detection(g, add)
     for lid, pool in g.of_type("aws_cognito_user_pool").items():
         add("aws_cognito_user_pool", lid, "regional", f"Cognito {pool.get('name', '')}")
 
     _edges(g, by_ref, members)
     return _render(g)
+
+
+def _alarms_by_topic(g: _Graph) -> dict[str, int]:
+    """Topic logical id -> how many alarms notify it."""
+    counts: dict[str, int] = {}
+    for alarm in g.of_type("aws_cloudwatch_metric_alarm").values():
+        for lid in {i for t, i in g.refs(alarm.get("alarm_actions")) if t == "aws_sns_topic"}:
+            counts[lid] = counts.get(lid, 0) + 1
+    return counts
+
+
+def _detection(g: _Graph, add) -> None:
+    """The account's trail, its CloudWatch Logs copy with the metric filters on it, GuardDuty
+    detectors, AWS Config and the EventBridge rules, with their counts (the bootstrap stack)."""
+    for lid, trail in g.of_type("aws_cloudtrail").items():
+        scope = "all regions" if trail.get("is_multi_region_trail") else "one region"
+        add("aws_cloudtrail", lid, "account", f"CloudTrail {trail.get('name', '')} ({scope})")
+    filters = g.of_type("aws_cloudwatch_log_metric_filter")
+    for lid, group in g.of_type("aws_cloudwatch_log_group").items():
+        on_group = [f for f in filters.values() if f.get("log_group_name") == group.get("name")
+                    or ("aws_cloudwatch_log_group", lid) in g.refs(f.get("log_group_name"))]
+        if on_group:
+            add("aws_cloudwatch_log_group", lid, "account", f"CloudWatch Logs {group['name']}"
+                f"<br/>{len(on_group)} metric filters")
+    for lid, detector in g.of_type("aws_guardduty_detector").items():
+        region = (detector.get("provider") or "").rpartition(".")[2].replace("_", "-")
+        add("aws_guardduty_detector", lid, "account",
+            f"GuardDuty detector{' ' + region if region else ''}")
+    for lid, _ in g.of_type("aws_config_configuration_recorder").items():
+        add("aws_config_configuration_recorder", lid, "account", "AWS Config recorder")
+    for lid, rule in g.of_type("aws_cloudwatch_event_rule").items():
+        add("aws_cloudwatch_event_rule", lid, "account", f"EventBridge rule {rule.get('name', '')}")
+
+
+def _detection_edges(g: _Graph, by_ref: dict, node) -> None:
+    """Trail to its bucket and log group, log group to the topic its alarms notify, detectors to
+    the findings rules, rules to their targets (another region's rule to the account region's),
+    Config to its bucket, topics to their email subscribers."""
+    for lid, trail in g.of_type("aws_cloudtrail").items():
+        g.edge(by_ref.get(("aws_cloudtrail", lid)), node(trail.get("s3_bucket_name")),
+               "log files")
+        g.edge(by_ref.get(("aws_cloudtrail", lid)), node(trail.get("cloud_watch_logs_group_arn")),
+               "events")
+    filters = {(f.get("metric_transformation") or {}).get("name"): f
+               for f in g.of_type("aws_cloudwatch_log_metric_filter").values()}
+    groups = {group.get("name"): by_ref.get(("aws_cloudwatch_log_group", lid))
+              for lid, group in g.of_type("aws_cloudwatch_log_group").items()}
+    for alarm in g.of_type("aws_cloudwatch_metric_alarm").values():
+        source = filters.get(alarm.get("metric_name"))
+        if source is not None:
+            group = node(source.get("log_group_name")) or groups.get(source.get("log_group_name"))
+            g.edge(group, node(alarm.get("alarm_actions")), "alarms")
+    rules = g.of_type("aws_cloudwatch_event_rule")
+    home_rule = next((by_ref.get(("aws_cloudwatch_event_rule", i)) for i, r in rules.items()
+                      if not r.get("provider")), None)
+    for rule_id, rule in rules.items():
+        pattern = json.loads(rule.get("event_pattern") or "{}")
+        if "aws.guardduty" not in pattern.get("source", []):
+            continue
+        for lid, detector in g.of_type("aws_guardduty_detector").items():
+            if detector.get("provider") == rule.get("provider"):
+                g.edge(by_ref.get(("aws_guardduty_detector", lid)),
+                       by_ref.get(("aws_cloudwatch_event_rule", rule_id)), _severity(pattern))
+    for target in g.of_type("aws_cloudwatch_event_target").values():
+        rule = next((by_ref.get(("aws_cloudwatch_event_rule", i)) for t, i in
+                     g.refs(target.get("rule")) if t == "aws_cloudwatch_event_rule"), None)
+        # Another region's rule targets the account region's event bus, where its rule picks up.
+        g.edge(rule, node(target.get("arn")) or home_rule, "findings")
+    recorder = next((by_ref.get(("aws_config_configuration_recorder", i))
+                     for i in g.of_type("aws_config_configuration_recorder")), None)
+    for channel in g.of_type("aws_config_delivery_channel").values():
+        g.edge(recorder, node(channel.get("s3_bucket_name")), "configuration items")
+    if not any(group == "account" for group, _, _ in g.nodes.values()):
+        return  # environments: their topics' subscribers are not drawn
+    for lid in g.of_type("aws_sns_topic"):
+        emails = [s for s in g.of_type("aws_sns_topic_subscription").values()
+                  if ("aws_sns_topic", lid) in g.refs(s.get("topic_arn"))
+                  and s.get("protocol") == "email"]
+        if emails:
+            people = g.node("aws_people", f"email_{lid}", "outside",
+                            f"{len(emails)} email subscriber{'s' if len(emails) != 1 else ''}",
+                            "circle")
+            g.edge(by_ref.get(("aws_sns_topic", lid)), people, "email")
+
+
+def _severity(pattern: dict) -> str:
+    numeric = [v for s in pattern.get("detail", {}).get("severity", []) if isinstance(s, dict)
+               for v in [s.get("numeric")] if v]
+    return f"severity {numeric[0][0]} {numeric[0][1]}" if numeric else "findings"
 
 
 def _edges(g: _Graph, by_ref: dict, members: dict[str, list[str]]) -> None:
@@ -195,7 +295,8 @@ def _edges(g: _Graph, by_ref: dict, members: dict[str, list[str]]) -> None:
         g.edge(node(assoc.get("web_acl_arn")), node(assoc.get("resource_arn")), "filters")
     for record in g.of_type("aws_route53_record").values():
         g.edge(node(record.get("zone_id")), node(record.get("alias")), record.get("type", ""))
-    internet = next(n for n, (group, _, _) in g.nodes.items() if group == "outside")
+    _detection_edges(g, by_ref, node)
+    internet = next((n for n, (group, _, _) in g.nodes.items() if n == "internet_users"), None)
     for (type_, _), nat in by_ref.items():
         if type_ == "aws_nat_gateway" or (type_ == "aws_instance" and "NAT" in g.nodes[nat][1]):
             g.edge(nat, internet, "private tier egress")
@@ -247,7 +348,8 @@ def _edges(g: _Graph, by_ref: dict, members: dict[str, list[str]]) -> None:
 
 _SHAPES = {"box": ('["', '"]'), "cylinder": ('[("', '")]'), "circle": ('(("', '"))'),
            "queue": ('[["', '"]]')}
-_GROUPS = [("edge", "Edge"), ("vpc", None), ("regional", "Regional services")]
+_GROUPS = [("edge", "Edge"), ("vpc", None), ("regional", "Regional services"),
+           ("account", "Account security and detection")]
 _TIERS = [("public", "public subnets"), ("private", "private subnets"),
           ("isolated", "isolated subnets: no route out of the VPC")]
 
@@ -261,8 +363,9 @@ def _render(g: _Graph) -> str:
     vpc = next(iter(g.of_type("aws_vpc").values()), {})
     azs = len({s.get("availability_zone") for s in g.of_type("aws_subnet").values()})
     out = ["flowchart LR"]
+    linked = {n for edge in g.edges for n in edge[:2]}
     for node_id, (group, _, _) in g.nodes.items():
-        if group == "outside":
+        if group == "outside" and node_id in linked:
             out.append(f"  {line(node_id)}")
     for group, title in _GROUPS:
         if group == "vpc":
@@ -290,13 +393,17 @@ def _render(g: _Graph) -> str:
 
 
 def document(stacks: dict[str, dict[str, Any]]) -> str:
-    """docs/architecture.md: one diagram per environment stack, in the order given."""
+    """docs/architecture.md: one diagram per stack (the environments, then the bootstrap
+    stack), in the order given."""
     out = ["# Architecture", "",
            "Generated by `make diagram` from the synthesized stacks (config/*.toml); the test "
            "suite regenerates it and fails when this file is stale. Do not edit by hand.", "",
            "Boxes are what Terraform creates; arrows are the paths traffic is allowed to take "
            "(listener rules with their paths, security-group rules with their ports, CloudFront "
-           "origins, API integrations, queue triggers).", ""]
+           "origins, API integrations, queue triggers). A topic says how many alarms notify it; "
+           "the bootstrap stack's diagram is the account's detection: the trail, its log group "
+           "with the CIS metric filters, GuardDuty, the EventBridge rules and the alerts topic.",
+           ""]
     for name, doc in stacks.items():
         out += [f"## {name}", "", "```mermaid", mermaid(doc), "```", ""]
     return "\n".join(out)
