@@ -171,8 +171,7 @@ class EnvironmentStack(TerraformStack):
         c = self.config
         if not c.auth.enabled:
             return
-        pool = UserPool(self, "user-pool", from_config(
-            UserPoolProps, c.auth, naming=self.naming, deletion_protection=not self.disposable))
+        pool = UserPool(self, "user-pool", from_config(UserPoolProps, c.auth, naming=self.naming))
         self.outputs.update(user_pool_id=pool.user_pool_id, user_pool_client_id=pool.client_id,
                             hosted_ui_domain=pool.hosted_ui_domain)
 
