@@ -30,6 +30,8 @@ _PROD_SERVICES = [{**s, "min_tasks": 2 if s["kind"] == "web" else 1} for s in _S
 # instance instead of a NAT gateway, Fargate Spot, no Container Insights or dashboard (alarms stay
 # on), gateway endpoints only. Same encryption and network isolation as prod.
 _DEV: dict[str, Any] = {
+    # dev can be torn down by `cdktf destroy`: no stateful resource refuses it.
+    "prevent_destroy": False,
     "network": {"az_count": 2, "nat": "instance"},
     # dev can be torn down: no deletion protection, no final snapshot.
     "database": {"instance_class": "db.t4g.micro", "allocated_storage_gb": 20,
@@ -62,6 +64,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
                       "access": ["database", "cache"], "max_tasks": 3}],
     },
     "staging": {
+        "prevent_destroy": True,
         "network": {"az_count": 3, "nat": "per_az"},
         "database": {"instance_class": "db.t4g.small", "allocated_storage_gb": 50,
                      "multi_az": False, "deletion_protection": True, "final_snapshot": True},
@@ -73,6 +76,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "services": _SEED_SERVICES,
     },
     "prod": {
+        "prevent_destroy": True,
         "network": {"az_count": 3, "nat": "per_az"},
         "database": {"instance_class": "db.t4g.medium", "allocated_storage_gb": 100,
                      "multi_az": True, "deletion_protection": True, "final_snapshot": True},
