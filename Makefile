@@ -8,7 +8,7 @@ export PIPENV_VERBOSITY := -1
 export PIPENV_NOSPIN := 1
 export PIPENV_YES := 1
 
-.PHONY: install synth test cost diagram docs bench list diff deploy-local deploy-local-all clean terraform-config
+.PHONY: install synth test cost diagram docs addresses bench list diff deploy-local deploy-local-all clean terraform-config
 
 ## install: Python deps (pipenv, from Pipfile.lock), the cdktf CLI and Node.js 22 (package-lock.json),
 ##          checkov and moto in their own venvs, and the project-local Terraform CLI config
@@ -69,6 +69,12 @@ diagram: install
 ##       (needs only the Python deps; `make test` fails while the committed one is stale)
 docs: .venv/.installed
 	$(RUN) python tools/config_reference.py
+
+## addresses: rewrite tests/stateful_addresses.json, the pinned Terraform address of every stateful
+##            resource per stack, after a change that moves or removes one on purpose (README,
+##            "Stateful resources"; `make test` fails while it differs from the synthesized stacks)
+addresses: .venv/.installed node_modules/.installed
+	$(RUN) python -m pytest -q -p no:cacheprovider tests/test_stateful.py::test_stateful_addresses_are_pinned --write-stateful-addresses
 
 ## bench: time `python main.py` as shipped, in one process, and with the documented import style
 bench: install

@@ -6,13 +6,14 @@ Its own state stays local (terraform.bootstrap-stack.tfstate): it is what the ot
 state lives in.
 """
 
-from cdktf import LocalBackend, TerraformOutput, TerraformStack
+from cdktf import Aspects, LocalBackend, TerraformOutput, TerraformStack
 from constructs import Construct
 
 from lib.config import AccountConfig, EnvironmentConfig, Target
 from lib.core.backend import BackendSettings, cloud_workspace
 from lib.core.naming import Naming
 from lib.core.provider import aws_provider
+from lib.core.stateful import PreventDestroy
 from lib.delivery import github_oidc, terraform_cloud
 from lib.delivery.baseline import (ACCOUNT_ENVIRONMENT, AUDIT, SESSION_LOG_PREFIX, Baseline,
                                    BaselineProps, trail_arn)
@@ -50,6 +51,10 @@ class BootstrapStack(TerraformStack):
                  local_endpoint: str | None = None):
         super().__init__(scope, account.stack_name)
         n = Naming(account.project, ACCOUNT_ENVIRONMENT, account.account_id, account.region)
+        if target is not Target.LOCAL:  # the emulator's resources are disposable
+            # Always: the state of every environment, the audit trail and their keys outlive
+            # any one plan (README, "Retiring an environment").
+            Aspects.of(self).add(PreventDestroy())
         aws_provider(self, n, account.tags, target, local_endpoint=local_endpoint)
         LocalBackend(self, path=f"../../../terraform.{account.stack_name}.tfstate")
         state_key = EncryptionKey(self, "state-key", EncryptionKeyProps(

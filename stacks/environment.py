@@ -14,6 +14,7 @@ from lib.core.backend import LOCAL_STATE, BackendSettings, configure_backend
 from lib.core.iam import PermissionsBoundary, boundary_policy_arn
 from lib.core.naming import Naming
 from lib.core.provider import aws_provider
+from lib.core.stateful import PreventDestroy
 from lib.data.cache import Cache, CacheProps, CacheSettings
 from lib.data.database import Database, DatabaseProps, DatabaseSettings
 from lib.edge.cdn import ApiOrigin, StaticSite, StaticSiteProps
@@ -42,6 +43,9 @@ class EnvironmentStack(TerraformStack):
         self.disposable = c.profile in ("dev", "lean")
         self.outputs: dict = {}
         self.local = target is Target.LOCAL
+        if c.prevent_destroy and not self.local:
+            # Not for the emulator: its cycle destroys what it deploys (tools/deploy_local.py).
+            Aspects.of(self).add(PreventDestroy())
         if self.local:
             Aspects.of(self).add(LocalEmulatorAdjustments())
         elif c.backend.kind != "local":
@@ -171,8 +175,7 @@ class EnvironmentStack(TerraformStack):
         c = self.config
         if not c.auth.enabled:
             return
-        pool = UserPool(self, "user-pool", from_config(
-            UserPoolProps, c.auth, naming=self.naming, deletion_protection=not self.disposable))
+        pool = UserPool(self, "user-pool", from_config(UserPoolProps, c.auth, naming=self.naming))
         self.outputs.update(user_pool_id=pool.user_pool_id, user_pool_client_id=pool.client_id,
                             hosted_ui_domain=pool.hosted_ui_domain)
 

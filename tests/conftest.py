@@ -192,6 +192,12 @@ MOTO_PYTHON = ROOT / ".tools" / "moto" / "bin" / "python"
 background: dict[str, subprocess.Popen] = {}
 
 
+def pytest_addoption(parser):
+    parser.addoption("--write-stateful-addresses", action="store_true",
+                     help="rewrite tests/stateful_addresses.json from the synthesized stacks "
+                          "(`make addresses`; README, \"Stateful resources\")")
+
+
 def pytest_collection_modifyitems(session, config, items):
     # Its test runs last, so everything else runs while the cycle does.
     items.sort(key=lambda item: item.path.name == LOCAL_DEPLOY_TEST)

@@ -112,10 +112,17 @@ def test_emulator_adjustments_apply_only_to_the_local_target(tmp_path, dev):
     assert "endpoints" not in dev.json["provider"]["aws"][0]
 
 
-def test_prod_emulator_adjustments_stay_out_of_the_real_stack(tmp_path, prod):
+def test_prod_emulator_adjustments_stay_out_of_the_real_stack(tmp_path, prod, bootstrap):
     """What the local cycle switches off for moto (README, "Local deploy") is on in the real
-    prod stack: deletion protection, the subnets' IPv6, the CloudFront headers and SPA rewrite."""
-    local = synthesize(tmp_path, [ROOT / "config" / "prod.toml"], target="local")["prod-stack"]
+    prod stack: deletion protection and prevent_destroy (the cycle destroys what it deploys, in
+    the bootstrap stack too), the subnets' IPv6, the CloudFront headers and SPA rewrite."""
+    synthesized = synthesize(tmp_path, [ROOT / "config" / "prod.toml"], target="local",
+                             account=ROOT / "config" / "account.toml")
+    local = synthesized["prod-stack"]
+    for stack, on in ((prod, True), (local, False), (bootstrap, True),
+                      (synthesized["bootstrap-stack"], False)):
+        assert any(body.get("lifecycle", {}).get("prevent_destroy") for bodies in
+                   stack.json["resource"].values() for body in bodies.values()) is on
     for stack, on in ((prod, True), (local, False)):
         assert stack.resource("aws_db_instance", "database/primary")["deletion_protection"] is on
         assert stack.resource("aws_lb", "load-balancer/alb")["enable_deletion_protection"] is on

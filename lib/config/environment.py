@@ -48,6 +48,13 @@ class EnvironmentConfig(Section):
         default={}, description="Extra tags on every resource; `Project`, `Environment` and "
                                 "`ManagedBy` are set by the project. Keys 1-128 characters, not "
                                 "starting with `aws:`; values up to 256.")
+    prevent_destroy: bool = Field(
+        description="Terraform refuses any plan that would destroy or replace a stateful "
+                    "resource: the database and replica, the cache, buckets, the user pool, KMS "
+                    "keys, secrets, queues, log groups, image repositories, a zone the stack "
+                    "created (`lifecycle.prevent_destroy`; README, \"Stateful resources\"). "
+                    "Set `false` only to retire the environment (README, \"Retiring an "
+                    "environment\"); dev and lean stay disposable.")
     network: NetworkConfig = Field(description="`[network]`: the VPC.")
     database: DatabaseConfig = Field(description="`[database]`: RDS for PostgreSQL.")
     cache: CacheConfig = Field(description="`[cache]`: ElastiCache for Redis OSS.")

@@ -44,6 +44,8 @@ class AuthConfig(Section):
     mfa: Literal["OFF", "OPTIONAL", "ON"] = Field(description="TOTP multi-factor "
                                                               "authentication.")
     advanced_security: bool = Field(description="Threat protection (Cognito Plus tier).")
+    deletion_protection: bool = Field(description="Refuse to delete the user pool (dev can be "
+                                                  "destroyed).")
 
 
 def secret_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:

@@ -30,13 +30,15 @@ _PROD_SERVICES = [{**s, "min_tasks": 2 if s["kind"] == "web" else 1} for s in _S
 # instance instead of a NAT gateway, Fargate Spot, no Container Insights or dashboard (alarms stay
 # on), gateway endpoints only. Same encryption and network isolation as prod.
 _DEV: dict[str, Any] = {
+    # dev can be torn down by `cdktf destroy`: no stateful resource refuses it.
+    "prevent_destroy": False,
     "network": {"az_count": 2, "nat": "instance"},
     # dev can be torn down: no deletion protection, no final snapshot.
     "database": {"instance_class": "db.t4g.micro", "allocated_storage_gb": 20,
                  "multi_az": False, "deletion_protection": False, "final_snapshot": False},
     "cache": {"node_type": "cache.t4g.micro", "num_nodes": 1},
     "edge": {"cloudfront": False, "waf": False, "price_class": "PriceClass_100"},
-    "auth": {"mfa": "OPTIONAL", "advanced_security": False},
+    "auth": {"mfa": "OPTIONAL", "advanced_security": False, "deletion_protection": False},
     "compute": {"capacity": "spot"},
     "ingress": {"deletion_protection": False},
     "observability": {"dashboard": False, "container_insights": False},
@@ -62,23 +64,25 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
                       "access": ["database", "cache"], "max_tasks": 3}],
     },
     "staging": {
+        "prevent_destroy": True,
         "network": {"az_count": 3, "nat": "per_az"},
         "database": {"instance_class": "db.t4g.small", "allocated_storage_gb": 50,
                      "multi_az": False, "deletion_protection": True, "final_snapshot": True},
         "cache": {"node_type": "cache.t4g.small", "num_nodes": 2},
         "edge": {"cloudfront": True, "waf": True, "price_class": "PriceClass_100"},
-        "auth": {"mfa": "OPTIONAL", "advanced_security": False},
+        "auth": {"mfa": "OPTIONAL", "advanced_security": False, "deletion_protection": True},
         "compute": {"capacity": "mixed"},
         "ingress": {"deletion_protection": True},
         "services": _SEED_SERVICES,
     },
     "prod": {
+        "prevent_destroy": True,
         "network": {"az_count": 3, "nat": "per_az"},
         "database": {"instance_class": "db.t4g.medium", "allocated_storage_gb": 100,
                      "multi_az": True, "deletion_protection": True, "final_snapshot": True},
         "cache": {"node_type": "cache.t4g.medium", "num_nodes": 3},
         "edge": {"cloudfront": True, "waf": True, "price_class": "PriceClass_All"},
-        "auth": {"mfa": "ON", "advanced_security": True},
+        "auth": {"mfa": "ON", "advanced_security": True, "deletion_protection": True},
         "compute": {"capacity": "fargate"},
         "ingress": {"deletion_protection": True},
         "services": _PROD_SERVICES,
