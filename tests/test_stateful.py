@@ -79,7 +79,11 @@ def test_the_bootstrap_stack_protects_state_and_audit(bootstrap):
         ("aws_s3_bucket", "state/bucket/bucket"), ("aws_dynamodb_table", "state/lock-table"),
         ("aws_kms_key", "state-key/key"), ("aws_kms_key", "audit-key/key"),
         ("aws_s3_bucket", "baseline/audit-bucket/bucket"), ("aws_cloudtrail", "baseline/trail"),
-        ("aws_guardduty_detector", "baseline/guardduty")}
+        ("aws_guardduty_detector", "baseline/guardduty"),
+        # detection (lib/delivery/detection.py): the trail's log group, the Config bucket (Config
+        # cannot deliver into the Object-Locked audit bucket), the alerts topic's key
+        ("aws_cloudwatch_log_group", "baseline/trail-log-group"),
+        ("aws_s3_bucket", "baseline/config-bucket/bucket"), ("aws_kms_key", "alerts-key/key")}
 
 
 def test_every_stateful_type_is_protected_somewhere(every_stack):
