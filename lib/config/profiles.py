@@ -40,6 +40,8 @@ _DEV: dict[str, Any] = {
     "compute": {"capacity": "spot"},
     "ingress": {"deletion_protection": False},
     "observability": {"dashboard": False, "container_insights": False},
+    # Flow and WAF logs as long as the other logs: dev holds no one's data.
+    "logs": {"security_retention_days": 30},
     # Pull requests plan dev with its plan role; staging's and prod's plan only merged code.
     "github": {"plan_on_pull_requests": True},
     "services": _SEED_SERVICES,
