@@ -240,9 +240,9 @@ def test_portfolio_redis_is_7_1_on_one_cache_t4g_micro(portfolio):
 
 def test_portfolio_keeps_10_release_images_30_day_logs_and_nothing_the_seed_defers(portfolio):
     for policy in portfolio.resources("aws_ecr_lifecycle_policy").values():
-        release, untagged = json.loads(policy["policy"])["rules"]
+        _, release, _, untagged = json.loads(policy["policy"])["rules"]
         assert release["selection"]["countNumber"] == 10
-        assert release["selection"]["tagPrefixList"] == ["v"]
+        assert release["selection"]["tagPatternList"] == ["v*"]
         assert untagged["selection"]["countNumber"] == 7
     assert {g["retention_in_days"] for g in portfolio.resources("aws_cloudwatch_log_group")
             .values()} == {30}
