@@ -109,6 +109,7 @@ class BootstrapStack(TerraformStack):
             e = Naming(env.project, env.environment, env.account_id, env.region)
             props = EnvironmentPoliciesProps(
                 naming=e, account=resources, remote_state=env.backend.kind == "s3",
+                state_lock_table=env.backend.kind == "s3" and env.backend.lock_table is not None,
                 domains=dns_names(env), foreign_domains=nested_domains(env, ours),
                 protected_roles=protected_roles)
             policies = EnvironmentPolicies(self, f"delivery-{env.environment}", props)

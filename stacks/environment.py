@@ -96,7 +96,8 @@ class EnvironmentStack(TerraformStack):
             nat_instance_type=c.network.nat_instance_type,
             interface_endpoints=list(c.network.interface_endpoints),
             ipv6_public=c.dual_stack_ingress,
-            flow_log_retention_days=c.logs.retention_days, flow_log_key_arn=self.logs_key.arn))
+            flow_log_retention_days=c.logs.security_retention_days,
+            flow_log_key_arn=self.logs_key.arn))
         self.app = AppTier(self, "app-tier", AppTierProps(
             naming=n, vpc_id=net.vpc_id, data_subnet_cidrs=net.isolated_subnet_cidrs))
         placement = dict(naming=n, vpc_id=net.vpc_id, subnet_ids=net.isolated_subnet_ids,
@@ -150,7 +151,7 @@ class EnvironmentStack(TerraformStack):
         c, n, lb = self.config, self.naming, self.load_balancer
         cloudfront_acl = protect_edge(self, EdgeProtectionProps(
             naming=n, rate_limit=c.edge.waf_rate_limit, log_key_arn=self.logs_key.arn,
-            log_retention_days=c.logs.retention_days,
+            log_retention_days=c.logs.security_retention_days,
             load_balancer_arn=lb.arn if lb is not None else None,
             cloudfront_provider=self.us_east_1 if c.edge.cloudfront else None)) \
             if c.edge.waf else None

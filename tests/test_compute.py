@@ -428,9 +428,12 @@ def test_ecr_repositories_scan_encrypt_and_expire(stack, full):
         "aws_kms_key", "data-key/key", "arn")}]
     rules = json.loads(stack.resource("aws_ecr_lifecycle_policy", "backend-images/lifecycle")
                        ["policy"])["rules"]
-    assert [(r["selection"]["tagStatus"], r["selection"].get("tagPrefixList"),
+    assert [(r["selection"]["tagStatus"], r["selection"].get("tagPatternList"),
              r["selection"]["countType"], r["selection"]["countNumber"]) for r in rules] == [
-        ("tagged", ["v"], "imageCountMoreThan", 10), ("untagged", None, "sinceImagePushed", 7)]
+        ("tagged", ["deployed-*"], "imageCountMoreThan", 100),
+        ("tagged", ["v*"], "imageCountMoreThan", 10),
+        ("tagged", ["sha-*"], "imageCountMoreThan", 30),
+        ("untagged", None, "sinceImagePushed", 7)]  # tests/test_images.py: what they keep
     assert full.resource("aws_ecr_repository", "backend-images/repository")[
         "image_tag_mutability"] == "MUTABLE"
     assert full.matching("aws_ecr_repository", "docs-images/*") == {}

@@ -411,6 +411,7 @@ def test_data_layer_defaults_per_profile(tmp_path):
     assert (dev.database.deletion_protection, dev.database.final_snapshot) == (False, False)
     assert (prod.database.deletion_protection, prod.database.final_snapshot) == (True, True)
     assert (dev.cache.failover, prod.cache.failover) == (False, True)
+    assert (dev.cache.final_snapshot, prod.cache.final_snapshot) == (False, True)
     assert dev.database.storage_ceiling_gb == 100
 
 

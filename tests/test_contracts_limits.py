@@ -40,6 +40,9 @@ NOT_NAMES = {
     ("aws_elasticache_parameter_group", "family"): "the engine family (`redis7`), not a name",
     ("aws_elasticache_parameter_group", "name"): "CreateCacheParameterGroup documents no limit",
     ("aws_elasticache_user", "user_name"): "CreateUser documents no limit or pattern",
+    ("aws_elasticache_replication_group", "final_snapshot_identifier"):
+        "DeleteReplicationGroup and CreateSnapshot document no limit or pattern; the group id's "
+        "own (40 characters) keeps `<group id>-final` to 46",
     ("aws_vpc_endpoint", "service_name"): "an AWS service name, not ours",
 }
 

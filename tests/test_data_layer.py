@@ -206,6 +206,12 @@ def test_per_environment_sizes_and_protection(stacks, name, db_class, multi_az, 
     assert (redis["node_type"], redis["num_cache_clusters"]) == (node, nodes)
     assert redis["automatic_failover_enabled"] is (nodes >= 2)
     assert redis["multi_az_enabled"] is (nodes >= 2)
+    # Deleting a replication group deletes its automatic snapshots, and a replacement deletes
+    # it too: only a final snapshot keeps the data (ElastiCache API Reference,
+    # "DeleteReplicationGroup": FinalSnapshotIdentifier). The daily ones stay on everywhere.
+    assert redis.get("final_snapshot_identifier") == (
+        f"webplat-{name.removesuffix('-stack')}-redis-final" if protected else None)
+    assert redis["snapshot_retention_limit"] >= 1
 
 
 def test_outputs_tell_the_app_where_everything_is(stack):

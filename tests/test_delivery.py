@@ -66,9 +66,13 @@ def test_bootstrap_keeps_its_own_state_local(bootstrap):
 def test_backend_blocks_per_kind(stacks, fixture_stacks):
     assert stacks["dev-stack"].json["terraform"]["backend"] == {
         "local": {"path": "../../../terraform.dev-stack.tfstate"}}
+    # tests/fixtures/full.toml still names the lock table, as a state migrating from DynamoDB
+    # locking does: both locks ("the S3 and DynamoDB arguments can be configured
+    # simultaneously", Terraform docs, "Backend Type: s3").
     assert fixture_stacks["full-stack"].json["terraform"]["backend"] == {"s3": {
         "bucket": "webplat-tfstate-123456789012", "key": "webplat/full.tfstate",
-        "region": "us-east-1", "dynamodb_table": "webplat-tflock", "encrypt": True}}
+        "region": "us-east-1", "dynamodb_table": "webplat-tflock", "encrypt": True,
+        "use_lockfile": True}}
     assert fixture_stacks["lean-stack"].json["terraform"]["cloud"] == {
         "organization": "acme", "workspaces": {"name": "webplat-lean",
                                                 "project": "Default Project"}}

@@ -240,9 +240,9 @@ def test_portfolio_redis_is_7_1_on_one_cache_t4g_micro(portfolio):
 
 def test_portfolio_keeps_10_release_images_30_day_logs_and_nothing_the_seed_defers(portfolio):
     for policy in portfolio.resources("aws_ecr_lifecycle_policy").values():
-        release, untagged = json.loads(policy["policy"])["rules"]
+        _, release, _, untagged = json.loads(policy["policy"])["rules"]
         assert release["selection"]["countNumber"] == 10
-        assert release["selection"]["tagPrefixList"] == ["v"]
+        assert release["selection"]["tagPatternList"] == ["v*"]
         assert untagged["selection"]["countNumber"] == 7
     assert {g["retention_in_days"] for g in portfolio.resources("aws_cloudwatch_log_group")
             .values()} == {30}
@@ -316,7 +316,9 @@ def test_rayman_has_api_gateway_lambda_queues_topics_and_its_three_buckets(prese
                                    for b in ("media", "static-assets", "logs")}
     assert not stack.resources("aws_cognito_user_pool")
     assert stack.json["terraform"]["backend"]["s3"]["bucket"] == "rayman-tfstate-123456789012"
-    assert stack.json["terraform"]["backend"]["s3"]["dynamodb_table"] == "rayman-tflock"
+    # The seed's DynamoDB lock table is deprecated by Terraform 1.11: S3's lock file instead.
+    assert stack.json["terraform"]["backend"]["s3"]["use_lockfile"] is True
+    assert "dynamodb_table" not in stack.json["terraform"]["backend"]["s3"]
     alarm = stack.resource("aws_cloudwatch_metric_alarm", "observability/alarm-http-api-5xx")
     assert alarm["threshold"] == 10  # seed 004: API Gateway 5xx errors > 10/min
     concurrency = stack.resource("aws_cloudwatch_metric_alarm",
@@ -384,7 +386,8 @@ def test_mobilytics_serves_support_and_portal_through_cloudfront_behind_waf(mobi
                                         ("support-assets", "portal-assets", "artifacts", "logs")}
     api = mobilytics.resource("aws_route53_record", "load-balancer/alias")
     assert api["name"] == "api.mobilytics.com"
-    assert mobilytics.json["terraform"]["backend"]["s3"]["dynamodb_table"] == "mobilytics-tflock"
+    assert mobilytics.json["terraform"]["backend"]["s3"]["use_lockfile"] is True
+    assert "dynamodb_table" not in mobilytics.json["terraform"]["backend"]["s3"]
     assert not mobilytics.resources("aws_sqs_queue")  # BullMQ queues live in Redis
 
 

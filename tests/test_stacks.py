@@ -47,12 +47,16 @@ def test_the_provider_refuses_any_account_but_the_configured_one(stacks):
 
 def test_each_stack_keeps_its_state_in_its_own_place(stacks):
     """dev on the laptop (config/dev.toml: the local backend); staging and prod, which GitHub
-    Actions deploys, in the bootstrap stack's bucket, each under its own key, encrypted."""
+    Actions deploys, in the bootstrap stack's bucket, each under its own key, encrypted, locked
+    with S3's lock file and no DynamoDB table: the shipped files are a fresh setup, and
+    Terraform 1.11 deprecates DynamoDB locking (Terraform docs, "Backend Type: s3", State
+    Locking: "DynamoDB-based locking is deprecated and will be removed in a future minor
+    version")."""
     assert stacks["dev-stack"].json["terraform"]["backend"] == {
         "local": {"path": "../../../terraform.dev-stack.tfstate"}}
     for env in ("staging", "prod"):
         assert stacks[f"{env}-stack"].json["terraform"]["backend"] == {"s3": {
-            "bucket": "webplat-tfstate-123456789012", "dynamodb_table": "webplat-tflock",
+            "bucket": "webplat-tfstate-123456789012", "use_lockfile": True,
             "encrypt": True, "key": f"webplat/{env}.tfstate", "region": "us-east-1"}}
 
 

@@ -27,8 +27,7 @@ def main(argv: list[str]) -> int:
     if env.backend.kind == "local":
         print(f"{env.source}: backend.kind: \"local\" keeps the state on the runner, which is "
               f"gone when the job ends; set [backend] kind = \"s3\" (the bootstrap stack's "
-              f"state_bucket and lock_table) or \"cloud\" (README, \"Deploying from GitHub "
-              f"Actions\")", file=sys.stderr)
+              f"state_bucket) or \"cloud\" (README, \"Deploying\")", file=sys.stderr)
         return 2
     return 0
 

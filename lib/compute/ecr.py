@@ -1,4 +1,12 @@
-"""ECR repositories for the images this project's services build."""
+"""ECR repositories for the images this project's services build, and the lifecycle that expires
+what no longer runs.
+
+The tags `.github/workflows/images.yml` gives an image in a repository:
+- `sha-<commit>`: every image, pushed once (tags are immutable), built or promoted by digest;
+- `deployed-<run>-<attempt>`: the digest a deploy rolls out, until no task definition that runs
+  names it any more (the workflow then removes that tag again);
+- `v<version>`: release images, if you push them.
+"""
 
 import json
 from dataclasses import dataclass
@@ -8,6 +16,14 @@ from constructs import Construct
 from lib.core import aws
 from lib.core.naming import Naming
 
+COMMIT_TAGS = "sha-*"
+DEPLOYED_TAGS = "deployed-*"
+RELEASE_TAGS = "v*"
+# The deployed-* rule only has to outrank the others: a service's task definitions name a handful
+# of digests at once (the running deployment, one rolling in, the family's newest revision), and
+# the workflow untags the rest, so this count is never reached.
+DEPLOYED_KEEP = 100
+
 
 @dataclass(frozen=True)
 class ImageRepositoryProps:
@@ -15,15 +31,49 @@ class ImageRepositoryProps:
     service: str
     kms_key_arn: str
     immutable_tags: bool
+    keep_sha_images: int  # images tagged sha-* to keep besides the deployed and release ones
     keep_release_images: int  # images tagged v* to keep
     untagged_image_days: int
     force_delete: bool  # a disposable environment may delete a repository that holds images
 
 
+def lifecycle_rules(keep_sha_images: int, keep_release_images: int,
+                    untagged_image_days: int) -> list[dict]:
+    """The rules, in the order ECR applies them.
+
+    ECR (User Guide, "Automate the cleanup of images by using lifecycle policies", evaluation
+    rules): rules apply from the lowest `rulePriority`; an image that matches the tagging
+    requirements of a rule cannot be expired by a rule with a lower priority; an image is
+    expired by one rule or none; count rules keep the newest by push time. A tag pattern list
+    selects an image when its patterns match any of the image's tags ("Lifecycle policy
+    properties in Amazon ECR", tagPatternList), so an image tagged both `sha-...` and `deployed-...`
+    belongs to the first rule below and is never counted out by the `sha-*` one.
+    """
+    def tagged(pattern: str, keep: int, what: str) -> dict:
+        return {"description": f"Keep the last {keep} {what} ({pattern})",
+                "selection": {"tagStatus": "tagged", "tagPatternList": [pattern],
+                              "countType": "imageCountMoreThan", "countNumber": keep},
+                "action": {"type": "expire"}}
+
+    rules = [
+        tagged(DEPLOYED_TAGS, DEPLOYED_KEEP, "images a task definition in use names"),
+        tagged(RELEASE_TAGS, keep_release_images, "release images"),
+        tagged(COMMIT_TAGS, keep_sha_images, "images built from a commit"),
+        {"description": f"Expire untagged images after {untagged_image_days} days",
+         "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed",
+                       "countUnit": "days", "countNumber": untagged_image_days},
+         "action": {"type": "expire"}},
+    ]
+    return [{"rulePriority": i, **rule} for i, rule in enumerate(rules, start=1)]
+
+
 class ImageRepository(Construct):
-    """`<project>-<env>/<service>`: scan on push, KMS encryption, optional tag immutability, and a
-    lifecycle that keeps the last `keep_release_images` images tagged `v*` and expires untagged
-    images after `untagged_image_days`.
+    """`<project>-<env>/<service>`: scan on push, KMS encryption, tag immutability (unless
+    `immutable_tags` is off), and `lifecycle_rules`: images a running task definition names
+    (tagged `deployed-*` by the deploy) never expire; besides them the repository keeps the last
+    `keep_release_images` images tagged `v*` and the last `keep_sha_images` tagged `sha-*`, and
+    expires untagged images after `untagged_image_days`. Tags that match no rule (the first task
+    definition's `bootstrap`) never expire.
 
     Outputs: `url`, `arn`, `name`.
     """
@@ -42,18 +92,7 @@ class ImageRepository(Construct):
             tags=n.tags(props.service, "images"))
         self.name: str = repo.name
         aws.ecr_lifecycle_policy.EcrLifecyclePolicy(
-            self, "lifecycle", repository=self.name, policy=json.dumps({"rules": [
-                {"rulePriority": 1,
-                 "description": f"Keep the last {props.keep_release_images} release images (v*)",
-                 "selection": {"tagStatus": "tagged", "tagPrefixList": ["v"],
-                               "countType": "imageCountMoreThan",
-                               "countNumber": props.keep_release_images},
-                 "action": {"type": "expire"}},
-                {"rulePriority": 2,
-                 "description": f"Expire untagged images after {props.untagged_image_days} days",
-                 "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed",
-                               "countUnit": "days", "countNumber": props.untagged_image_days},
-                 "action": {"type": "expire"}},
-            ]}))
+            self, "lifecycle", repository=self.name, policy=json.dumps({"rules": lifecycle_rules(
+                props.keep_sha_images, props.keep_release_images, props.untagged_image_days)}))
         self.url: str = repo.repository_url
         self.arn: str = repo.arn

@@ -49,6 +49,11 @@ class ComputeConfig(Section):
         default=None, description="An EC2 Auto Scaling capacity provider (`[compute.ec2]`).")
     immutable_tags: bool = Field(default=True, description="ECR tag immutability: a pushed tag "
                                                            "never points at another image.")
+    keep_sha_images: int = Field(
+        default=30, ge=1, le=1000,
+        description="Images built from a commit (tagged `sha-<commit>` by `images.yml`) ECR "
+                    "keeps per repository, the newest; an image a running task definition names "
+                    "is kept besides them (README, \"How an image reaches production\").")
     keep_release_images: int = Field(default=10, ge=1, le=1000,
                                      description="Release images (tagged `v*`) ECR keeps per "
                                                  "repository.")

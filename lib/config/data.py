@@ -107,6 +107,9 @@ class CacheConfig(Section):
                                          description="Days of daily snapshots; 0 turns them off.")
     snapshot_window: DailyWindow = Field(default="03:00-05:00",
                                          description="Daily snapshot window, UTC.")
+    final_snapshot: bool = Field(
+        description="Take a final snapshot `<project>-<env>-redis-final` when the replication "
+                    "group is deleted or replaced (the daily snapshots are deleted with it).")
     maintenance_window: WeeklyWindow = Field(default="mon:05:00-mon:06:00",
                                              description="Weekly maintenance window, UTC.")
 

@@ -20,20 +20,24 @@ if TYPE_CHECKING:
 
 class BackendConfig(Section):
     """Where Terraform keeps this environment's state: `local` (a file in the project root; needs
-    nothing), `s3` (the bootstrap stack's bucket and lock table) or `cloud` (Terraform Cloud; the
-    token comes from TF_TOKEN_app_terraform_io or `cdktf login`)."""
+    nothing), `s3` (the bootstrap stack's bucket, locked with S3's lock file) or `cloud`
+    (Terraform Cloud; the token comes from TF_TOKEN_app_terraform_io or `cdktf login`)."""
 
     kind: Literal["local", "s3", "cloud"] = Field(
         default="local", description="`local` (a state file in the project root; needs "
-                                     "nothing), `s3` (the bootstrap stack's bucket and lock "
-                                     "table) or `cloud` (Terraform Cloud; the token comes from "
+                                     "nothing), `s3` (the bootstrap stack's bucket, locked with "
+                                     "S3's lock file: Terraform 1.11 or later) or `cloud` "
+                                     "(Terraform Cloud; the token comes from "
                                      "TF_TOKEN_app_terraform_io or `cdktf login`).")
     bucket: str | None = Field(default=None, description="s3 (required): the state bucket, the "
                                                          "bootstrap stack's output "
                                                          "`state_bucket`.")
-    lock_table: str | None = Field(default=None, description="s3 (required): the lock table, "
-                                                             "the bootstrap stack's output "
-                                                             "`lock_table`.")
+    lock_table: str | None = Field(
+        default=None, json_schema_extra=computed_default("none: the S3 lock file alone"),
+        description="s3, only while an existing state migrates from DynamoDB locking: the lock "
+                    "table (the bootstrap stack's output `lock_table`), locked beside the lock "
+                    "file. A new environment leaves it out; one that has it removes it once "
+                    "every run uses the lock file (README \"Deploying\", step 4).")
     region: Region | None = Field(default=None,
                                   json_schema_extra=computed_default("the environment's region"),
                                   description="s3: the bucket's region.")
@@ -205,9 +209,6 @@ def backend_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     if b.kind == "s3" and not b.bucket:
         problems.append(("backend.bucket", "the s3 backend needs the state bucket (the bootstrap "
                                            "stack's output state_bucket)"))
-    if b.kind == "s3" and not b.lock_table:
-        problems.append(("backend.lock_table", "the s3 backend needs the lock table (the "
-                                               "bootstrap stack's output lock_table)"))
     if b.kind == "cloud" and not b.organization:
         problems.append(("backend.organization", "the cloud backend needs the Terraform Cloud "
                                                  "organization"))

@@ -18,7 +18,8 @@ from lib.config.fields import AccountId, Region, Section, Slug, computed_default
 from lib.config.identity import AuthConfig, SecretConfig, auth_problems, secret_problems
 from lib.config.names import name_problems
 from lib.config.network import NetworkConfig, egress_problems, network_problems
-from lib.config.observability import CostConfig, LogsConfig, ObservabilityConfig
+from lib.config.observability import (CostConfig, LogsConfig, ObservabilityConfig,
+                                      logs_problems)
 from lib.config.serverless import ApiConfig, MessagingConfig, ScheduleConfig, serverless_problems
 from lib.config.services import ServiceConfig, service_problems
 from lib.core.ipam import SubnetPlan, plan_subnets
@@ -121,7 +122,7 @@ def cross_field_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     return [*network_problems(c), *data_problems(c), *_tag_problems(c), *secret_problems(c),
             *service_problems(c), *compute_problems(c), *edge_problems(c),
             *serverless_problems(c), *egress_problems(c), *auth_problems(c),
-            *backend_problems(c), *name_problems(c)]
+            *logs_problems(c), *backend_problems(c), *name_problems(c)]
 
 
 def _tag_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:

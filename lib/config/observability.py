@@ -1,12 +1,23 @@
 """The observability sections: `[logs]` (retention), `[observability]` (alarm thresholds, the
 dashboard, Container Insights, the OpenTelemetry sidecar) and `[cost]` (the budget `make cost`
-checks). No rule here spans sections.
+checks), and their rule: staging and prod keep their security logs a year or more.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
 from lib.config import catalog
 from lib.config.fields import LogRetentionDays, Section
+
+if TYPE_CHECKING:
+    from lib.config.environment import EnvironmentConfig
+
+# Days staging and prod keep the logs an investigation reads long after the fact (who reached
+# what, what was blocked): a year, as the account's audit bucket keeps its trail by default.
+SECURITY_LOG_FLOOR_DAYS = 365
 
 
 class CostConfig(Section):
@@ -23,6 +34,13 @@ class LogsConfig(Section):
     retention_days: LogRetentionDays = Field(
         default=30, description="Days: a CloudWatch Logs retention "
         f"({', '.join(map(str, catalog.LOG_RETENTION_DAYS))}).")
+    security_retention_days: LogRetentionDays = Field(
+        default=SECURITY_LOG_FLOOR_DAYS,
+        description="Days the security logs are kept: the VPC flow logs and the WAF logs "
+                    "(`aws-waf-logs-*`), a CloudWatch Logs retention as `retention_days`. "
+                    f"staging and prod refuse less than {SECURITY_LOG_FLOOR_DAYS}. The account's "
+                    "CloudTrail, AWS Config and Session Manager logs follow the account file's "
+                    "`log_retention_days`.")
 
 
 class AlarmThresholds(Section):
@@ -77,3 +95,14 @@ class ObservabilityConfig(Section):
                                            "task (OTLP on localhost:4317, X-Ray; metrics as "
                                            "EMF logs in `/aws/ecs/application/metrics`, "
                                            "which the collector creates).")
+
+
+def logs_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
+    days = c.logs.security_retention_days
+    if c.profile in ("staging", "prod") and days < SECURITY_LOG_FLOOR_DAYS:
+        allowed = ", ".join(str(d) for d in catalog.LOG_RETENTION_DAYS
+                            if d >= SECURITY_LOG_FLOOR_DAYS)
+        return [("logs.security_retention_days",
+                 f"{days} is less than the {SECURITY_LOG_FLOOR_DAYS} days a {c.profile} "
+                 f"environment keeps its flow and WAF logs; use one of {allowed}")]
+    return []

@@ -36,12 +36,14 @@ _DEV: dict[str, Any] = {
     # dev can be torn down: no deletion protection, no final snapshot.
     "database": {"instance_class": "db.t4g.micro", "allocated_storage_gb": 20,
                  "multi_az": False, "deletion_protection": False, "final_snapshot": False},
-    "cache": {"node_type": "cache.t4g.micro", "num_nodes": 1},
+    "cache": {"node_type": "cache.t4g.micro", "num_nodes": 1, "final_snapshot": False},
     "edge": {"cloudfront": False, "waf": False, "price_class": "PriceClass_100"},
     "auth": {"mfa": "OPTIONAL", "advanced_security": False, "deletion_protection": False},
     "compute": {"capacity": "spot"},
     "ingress": {"deletion_protection": False},
     "observability": {"dashboard": False, "container_insights": False},
+    # Flow and WAF logs as long as the other logs: dev holds no one's data.
+    "logs": {"security_retention_days": 30},
     # Pull requests plan dev with its plan role; staging's and prod's plan only merged code.
     "github": {"plan_on_pull_requests": True},
     "services": _SEED_SERVICES,
@@ -68,7 +70,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "network": {"az_count": 3, "nat": "per_az"},
         "database": {"instance_class": "db.t4g.small", "allocated_storage_gb": 50,
                      "multi_az": False, "deletion_protection": True, "final_snapshot": True},
-        "cache": {"node_type": "cache.t4g.small", "num_nodes": 2},
+        "cache": {"node_type": "cache.t4g.small", "num_nodes": 2, "final_snapshot": True},
         "edge": {"cloudfront": True, "waf": True, "price_class": "PriceClass_100"},
         "auth": {"mfa": "OPTIONAL", "advanced_security": False, "deletion_protection": True},
         "compute": {"capacity": "mixed"},
@@ -80,7 +82,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "network": {"az_count": 3, "nat": "per_az"},
         "database": {"instance_class": "db.t4g.medium", "allocated_storage_gb": 100,
                      "multi_az": True, "deletion_protection": True, "final_snapshot": True},
-        "cache": {"node_type": "cache.t4g.medium", "num_nodes": 3},
+        "cache": {"node_type": "cache.t4g.medium", "num_nodes": 3, "final_snapshot": True},
         "edge": {"cloudfront": True, "waf": True, "price_class": "PriceClass_All"},
         "auth": {"mfa": "ON", "advanced_security": True, "deletion_protection": True},
         "compute": {"capacity": "fargate"},

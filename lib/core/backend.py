@@ -13,7 +13,7 @@ class BackendSettings:
 
     kind: str  # local, s3 or cloud
     bucket: str | None  # s3
-    lock_table: str | None  # s3
+    lock_table: str | None  # s3, only while states migrate to the lock file: DynamoDB locks too
     region: str | None  # s3; None: the environment's region
     kms_key: str | None  # s3; None: the bucket's own encryption
     organization: str | None  # cloud
@@ -34,7 +34,11 @@ def cloud_workspace(backend: BackendSettings, naming: Naming) -> str:
 def configure_backend(stack: TerraformStack, naming: Naming, backend: BackendSettings) -> None:
     """local: `terraform.<stack>.tfstate` in the project root (a path relative to the stack's
     working directory, cdktf.out/stacks/<stack>/, so no machine path lands in the JSON).
-    s3: one key per environment in the bootstrap bucket, encrypted, locked in the lock table.
+    s3: one key per environment in the bootstrap bucket, encrypted, locked with S3's lock file
+    (`<key>.tflock`, a conditional write; Terraform 1.11 or later), and also in the DynamoDB
+    `lock_table` while one is given: Terraform 1.11 deprecates DynamoDB locking, and takes both
+    locks when both are configured, so copies of Terraform that still lock in the table are kept
+    out while the environment migrates (README "Deploying", step 4).
     cloud: a Terraform Cloud workspace per environment, in `project` (a workspace that
     `terraform init` creates lands there, where the bootstrap stack's roles expect its runs; the
     block's `project` needs Terraform 1.6 or later); a run needs only the synthesized directory
@@ -43,9 +47,12 @@ def configure_backend(stack: TerraformStack, naming: Naming, backend: BackendSet
     if backend.kind == "local":
         LocalBackend(stack, path=f"../../../terraform.{name}.tfstate")
     elif backend.kind == "s3":
-        S3Backend(stack, bucket=backend.bucket, key=f"{naming.project}/{naming.environment}.tfstate",
-                  region=backend.region or naming.region, dynamodb_table=backend.lock_table,
-                  encrypt=True, kms_key_id=backend.kms_key)
+        s3 = S3Backend(stack, bucket=backend.bucket,
+                       key=f"{naming.project}/{naming.environment}.tfstate",
+                       region=backend.region or naming.region, dynamodb_table=backend.lock_table,
+                       encrypt=True, kms_key_id=backend.kms_key)
+        # cdktf 0.21's S3Backend predates use_lockfile: an override writes it into the block.
+        s3.add_override("use_lockfile", True)
     else:
         CloudBackend(stack, organization=backend.organization,
                      workspaces=NamedCloudWorkspace(cloud_workspace(backend, naming),

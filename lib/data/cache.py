@@ -28,6 +28,7 @@ class CacheSettings:
     snapshot_retention_days: int  # 0-35
     snapshot_window: str  # hh:mm-hh:mm, UTC
     maintenance_window: str  # ddd:hh:mm-ddd:hh:mm, UTC
+    final_snapshot: bool  # a snapshot <group id>-final when the group is deleted or replaced
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ class Cache(Construct):
 
     Also: TLS required in transit, encryption at rest with `storage_key_arn`, automatic failover and
     Multi-AZ whenever there are 2+ nodes in 2+ AZs, the configured eviction policy, daily snapshots,
-    slow and engine logs to KMS-encrypted log groups.
+    a final snapshot `<group id>-final` where `final_snapshot` is on, slow and engine logs to
+    KMS-encrypted log groups.
 
     Outputs: `primary_endpoint`, `reader_endpoint`, `port`, `security_group_id`,
     `replication_group_arn`, `app_user_name`, `app_user_arn`, `access` (what a service that uses
@@ -110,6 +112,12 @@ class Cache(Construct):
             multi_az_enabled=failover and props.multi_az_capable,
             snapshot_retention_limit=cfg.snapshot_retention_days,
             snapshot_window=cfg.snapshot_window,
+            # Deleting a group deletes its daily snapshots, and a replacement is a delete: only a
+            # final snapshot keeps the data. The name is fixed, so a second deletion finds the
+            # first one's snapshot and fails, leaving the group in place (ElastiCache overwrites
+            # no snapshot): rename or delete the old snapshot first. The provider sends it only
+            # on DeleteReplicationGroup, which needs elasticache:CreateSnapshot.
+            final_snapshot_identifier=f"{n.name('redis')}-final" if cfg.final_snapshot else None,
             maintenance_window=cfg.maintenance_window,
             auto_minor_version_upgrade="true",
             apply_immediately=False,

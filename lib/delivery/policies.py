@@ -110,6 +110,9 @@ class EnvironmentPoliciesProps:
     naming: Naming  # the environment's: its policies are <project>-<env>-delivery-plan|deploy-*
     account: AccountResources
     remote_state: bool  # the s3 backend: the plan and deploy roles use the state bucket
+    # The environment still locks in the DynamoDB table too ([backend] lock_table, while it
+    # migrates to the S3 lock file): its roles may take that lock as well.
+    state_lock_table: bool
     domains: tuple[str, ...]  # the DNS names its records may have (and their subdomains)
     foreign_domains: tuple[str, ...]  # other environments' domains of the account: never
     protected_roles: tuple[str, ...]  # role-name patterns of every delivery principal
@@ -165,7 +168,8 @@ class EnvironmentPolicies(Construct):
     - plan: AWS ReadOnlyAccess, narrowed by denies of everything that reads data (object and
       version contents, user and identity lists, database log files, log events and live tails,
       secret and parameter values, queue messages, table items other than the lock table's),
-      plus the state object to read and the lock to take when the state is in S3.
+      plus the state object to read and its lock file to take when the state is in S3 (and the
+      lock table's item while the environment still locks there).
     - deploy: the environment's resources by name and tag, the state object and lock, and the
       guardrails.
 
@@ -203,17 +207,23 @@ class EnvironmentPolicies(Construct):
             return []
         n, s = props.naming, props.account.state
         key = f"{s.bucket_arn}/{n.project}/{n.environment}.tfstate"
-        object_actions = ["s3:GetObject"] + (["s3:PutObject", "s3:DeleteObject"] if write else [])
+        # A plan locks too, with the S3 lock file: a conditional PutObject takes it, GetObject
+        # reads who holds it, DeleteObject releases it (Terraform's S3 backend, client.go). It is
+        # encrypted as the state is (backend.kms_key), so even a plan writes with the key.
+        objects = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
         return [
-            {"Sid": "StateObject", "Effect": "Allow", "Action": object_actions,
-             "Resource": [key, f"{key}.tflock"]},
+            {"Sid": "StateObject", "Effect": "Allow", "Action": objects if write else objects[:1],
+             "Resource": key},
+            {"Sid": "StateLockFile", "Effect": "Allow", "Action": objects,
+             "Resource": f"{key}.tflock"},
             {"Sid": "StateBucket", "Effect": "Allow", "Action": "s3:ListBucket",
              "Resource": s.bucket_arn},
-            # A plan takes the lock too (GetItem/PutItem/DeleteItem, and GetItem of the digest).
-            {"Sid": "StateLock", "Effect": "Allow", "Resource": s.lock_table_arn,
-             "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]},
             {"Sid": "StateKey", "Effect": "Allow", "Resource": s.kms_key_arn,
-             "Action": ["kms:Decrypt"] + (["kms:Encrypt", "kms:GenerateDataKey"] if write else [])},
+             "Action": ["kms:Decrypt", "kms:GenerateDataKey"] + (["kms:Encrypt"] if write else [])},
+            # While migrating from DynamoDB locking: its lock item and the state digest beside it.
+            *([{"Sid": "StateLockTable", "Effect": "Allow", "Resource": s.lock_table_arn,
+                "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]}]
+              if props.state_lock_table else []),
         ]
 
     # --- plan -------------------------------------------------------------------------------
@@ -224,8 +234,9 @@ class EnvironmentPolicies(Construct):
         (the provider's read of aws_lambda_function) fails every plan. GetFunction's code link
         stays open: the code is this repository's own functions/."""
         n, s = props.naming, props.account.state
-        own_state = ([f"{s.bucket_arn}/{n.project}/{n.environment}.tfstate"]
-                     if props.remote_state else [])
+        key = f"{s.bucket_arn}/{n.project}/{n.environment}.tfstate"
+        # The lock file holds who locked and when (Terraform's lock info), no infrastructure.
+        own_state = [key, f"{key}.tflock"] if props.remote_state else []
         return [
             # Object contents, ACLs, attributes and torrents: only the current state object;
             # no object's old versions (Terraform reads the current state only).
@@ -234,7 +245,7 @@ class EnvironmentPolicies(Construct):
             {"Sid": "NoObjectVersions", "Effect": "Deny", "Action": "s3:GetObjectVersion*",
              "Resource": "*"},
             {"Sid": "NoItemsButTheLocks", "Effect": "Deny",
-             "NotResource": [s.lock_table_arn] if props.remote_state else ["none"],
+             "NotResource": [s.lock_table_arn] if props.state_lock_table else ["none"],
              "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
                         "dynamodb:Scan", "dynamodb:PartiQLSelect", "dynamodb:GetRecords"]},
             # The account's own parameters; the public ones (AMI ids) hold no data.

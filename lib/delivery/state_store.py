@@ -20,7 +20,9 @@ class StateStoreProps:
 class StateStore(Construct):
     """A versioned, KMS-encrypted, TLS-only state bucket with public access blocked and old state
     versions kept 90 days (enough to roll a bad apply back), and a pay-per-request lock table with
-    point-in-time recovery and KMS encryption. Neither may be destroyed by accident.
+    point-in-time recovery and KMS encryption. Neither may be destroyed by accident. States lock
+    with S3's lock file in the bucket; the table serves those still migrating from DynamoDB
+    locking (deprecated by Terraform 1.11), which take both locks until they drop it.
 
     Outputs: `bucket_name`, `bucket_arn`, `lock_table_name`, `lock_table_arn`.
     """
