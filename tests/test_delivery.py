@@ -71,8 +71,15 @@ def test_backend_blocks_per_kind(stacks, fixture_stacks):
     # simultaneously", Terraform docs, "Backend Type: s3").
     assert fixture_stacks["full-stack"].json["terraform"]["backend"] == {"s3": {
         "bucket": "webplat-tfstate-123456789012", "key": "webplat/full.tfstate",
-        "region": "us-east-1", "dynamodb_table": "webplat-tflock", "encrypt": True,
-        "use_lockfile": True}}
+        "region": "us-east-1", "dynamodb_table": "webplat-tflock", "use_lockfile": True}}
+    # No `encrypt` without `kms_key`: Terraform's S3 backend then asks for SSE-S3 (AES256) on
+    # every write, which overrides the bucket's default SSE-KMS with the state key ("Setting
+    # default server-side encryption behavior for Amazon S3 buckets": a PUT that names an
+    # encryption is stored with it); without it S3 applies the bucket's default.
+    for stack in (*stacks.values(), *fixture_stacks.values()):
+        s3 = stack.json["terraform"].get("backend", {}).get("s3")
+        if s3 is not None:
+            assert s3.get("encrypt") is (True if "kms_key_id" in s3 else None), stack.name
     assert fixture_stacks["lean-stack"].json["terraform"]["cloud"] == {
         "organization": "acme", "workspaces": {"name": "webplat-lean",
                                                 "project": "Default Project"}}

@@ -57,7 +57,7 @@ def test_each_stack_keeps_its_state_in_its_own_place(stacks):
     for env in ("staging", "prod"):
         assert stacks[f"{env}-stack"].json["terraform"]["backend"] == {"s3": {
             "bucket": "webplat-tfstate-123456789012", "use_lockfile": True,
-            "encrypt": True, "key": f"webplat/{env}.tfstate", "region": "us-east-1"}}
+            "key": f"webplat/{env}.tfstate", "region": "us-east-1"}}
 
 
 def test_no_path_of_this_machine_is_synthesized(synth_dir):

@@ -42,8 +42,10 @@ class BackendConfig(Section):
                                   json_schema_extra=computed_default("the environment's region"),
                                   description="s3: the bucket's region.")
     kms_key: str | None = Field(
-        default=None, json_schema_extra=computed_default("the bucket's own encryption"),
-        description="s3: the KMS key (id, ARN or alias) that encrypts the state.")
+        default=None,
+        json_schema_extra=computed_default("the bucket's default: the bootstrap's state key"),
+        description="s3: another KMS key (its ARN) to encrypt the state with; unset, S3 "
+                    "encrypts it with the state bucket's default key.")
     organization: str | None = Field(default=None, description="cloud (required): the "
                                                                "Terraform Cloud organization.")
     workspace: str | None = Field(default=None,
