@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lib.config import load_environment  # noqa: E402
+from tools.terraform_cli_config import PROVIDER_VERSION  # noqa: E402
 
 MOTO_PYTHON = ROOT / ".tools" / "moto" / "bin" / "python"
 EMULATOR = ROOT / "tools" / "local_emulator.py"
@@ -206,6 +207,18 @@ def summary(report: dict) -> str:
             f"{report['resources_left']} left, {report['total_s']:.0f} s in all")
 
 
+def warm_plugin_cache() -> None:
+    """Fill the project's provider cache with one `terraform init`, alone: the cycles' inits run
+    side by side, and two that both find the cache empty race to create the same directory (one
+    fails with "mkdir ...: file exists"). Terraform's plugin cache is not safe for concurrent
+    use ("Provider Plugin Cache", CLI configuration docs)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        Path(scratch, "main.tf.json").write_text(json.dumps({"terraform": {"required_providers": {
+            "aws": {"source": "hashicorp/aws", "version": PROVIDER_VERSION}}}}))
+        subprocess.run([RUN, "terraform", "init", "-input=false", "-backend=false"], cwd=scratch,
+                       check=True, capture_output=True, timeout=300)
+
+
 def main(argv: list[str]) -> int:
     if not MOTO_PYTHON.exists():
         print(f"{MOTO_PYTHON.relative_to(ROOT)} is missing: run `make install`", file=sys.stderr)
@@ -218,6 +231,7 @@ def main(argv: list[str]) -> int:
         with slots:
             reports[i] = run_one(configs[i])
 
+    warm_plugin_cache()
     threads = [threading.Thread(target=work, args=(i,)) for i in range(len(configs))]
     for thread in threads:
         thread.start()
