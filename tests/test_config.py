@@ -388,6 +388,25 @@ def test_two_files_for_one_environment_are_rejected(tmp_path):
         "its own name (it names the stack and every resource)"]
 
 
+def test_an_environment_named_after_another_plus_a_suffix_is_refused_in_one_account(tmp_path):
+    """The deploy roles are granted their environment's resources by name prefix
+    (`webplat-dev-*`, lib/delivery/policies.py): `dev-eu` beside `dev` in one account would put
+    dev-eu's resources in reach of dev's role. Another account (or project) is fine."""
+    dev = write(tmp_path, 'environment = "dev"\n' + MINIMAL, "dev.toml")
+    eu = write(tmp_path, 'environment = "dev-eu"\nprofile = "dev"\n' + MINIMAL, "dev-eu.toml")
+    with pytest.raises(ConfigError) as caught:
+        load_environments([dev, eu])
+    [line] = caught.value.problems
+    assert line.startswith(f"{eu}: environment: 'dev-eu' starts with 'dev-', the environment "
+                           f"of {dev} in the same account")
+    elsewhere = write(tmp_path, 'environment = "dev-eu"\nprofile = "dev"\n' + MINIMAL.replace(
+        "123456789012", "210987654321"), "dev-eu-other.toml")
+    assert len(load_environments([dev, elsewhere])) == 2
+    devops = write(tmp_path, 'environment = "devops"\nprofile = "dev"\n' + MINIMAL,
+                   "devops.toml")
+    assert len(load_environments([dev, devops])) == 2  # 'webplat-dev-*' misses webplat-devops-
+
+
 def test_every_problem_of_a_file_is_reported_on_its_own_line(tmp_path):
     text = MINIMAL.replace("us-east-1", "mars-1") + "az_count = 9\n"
     found = problems(write(tmp_path, text))

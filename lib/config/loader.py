@@ -93,11 +93,32 @@ def load_environments(paths: list[Path] | None = None) -> list[EnvironmentConfig
                             f"defined by {by_name[config.environment].source}; each environment "
                             "needs its own name (it names the stack and every resource)")
         by_name[config.environment] = config
+    problems += _prefix_problems(configs)
     if problems:
         raise ConfigError(problems)
     if not configs:
         raise ConfigError([f"{_display(CONFIG_DIR)}: no environment files (*.toml) found"])
     return configs
+
+
+def _prefix_problems(configs: list[EnvironmentConfig]) -> list[str]:
+    """Two environments of one project in one account whose names are `<a>` and `<a>-<b>`:
+    IAM grants each environment's deploy role its resources by name prefix
+    (`<project>-<a>-*`, lib/delivery/policies.py), which covers every `<project>-<a>-<b>-*` name
+    too, so the first would reach the second's resources."""
+    problems = []
+    for config in configs:
+        for other in configs:
+            if (other is not config and (other.project, other.account_id) ==
+                    (config.project, config.account_id)
+                    and other.environment.startswith(f"{config.environment}-")):
+                problems.append(
+                    f"{other.source}: environment: '{other.environment}' starts with "
+                    f"'{config.environment}-', the environment of {config.source} in the same "
+                    f"account: its deploy role, granted '{config.project}-{config.environment}-*' "
+                    f"names, would reach this one's resources; rename one (or use another "
+                    f"account)")
+    return problems
 
 
 def config_paths() -> list[Path]:
