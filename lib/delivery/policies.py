@@ -32,7 +32,6 @@ from lib.core.iam import boundary_policy_name
 from lib.core.naming import Naming
 
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
-MAX_MANAGED_POLICY = 6144  # characters IAM accepts in one managed policy
 TAG_KEYS = ("Project", "Environment")  # lib/core/naming.py Naming.default_tags
 
 # The only services a deploy may hand one of the environment's roles to: the ones lib/ creates
