@@ -28,22 +28,6 @@ from lib.edge.bucket import ObjectLock
 from lib.identity.kms import EncryptionKey, EncryptionKeyProps
 from stacks.mapping import from_config
 
-def dns_names(env: EnvironmentConfig) -> tuple[str, ...]:
-    """Every domain the environment's stack writes Route 53 records for (and under)."""
-    names = {env.ingress.domain, env.ingress.zone_name, env.api.domain,
-             *env.edge.surface_domains.values()}
-    return tuple(sorted(name.lower().rstrip(".") for name in names if name))
-
-
-def nested_domains(env: EnvironmentConfig, environments: list[EnvironmentConfig]
-                   ) -> tuple[str, ...]:
-    """Other environments' domains at or under this one's (prod at example.com, staging at
-    staging.example.com): its record permissions cover them, so they are denied by name."""
-    own = dns_names(env)
-    return tuple(sorted({d for other in environments if other is not env
-                         for d in dns_names(other)
-                         if any(d == o or d.endswith(f".{o}") for o in own)}))
-
 
 class BootstrapStack(TerraformStack):
     def __init__(self, scope: Construct, account: AccountConfig,
@@ -110,7 +94,9 @@ class BootstrapStack(TerraformStack):
             props = EnvironmentPoliciesProps(
                 naming=e, account=resources, remote_state=env.backend.kind == "s3",
                 state_lock_table=env.backend.kind == "s3" and env.backend.lock_table is not None,
-                domains=dns_names(env), foreign_domains=nested_domains(env, ours),
+                domains=env.dns_names,
+                foreign_domains=tuple(d for other in ours if other is not env
+                                      for d in other.dns_names),
                 protected_roles=protected_roles)
             policies = EnvironmentPolicies(self, f"delivery-{env.environment}", props)
             outputs[f"{env.environment}_boundary_arn"] = policies.boundary_arn
@@ -120,19 +106,19 @@ class BootstrapStack(TerraformStack):
                     branch=account.github.branch,
                     github_environment=env.github.environment or env.environment,
                     plan_on_pull_requests=env.github.plan_on_pull_requests,
-                    plan_policy_arns=tuple(policies.plan_policy_arns),
-                    deploy_policy_arns=tuple(policies.deploy_policy_arns)))
+                    plan_policy_arns=policies.plan_policy_arns,
+                    deploy_policy_arns=policies.deploy_policy_arns))
                 outputs[f"{env.environment}_plan_role_arn"] = roles.plan_role_arn
                 outputs[f"{env.environment}_deploy_role_arn"] = roles.deploy_role_arn
             if env.backend.kind == "cloud":
                 backend = from_config(BackendSettings, env.backend)
-                tfc_roles = TerraformCloudRoles(self, f"tfc-{env.environment}",
-                                                TerraformCloudRolesProps(
+                tfc_props = TerraformCloudRolesProps(
                     naming=e, provider_arn=tfc_provider_arn, hostname=tfc.hostname,
                     audience=tfc.audience, organization=backend.organization,
                     project=backend.project, workspace=cloud_workspace(backend, e),
-                    plan_policy_arns=tuple(policies.plan_policy_arns),
-                    apply_policy_arns=tuple(policies.deploy_policy_arns)))
+                    plan_policy_arns=policies.plan_policy_arns,
+                    apply_policy_arns=policies.deploy_policy_arns)
+                tfc_roles = TerraformCloudRoles(self, f"tfc-{env.environment}", tfc_props)
                 outputs[f"{env.environment}_tfc_plan_role_arn"] = tfc_roles.plan_role_arn
                 outputs[f"{env.environment}_tfc_apply_role_arn"] = tfc_roles.apply_role_arn
         for name, value in outputs.items():

@@ -101,6 +101,14 @@ class EnvironmentConfig(Section):
         return [f"{self.region}{letter}" for letter in "abcdef"[: self.network.az_count]]
 
     @property
+    def dns_names(self) -> tuple[str, ...]:
+        """Every domain the environment's stack writes Route 53 records for (and under), as
+        Route 53's IAM condition keys name them: lower case, no trailing dot."""
+        names = {self.ingress.domain, self.ingress.zone_name, self.api.domain,
+                 *self.edge.surface_domains.values()}
+        return tuple(sorted(name.lower().rstrip(".") for name in names if name))
+
+    @property
     def dual_stack_ingress(self) -> bool:
         """A dual-stack load balancer: on ECS, with a domain (DNS records), unless ingress.ipv6
         is off. The public subnets get IPv6 for it and nothing else does."""

@@ -49,6 +49,32 @@ def service_role_with_policies(scope: Construct, id: str, naming: Naming, name: 
     return role, grants
 
 
+def web_identity_trust(provider_arn: str, issuer: str, claims: dict[str, str]) -> str:
+    """A trust policy for the tokens of an OIDC identity provider (GitHub Actions, Terraform
+    Cloud): exact matches only (StringEquals on `<issuer>:<claim>`), so a token missing a claim,
+    or carrying another value, fails the trust."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{issuer}:{claim}": value
+                                       for claim, value in claims.items()}},
+    }]})
+
+
+def federated_role(scope: Construct, id: str, naming: Naming, name: tuple[str, ...], trust: str,
+                   policy_arns: tuple[str, ...]) -> str:
+    """A role `<project>-<env>-<name...>` assumable through `trust` (one-hour sessions) with the
+    given managed policies attached (ids `<id>-role`, `<id>-policy-<i>`); returns its ARN."""
+    role = aws.iam_role.IamRole(scope, f"{id}-role", name=naming.name(*name),
+                                max_session_duration=3600, assume_role_policy=trust,
+                                tags=naming.tags(*name))
+    for i, arn in enumerate(policy_arns):
+        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+            scope, f"{id}-policy-{i}", role=role.name, policy_arn=arn)
+    return role.arn
+
+
 def boundary_policy_name(project: str, environment: str) -> str:
     """The permissions boundary every role of an environment carries, created by the bootstrap
     stack (lib/delivery/policies.py boundary_document)."""

@@ -1,12 +1,12 @@
 """GitHub Actions OIDC: the provider, and per environment a plan role and a deploy role that carry
 the environment's delivery policies (lib/delivery/policies.py)."""
 
-import json
 from dataclasses import dataclass
 
 from constructs import Construct
 
 from lib.core import aws
+from lib.core.iam import federated_role, web_identity_trust
 from lib.core.naming import Naming
 
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
@@ -35,15 +35,7 @@ def github_oidc_provider(scope: Construct, naming: Naming) -> str:
 
 
 def _trust(provider_arn: str, **claims: str) -> str:
-    """Exact matches only (StringEquals): a claim missing from the token fails the trust."""
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow",
-        "Principal": {"Federated": provider_arn},
-        "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {f"{GITHUB_ISSUER}:{claim}": value
-                                       for claim, value in {"aud": "sts.amazonaws.com",
-                                                            **claims}.items()}},
-    }]})
+    return web_identity_trust(provider_arn, GITHUB_ISSUER, {"aud": "sts.amazonaws.com", **claims})
 
 
 class GithubRoles(Construct):
@@ -66,18 +58,10 @@ class GithubRoles(Construct):
         n, repo = props.naming, props.repository
         plan_subject = (f"repo:{repo}:pull_request" if props.plan_on_pull_requests
                         else f"repo:{repo}:ref:refs/heads/{props.branch}")
-        self.plan_role_arn: str = self._role(
-            "plan", n, _trust(props.provider_arn, sub=plan_subject), props.plan_policy_arns)
-        self.deploy_role_arn: str = self._role(
-            "deploy", n, _trust(
+        self.plan_role_arn: str = federated_role(
+            self, "plan", n, ("github", "plan"), _trust(props.provider_arn, sub=plan_subject),
+            props.plan_policy_arns)
+        self.deploy_role_arn: str = federated_role(
+            self, "deploy", n, ("github", "deploy"), _trust(
                 props.provider_arn, sub=f"repo:{repo}:environment:{props.github_environment}",
                 ref=f"refs/heads/{props.branch}"), props.deploy_policy_arns)
-
-    def _role(self, kind: str, n: Naming, trust: str, policy_arns: tuple[str, ...]) -> str:
-        role = aws.iam_role.IamRole(self, f"{kind}-role", name=n.name("github", kind),
-                                    max_session_duration=3600, assume_role_policy=trust,
-                                    tags=n.tags("github", kind))
-        for i, arn in enumerate(policy_arns):
-            aws.iam_role_policy_attachment.IamRolePolicyAttachment(
-                self, f"{kind}-policy-{i}", role=role.name, policy_arn=arn)
-        return role.arn

@@ -113,7 +113,7 @@ class EnvironmentPoliciesProps:
     # migrates to the S3 lock file): its roles may take that lock as well.
     state_lock_table: bool
     domains: tuple[str, ...]  # the DNS names its records may have (and their subdomains)
-    foreign_domains: tuple[str, ...]  # other environments' domains of the account: never
+    foreign_domains: tuple[str, ...]  # other environments' domains of the account
     protected_roles: tuple[str, ...]  # role-name patterns of every delivery principal
 
 
@@ -196,8 +196,8 @@ class EnvironmentPolicies(Construct):
                 tags=n.tags("delivery", suffix))
             arns[suffix] = policy.arn
         self.boundary_arn: str = arns["boundary"]
-        self.plan_policy_arns: list[str] = [READ_ONLY, arns["plan"]]
-        self.deploy_policy_arns: list[str] = [arns[s] for s in arns if s.startswith("deploy")]
+        self.plan_policy_arns: tuple[str, ...] = (READ_ONLY, arns["plan"])
+        self.deploy_policy_arns = tuple(arns[s] for s in arns if s.startswith("deploy"))
 
     # --- state ------------------------------------------------------------------------------
 
@@ -464,8 +464,12 @@ class EnvironmentPolicies(Construct):
             {"Sid": "NoRoleAssumption", "Effect": "Deny", "Action": "sts:AssumeRole",
              "Resource": "*"},
         ]
-        if props.foreign_domains:
-            names = sorted({name for d in props.foreign_domains for name in (d, f"*.{d}")})
+        # Another environment's domain at or under this one's (prod at example.com, staging at
+        # staging.example.com): the record allow above covers it, so it is denied by name.
+        nested = {d for d in props.foreign_domains
+                  if any(d == own or d.endswith(f".{own}") for own in props.domains)}
+        if nested:
+            names = sorted({name for d in nested for name in (d, f"*.{d}")})
             statements.append(
                 {"Sid": "NoOtherEnvironmentsRecords", "Effect": "Deny",
                  "Action": "route53:ChangeResourceRecordSets", "Resource": "*",

@@ -7,12 +7,12 @@ it ("Use dynamic credentials with the AWS provider", HCP Terraform docs): the to
 the organization, project, workspace and run phase, which is what the trust pins.
 """
 
-import json
 from dataclasses import dataclass
 
 from constructs import Construct
 
 from lib.core import aws
+from lib.core.iam import federated_role, web_identity_trust
 from lib.core.naming import Naming
 
 # The role names of every environment's Terraform Cloud roles: the guardrails and the boundary
@@ -58,13 +58,7 @@ def _trust(props: TerraformCloudRolesProps, run_phase: str) -> str:
     organization, or with another audience, or one missing either claim, fails the trust."""
     claims = {"aud": props.audience,
               "sub": run_subject(props.organization, props.project, props.workspace, run_phase)}
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow",
-        "Principal": {"Federated": props.provider_arn},
-        "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {f"{props.hostname}:{claim}": value
-                                       for claim, value in claims.items()}},
-    }]})
+    return web_identity_trust(props.provider_arn, props.hostname, claims)
 
 
 class TerraformCloudRoles(Construct):
@@ -85,16 +79,8 @@ class TerraformCloudRoles(Construct):
     def __init__(self, scope: Construct, id: str, props: TerraformCloudRolesProps):
         super().__init__(scope, id)
         policies = {"plan": props.plan_policy_arns, "apply": props.apply_policy_arns}
-        arns = {phase: self._role(phase, props.naming, _trust(props, phase), policies[phase])
+        arns = {phase: federated_role(self, phase, props.naming, ("tfc", phase),
+                                      _trust(props, phase), policies[phase])
                 for phase in RUN_PHASES}
         self.plan_role_arn: str = arns["plan"]
         self.apply_role_arn: str = arns["apply"]
-
-    def _role(self, phase: str, n: Naming, trust: str, policy_arns: tuple[str, ...]) -> str:
-        role = aws.iam_role.IamRole(self, f"{phase}-role", name=n.name("tfc", phase),
-                                    max_session_duration=3600, assume_role_policy=trust,
-                                    tags=n.tags("tfc", phase))
-        for i, arn in enumerate(policy_arns):
-            aws.iam_role_policy_attachment.IamRolePolicyAttachment(
-                self, f"{phase}-policy-{i}", role=role.name, policy_arn=arn)
-        return role.arn

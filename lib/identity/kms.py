@@ -64,24 +64,13 @@ class EncryptionKey(Construct):
                     "kms:EncryptionContext:aws:logs:arn": n.arn("logs", "log-group:*")}},
             })
         if props.allow_services:
-            statements.append({
-                "Sid": "AwsServicesPublishIntoEncryptedResources",
-                "Effect": "Allow",
-                "Principal": {"Service": list(props.allow_services)},
-                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": n.account_id}},
-            })
+            statements.append(_publishers(
+                "AwsServicesPublishIntoEncryptedResources", props.allow_services,
+                {"aws:SourceAccount": n.account_id}))
         if props.topic_publishers:
-            statements.append({
-                "Sid": "AwsServicesPublishToTheseTopics",
-                "Effect": "Allow",
-                "Principal": {"Service": list(props.topic_publishers)},
-                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {
-                    "kms:EncryptionContext:aws:sns:topicArn": list(props.topic_arns)}},
-            })
+            statements.append(_publishers(
+                "AwsServicesPublishToTheseTopics", props.topic_publishers,
+                {"kms:EncryptionContext:aws:sns:topicArn": list(props.topic_arns)}))
         if props.cloudtrail_trail_arns:
             statements += cloudtrail_statements(n, props.cloudtrail_trail_arns)
         key = aws.kms_key.KmsKey(
@@ -118,3 +107,11 @@ def cloudtrail_statements(n: Naming, trail_arns: tuple[str, ...]) -> list[dict]:
         {"Sid": "CloudTrailDecryptsThroughTheBucketKey", "Effect": "Allow", "Principal": service,
          "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringEquals": for_trails}},
     ]
+
+
+def _publishers(sid: str, services: tuple[str, ...], equals: dict) -> dict:
+    """AWS services that write into what the key encrypts: data keys and decryption, only where
+    `equals` holds (StringEquals)."""
+    return {"Sid": sid, "Effect": "Allow", "Principal": {"Service": list(services)},
+            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"], "Resource": "*",
+            "Condition": {"StringEquals": equals}}
