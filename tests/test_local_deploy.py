@@ -36,9 +36,11 @@ def test_deploy_plan_destroy_against_a_local_emulator():
     assert sorted(reports) == sorted(f"{env}-stack" for env in LOCAL_DEPLOY_ENVIRONMENTS)
     for env in LOCAL_DEPLOY_ENVIRONMENTS:
         report = reports[f"{env}-stack"]
-        assert EXPECTED_OUTPUTS[env] <= set(report["outputs"]), env
+        assert report["resources_deployed"] == report["resources_declared"], (
+            f"{env}: {report['resources_deployed']} of {report['resources_declared']} declared "
+            "resources exist after the deploy")
+        missing = {name for name in EXPECTED_OUTPUTS[env] if not report["outputs"].get(name)}
+        assert not missing, f"{env}: outputs missing or empty after the deploy: {sorted(missing)}"
         assert report["second_plan_empty"], f"{env}: the second plan after deploy is not empty"
+        # tools/deploy_local.py destroys once: a destroy that needs a second attempt fails there.
         assert report["resources_left"] == 0, f"{env}: destroy left resources in the state"
-        assert report["emulator_exit"] is not None  # the emulator process is gone
-        with pytest.raises(ProcessLookupError):
-            os.kill(report["emulator_pid"], 0)
