@@ -33,8 +33,8 @@ RULES = [
     # lose internet access" ("NAT gateway basics - Amazon Virtual Private Cloud").
     ("prod has a NAT per AZ", DOMAIN + HTTPS_CALLBACK, 'nat = "single"\n', "network.nat",
      ("prod",), ("dev", "staging")),
-    # A NAT instance is one EC2 instance: no failover ("NAT instances - Amazon Virtual Private
-    # Cloud" recommends NAT gateways for availability).
+    # A NAT instance is one EC2 instance whose failover is the owner's to script ("Compare NAT
+    # gateways and NAT instances - Amazon Virtual Private Cloud").
     ("staging and prod have no NAT instance", DOMAIN + HTTPS_CALLBACK, 'nat = "instance"\n',
      "network.nat", ("staging", "prod"), ("dev",)),
     # "Amazon Cognito requires HTTPS over HTTP except for http://localhost for testing purposes
