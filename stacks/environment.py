@@ -40,7 +40,7 @@ class EnvironmentStack(TerraformStack):
         super().__init__(scope, config.stack_name)
         c = self.config = config
         self.naming = Naming(c.project, c.environment, c.account_id, c.region)
-        self.disposable = c.profile in ("dev", "lean")
+        self.disposable = c.disposable
         self.outputs: dict = {}
         self.local = target is Target.LOCAL
         if c.prevent_destroy and not self.local:

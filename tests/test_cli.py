@@ -23,6 +23,10 @@ def workdir(tmp_path):
      '[network]\ncidr = "10.0.0.0/16"\nnat_mode = "single"\n',
      "dev.toml: network.nat_mode: unknown key; did you mean 'nat'?"),
     ("project = \n", "dev.toml: not valid TOML: Invalid value (at line 1, column 11)"),
+    ('project = "shop"\naccount_id = "123456789012"\nregion = "us-east-1"\n'
+     '[network]\ncidr = "10.0.0.0/16"\n[[services]]\nname = "api"\nport = 80\n'
+     'paths = ["/*"]\npriority = 10\nenvironment = { DB_PASS = "hunter2" }\n',
+     "dev.toml: services.api.environment.DB_PASS: looks like a credential"),
 ])
 def test_a_config_mistake_is_one_line_and_nothing_is_written(workdir, config_text, expected):
     config = workdir / "dev.toml"

@@ -14,11 +14,30 @@ import pytest
 from conftest import ROOT
 
 # A key, the `name` of a name/value pair (ECS environment entries, SSM parameters) or an
-# environment variable that names a credential: once in snake_case it ends with one of these words,
-# optionally followed by an encoding suffix (`private_key_pem`, `secret_string`, `API_TOKEN`).
-SECRET_NAME = re.compile(
-    r"(^|_)(password|passwd|passphrase|secret|token|auth|api_?key|access_key|secret_key|"
-    r"private_key|signing_key|credentials?)(_(pem|openssh|string|value|b64|base64|wo|data|json))*$")
+# environment variable that names a credential, matched once it is in snake_case: it ends with one
+# of these words, optionally followed by an encoding suffix (`private_key_pem`, `secret_string`,
+# `DB_PASSWORD_B64`). lib/config/credentials.py keeps the config's own copy of this rule; this
+# one is the spec and does not import it.
+SECRET_NAME = re.compile(r"""
+    (?:
+        password | passwd                 # also glued to a prefix: PGPASSWORD, MYSQLPASSWORD
+      | (?:^|_)(?:
+            passphrase | pass             # GPG_PASSPHRASE, DB_PASS, SMTP_PASS
+          | secret | token | credentials? # JWT_SECRET, GITHUB_TOKEN, GOOGLE_CREDENTIALS
+          | auth                          # a credential (BASIC_AUTH) or a mode: ALLOWED below
+          | secret_key_base               # Rails' signing secret
+            # Keys that sign, encrypt or authenticate (JWT_KEY, SESSION_KEY, AWS_ACCESS_KEY,
+            # STRIPE_API_KEY, SENDGRID_APIKEY, Laravel's APP_KEY, Rails' MASTER_KEY); not any
+            # *_KEY: CACHE_KEY, SORT_KEY, PUBLIC_KEY, KMS_KEY_ID name no secret
+          | (?:api | access | secret | private | signing | jwt | session | encryption | hmac
+               | master | license | app | auth)_?key
+        )
+        # Only after a prefix: a bare PWD is the shell's working directory and a bare SK a
+        # DynamoDB sort key, but MYSQL_PWD is MySQL's password and STRIPE_SK a Stripe secret key.
+      | _pwd | _sk
+    )
+    (?:_(?:pem | openssh | string | value | b64 | base64 | wo | data | json))*$
+""", re.X)
 # Values that are credentials wherever they appear, under any key.
 SECRET_VALUE = re.compile(
     r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"   # PEM, OpenSSH, PGP private keys
@@ -182,6 +201,41 @@ def test_references_flags_and_known_non_secrets_are_not_flagged():
 
 def test_an_allowed_name_with_another_value_is_still_flagged():
     assert find_secrets({"environment": [{"name": "REDIS_AUTH", "value": "hunter2"}]})
+
+
+# Names that hold a credential in the wild: the tools that read them document them so (libpq's
+# PGPASSWORD, MySQL's MYSQL_PWD, Rails' SECRET_KEY_BASE, Stripe's sk_ secret keys...).
+CREDENTIAL_NAMES = [
+    "PGPASSWORD", "MYSQLPASSWORD", "DB_PASSWORD", "SMTP_PASSWD", "DB_PASS", "REDIS_PASS",
+    "MYSQL_PWD", "GPG_PASSPHRASE", "STRIPE_SK", "JWT_KEY", "SESSION_KEY", "SECRET_KEY_BASE",
+    "ENCRYPTION_KEY", "HMAC_KEY", "SIGNING_KEY", "STRIPE_API_KEY", "SENDGRID_APIKEY",
+    "TLS_PRIVATE_KEY", "AWS_SECRET_ACCESS_KEY", "APP_KEY", "AUTH_KEY", "RAILS_MASTER_KEY",
+    "NEW_RELIC_LICENSE_KEY", "JWT_SECRET", "CLIENT_SECRET", "GITHUB_TOKEN", "accessToken",
+    "GOOGLE_CREDENTIALS", "BASIC_AUTH", "DB_PASSWORD_B64", "PRIVATE_KEY_PEM", "password_wo",
+]
+# Names that hold no credential, several of them in the project's own stacks: references to a
+# secret, key names that are not keys to anything, and bare words that mean something else.
+INNOCENT_NAMES = [
+    "DATABASE_SECRET_ARN", "STRIPE_KEY_SECRET_ARN", "CACHE_KEY_PREFIX", "S3_KEY_PREFIX",
+    "CACHE_KEY", "SORT_KEY", "PARTITION_KEY", "SK", "PUBLIC_KEY", "STRIPE_PK",
+    "STRIPE_PUBLISHABLE_KEY", "KEY_ID", "KMS_KEY_ID", "PWD", "OLDPWD", "DB_PASSWORD_FILE",
+    "PASSWORD_MIN_LENGTH", "PASS_THROUGH", "BYPASS_CACHE", "DISK", "TASK", "TOKEN_URL",
+    "AUTH_URL", "SESSION_TIMEOUT", "JWT_ISSUER", "API_KEY_HEADER", "DATABASE_USERNAME",
+    "REDIS_USER", "QUEUE_URL", "MEDIA_BUCKET", "password_encryption",
+]
+
+
+@pytest.mark.parametrize("name", CREDENTIAL_NAMES)
+def test_a_literal_under_a_credential_name_is_flagged(name):
+    assert find_secrets({"environment": {"variables": {name: "hunter2"}}}) == [
+        f".environment.variables.{name}: literal value for the credential key {name!r}"]
+    assert find_secrets([{"name": name, "value": "hunter2"}])
+
+
+@pytest.mark.parametrize("name", INNOCENT_NAMES)
+def test_a_literal_under_another_name_is_not(name):
+    assert find_secrets({"environment": {"variables": {name: "hunter2"}}}) == []
+    assert find_secrets([{"name": name, "value": "hunter2"}]) == []
 
 
 # --- every synthesized stack -------------------------------------------------------------------

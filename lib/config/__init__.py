@@ -14,6 +14,7 @@ is reported in a fraction of a second and before any output is written.
     profiles.py       the dev, lean, staging and prod defaults a file is merged over
     loader.py         load_environment(s), load_account(s), the environment variables
     errors.py         ConfigError and the one-line message for each validation error
+    credentials.py    the rule for a variable name that says it holds a credential
     catalog.py        what AWS offers: instance classes, sizes, retention periods
 
 Adding a section for a new construct: a model (subclass `Section`, a description on every field)

@@ -95,6 +95,13 @@ class EnvironmentConfig(Section):
         return f"{self.environment}-stack"
 
     @property
+    def disposable(self) -> bool:
+        """An environment that may be torn down and rebuilt: its profile is dev or lean, whatever
+        the environment is called. Its KMS keys and secrets get AWS's shortest deletion window,
+        its buckets and image repositories may be deleted with their contents."""
+        return self.profile in ("dev", "lean")
+
+    @property
     def availability_zones(self) -> list[str]:
         if self.network.availability_zones:
             return list(self.network.availability_zones)

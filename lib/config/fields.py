@@ -19,8 +19,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict
 from lib.config import catalog
 
 
+def is_slug(value: str) -> bool:
+    return re.fullmatch(r"[a-z][a-z0-9-]{0,18}[a-z0-9]", value) is not None and "--" not in value
+
+
 def _slug(value: str) -> str:
-    if not re.fullmatch(r"[a-z][a-z0-9-]{0,18}[a-z0-9]", value) or "--" in value:
+    if not is_slug(value):
         raise ValueError(
             f"'{value}' is not allowed; use 2-20 lowercase letters, digits and single hyphens, "
             "starting with a letter"

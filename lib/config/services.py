@@ -1,7 +1,7 @@
 """The `[[services]]` entries (container services on ECS or App Runner) and their rules: a web
 service has a port, paths and a priority that no other service uses; a worker drains one queue
-that no one else consumes; a service reads only its own secrets; sizes that Fargate or App
-Runner offer.
+that no one else consumes; a service reads only its own secrets, and no plain environment
+variable is named like a credential (credentials.py); sizes that Fargate or App Runner offer.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from lib.config import catalog
+from lib.config.credentials import as_secret_name, looks_like_credential
 from lib.config.fields import ImageTag, Section, Slug, StoreAccess, computed_default
 
 if TYPE_CHECKING:
@@ -66,7 +67,11 @@ class ServiceConfig(Section):
     health_check_grace_seconds: int = Field(
         default=60, ge=0, le=2_147_483_647,
         description="Seconds ECS ignores failing health checks after a task starts.")
-    environment: dict[str, str] = Field(default={}, description="Plain environment variables.")
+    environment: dict[str, str] = Field(
+        default={}, description="Plain environment variables, readable in the task definition "
+                                "and Terraform state: a name that says credential (`*PASSWORD`, "
+                                "`*_PASS`, `*_PWD`, `*_SECRET`, `*_TOKEN`, `*_SK`, `JWT_KEY`, "
+                                "`*_API_KEY`...) is refused; such a value goes in `secrets`.")
     secrets: list[str] = Field(
         default=[], description="Names of `[[secrets]]` entries whose `service` is this service "
                                 "(a service reads only its own), injected as environment "
@@ -163,6 +168,7 @@ def service_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
         if s.memory not in catalog.FARGATE_MEMORY.get(s.cpu, ()):
             problems.append((f"{where}.memory", catalog.describe_fargate(s.cpu, s.memory)))
         problems += _queue_problems(c, s, where)
+        problems += _credential_problems(s, where)
         for name in s.secrets:
             if name not in declared:
                 known = ", ".join(sorted(declared)) or "none declared"
@@ -247,4 +253,20 @@ def _queue_problems(c: EnvironmentConfig, s: ServiceConfig, where: str) -> list[
         problems.append((f"{where}.queue", f"'{s.queue}' is also consumed by {others[0]}; one "
                                            "consumer per queue, so its backlog measures one "
                                            "worker"))
+    return problems
+
+
+def _credential_problems(s: ServiceConfig, where: str) -> list[tuple[str, str]]:
+    """A plain variable is readable by anyone who may describe the task definition (or App
+    Runner service) and sits in Terraform state: a credential goes through [[secrets]]."""
+    problems = []
+    for variable in s.environment:
+        if looks_like_credential(variable):
+            name = as_secret_name(variable)
+            entry = f'name = "{name}", ' if name else ""
+            problems.append((f"{where}.environment.{variable}",
+                             "looks like a credential, which a plain variable would leave "
+                             "readable in the task definition and the Terraform state; declare "
+                             f'it in [[secrets]] ({entry}service = "{s.name}") and list it in '
+                             f'{where}.secrets (README "Services")'))
     return problems
