@@ -198,6 +198,8 @@ class EnvironmentStack(TerraformStack):
                                        db.replica_name),
             cache=MonitoredCache(self.cache.member_ids),
             queues=self.messaging.queue_names,
-            dead_letter_queues=self.messaging.dead_letter_queue_names,
+            dead_letter_queues=self.messaging.dead_letter_queue_names + [
+                f.dead_letter_queue_name for f in self.functions.values()
+                if f.dead_letter_queue_name],
             functions=[f.function_name for f in self.functions.values()],
             api_id=self.http_api.api_id if self.http_api else None))

@@ -119,6 +119,10 @@ def add_serverless(stack: "EnvironmentStack") -> None:
             secret_arns=stack.secrets.by_env_name(api.secrets),
             worker_queue=stack.messaging.access(api.worker_queue)
             if api.worker_queue else None, zone_id=api.hosted_zone_id,
+            # EventBridge Scheduler invokes a function asynchronously.
+            invoked_asynchronously=frozenset(
+                job.target.split(":", 1)[1] for job in c.schedules
+                if job.target.startswith("function:")),
             **stack.stores.used(api.access)))
         stack.functions, stack.http_api = serverless.functions, serverless.http_api
         stack.outputs["api_url"] = stack.http_api.url

@@ -74,9 +74,12 @@ def bucket_writers_wait_for_the_bucket_policy(gs, report: Report) -> None:
 
 def service_roles_are_granted_first(gs, report: Report) -> None:
     """AWS Config ("Permissions for the IAM Role Assigned to AWS Config": the recorder and the
-    delivery channel act as the role) and VPC flow logs ("Publish flow logs to CloudWatch Logs":
-    the flow log delivers as its role) need the role's permissions, not only the role, before
-    they are created."""
+    delivery channel act as the role), VPC flow logs ("Publish flow logs to CloudWatch Logs":
+    the flow log delivers as its role) and Lambda (CreateFunction fails with
+    InvalidParameterValueException when the execution role may not create the function's network
+    interfaces, Lambda Developer Guide "Giving Lambda functions access to resources in an Amazon
+    VPC", or send to its dead-letter queue, "Capturing records of Lambda asynchronous
+    invocations") need the role's permissions, not only the role, before they are created."""
     for g in gs:
         users = [(r, r.body["role_arn"]) for r in g.of_type("aws_config_configuration_recorder")]
         recorders = g.of_type("aws_config_configuration_recorder")
@@ -84,6 +87,7 @@ def service_roles_are_granted_first(gs, report: Report) -> None:
                   for r in recorders]
         users += [(f, f.body["iam_role_arn"]) for f in g.of_type("aws_flow_log")
                   if f.body.get("iam_role_arn")]
+        users += [(f, f.body["role"]) for f in g.of_type("aws_lambda_function")]
         for user, role_arn in users:
             role = g.ref(role_arn)
             if role is None:
@@ -249,6 +253,16 @@ def test_config_without_its_roles_grants_or_order_fails():
         "aws_config_delivery_channel.ch"]
     assert problems(service_roles_are_granted_first, stack) == []
     assert problems(config_starts_after_its_channel, stack) == []
+
+
+def test_a_function_created_before_its_roles_grants_fails():
+    stack = {"aws_iam_role": {"r": {"name": "fn", "assume_role_policy": "{}"}},
+             "aws_iam_role_policy": {"p": {"role": "${aws_iam_role.r.id}", "policy": "{}"}},
+             "aws_lambda_function": {"fn": {"role": "${aws_iam_role.r.arn}"}}}
+    assert problems(service_roles_are_granted_first, stack) == [
+        "fake-stack: aws_lambda_function fn: does not depend on its role's grants ['p']"]
+    stack["aws_lambda_function"]["fn"]["depends_on"] = ["aws_iam_role_policy.p"]
+    assert problems(service_roles_are_granted_first, stack) == []
 
 
 def test_a_delivery_that_ignores_a_managed_log_resource_policy_fails():

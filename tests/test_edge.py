@@ -395,6 +395,33 @@ def test_each_schedule_role_can_invoke_only_its_target(full):
         "assign_public_ip"] is False
 
 
+def test_a_function_a_schedule_invokes_keeps_its_failed_events(every_stack):
+    """Lambda Developer Guide, "Invoke a Lambda function on a schedule": EventBridge Scheduler
+    invokes the function asynchronously; "Capturing records of Lambda asynchronous invocations":
+    after its retries Lambda discards a failed event unless the function has a dead-letter queue,
+    which its execution role must be allowed to send to (sqs:SendMessage)."""
+    scheduled = [(stack, stack.locate(target.split(".")[1])[1]) for stack in every_stack.values()
+                 for schedule in stack.resources("aws_scheduler_schedule").values()
+                 if (target := schedule["target"]["arn"]).startswith("${aws_lambda_function.")]
+    assert scheduled  # tests/fixtures/full.toml: cleanup -> the worker function
+    for stack, path in scheduled:
+        construct = path.split("/")[0]
+        queue = stack.resource("aws_sqs_queue", f"{construct}/dead-letters")
+        arn = stack.ref("aws_sqs_queue", f"{construct}/dead-letters", "arn")
+        assert stack.resource("aws_lambda_function", path)["dead_letter_config"] == {
+            "target_arn": arn}
+        assert queue["sqs_managed_sse_enabled"] is True
+        statements = json.loads(stack.resource("aws_iam_role_policy", f"{construct}/role-policy")
+                                ["policy"])["Statement"]
+        assert [s["Resource"] for s in statements if "sqs:SendMessage" in s["Action"]] == [arn]
+        assert stack.matching("aws_cloudwatch_metric_alarm",
+                              f"observability/alarm-{queue['name']}-not-empty")
+    # A function only called synchronously (by API Gateway, by its queue's event source) has none.
+    assert [(stack.name, path) for stack in every_stack.values()
+            for path, fn in stack.resources("aws_lambda_function").items()
+            if "dead_letter_config" in fn and (stack, path) not in scheduled] == []
+
+
 def test_cognito_mfa_differs_dev_and_prod(dev, prod):
     dev_pool = dev.resource("aws_cognito_user_pool", "user-pool/pool")
     prod_pool = prod.resource("aws_cognito_user_pool", "user-pool/pool")

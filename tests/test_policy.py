@@ -1,20 +1,21 @@
-"""Checkov over every synthesized stack (config/, bootstrap, every examples/ preset): zero findings
-that are not explained in policy/checkov-skips.toml. Prints passed/failed/skipped counts per stack
-at the end of the run."""
+"""Checkov over every synthesized stack (config/, bootstrap, every examples/ preset, every
+tests/fixtures stack): zero findings that policy/checkov-skips.toml does not explain, through the
+matcher in tests/waivers.py. Prints passed/failed/skipped counts per stack at the end of the run."""
 
 import json
 import os
 import subprocess
-import tomllib
-from fnmatch import fnmatch
+from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SynthStack
+from conftest import ENVIRONMENTS, ROOT, SynthStack
+from lib.config import load_environment
+from waivers import Finding, judge, parse, profile_of
 
 pytestmark = pytest.mark.slow
 CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
-SKIPS = tomllib.loads((ROOT / "policy" / "checkov-skips.toml").read_text())["skip"]
+WAIVERS = parse((ROOT / "policy" / "checkov-skips.toml").read_text())
 REPORT: dict[str, dict[str, int]] = {}  # printed by conftest's terminal summary
 
 
@@ -28,30 +29,42 @@ def checkov_report(stack_dir) -> subprocess.Popen:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-@pytest.fixture(scope="module")
-def scanned(stacks, bootstrap, presets) -> dict[str, SynthStack]:
-    """Shipped stacks by stack name; presets as `examples/<file stem>`."""
-    return {**stacks, bootstrap.name: bootstrap,
-            **{f"examples/{stem}": preset for stem, preset in presets.items()}}
+def config_files() -> dict[str, Path]:
+    """The file each stack of conftest's `every_stack` is built from, by the same label."""
+    files = {"bootstrap-stack": ROOT / "config" / "account.toml"}
+    for path in [ROOT / "config" / f"{env}.toml" for env in ENVIRONMENTS]:
+        files[load_environment(path).stack_name] = path
+    for path in sorted((ROOT / "examples").glob("*.toml")):
+        files[f"examples/{path.stem}"] = path
+    for path in sorted((ROOT / "tests" / "fixtures").glob("*.toml")):
+        files[f"tests/fixtures: {load_environment(path).stack_name}"] = path
+    return files
 
 
 @pytest.fixture(scope="module")
-def findings(scanned) -> dict[str, dict[str, list]]:
-    """{stack: {"passed": [check, ...], "failed": [check, ...]}}"""
+def profiles(every_stack) -> dict[str, str]:
+    files = config_files()
+    assert sorted(files) == sorted(every_stack)  # every scanned stack has a profile
+    return {label: profile_of(path) for label, path in files.items()}
+
+
+@pytest.fixture(scope="module")
+def scanned(every_stack) -> dict[str, dict[str, list]]:
+    """{stack label: {"passed": [check, ...], "failed": [check, ...]}}"""
     if not CHECKOV.exists():
         message = f"{CHECKOV.relative_to(ROOT)} is missing (run `make install`)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    running = {name: checkov_report(stack.directory) for name, stack in scanned.items()}
+    running = {label: checkov_report(stack.directory) for label, stack in every_stack.items()}
     by_stack = {}
-    for name, process in running.items():
+    for label, process in running.items():
         stdout, stderr = process.communicate(timeout=600)
         assert process.returncode in (0, 1), stderr  # 1: some check failed
         report = json.loads(stdout)
         assert report["check_type"] == "terraform_json", report
-        by_stack[name] = {"passed": report["results"]["passed_checks"],
-                          "failed": report["results"]["failed_checks"]}
+        by_stack[label] = {"passed": report["results"]["passed_checks"],
+                           "failed": report["results"]["failed_checks"]}
     return by_stack
 
 
@@ -60,42 +73,31 @@ def address(stack: SynthStack, check: dict) -> str:
     return f"{type_}.{path}"
 
 
-def accepted(stack: str, check_id: str, resource: str, stack_name: str = "") -> dict | None:
-    """The skip entry that explains a finding. A preset (`examples/x`) is also covered by entries
-    for its stack name, e.g. a dev preset by the dev-stack entries: same profile, same reason."""
-    return next((s for s in SKIPS if s["check"] == check_id and fnmatch(resource, s["resource"])
-                 and {stack, stack_name} & set(s.get("stacks", [stack]))), None)
+@pytest.fixture(scope="module")
+def verdict(scanned, every_stack, profiles):
+    findings = [Finding(label, check["check_id"], address(every_stack[label], check))
+                for label, outcome in scanned.items() for check in outcome["failed"]]
+    verdict = judge(WAIVERS, findings, profiles)
+    for label, outcome in scanned.items():
+        skipped = sum(f.stack == label for found in verdict.waived.values() for f in found)
+        REPORT[label] = {"passed": len(outcome["passed"]),
+                         "failed": len(outcome["failed"]) - skipped, "skipped": skipped}
+    return verdict
 
 
-def test_checkov_ran_its_checks_on_every_stack(findings):
-    for name, outcome in findings.items():
-        assert len(outcome["passed"]) >= 40, name
+def test_checkov_ran_its_checks_on_every_stack(scanned, every_stack):
+    assert sorted(scanned) == sorted(every_stack)
+    for label, outcome in scanned.items():
+        assert len(outcome["passed"]) >= 40, label
 
 
-def test_no_unexplained_finding(findings, scanned):
-    unexplained = []
-    for name, outcome in findings.items():
-        skipped = 0
-        for check in outcome["failed"]:
-            resource = address(scanned[name], check)
-            if accepted(name, check["check_id"], resource, scanned[name].name):
-                skipped += 1
-            else:
-                unexplained.append(f"{name}: {check['check_id']} {resource}: {check['check_name']}")
-        REPORT[name] = {"passed": len(outcome["passed"]), "failed": len(outcome["failed"]) - skipped,
-                        "skipped": skipped}
-    assert unexplained == [], "\n".join(unexplained)
+def test_no_unexplained_finding(verdict):
+    assert verdict.unexplained == [], "\n".join(verdict.unexplained)
 
 
-def test_every_skip_is_explained_and_still_needed(findings, scanned):
-    used = {(name, s["check"], s["resource"]) for name, outcome in findings.items()
-            for check in outcome["failed"]
-            if (s := accepted(name, check["check_id"], address(scanned[name], check),
-                              scanned[name].name))}
-    # An entry without `stacks` must still be needed by every shipped environment.
-    environments = [name for name in scanned if name.endswith("-stack") and
-                    name != "bootstrap-stack"]
-    for skip in SKIPS:
-        assert len(skip["reason"]) > 40, skip
-        for stack in skip.get("stacks", environments):
-            assert (stack, skip["check"], skip["resource"]) in used, f"stale for {stack}: {skip}"
+def test_no_waiver_matches_more_than_it_was_written_for(verdict):
+    assert verdict.overflowing == [], "\n".join(verdict.overflowing)
+
+
+def test_every_waiver_is_still_needed(verdict):
+    assert verdict.stale == [], "\n".join(verdict.stale)

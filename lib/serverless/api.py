@@ -36,6 +36,8 @@ class ServerlessApiProps:
     cache: CacheAccess | None
     media: BucketAccess | None
     worker_queue: QueueAccess | None  # None: no worker function
+    # The functions something invokes asynchronously (a schedule): each gets a dead-letter queue.
+    invoked_asynchronously: frozenset[str]
     cors_origins: list[str]
     throttle_rate: int  # requests per second, the stage's default route
     throttle_burst: int
@@ -72,7 +74,8 @@ class ServerlessApi:
                 log_key_arn=props.log_key_arn, log_retention_days=props.log_retention_days,
                 environment_key_arn=props.environment_key_arn, memory_mb=props.memory_mb,
                 timeout_seconds=timeout, environment=environment,
-                statements=runtime + statements))
+                statements=runtime + statements,
+                dead_letter_queue=name in props.invoked_asynchronously))
 
         api = function("api", props.api_timeout_seconds, [])
         self.functions: dict[str, Function] = {"api": api}

@@ -12,8 +12,9 @@ from cdktf import AssetType, TerraformAsset
 from constructs import Construct
 
 from lib.core import aws
-from lib.core.iam import service_role
+from lib.core.iam import service_role_with_policies
 from lib.core.naming import Naming
+from lib.serverless.messaging import DLQ_RETENTION_SECONDS, deny_without_tls
 
 RUNTIME = "python3.12"
 # Fixed metadata: the same sources give the same bytes on every machine and every synth.
@@ -65,6 +66,9 @@ class FunctionProps:
     timeout_seconds: int
     environment: dict[str, str] = field(default_factory=dict)
     statements: list[dict] = field(default_factory=list)  # what the function may do
+    # Invoked asynchronously (by a schedule): Lambda retries a failed event twice, then drops it
+    # unless the function has a dead-letter queue.
+    dead_letter_queue: bool = False
 
 
 class Function(Construct):
@@ -72,8 +76,12 @@ class Function(Construct):
     (no inbound, HTTPS out), its own KMS-encrypted log group, X-Ray tracing, encrypted environment
     variables, and a role limited to its log group, its network interfaces and `statements`.
 
-    Outputs: `arn`, `name`, `invoke_arn`, `role_arn`, `security_group_id`, `code_hash`, and
-    `function_name`, the literal name alarms use.
+    With `dead_letter_queue`, events that failed every asynchronous attempt go to
+    `<project>-<env>-<name>-function-dlq` (SQS-encrypted, TLS only), which the role may only send
+    to.
+
+    Outputs: `arn`, `name`, `invoke_arn`, `role_arn`, `security_group_id`, `code_hash`,
+    `function_name`, the literal name alarms use, and `dead_letter_queue_name` (literal, or None).
     `consume(queue_arn)` attaches an SQS queue as its event source.
     """
 
@@ -87,15 +95,31 @@ class Function(Construct):
             self, "logs", name=f"/aws/lambda/{function_name}",
             retention_in_days=props.log_retention_days, kms_key_id=props.log_key_arn,
             tags=n.tags(props.name, "logs"))
-        role = service_role(self, "role", n, f"{props.name}-function", "lambda.amazonaws.com", [
-            {"Sid": "WriteOwnLogs", "Effect": "Allow",
-             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-             "Resource": f"{logs.arn}:*"},
-            {"Sid": "VpcNetworkInterfaces", "Effect": "Allow", "Action": VPC_ENI_ACTIONS,
-             "Resource": "*"},
-            {"Sid": "Tracing", "Effect": "Allow",
-             "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"},
-            *props.statements])
+        self.dead_letter_queue_name: str | None = None
+        dead_letters: list[dict] = []
+        dead_letter_config = None
+        if props.dead_letter_queue:
+            self.dead_letter_queue_name = n.name(props.name, "function", "dlq")
+            dlq = aws.sqs_queue.SqsQueue(
+                self, "dead-letters", name=self.dead_letter_queue_name,
+                sqs_managed_sse_enabled=True, message_retention_seconds=DLQ_RETENTION_SECONDS,
+                tags=n.tags(props.name, "function", "dlq"))
+            deny_without_tls(self, "dead-letters-policy", dlq.url, dlq.arn)
+            dead_letters = [{"Sid": "SendFailedEvents", "Effect": "Allow",
+                             "Action": "sqs:SendMessage", "Resource": dlq.arn}]
+            dead_letter_config = aws.lambda_function.LambdaFunctionDeadLetterConfig(
+                target_arn=dlq.arn)
+        role, grants = service_role_with_policies(
+            self, "role", n, f"{props.name}-function", "lambda.amazonaws.com", [
+                {"Sid": "WriteOwnLogs", "Effect": "Allow",
+                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                 "Resource": f"{logs.arn}:*"},
+                {"Sid": "VpcNetworkInterfaces", "Effect": "Allow", "Action": VPC_ENI_ACTIONS,
+                 "Resource": "*"},
+                {"Sid": "Tracing", "Effect": "Allow",
+                 "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                 "Resource": "*"},
+                *dead_letters, *props.statements])
         self.role_arn: str = role.arn
         sg = aws.security_group.SecurityGroup(
             self, "sg", name=n.name(props.name, "function"), vpc_id=props.vpc_id,
@@ -116,9 +140,12 @@ class Function(Construct):
                 subnet_ids=props.subnet_ids,
                 security_group_ids=[self.security_group_id, *props.extra_security_group_ids]),
             tracing_config=aws.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
+            dead_letter_config=dead_letter_config,
             logging_config=aws.lambda_function.LambdaFunctionLoggingConfig(
                 log_format="JSON", log_group=logs.name),
-            depends_on=[logs], tags=n.tags(props.name))
+            # Lambda checks the role's rights to the network interfaces and the dead-letter
+            # queue when it creates the function: its grants first, not only the role.
+            depends_on=[logs, *grants], tags=n.tags(props.name))
         self.arn: str = fn.arn
         self.name: str = fn.function_name
         self.invoke_arn: str = fn.invoke_arn

@@ -13,6 +13,16 @@ LONG_POLL_SECONDS = 20
 DLQ_RETENTION_SECONDS = 14 * 86400  # the maximum: time to look at what failed
 
 
+def deny_without_tls(scope: Construct, id: str, queue_url: str, queue_arn: str) -> None:
+    """The queue's policy: every request without TLS is denied."""
+    aws.sqs_queue_policy.SqsQueuePolicy(
+        scope, id, queue_url=queue_url,
+        policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Sid": "DenyRequestsWithoutTls", "Effect": "Deny", "Principal": "*",
+            "Action": "sqs:*", "Resource": queue_arn,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+
+
 @dataclass(frozen=True)
 class QueueSpec:
     name: str  # <project>-<env>-<name>, and <name>-dlq for its dead-letter queue
@@ -66,12 +76,7 @@ class Messaging(Construct):
                 tags=n.tags(q.name))
             queue_outputs = {"arn": queue.arn, "url": queue.url, "name": queue.name}
             for which, outputs in ((q.name, queue_outputs), (f"{q.name}-dlq", dlq_outputs)):
-                aws.sqs_queue_policy.SqsQueuePolicy(
-                    self, f"{which}-policy", queue_url=outputs["url"],
-                    policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                        "Sid": "DenyRequestsWithoutTls", "Effect": "Deny", "Principal": "*",
-                        "Action": "sqs:*", "Resource": outputs["arn"],
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+                deny_without_tls(self, f"{which}-policy", outputs["url"], outputs["arn"])
             self.queues[q.name] = queue_outputs
             self.dead_letter_queues[q.name] = dlq_outputs
         self.queue_names: list[str] = [n.name(q.name) for q in props.queues]
