@@ -98,15 +98,6 @@ def presets(tmp_path_factory) -> dict[str, SynthStack]:
 
 
 @pytest.fixture(scope="session")
-def variants(tmp_path_factory) -> dict[str, SynthStack]:
-    """tests/fixtures: `full-stack` (every switch the shipped files leave off) and `lean-stack`
-    (App Runner)."""
-    out = tmp_path_factory.mktemp("compute-variants")
-    fixtures = ROOT / "tests" / "fixtures"
-    return synthesize(out, [fixtures / "full.toml", fixtures / "apprunner.toml"])
-
-
-@pytest.fixture(scope="session")
 def bootstrap_dir(tmp_path_factory) -> Path:
     """The bootstrap stack for config/account.toml and the shipped environments."""
     out = tmp_path_factory.mktemp("bootstrap.out")
@@ -127,7 +118,8 @@ def stacks(synth_dir) -> dict[str, SynthStack]:
 
 @pytest.fixture(scope="session")
 def fixture_stacks(tmp_path_factory) -> dict[str, SynthStack]:
-    """tests/fixtures/*.toml (every switch the shipped environments leave off), synthesized once."""
+    """tests/fixtures/*.toml, synthesized once: `full-stack` (every switch the shipped environments
+    leave off) and `lean-stack` (App Runner)."""
     return synthesize(tmp_path_factory.mktemp("fixture-stacks"),
                       sorted((ROOT / "tests" / "fixtures").glob("*.toml")))
 

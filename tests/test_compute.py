@@ -18,8 +18,8 @@ def stack(request, stacks) -> SynthStack:
 
 
 @pytest.fixture(scope="session")
-def full(variants) -> SynthStack:
-    return variants["full-stack"]
+def full(fixture_stacks) -> SynthStack:
+    return fixture_stacks["full-stack"]
 
 
 def rules_of(stack: SynthStack, kind: str, sg_path: str) -> list[dict]:
@@ -468,8 +468,8 @@ def test_ec2_capacity_is_locked_down(full):
 
 # --- the lean alternative -----------------------------------------------------------------------
 
-def test_app_runner_mode_builds_no_ecs_and_no_load_balancer(variants):
-    lean = variants["lean-stack"]
+def test_app_runner_mode_builds_no_ecs_and_no_load_balancer(fixture_stacks):
+    lean = fixture_stacks["lean-stack"]
     for prefix in ("aws_ecs_", "aws_lb", "aws_appautoscaling_", "aws_launch_template"):
         assert not [t for t in lean.json["resource"] if t.startswith(prefix)], prefix
     service = lean.resource("aws_apprunner_service", "service-api/service")

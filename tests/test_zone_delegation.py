@@ -22,8 +22,8 @@ FIXTURES = ROOT / "tests" / "fixtures"
 
 
 @pytest.fixture(scope="session")
-def full(variants) -> SynthStack:
-    return variants["full-stack"]
+def full(fixture_stacks) -> SynthStack:
+    return fixture_stacks["full-stack"]
 
 
 # --- the config refuses what would hang, in one line each -------------------------------------
@@ -82,7 +82,7 @@ def test_a_zone_the_stack_creates_starts_undelegated_and_prod_may_use_it_once_de
 
 # --- the synthesized stacks -------------------------------------------------------------------
 
-def every_stack(stacks, presets, variants) -> list[tuple[str, SynthStack, EnvironmentConfig]]:
+def every_stack(stacks, presets, fixture_stacks) -> list[tuple[str, SynthStack, EnvironmentConfig]]:
     """(label, stack, its config) for the shipped stacks, every preset and the fixtures."""
     files = {f"{env}-stack": ROOT / "config" / f"{env}.toml" for env in ENVIRONMENTS}
     found = [(name, stack, load_environment(files[name])) for name, stack in stacks.items()]
@@ -90,7 +90,7 @@ def every_stack(stacks, presets, variants) -> list[tuple[str, SynthStack, Enviro
               for name, stack in presets.items()]
     fixtures = {c.stack_name: c for c in (load_environment(FIXTURES / f"{name}.toml")
                                           for name in ("full", "apprunner"))}
-    found += [(name, stack, fixtures[name]) for name, stack in variants.items()]
+    found += [(name, stack, fixtures[name]) for name, stack in fixture_stacks.items()]
     return found
 
 
@@ -105,9 +105,9 @@ def validations_in_created_zones(stack: SynthStack) -> list[str]:
 
 
 def test_no_certificate_waits_on_a_created_zone_unless_its_delegation_is_declared(
-        stacks, presets, variants):
+        stacks, presets, fixture_stacks):
     phases = set()
-    for label, stack, config in every_stack(stacks, presets, variants):
+    for label, stack, config in every_stack(stacks, presets, fixture_stacks):
         waiting = validations_in_created_zones(stack)
         if stack.resources("aws_route53_zone"):
             phases.add(config.ingress.zone_delegated)
@@ -115,9 +115,9 @@ def test_no_certificate_waits_on_a_created_zone_unless_its_delegation_is_declare
     assert phases == {False, True}  # both phases are among the synthesized stacks
 
 
-def test_a_created_zone_outputs_its_name_servers_and_the_next_step(stacks, presets, variants):
+def test_a_created_zone_outputs_its_name_servers_and_the_next_step(stacks, presets, fixture_stacks):
     created = 0
-    for label, stack, config in every_stack(stacks, presets, variants):
+    for label, stack, config in every_stack(stacks, presets, fixture_stacks):
         outputs = stack.json.get("output", {})
         zones = list(stack.resources("aws_route53_zone"))
         assert ("name_servers" in outputs) == bool(zones), label
