@@ -8,7 +8,7 @@ export PIPENV_VERBOSITY := -1
 export PIPENV_NOSPIN := 1
 export PIPENV_YES := 1
 
-.PHONY: install synth test cost diagram docs addresses bench list diff deploy-local deploy-local-all clean terraform-config
+.PHONY: install synth test cost diagram docs addresses bench mutate list diff deploy-local deploy-local-all clean terraform-config
 
 ## install: Python deps (pipenv, from Pipfile.lock), the cdktf CLI and Node.js 22 (package-lock.json),
 ##          checkov and moto in their own venvs, and the project-local Terraform CLI config
@@ -79,6 +79,12 @@ addresses: .venv/.installed node_modules/.installed
 ## bench: time `python main.py` as shipped, in one process, and with the documented import style
 bench: install
 	$(RUN) python tools/bench.py
+
+## mutate: apply each security- or money-relevant mutation of tools/mutate.py to a scratch copy and
+##         run the fast suite on it; prints caught/missed, fails unless every one is caught
+##         (not part of `make test`: one fast-suite run per mutation, two at a time)
+mutate: install
+	$(RUN) python tools/mutate.py
 
 ## deploy-local: moto on 127.0.0.1, cdktf deploy dev-stack, an empty second plan, destroy
 deploy-local: install
