@@ -265,6 +265,26 @@ class EnvironmentPolicies(Construct):
                 "cognito-identity:GetOpenIdToken", "ec2:GetConsoleOutput",
                 "ec2:GetConsoleScreenshot", "ec2:GetPasswordData",
                 "cloudtrail:LookupEvents", "cloudtrail:GetQueryResults"]},
+            # ReadOnlyAccess reads these too: the platform creates none of them, but another
+            # workload of the account may keep its data there (tests/test_plan_read_only.py).
+            {"Sid": "NoDataReadsElsewhere", "Effect": "Deny", "Resource": "*", "Action": [
+                "athena:GetQueryResultsStream", "cassandra:Select", "sdb:Select",
+                "chime:GetChannelMessage", "chime:ListChannelMessages",
+                "clouddirectory:GetObject*", "cloudtrail:GetEventDataStoreData",
+                "codecommit:GetBlob", "codecommit:GetDifferences", "codecommit:GetFile",
+                "codecommit:GetObjectIdentifier", "codecommit:GitPull",
+                "cognito-identity:GetOpenIdTokenForDeveloperIdentity",
+                "cognito-sync:ListRecords", "cognito-sync:QueryRecords", "dax:BatchGetItem",
+                "dax:GetItem", "dax:Query", "dax:Scan", "ec2:GetLaunchTemplateData",
+                "es:ESHttpGet", "es:ESHttpHead", "iot:GetRetainedMessage",
+                "iot:ListRetainedMessages", "kendra:Query", "kinesisvideo:GetClip",
+                "kinesisvideo:Get*StreamingSessionURL", "kinesisvideo:GetImages",
+                "kinesisvideo:GetMedia*", "lightsail:GetRelationalDatabaseLogEvents",
+                "mediapackagev2:GetObject", "mediastore:GetObject", "s3-object-lambda:GetObject*",
+                "s3-outposts:GetObject*", "s3express:CreateSession", "s3tables:GetTableData",
+                "ses:GetArchiveMessage*", "states:GetExecutionHistory", "waf:GetSampledRequests",
+                "waf-regional:GetSampledRequests", "wafv2:GetSampledRequests",
+                "wafv2:GetDecryptedAPIKey"]},
         ]
 
     # --- deploy -----------------------------------------------------------------------------
