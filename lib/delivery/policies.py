@@ -30,6 +30,7 @@ from constructs import Construct
 from lib.core import aws
 from lib.core.iam import boundary_policy_name
 from lib.core.naming import Naming
+from lib.delivery.plan_denies import DATA_READS, DATA_READS_ELSEWHERE
 
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 TAG_KEYS = ("Project", "Environment")  # lib/core/naming.py Naming.default_tags
@@ -250,41 +251,9 @@ class EnvironmentPolicies(Construct):
             # The account's own parameters; the public ones (AMI ids) hold no data.
             {"Sid": "NoParameterValues", "Effect": "Deny", "Action": "ssm:GetParameter*",
              "Resource": f"arn:{n.partition}:ssm:*:{n.account_id}:parameter/*"},
-            {"Sid": "NoDataReads", "Effect": "Deny", "Resource": "*", "Action": [
-                "secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue",
-                "sqs:ReceiveMessage", "logs:GetLogEvents", "logs:FilterLogEvents",
-                "logs:StartQuery", "logs:GetQueryResults", "logs:StartLiveTail",
-                "logs:GetLogRecord", "logs:Unmask", "athena:GetQueryResults",
-                "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "kinesis:GetRecords",
-                "rds-db:connect", "rds:DownloadDBLogFilePortion",
-                "rds:DownloadCompleteDBLogFile", "cognito-idp:ListUsers",
-                "cognito-idp:ListUsersInGroup", "cognito-idp:AdminGetUser",
-                "cognito-idp:AdminListGroupsForUser", "cognito-idp:AdminListDevices",
-                "cognito-idp:AdminGetDevice", "cognito-idp:AdminListUserAuthEvents",
-                "cognito-idp:GetUser", "cognito-identity:GetCredentialsForIdentity",
-                "cognito-identity:GetOpenIdToken", "ec2:GetConsoleOutput",
-                "ec2:GetConsoleScreenshot", "ec2:GetPasswordData",
-                "cloudtrail:LookupEvents", "cloudtrail:GetQueryResults"]},
-            # ReadOnlyAccess reads these too: the platform creates none of them, but another
-            # workload of the account may keep its data there (tests/test_plan_read_only.py).
-            {"Sid": "NoDataReadsElsewhere", "Effect": "Deny", "Resource": "*", "Action": [
-                "athena:GetQueryResultsStream", "cassandra:Select", "sdb:Select",
-                "chime:GetChannelMessage", "chime:ListChannelMessages",
-                "clouddirectory:GetObject*", "cloudtrail:GetEventDataStoreData",
-                "codecommit:GetBlob", "codecommit:GetDifferences", "codecommit:GetFile",
-                "codecommit:GetObjectIdentifier", "codecommit:GitPull",
-                "cognito-identity:GetOpenIdTokenForDeveloperIdentity",
-                "cognito-sync:ListRecords", "cognito-sync:QueryRecords", "dax:BatchGetItem",
-                "dax:GetItem", "dax:Query", "dax:Scan", "ec2:GetLaunchTemplateData",
-                "es:ESHttpGet", "es:ESHttpHead", "iot:GetRetainedMessage",
-                "iot:ListRetainedMessages", "kendra:Query", "kinesisvideo:GetClip",
-                "kinesisvideo:Get*StreamingSessionURL", "kinesisvideo:GetImages",
-                "kinesisvideo:GetMedia*", "lightsail:GetRelationalDatabaseLogEvents",
-                "mediapackagev2:GetObject", "mediastore:GetObject", "s3-object-lambda:GetObject*",
-                "s3-outposts:GetObject*", "s3express:CreateSession", "s3tables:GetTableData",
-                "ses:GetArchiveMessage*", "states:GetExecutionHistory", "waf:GetSampledRequests",
-                "waf-regional:GetSampledRequests", "wafv2:GetSampledRequests",
-                "wafv2:GetDecryptedAPIKey"]},
+            {"Sid": "NoDataReads", "Effect": "Deny", "Resource": "*", "Action": list(DATA_READS)},
+            {"Sid": "NoDataReadsElsewhere", "Effect": "Deny", "Resource": "*",
+             "Action": list(DATA_READS_ELSEWHERE)},
         ]
 
     # --- deploy -----------------------------------------------------------------------------
