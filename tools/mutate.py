@@ -2,11 +2,12 @@
 
 Each mutation below is one small, plausible, security- or money-relevant change to the code (the
 kind a review or a hurried fix could introduce). The tool copies the tracked files to a scratch
-directory, applies one mutation at a time, runs the fast suite (`-x`: the first failure is enough)
-and prints caught/missed. Every mutation must be caught; the exit status is 1 when one is missed
-and 2 when one no longer applies (its text is gone from the file: update the mutation with the
-code, it must not silently stop testing anything). Not part of `make test`: it runs the fast suite
-once per mutation (README, "Tests").
+directory, runs the fast suite there once unmutated (it must pass, or a failure would prove
+nothing), then applies one mutation at a time, runs the fast suite (`-x`: the first failure is
+enough) and prints caught/missed. Every mutation must be caught; the exit status is 1 when one is
+missed and 2 when the unmutated copy fails or a mutation no longer applies (its text is gone from
+the file: update the mutation with the code, it must not silently stop testing anything). Not
+part of `make test`: it runs the fast suite once per mutation (README, "Tests").
 
     bin/run python tools/mutate.py            # every mutation, two at a time
     bin/run python tools/mutate.py kms-key-principal tls-objects   # some, by id
@@ -55,6 +56,10 @@ MUTATIONS = (
     M("service-confused-deputy", "service roles trust their service from any account",
       "lib/core/iam.py",
       '"Condition": {"StringEquals": {"aws:SourceAccount": naming.account_id}},', ""),
+    M("alerts-topic-any-owner", "any account's alarms and events may publish to the account's "
+      "alerts topic", "lib/delivery/detection.py",
+      '"Resource": topic_arn, "Condition": {"StringEquals": {"AWS:SourceOwner": n.account_id}}},',
+      '"Resource": topic_arn},'),
     # Who may deploy what: delivery roles.
     M("deploy-subject", "the deploy role trusts any job of the repository, not its environment",
       "lib/delivery/github_oidc.py", 'sub=f"repo:{repo}:environment:{props.github_environment}"',
@@ -63,6 +68,10 @@ MUTATIONS = (
       "lib/delivery/policies.py",
       '{"Sid": "NoParameterValues", "Effect": "Deny", "Action": "ssm:GetParameter*",',
       '{"Sid": "NoParameterValues", "Effect": "Deny", "Action": "ssm:NoSuchAction",'),
+    M("plan-reads-secrets", "the plan role may read secret values (one action left off a list)",
+      "lib/delivery/plan_denies.py",
+      '"secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue",',
+      '"secretsmanager:BatchGetSecretValue",'),
     M("deploy-iam-star", "the deploy role gets iam:* on everything",
       "lib/delivery/policies.py",
       '{"Sid": "NoUnscopableWrites", "Effect": "Deny", "Resource": "*",',
@@ -96,20 +105,32 @@ MUTATIONS = (
       "lib/config/profiles.py",
       '"multi_az": True, "deletion_protection": True, "final_snapshot": True},',
       '"multi_az": True, "deletion_protection": False, "final_snapshot": True},'),
+    M("ecr-mutable-tags", "image tags may be overwritten, so a digest promoted to prod can change",
+      "lib/compute/ecr.py", 'image_tag_mutability="IMMUTABLE" if props.immutable_tags',
+      'image_tag_mutability="MUTABLE" if props.immutable_tags'),
     M("no-prevent-destroy", "stateful resources lose prevent_destroy",
       "lib/core/stateful.py", 'node.add_override("lifecycle.prevent_destroy", True)', "pass"),
     # Rules keyed on what they mean.
     M("https-rule-by-name", "'prod must serve HTTPS' keyed on the file's name, not the profile",
       "lib/config/compute.py", 'c.profile == "prod" and c.ingress.domain is None',
-      'c.name == "prod" and c.ingress.domain is None'),
+      'c.environment == "prod" and c.ingress.domain is None'),
     M("single-nat-by-name", "'no single NAT in prod' keyed on the name, not the profile",
       "lib/config/network.py", 'c.profile == "prod" and net.nat == "single"',
-      'c.name == "prod" and net.nat == "single"'),
+      'c.environment == "prod" and net.nat == "single"'),
+    M("security-logs-by-name", "'staging and prod keep security logs a year' keyed on the name",
+      "lib/config/observability.py", 'if c.profile in ("staging", "prod") and days <',
+      'if c.environment in ("staging", "prod") and days <'),
+    M("credential-pass", "a plain DB_PASS or SMTP_PASS in a service's environment is accepted",
+      "lib/config/credentials.py",
+      "passphrase | pass             # GPG_PASSPHRASE, DB_PASS, SMTP_PASS",
+      "passphrase                    # GPG_PASSPHRASE"),
     # Money.
     M("nat-hours", "NAT gateways priced per hour once instead of per month",
       "lib/analysis/cost.py",
       'add("NAT gateway", 1, "gateway-month", p["vpc.nat_gateway_hour"] * p.hours)',
       'add("NAT gateway", 1, "gateway-month", p["vpc.nat_gateway_hour"])'),
+    M("budget-yearly", "`make cost` compares the monthly estimate with twelve times the budget",
+      "tools/cost.py", "e.total > budgets[e.stack]]", "e.total > 12 * budgets[e.stack]]"),
     M("dev-nat-per-az", "dev gets a NAT gateway per zone",
       "lib/config/profiles.py", '"network": {"az_count": 2, "nat": "instance"},',
       '"network": {"az_count": 2, "nat": "per_az"},'),
@@ -128,6 +149,14 @@ def scratch_copy(into: Path) -> None:
     for name in SHARED:
         if (ROOT / name).exists():
             (into / name).symlink_to(ROOT / name)
+    # Some tests list the repository's files (the secret scan): the copy gets the same index.
+    subprocess.run(["git", "init", "-q"], cwd=into, check=True)
+    subprocess.run(["git", "add", "--", *filter(None, tracked)], cwd=into, check=True)
+
+
+def fast_suite(tree: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(FAST_SUITE, cwd=tree, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
 
 
 def run(mutation: Mutation, tree: Path) -> dict:
@@ -136,8 +165,7 @@ def run(mutation: Mutation, tree: Path) -> dict:
     target.write_text(original.replace(mutation.old, mutation.new), encoding="utf-8")
     start = time.monotonic()
     try:
-        result = subprocess.run(FAST_SUITE, cwd=tree, capture_output=True, text=True,
-                                timeout=900, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        result = fast_suite(tree)
     finally:
         target.write_text(original, encoding="utf-8")
     seconds = time.monotonic() - start
@@ -170,6 +198,14 @@ def main(argv: list[str]) -> int:
         trees = [Path(tmp, f"tree-{i}") for i in range(jobs)]
         for tree in trees:
             scratch_copy(tree)
+        # A catch means something only if the copy passes unmutated.
+        start = time.monotonic()
+        baseline = fast_suite(trees[0])
+        print(f"{'(no mutation)':<28} {'passes' if baseline.returncode == 0 else 'FAILS':<8} "
+              f"{time.monotonic() - start:5.0f} s", flush=True)
+        if baseline.returncode != 0:
+            print(baseline.stdout[-3000:], file=sys.stderr)
+            return 2
         queue = list(chosen)
 
         def worker(tree: Path) -> None:
@@ -190,9 +226,8 @@ def main(argv: list[str]) -> int:
         for thread in threads:
             thread.join()
     print()
-    width = max(len(m.what) for m in chosen)
     for m in chosen:
-        print(f"{results[m.id]['verdict']:<8} {m.id:<28} {m.what:<{width}}")
+        print(f"{results[m.id]['verdict']:<8} {m.id:<28} {m.what}")
     caught = sum(r["verdict"] == "caught" for r in results.values())
     print(f"\n{caught} of {len(chosen)} mutations caught")
     if any(r["verdict"].startswith("BROKEN") for r in results.values()):
