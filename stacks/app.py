@@ -43,16 +43,18 @@ def add_stacks(app, stacks: list[StackConfig], environments: list[EnvironmentCon
 
 
 def synthesize(outdir: Path, config_paths: list[Path], target: str = "aws",
-               account: Path | list[Path] | None = None) -> list[Path]:
+               account: Path | list[Path] | None = None,
+               environment_stacks: bool = True) -> list[Path]:
     """Write one stack per environment file (and, with `account`, the bootstrap stack of each
     account file for them) under `outdir`/stacks, in this process; return the stack
-    directories, sorted. Raises ConfigError."""
+    directories, sorted. `environment_stacks=False` writes the bootstrap stacks alone (they need
+    the environments' config, not their stacks). Raises ConfigError."""
     environments = load_environments(config_paths)
     accounts = [] if account is None else [account] if isinstance(account, Path) else account
     stacks: list[StackConfig] = [load_account(path) for path in accounts]
     outdir.mkdir(parents=True, exist_ok=True)
-    _build(outdir, stacks + environments, environments, Target(target),
-           load_local_endpoint() if target == "local" else None)
+    _build(outdir, stacks + (environments if environment_stacks else []), environments,
+           Target(target), load_local_endpoint() if target == "local" else None)
     return sorted((outdir / "stacks").iterdir())
 
 

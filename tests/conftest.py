@@ -69,18 +69,22 @@ class SynthStack:
 
 
 def synthesize(outdir: Path, config_paths: list[Path], target: str = "aws",
-               account: Path | list[Path] | None = None) -> dict[str, SynthStack]:
+               account: Path | list[Path] | None = None,
+               environment_stacks: bool = True) -> dict[str, SynthStack]:
     """Synthesize the given environment files (and, with `account`, the bootstrap stack of each
-    account file for them)
-    in this process (the jsii kernel is shared)."""
+    account file for them; with `environment_stacks=False`, those alone) in this process (the
+    jsii kernel is shared)."""
     return {d.name: SynthStack(d) for d in synthesize_stacks(outdir, config_paths, target,
-                                                                  account)}
+                                                                  account, environment_stacks)}
 
 
 @pytest.fixture(scope="session")
 def synth_dir(tmp_path_factory) -> Path:
+    """What `make synth` writes: the shipped environments and the bootstrap stack of
+    config/account.toml for them (the environments' JSON is the same without it)."""
     out = tmp_path_factory.mktemp("cdktf.out")
-    synthesize(out, [ROOT / "config" / f"{env}.toml" for env in ENVIRONMENTS])
+    synthesize(out, [ROOT / "config" / f"{env}.toml" for env in ENVIRONMENTS],
+               account=ROOT / "config" / "account.toml")
     return out
 
 
@@ -98,12 +102,9 @@ def presets(tmp_path_factory) -> dict[str, SynthStack]:
 
 
 @pytest.fixture(scope="session")
-def bootstrap_dir(tmp_path_factory) -> Path:
+def bootstrap_dir(synth_dir) -> Path:
     """The bootstrap stack for config/account.toml and the shipped environments."""
-    out = tmp_path_factory.mktemp("bootstrap.out")
-    synthesize(out, [ROOT / "config" / f"{env}.toml" for env in ENVIRONMENTS],
-               account=ROOT / "config" / "account.toml")
-    return out / "stacks" / "bootstrap-stack"
+    return synth_dir / "stacks" / "bootstrap-stack"
 
 
 @pytest.fixture(scope="session")
@@ -113,7 +114,9 @@ def bootstrap(bootstrap_dir) -> SynthStack:
 
 @pytest.fixture(scope="session")
 def stacks(synth_dir) -> dict[str, SynthStack]:
-    return {d.name: SynthStack(d) for d in sorted((synth_dir / "stacks").iterdir())}
+    """The shipped environments' stacks by stack name."""
+    return {d.name: SynthStack(d) for d in sorted((synth_dir / "stacks").iterdir())
+            if d.name != "bootstrap-stack"}
 
 
 @pytest.fixture(scope="session")

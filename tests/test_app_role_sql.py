@@ -231,6 +231,7 @@ def server():
         shutil.rmtree(work, ignore_errors=True)
 
 
+@pytest.mark.slow  # a PostgreSQL cluster of its own: initdb and a server start
 def test_the_master_user_runs_it_twice_and_the_role_is_what_it_promises(server):
     for _ in range(2):
         run = server("app_admin", "-f", str(SQL))
@@ -254,6 +255,7 @@ def test_the_master_user_runs_it_twice_and_the_role_is_what_it_promises(server):
         assert re.search(r"permission denied|must be owner", refused.stderr), refused.stderr
 
 
+@pytest.mark.slow
 def test_it_refuses_the_master_user_as_the_application_user(server):
     run = server("app_admin", "-v", "app_user=app_admin", "-f", str(SQL))
     assert run.returncode != 0 and "is the user running this script" in run.stderr

@@ -238,7 +238,8 @@ def test_the_command_prints_a_table_and_json_for_ci(synth_dir):
     assert "Usage assumed" in table.stdout and "as of" in table.stdout
     report = json.loads(subprocess.run(command + ["--json"], capture_output=True, text=True,
                                        cwd=ROOT, timeout=60, check=True).stdout)
-    assert set(report["stacks"]) == {"dev-stack", "staging-stack", "prod-stack"}
+    assert set(report["stacks"]) == {"bootstrap-stack", "dev-stack", "staging-stack",
+                                     "prod-stack"}
     dev = report["stacks"]["dev-stack"]
     assert dev["monthly_usd"] == round(sum(i["monthly_usd"] for i in dev["items"]), 2)
     assert report["prices_as_of"] and report["usage_assumptions"]["alb_lcu"] > 0

@@ -143,7 +143,8 @@ def test_a_github_environment_and_the_branch_can_be_renamed(tmp_path):
     account = tmp_path / "account.toml"
     account.write_text((ROOT / "config" / "account.toml").read_text().replace(
         'repository = "acme/webplat"', 'repository = "acme/webplat"\nbranch = "release"'))
-    out = synthesize(tmp_path / "out", [FIXTURES / "full.toml"], account=account)
+    out = synthesize(tmp_path / "out", [FIXTURES / "full.toml"], account=account,
+                     environment_stacks=False)
     deploy = trust(out["bootstrap-stack"], "github-full/deploy-role")["Condition"]["StringEquals"]
     assert deploy["token.actions.githubusercontent.com:sub"] == \
         "repo:acme/webplat:environment:production"

@@ -74,8 +74,8 @@ log_retention_days = {retention}
 def account_stack(tmp_path, baseline: str = "", retention: int = 365):
     path = tmp_path / "account.toml"
     path.write_text(ACCOUNT_FILE.format(baseline=baseline, retention=retention))
-    return synthesize(tmp_path / "out", [ROOT / "config" / "dev.toml"],
-                      account=path)["bootstrap-stack"]
+    return synthesize(tmp_path / "out", [ROOT / "config" / "dev.toml"], account=path,
+                      environment_stacks=False)["bootstrap-stack"]
 
 
 def by_path(stack, type_):

@@ -427,7 +427,8 @@ def test_plan_on_pull_requests_is_a_config_switch(tmp_path):
     env = tmp_path / "prod.toml"
     env.write_text((ROOT / "config" / "prod.toml").read_text() +
                    "\n[github]\nplan_on_pull_requests = true\n")
-    out = synthesize(tmp_path / "out", [env], account=ROOT / "config" / "account.toml")
+    out = synthesize(tmp_path / "out", [env], account=ROOT / "config" / "account.toml",
+                     environment_stacks=False)
     body = out["bootstrap-stack"].resource("aws_iam_role", "github-prod/plan-role")
     condition = json.loads(body["assume_role_policy"])["Statement"][0]["Condition"]
     assert condition["StringEquals"]["token.actions.githubusercontent.com:sub"] == \

@@ -43,7 +43,8 @@ def migrating(tmp_path_factory) -> SynthStack:
     """The bootstrap stack of tests/fixtures/full.toml, which still names the lock table."""
     out = tmp_path_factory.mktemp("migrating")
     return synthesize(out, [ROOT / "tests" / "fixtures" / "full.toml"],
-                      account=ROOT / "config" / "account.toml")["bootstrap-stack"]
+                      account=ROOT / "config" / "account.toml",
+                      environment_stacks=False)["bootstrap-stack"]
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])

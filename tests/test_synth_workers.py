@@ -8,6 +8,9 @@ import pytest
 
 from conftest import ROOT, run, snapshot
 
+# Each test starts Python processes that import cdktf and start their own jsii kernels.
+pytestmark = pytest.mark.slow
+
 # Run in a fresh process: this one has cdktf imported, which rules out forking workers.
 DRIVER = """
 import sys

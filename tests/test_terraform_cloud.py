@@ -48,11 +48,13 @@ def subject(run_phase: str, organization: str, project: str, workspace: str) -> 
 
 
 @pytest.fixture(scope="module")
-def tfc(tmp_path_factory) -> dict[str, SynthStack]:
-    """config/account.toml over tests/fixtures: full (s3 backend) and lean (cloud backend)."""
-    return synthesize(tmp_path_factory.mktemp("tfc"), [FIXTURES / "full.toml",
-                                                       FIXTURES / "apprunner.toml"],
-                      account=ACCOUNT)
+def tfc(tmp_path_factory, fixture_stacks) -> dict[str, SynthStack]:
+    """config/account.toml over tests/fixtures: full (s3 backend) and lean (cloud backend); their
+    environment stacks are the session's."""
+    bootstrap = synthesize(tmp_path_factory.mktemp("tfc"), [FIXTURES / "full.toml",
+                                                            FIXTURES / "apprunner.toml"],
+                           account=ACCOUNT, environment_stacks=False)
+    return {**fixture_stacks, **bootstrap}
 
 
 @pytest.fixture(scope="module")

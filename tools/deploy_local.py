@@ -163,10 +163,12 @@ def cycle(config: Path, workdir: Path) -> dict:
             "deploy", stack_name, "--auto-approve", "--output", str(out)], env, ROOT, 1200)
         stack = out / "stacks" / stack_name
         state_file = workdir / f"terraform.{stack_name}.tfstate"
-        # Everything the stack declares exists afterwards (no resource uses count or for_each).
+        # Everything the stack declares exists afterwards: one instance per resource, none for
+        # what the local target leaves out with `count = 0` (lib/targets/local.py).
         report["resources_declared"] = sum(
-            len(bodies) for bodies in json.loads(
-                (stack / "cdk.tf.json").read_text())["resource"].values())
+            body.get("count", 1) for bodies in json.loads(
+                (stack / "cdk.tf.json").read_text())["resource"].values()
+            for body in bodies.values())
         report["resources_deployed"] = len(managed_resources(state_file))
         outputs, _ = step(who, "outputs", [RUN, "terraform", "output", "-json"], env, stack, 120)
         report["outputs"] = {k: v["value"] for k, v in sorted(json.loads(outputs).items())}
