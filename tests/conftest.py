@@ -193,6 +193,9 @@ def pytest_addoption(parser):
                           "(`make addresses`; README, \"Stateful resources\")")
 
 
+# trylast: after `-m`, `-k` and `--deselect` have dropped what will not run, so a run without the
+# test (the fast suite) does not start the cycles only to stop them at the end.
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
     # Its test runs last, so everything else runs while the cycle does.
     items.sort(key=lambda item: item.path.name == LOCAL_DEPLOY_TEST)
