@@ -9,7 +9,8 @@ reports "cannot read the policy of X" otherwise: no rule passes a document it di
   stack's account, except AWS service principals held to the account by a confused-deputy
   condition, the account's own OIDC providers with `aud` and `sub` conditions, and the listed
   EXCEPTIONS (tests/policy_allow_lists.py, like every allow-list here).
-- R2 `tls`: every bucket's policy denies plain-HTTP requests on the bucket and on its objects.
+- R2 `tls`: every bucket's policy denies plain-HTTP requests on the bucket and on its objects;
+  every queue's policy denies them for every SQS action.
 - R3 `wildcards`: no Allow statement grants `*`, a whole service (`svc:*`, `NotAction`), or a
   wildcard that takes in permission management actions, except the listed WILDCARD_GRANTS; no
   managed policy is attached that the stack does not define, except MANAGED_POLICIES.
@@ -295,25 +296,44 @@ def tls(graphs: list[Graph], report: PolicyReport) -> None:
     read(graphs, report)
     for bucket in each(graphs, "aws_s3_bucket"):
         report.counts["R2 buckets"] += 1
-        policy = bucket_policy(bucket)
-        if not report.check(bucket, policy is not None, "no bucket policy refuses plain HTTP"):
-            continue
-        try:
-            statements = list(_parse(bucket.graph.value(policy.body["policy"])))
-        except ValueError:
-            continue  # read() reported it
-        sids = [s.get("Sid") for s in statements if s.get("Effect") == "Deny"
-                and "aws:securetransport" in json.dumps(s.get("Condition", {})).lower()]
         arn = bucket.attr("arn")
-        strangers = (f"arn:aws:iam::{bucket.graph.account}:root", "arn:aws:iam::999999999999:root")
-        for name, resource in (("s3:GetObject", f"{arn}/any/key"), ("s3:PutObject", f"{arn}/k"),
-                               ("s3:DeleteObject", f"{arn}/k"), ("s3:ListBucket", arn),
-                               ("s3:PutBucketPolicy", arn)):
-            report.counts["R2 requests"] += 1
-            denied = all(decide(statements, name, resource, ("AWS", who), PLAIN_HTTP) == "deny"
-                         for who in strangers)
-            report.check(bucket, denied, f"policy Sid {', '.join(map(str, sids)) or '(none)'}: "
-                                         f"plain-HTTP {name} on {resource} is not denied")
+        _plain_http_denied(bucket, bucket_policy(bucket), report, "bucket policy", (
+            ("s3:GetObject", f"{arn}/any/key"), ("s3:PutObject", f"{arn}/k"),
+            ("s3:DeleteObject", f"{arn}/k"), ("s3:ListBucket", arn),
+            ("s3:PutBucketPolicy", arn)))
+    # Amazon SQS Developer Guide, "Amazon SQS security best practices": enforce encryption of
+    # data in transit with aws:SecureTransport in the queue policy; for every action, or a
+    # message could still be received (or the queue purged) over plain HTTP.
+    for queue in each(graphs, "aws_sqs_queue"):
+        report.counts["R2 queues"] += 1
+        refs = (f"${{aws_sqs_queue.{queue.id}.url}}", f"${{aws_sqs_queue.{queue.id}.id}}")
+        policy = next((r for r in queue.graph.of_type("aws_sqs_queue_policy")
+                       if r.body.get("queue_url") in refs), None)
+        arn = queue.attr("arn")
+        _plain_http_denied(queue, policy, report, "queue policy", tuple(
+            (f"sqs:{name}", arn) for name in (
+                "SendMessage", "ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility",
+                "PurgeQueue", "GetQueueAttributes")))
+
+
+def _plain_http_denied(target: Resource, policy: Resource | None, report: PolicyReport,
+                       kind: str, requests: tuple[tuple[str, str], ...]) -> None:
+    """Each request, made over plain HTTP by the account or a stranger, meets a Deny."""
+    if not report.check(target, policy is not None, f"no {kind} refuses plain HTTP"):
+        return
+    try:
+        statements = list(_parse(target.graph.value(policy.body["policy"])))
+    except ValueError:
+        return  # read() reported it
+    sids = [s.get("Sid") for s in statements if s.get("Effect") == "Deny"
+            and "aws:securetransport" in json.dumps(s.get("Condition", {})).lower()]
+    strangers = (f"arn:aws:iam::{target.graph.account}:root", "arn:aws:iam::999999999999:root")
+    for name, resource in requests:
+        report.counts["R2 requests"] += 1
+        denied = all(decide(statements, name, resource, ("AWS", who), PLAIN_HTTP) == "deny"
+                     for who in strangers)
+        report.check(target, denied, f"policy Sid {', '.join(map(str, sids)) or '(none)'}: "
+                                     f"plain-HTTP {name} on {resource} is not denied")
 
 
 # --- R3 wildcards ----------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def test_the_rules_read_what_the_stacks_hold(reports):
     """Each rule looked at something of every kind it is for (counts in the report)."""
     counts = sum((r.counts for r in reports.values()), start=pd.Counter())
     for key in ("R1 documents", "R1 principals", "R1 lambda permissions", "R2 buckets",
-                "R3 statements", "R3 managed policy attachments"):
+                "R2 queues", "R3 statements", "R3 managed policy attachments"):
         assert counts[key] > 0, key
     print("\n" + "\n".join(f"{k}: {v}" for k, v in sorted(counts.items())))
 
@@ -164,6 +164,20 @@ def test_r2_wants_the_tls_deny_on_the_bucket_and_its_objects():
         "Bool": {"aws:SecureTransport": "false"},
         "StringEquals": {"aws:PrincipalAccount": "999999999999"}}}))
     assert problems(pd.tls, {"aws_s3_bucket": {"b": {"bucket": "b"}}})
+
+
+def test_r2_wants_the_tls_deny_on_every_action_of_a_queue():
+    def queue(*statements: dict) -> dict:
+        return {"aws_sqs_queue": {"q": {"name": "q"}},
+                "aws_sqs_queue_policy": {"p": {"queue_url": "${aws_sqs_queue.q.url}",
+                                               "policy": policy(*statements)}}}
+
+    deny = {**TLS_DENY, "Action": "sqs:*", "Resource": "*"}
+    assert problems(pd.tls, queue(deny)) == []
+    sends_only = problems(pd.tls, queue({**deny, "Action": "sqs:SendMessage"}))
+    assert any("plain-HTTP sqs:ReceiveMessage" in p for p in sends_only), sends_only
+    assert problems(pd.tls, {"aws_sqs_queue": {"q": {"name": "q"}}}) == [
+        "fake-stack: aws_sqs_queue q: no queue policy refuses plain HTTP"]
 
 
 def test_r3_refuses_service_wide_and_permission_management_wildcards():
