@@ -147,6 +147,7 @@ def cycle(config: Path, workdir: Path) -> dict:
            "MOTO_ACCOUNT_ID": "123456789012"}
     out = workdir / "cdktf.out"
     report: dict = {"config": who, "stack": stack_name, "endpoint": endpoint}
+    emulator_log = (workdir / "emulator.log").open("w")
     # ACM issues a DNS-validated certificate once its record answers; moto instead waits a
     # fixed 60 s by default, which only slows the cycle.
     emulator = subprocess.Popen([str(MOTO_PYTHON), str(EMULATOR), str(port)],
@@ -154,7 +155,7 @@ def cycle(config: Path, workdir: Path) -> dict:
                                      # AWS-managed policies exist in every account (RDS
                                      # monitoring, ECS instances, Session Manager attach them).
                                      "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.DEVNULL, stderr=emulator_log)
     try:
         wait_for(f"{endpoint}/moto-api/")
         env["PLATFORM_CONFIG"] = str(with_account_prerequisites(config, workdir, env))
@@ -186,6 +187,10 @@ def cycle(config: Path, workdir: Path) -> dict:
     finally:
         emulator.terminate()
         emulator.wait(timeout=30)
+        emulator_log.close()
+        # SDK retries of a request the emulator had carried out, answered from the first
+        # attempt (tools/local_emulator.py): reported, so a rise is seen.
+        report["retries_replayed"] = (workdir / "emulator.log").read_text().count("replayed ")
     return report
 
 
@@ -212,7 +217,7 @@ def summary(report: dict) -> str:
             f"deploy {report['deploy_s']:5.0f} s ({report['resources_deployed']} of "
             f"{report['resources_declared']} resources), second plan "
             f"{'empty' if report['second_plan_empty'] else 'NOT EMPTY'}, destroy "
-            f"{report['destroy_s']:4.0f} s, "
+            f"{report['destroy_s']:4.0f} s, {report['retries_replayed']} retries replayed, "
             f"{report['resources_left']} left, {report['total_s']:.0f} s in all")
 
 

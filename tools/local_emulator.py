@@ -3,11 +3,22 @@
 
 Why not `moto_server`: it serves requests on parallel threads, and moto's in-memory backends are
 not thread-safe. Under Terraform's 10 parallel operations that showed up as duplicate and
-vanished security-group rules (a request that failed mid-way, retried by the AWS SDK). Served
-one at a time, each request is still a few milliseconds.
+vanished security-group rules. So every request runs under one lock, each still a few
+milliseconds.
+
+Retries: now and then the AWS SDK sees a request moto has carried out fail on the connection
+(the provider's debug log shows the retry ~0.1 s after the first send, with no response between)
+and sends it again, which then fails on its own first attempt: "already exists"
+(CreateNetworkAclEntry), "priority in use" (CreateRule), "not found" (RevokeSecurityGroupEgress).
+Every attempt of one SDK operation carries the same `amz-sdk-invocation-id` header, so the
+emulator answers a retry with the first attempt's response, as an idempotent API would, and
+writes one line for it to stderr (the cycle's report counts them). The server is threaded only to
+keep HTTP/1.1 connections open, as AWS's endpoints do.
 """
 
+import logging
 import sys
+import threading
 
 from moto.rds import models as rds
 from moto.server import DomainDispatcherApplication, create_backend_app
@@ -31,10 +42,44 @@ def _with_aws_default_ca(self, *args, ca_certificate_identifier=None, **kwargs) 
 rds.DBInstance.__init__ = _with_aws_default_ca
 
 
+def serialized(app):
+    """`app`, one request at a time (the response body is read inside the lock too), and each
+    SDK operation carried out once: a retry, which carries the first attempt's
+    `amz-sdk-invocation-id`, gets the first attempt's answer instead of running again."""
+    lock = threading.Lock()
+    answered: dict[str, tuple[str, list, bytes]] = {}
+
+    def serve(environ, start_response):
+        invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID")
+        with lock:
+            if invocation in answered:
+                print(f"replayed {environ.get('HTTP_X_AMZ_TARGET') or 'query'} {invocation}",
+                      file=sys.stderr, flush=True)
+            else:
+                started = {}
+
+                def capture(status, headers, exc_info=None):
+                    started.update(status=status, headers=headers)
+                    return lambda data: None  # moto's apps return their body, never write()
+
+                body = b"".join(app(environ, capture))
+                answer = (started["status"], started["headers"], body)
+                if invocation is None:
+                    start_response(*answer[:2])
+                    return [body]
+                answered[invocation] = answer
+            status, headers, body = answered[invocation]
+        start_response(status, headers)
+        return [body]
+    return serve
+
+
 def main() -> None:
     port = int(sys.argv[1])
-    run_simple("127.0.0.1", port, DomainDispatcherApplication(create_backend_app),
-               threaded=False, use_reloader=False)
+    # stderr carries only the replays (tools/deploy_local.py counts them), not a line per request.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    run_simple("127.0.0.1", port, serialized(DomainDispatcherApplication(create_backend_app)),
+               threaded=True, use_reloader=False)
 
 
 if __name__ == "__main__":
