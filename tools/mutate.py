@@ -174,9 +174,9 @@ def run(mutation: Mutation, tree: Path) -> dict:
     # crash) means the mutation broke the code rather than weakened it: not a real catch.
     verdict = {1: "caught", 0: "MISSED"}.get(result.returncode,
                                              f"BROKEN (exit {result.returncode})")
-    detail = failed[0] if failed else result.stdout.strip().splitlines()[-1:] or [""]
+    summary = result.stdout.strip().splitlines()
     return {"verdict": verdict, "seconds": seconds,
-            "detail": detail if isinstance(detail, str) else detail[0]}
+            "detail": failed[0] if failed else summary[-1] if summary else ""}
 
 
 def main(argv: list[str]) -> int:
