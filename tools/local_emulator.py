@@ -52,7 +52,8 @@ def serialized(app):
     def serve(environ, start_response):
         invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID")
         with lock:
-            if invocation in answered:
+            answer = answered.get(invocation) if invocation else None
+            if answer is not None:
                 print(f"replayed {environ.get('HTTP_X_AMZ_TARGET') or 'query'} {invocation}",
                       file=sys.stderr, flush=True)
             else:
@@ -64,13 +65,10 @@ def serialized(app):
 
                 body = b"".join(app(environ, capture))
                 answer = (started["status"], started["headers"], body)
-                if invocation is None:
-                    start_response(*answer[:2])
-                    return [body]
-                answered[invocation] = answer
-            status, headers, body = answered[invocation]
-        start_response(status, headers)
-        return [body]
+                if invocation:
+                    answered[invocation] = answer
+        start_response(answer[0], answer[1])
+        return [answer[2]]
     return serve
 
 
