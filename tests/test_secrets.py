@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT
+from credential_names import CREDENTIAL_NAMES, INNOCENT_NAMES
 
 # A key, the `name` of a name/value pair (ECS environment entries, SSM parameters) or an
 # environment variable that names a credential, matched once it is in snake_case: it ends with one
@@ -203,29 +204,12 @@ def test_an_allowed_name_with_another_value_is_still_flagged():
     assert find_secrets({"environment": [{"name": "REDIS_AUTH", "value": "hunter2"}]})
 
 
-# Names that hold a credential in the wild: the tools that read them document them so (libpq's
-# PGPASSWORD, MySQL's MYSQL_PWD, Rails' SECRET_KEY_BASE, Stripe's sk_ secret keys...).
-CREDENTIAL_NAMES = [
-    "PGPASSWORD", "MYSQLPASSWORD", "DB_PASSWORD", "SMTP_PASSWD", "DB_PASS", "REDIS_PASS",
-    "MYSQL_PWD", "GPG_PASSPHRASE", "STRIPE_SK", "JWT_KEY", "SESSION_KEY", "SECRET_KEY_BASE",
-    "ENCRYPTION_KEY", "HMAC_KEY", "SIGNING_KEY", "STRIPE_API_KEY", "SENDGRID_APIKEY",
-    "TLS_PRIVATE_KEY", "AWS_SECRET_ACCESS_KEY", "APP_KEY", "AUTH_KEY", "RAILS_MASTER_KEY",
-    "NEW_RELIC_LICENSE_KEY", "JWT_SECRET", "CLIENT_SECRET", "GITHUB_TOKEN", "accessToken",
-    "GOOGLE_CREDENTIALS", "BASIC_AUTH", "DB_PASSWORD_B64", "PRIVATE_KEY_PEM", "password_wo",
-]
-# Names that hold no credential, several of them in the project's own stacks: references to a
-# secret, key names that are not keys to anything, and bare words that mean something else.
-INNOCENT_NAMES = [
-    "DATABASE_SECRET_ARN", "STRIPE_KEY_SECRET_ARN", "CACHE_KEY_PREFIX", "S3_KEY_PREFIX",
-    "CACHE_KEY", "SORT_KEY", "PARTITION_KEY", "SK", "PUBLIC_KEY", "STRIPE_PK",
-    "STRIPE_PUBLISHABLE_KEY", "KEY_ID", "KMS_KEY_ID", "PWD", "OLDPWD", "DB_PASSWORD_FILE",
-    "PASSWORD_MIN_LENGTH", "PASS_THROUGH", "BYPASS_CACHE", "DISK", "TASK", "TOKEN_URL",
-    "AUTH_URL", "SESSION_TIMEOUT", "JWT_ISSUER", "API_KEY_HEADER", "DATABASE_USERNAME",
-    "REDIS_USER", "QUEUE_URL", "MEDIA_BUCKET", "password_encryption",
-]
+# The scan is stricter than the config: a bare `*_AUTH` holds a credential wherever it is not one
+# of the modes ALLOWED names (BASIC_AUTH = "user:pass"); the config accepts it (DATABASE_AUTH).
+SCANNED_CREDENTIAL_NAMES = CREDENTIAL_NAMES + ["BASIC_AUTH"]
 
 
-@pytest.mark.parametrize("name", CREDENTIAL_NAMES)
+@pytest.mark.parametrize("name", SCANNED_CREDENTIAL_NAMES)
 def test_a_literal_under_a_credential_name_is_flagged(name):
     assert find_secrets({"environment": {"variables": {name: "hunter2"}}}) == [
         f".environment.variables.{name}: literal value for the credential key {name!r}"]
