@@ -306,9 +306,8 @@ def tls(graphs: list[Graph], report: PolicyReport) -> None:
     # message could still be received (or the queue purged) over plain HTTP.
     for queue in each(graphs, "aws_sqs_queue"):
         report.counts["R2 queues"] += 1
-        refs = (f"${{aws_sqs_queue.{queue.id}.url}}", f"${{aws_sqs_queue.{queue.id}.id}}")
         policy = next((r for r in queue.graph.of_type("aws_sqs_queue_policy")
-                       if r.body.get("queue_url") in refs), None)
+                       if queue.graph.ref(r.body.get("queue_url")) == queue), None)
         arn = queue.attr("arn")
         _plain_http_denied(queue, policy, report, "queue policy", tuple(
             (f"sqs:{name}", arn) for name in (
