@@ -25,9 +25,9 @@ if (__name__ == "__main__" and not sys.flags.optimize
         and os.environ.get("PLATFORM_TYPE_CHECKS") != "1"):
     os.execv(sys.executable, [sys.orig_argv[0], "-O", *sys.orig_argv[1:]])
 
-from lib.config import (ENV_CONFIG_FILES, ConfigError, Target, load_accounts,  # noqa: E402
-                        load_environments, load_local_endpoint, load_outdir, load_synth_workers,
-                        load_target)
+from lib.config import (ENV_CONFIG_FILES, ConfigError, Target, check_accounts,  # noqa: E402
+                        load_accounts, load_environments, load_local_endpoint, load_outdir,
+                        load_synth_workers, load_target)
 from stacks.app import synthesize_in_workers  # noqa: E402
 
 
@@ -36,6 +36,8 @@ def main() -> int:
         environments = load_environments()
         target = load_target()
         accounts = [] if os.environ.get(ENV_CONFIG_FILES) else load_accounts()
+        if accounts:
+            check_accounts(environments, accounts)
         workers = load_synth_workers()
     except ConfigError as err:
         print(err, file=sys.stderr)

@@ -20,8 +20,8 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from lib.config import (AccountConfig, EnvironmentConfig, Target, load_account, load_environments,
-                        load_local_endpoint)
+from lib.config import (AccountConfig, EnvironmentConfig, Target, check_accounts, load_account,
+                        load_environments, load_local_endpoint)
 
 # A stack to build: the account's bootstrap stack, or one environment.
 StackConfig = AccountConfig | EnvironmentConfig
@@ -52,6 +52,8 @@ def synthesize(outdir: Path, config_paths: list[Path], target: str = "aws",
     environments = load_environments(config_paths)
     accounts = [] if account is None else [account] if isinstance(account, Path) else account
     stacks: list[StackConfig] = [load_account(path) for path in accounts]
+    if stacks:
+        check_accounts(environments, stacks)
     outdir.mkdir(parents=True, exist_ok=True)
     _build(outdir, stacks + (environments if environment_stacks else []), environments,
            Target(target), load_local_endpoint() if target == "local" else None)

@@ -17,6 +17,9 @@ import pytest
 from stacks.app import synthesize as synthesize_stacks
 
 ROOT = Path(__file__).resolve().parent.parent
+# The product's tests run on this copy of the shipped config/, never on config/ itself, which is
+# the team's to change (tests/test_config_dir.py checks whatever config/ holds).
+SAMPLE = ROOT / "tests" / "fixtures" / "sample"
 ENVIRONMENTS = ("dev", "staging", "prod")
 # The least an environment file must say; tests add what they check.
 MINIMAL_CONFIG = """\
@@ -83,8 +86,8 @@ def synth_dir(tmp_path_factory) -> Path:
     """What `make synth` writes: the shipped environments and the bootstrap stack of
     config/account.toml for them (the environments' JSON is the same without it)."""
     out = tmp_path_factory.mktemp("cdktf.out")
-    synthesize(out, [ROOT / "config" / f"{env}.toml" for env in ENVIRONMENTS],
-               account=ROOT / "config" / "account.toml")
+    synthesize(out, [SAMPLE / f"{env}.toml" for env in ENVIRONMENTS],
+               account=SAMPLE / "account.toml")
     return out
 
 
@@ -203,7 +206,7 @@ def pytest_collection_modifyitems(session, config, items):
         log = tempfile.TemporaryFile("w+")
         background["local_deploy"] = subprocess.Popen(
             [str(ROOT / "bin" / "run"), "python", str(ROOT / "tools" / "deploy_local.py"),
-             *(str(ROOT / "config" / f"{env}.toml") for env in LOCAL_DEPLOY_ENVIRONMENTS)],
+             *(str(SAMPLE / f"{env}.toml") for env in LOCAL_DEPLOY_ENVIRONMENTS)],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         background["local_deploy"].log = log
 
@@ -217,7 +220,7 @@ def pytest_unconfigure(config):
 
 
 def pytest_terminal_summary(terminalreporter):
-    from test_plan import PLANNED
+    from config_checks import PLANNED
     from test_policy import REPORT
 
     if PLANNED:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, SynthStack, synthesize
+from conftest import ROOT, SAMPLE, SynthStack, synthesize
 
 ENVS = ["dev-stack", "staging-stack", "prod-stack"]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -328,7 +328,7 @@ def test_without_a_domain_the_load_balancer_is_ipv4_only(dev):
 def prod_ipv4(tmp_path_factory) -> SynthStack:
     """config/prod.toml with `ingress.ipv6 = false`."""
     directory = tmp_path_factory.mktemp("prod-ipv4")
-    text = (ROOT / "config" / "prod.toml").read_text()
+    text = (SAMPLE / "prod.toml").read_text()
     assert "[ingress]\n" in text
     config = directory / "prod.toml"
     config.write_text(text.replace("[ingress]\n", "[ingress]\nipv6 = false\n", 1))

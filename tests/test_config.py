@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MINIMAL_CONFIG as MINIMAL, ROOT
+from conftest import MINIMAL_CONFIG as MINIMAL, SAMPLE
 from lib.config import ConfigError, load_environment, load_environments
 
 
@@ -38,7 +38,7 @@ def problems(path: Path) -> list[str]:
 ])
 def test_shipped_environments_match_the_table(env, cidr, azs, nat, db_class, storage, multi_az,
                                               node, nodes, edge):
-    c = load_environment(ROOT / "config" / f"{env}.toml")
+    c = load_environment(SAMPLE / f"{env}.toml")
     assert (c.region, c.network.cidr, c.network.az_count, c.network.nat) == \
         ("us-east-1", cidr, azs, nat)
     assert (c.database.instance_class, c.database.allocated_storage_gb, c.database.multi_az) == \

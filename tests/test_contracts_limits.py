@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SynthStack, synthesize
+from conftest import ROOT, SAMPLE, SynthStack, synthesize
 from lib.config import ConfigError, load_environment
 from lib.config.names import LIMIT_BY_NAME, LIMITS, generated_names, name_problem
 
@@ -310,7 +310,7 @@ def test_every_name_fits_with_the_longest_values_the_config_accepts(longest_stac
 def test_the_names_the_config_predicts_are_the_names_synthesized(longest_stacks, longest_files,
                                                                  stacks, presets):
     """generated_names mirrors the constructs' naming; the config's length rules come from it."""
-    cases = [(ROOT / "config" / f"{env}.toml", stacks[f"{env}-stack"])
+    cases = [(SAMPLE / f"{env}.toml", stacks[f"{env}-stack"])
              for env in ("dev", "staging", "prod")]
     cases += [(ROOT / "examples" / f"{name}.toml", stack) for name, stack in presets.items()]
     cases += [(path, longest_stacks[name]) for name, path in longest_files.items()]

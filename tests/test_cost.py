@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from conftest import ROOT, synthesize
+from conftest import ROOT, SAMPLE, synthesize
 from lib.config import load_environment
 from lib.analysis.cost import estimate, split_tasks
 from lib.analysis.pricing import Prices, load_prices
@@ -211,7 +211,7 @@ def test_dev_and_lean_stay_within_their_budgets_and_prod_keeps_its_ha(stacks, le
     prod = {i.item: i for i in estimate("prod-stack", stacks["prod-stack"].json, prices).items}
     print(f"dev-stack ${dev.total:.2f}, lean-stack ${lean_estimate.total:.2f} a month")
     budgets = {env: load_environment(path).cost.monthly_budget_usd for env, path in
-               [("dev", ROOT / "config" / "dev.toml"), ("lean", ROOT / "examples" / "lean.toml")]}
+               [("dev", SAMPLE / "dev.toml"), ("lean", ROOT / "examples" / "lean.toml")]}
     assert budgets == {"dev": 80, "lean": 40}  # the targets, declared in the files
     assert dev.total <= budgets["dev"]
     assert lean_estimate.total <= budgets["lean"]
@@ -249,8 +249,8 @@ def test_the_command_fails_when_dev_goes_over_budget(tmp_path, capsys):
     expensive = load_prices().table | {"hours_per_month": 7300}  # ten times every hourly price
     prices = tmp_path / "expensive.toml"
     prices.write_text(_toml(expensive))
-    assert cost_tool.main([str(ROOT / "config" / "dev.toml"), "--prices", str(prices)]) == 1
-    assert "over budget: config/dev" in capsys.readouterr().err
+    assert cost_tool.main([str(SAMPLE / "dev.toml"), "--prices", str(prices)]) == 1
+    assert "over budget: tests/fixtures/sample/dev" in capsys.readouterr().err
 
 
 # Where the docs state a stack's total: a Markdown table row whose first cell is the stack's

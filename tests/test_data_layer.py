@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, SynthStack, synthesize
+from conftest import SAMPLE, SynthStack, synthesize
 
 ENVS = ["dev-stack", "staging-stack", "prod-stack"]
 
@@ -231,7 +231,7 @@ def test_outputs_tell_the_app_where_everything_is(stack):
 def with_replica(tmp_path_factory) -> SynthStack:
     directory = tmp_path_factory.mktemp("replica")
     config = directory / "reporting.toml"
-    config.write_text((ROOT / "config" / "prod.toml").read_text()
+    config.write_text((SAMPLE / "prod.toml").read_text()
                       .replace('environment = "prod"', 'environment = "reporting"\nprofile = "prod"')
                       .replace("multi_az = true", "multi_az = true\nread_replica = true\n"
                                'engine_version = "16.13"'))

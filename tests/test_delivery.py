@@ -2,13 +2,12 @@
 the account baseline, alarms and the dashboard."""
 
 import json
-import sys
 
 import pytest
 import yaml
 
 import contracts
-from conftest import ROOT, SynthStack, run, synthesize
+from conftest import ROOT, SAMPLE, SynthStack, run, synthesize
 from contracts import listed
 
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -141,7 +140,7 @@ IN_REGION = {"aws:RequestedRegion": "us-east-1"}
 
 def test_a_github_environment_and_the_branch_can_be_renamed(tmp_path):
     account = tmp_path / "account.toml"
-    account.write_text((ROOT / "config" / "account.toml").read_text().replace(
+    account.write_text((SAMPLE / "account.toml").read_text().replace(
         'repository = "acme/webplat"', 'repository = "acme/webplat"\nbranch = "release"'))
     out = synthesize(tmp_path / "out", [FIXTURES / "full.toml"], account=account,
                      environment_stacks=False)
@@ -258,14 +257,17 @@ def test_every_workflow_that_applies_refuses_a_local_backend_first(name):
         assert checks and checks[0] < min(credentials + deploys), name
 
 
-def test_the_backend_check_refuses_local_state_in_one_line():
-    refused = run([sys.executable, "tools/check_backend.py", "dev"], cwd=ROOT)
-    assert refused.returncode == 2 and refused.stdout == ""
-    assert refused.stderr.count("\n") == 1
-    assert refused.stderr.startswith('config/dev.toml: backend.kind: "local" keeps the state')
-    assert run([sys.executable, "tools/check_backend.py", "prod"], cwd=ROOT).returncode == 0
-    missing = run([sys.executable, "tools/check_backend.py", "qa"], cwd=ROOT)
-    assert missing.returncode == 2 and "config/qa.toml" in missing.stderr
+def test_the_backend_check_refuses_local_state_in_one_line(monkeypatch, capsys):
+    from tools import check_backend
+    monkeypatch.setattr(check_backend, "CONFIG_DIR", SAMPLE)  # the sample's dev keeps local state
+    assert check_backend.main(["dev"]) == 2
+    refused = capsys.readouterr()
+    assert refused.out == "" and refused.err.count("\n") == 1
+    assert refused.err.startswith('tests/fixtures/sample/dev.toml: backend.kind: "local" keeps the '
+                                  'state')
+    assert check_backend.main(["prod"]) == 0
+    assert check_backend.main(["qa"]) == 2
+    assert "tests/fixtures/sample/qa.toml" in capsys.readouterr().err
 
 
 # --- one account per environment -----------------------------------------------------------------
@@ -278,13 +280,13 @@ def test_an_account_per_environment_gets_its_own_bootstrap_with_only_its_roles(t
     (config/account-prod.toml). Each bootstrap stack holds the state, boundary and roles of its
     own account's environments only, and prod's roles live where prod does."""
     prod = tmp_path / "prod.toml"
-    prod.write_text((ROOT / "config" / "prod.toml").read_text().replace(ACCOUNT_ID, PROD_ACCOUNT))
+    prod.write_text((SAMPLE / "prod.toml").read_text().replace(ACCOUNT_ID, PROD_ACCOUNT))
     account_prod = tmp_path / "account-prod.toml"
-    account_prod.write_text((ROOT / "config" / "account.toml").read_text().replace(
+    account_prod.write_text((SAMPLE / "account.toml").read_text().replace(
         ACCOUNT_ID, PROD_ACCOUNT))
-    out = synthesize(tmp_path / "out", [ROOT / "config" / "dev.toml",
-                                        ROOT / "config" / "staging.toml", prod],
-                     account=[ROOT / "config" / "account.toml", account_prod])
+    out = synthesize(tmp_path / "out", [SAMPLE / "dev.toml",
+                                        SAMPLE / "staging.toml", prod],
+                     account=[SAMPLE / "account.toml", account_prod])
     shared, own = out["bootstrap-stack"], out["bootstrap-prod-stack"]
     for stack, envs in ((shared, {"dev", "staging"}), (own, {"prod"})):
         roles = {body["name"] for body in stack.resources("aws_iam_role").values()
@@ -302,7 +304,7 @@ def test_an_account_per_environment_gets_its_own_bootstrap_with_only_its_roles(t
 def test_two_account_files_for_one_account_are_refused(tmp_path, monkeypatch):
     from lib.config import ConfigError, loader
     for name in ("account.toml", "account-prod.toml"):
-        (tmp_path / name).write_text((ROOT / "config" / "account.toml").read_text())
+        (tmp_path / name).write_text((SAMPLE / "account.toml").read_text())
     monkeypatch.setattr(loader, "CONFIG_DIR", tmp_path)
     with pytest.raises(ConfigError) as err:
         loader.load_accounts()

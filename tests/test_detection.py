@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import ROOT, synthesize
+from conftest import SAMPLE, synthesize
 from contracts import Graph, key_admits_service, run
 from delivery_rules import MULTI_REGION_RULES, RULES
 from lib.analysis.cost import estimate
@@ -74,7 +74,7 @@ log_retention_days = {retention}
 def account_stack(tmp_path, baseline: str = "", retention: int = 365):
     path = tmp_path / "account.toml"
     path.write_text(ACCOUNT_FILE.format(baseline=baseline, retention=retention))
-    return synthesize(tmp_path / "out", [ROOT / "config" / "dev.toml"], account=path,
+    return synthesize(tmp_path / "out", [SAMPLE / "dev.toml"], account=path,
                       environment_stacks=False)["bootstrap-stack"]
 
 

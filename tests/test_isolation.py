@@ -15,7 +15,7 @@ import re
 import pytest
 
 import contracts
-from conftest import ROOT, SynthStack, synthesize
+from conftest import SAMPLE, SynthStack, synthesize
 from data_reads import data_reading
 from iam_reference import Action, action, expand, fill, supports
 from lib.delivery.policies import ACCOUNT_WIDE_WRITES
@@ -425,9 +425,9 @@ def test_plan_role_trust_follows_review(bootstrap):
 
 def test_plan_on_pull_requests_is_a_config_switch(tmp_path):
     env = tmp_path / "prod.toml"
-    env.write_text((ROOT / "config" / "prod.toml").read_text() +
+    env.write_text((SAMPLE / "prod.toml").read_text() +
                    "\n[github]\nplan_on_pull_requests = true\n")
-    out = synthesize(tmp_path / "out", [env], account=ROOT / "config" / "account.toml",
+    out = synthesize(tmp_path / "out", [env], account=SAMPLE / "account.toml",
                      environment_stacks=False)
     body = out["bootstrap-stack"].resource("aws_iam_role", "github-prod/plan-role")
     condition = json.loads(body["assume_role_policy"])["Statement"][0]["Condition"]

@@ -5,7 +5,7 @@ from ipaddress import IPv4Network
 
 import pytest
 
-from conftest import ROOT, SynthStack, synthesize
+from conftest import SAMPLE, SynthStack, synthesize
 
 AZS = {"dev-stack": "ab", "staging-stack": "abc", "prod-stack": "abc"}
 TIERS = ("public", "private", "isolated")
@@ -283,7 +283,7 @@ def test_s3_and_dynamodb_gateway_endpoints_serve_the_app_tier(stack):
 
 def dev_variant(directory, environment: str, *replacements: tuple[str, str]) -> SynthStack:
     """config/dev.toml under another environment name with `replacements` made, synthesized."""
-    text = (ROOT / "config" / "dev.toml").read_text()
+    text = (SAMPLE / "dev.toml").read_text()
     replacements = (('environment = "dev"', f'environment = "{environment}"\nprofile = "dev"'),
                     *replacements)
     for old, new in replacements:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, synthesize
+from conftest import ROOT, SAMPLE, synthesize
 
 
 def test_one_stack_per_environment(stacks):
@@ -87,7 +87,7 @@ def test_prod_keys_survive_a_mistaken_delete_longer_than_dev(dev, prod):
 
 
 def test_offline_target_skips_every_aws_lookup(tmp_path):
-    stack = synthesize(tmp_path, [ROOT / "config" / "dev.toml"], target="offline")["dev-stack"]
+    stack = synthesize(tmp_path, [SAMPLE / "dev.toml"], target="offline")["dev-stack"]
     [provider] = stack.json["provider"]["aws"]  # dev: no CloudFront, no second provider
     assert provider["skip_credentials_validation"] is True
     assert provider["skip_requesting_account_id"] is True
@@ -103,7 +103,7 @@ def test_secret_names_follow_the_hierarchy():
 
 
 def test_emulator_adjustments_apply_only_to_the_local_target(tmp_path, dev):
-    local = synthesize(tmp_path, [ROOT / "config" / "dev.toml"], target="local")["dev-stack"]
+    local = synthesize(tmp_path, [SAMPLE / "dev.toml"], target="local")["dev-stack"]
     [provider] = local.json["provider"]["aws"]
     assert provider["endpoints"][0]["ec2"] == "http://127.0.0.1:4566"
     assert local.resource("aws_elasticache_replication_group", "cache/group")["count"] == 0
@@ -120,8 +120,8 @@ def test_prod_emulator_adjustments_stay_out_of_the_real_stack(tmp_path, prod, bo
     """What the local cycle switches off for moto (README, "Local deploy") is on in the real
     prod stack: deletion protection and prevent_destroy (the cycle destroys what it deploys, in
     the bootstrap stack too), the subnets' IPv6, the CloudFront headers and SPA rewrite."""
-    synthesized = synthesize(tmp_path, [ROOT / "config" / "prod.toml"], target="local",
-                             account=ROOT / "config" / "account.toml")
+    synthesized = synthesize(tmp_path, [SAMPLE / "prod.toml"], target="local",
+                             account=SAMPLE / "account.toml")
     local = synthesized["prod-stack"]
     for stack, on in ((prod, True), (local, False), (bootstrap, True),
                       (synthesized["bootstrap-stack"], False)):

@@ -13,7 +13,7 @@ deleted to release it (Terraform's internal/backend/remote-state/s3/client.go).
 import pytest
 
 import contracts
-from conftest import MINIMAL_CONFIG, ROOT, SynthStack, synthesize
+from conftest import MINIMAL_CONFIG, ROOT, SAMPLE, SynthStack, synthesize
 from lib.config import ConfigError, load_environment
 
 STATE = "webplat-tfstate-123456789012"
@@ -43,7 +43,7 @@ def migrating(tmp_path_factory) -> SynthStack:
     """The bootstrap stack of tests/fixtures/full.toml, which still names the lock table."""
     out = tmp_path_factory.mktemp("migrating")
     return synthesize(out, [ROOT / "tests" / "fixtures" / "full.toml"],
-                      account=ROOT / "config" / "account.toml",
+                      account=SAMPLE / "account.toml",
                       environment_stacks=False)["bootstrap-stack"]
 
 

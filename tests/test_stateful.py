@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MINIMAL_CONFIG as MINIMAL, ROOT, SynthStack
+from conftest import MINIMAL_CONFIG as MINIMAL, ROOT, SAMPLE, SynthStack
 from lib.config import load_environment
 from lib.core.stateful import STATEFUL_TYPES
 from test_config import write
@@ -43,7 +43,7 @@ def config_file(label: str) -> Path | None:
         [path] = [p for p in (ROOT / "tests" / "fixtures").glob("*.toml")
                   if load_environment(p).stack_name == stack_name]
         return path
-    return ROOT / "config" / f"{label.removesuffix('-stack')}.toml"
+    return SAMPLE / f"{label.removesuffix('-stack')}.toml"
 
 
 # --- prevent_destroy --------------------------------------------------------------------------

@@ -18,8 +18,8 @@ from pathlib import Path
 sys.path.insert(0, {root!r})
 from lib.config import load_environments, Target
 from stacks.app import synthesize_in_workers
-dev, staging = load_environments([Path({root!r}) / "config" / "dev.toml",
-                                  Path({root!r}) / "config" / "staging.toml"])
+sample = Path({root!r}) / "tests" / "fixtures" / "sample"
+dev, staging = load_environments([sample / "dev.toml", sample / "staging.toml"])
 stacks = {stacks}
 sys.exit(synthesize_in_workers(Path("cdktf.out"), stacks, [dev, staging], Target.AWS, None, 2))
 """

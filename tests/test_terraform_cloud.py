@@ -21,11 +21,11 @@ import json
 import pytest
 
 import contracts
-from conftest import MINIMAL_CONFIG, ROOT, SynthStack, require_tool, run, synthesize
+from conftest import MINIMAL_CONFIG, ROOT, SAMPLE, SynthStack, require_tool, run, synthesize
 from lib.config import ConfigError, load_account, load_environment
 
 FIXTURES = ROOT / "tests" / "fixtures"
-ACCOUNT = ROOT / "config" / "account.toml"
+ACCOUNT = SAMPLE / "account.toml"
 HOST = "app.terraform.io"
 ASSUME = "sts:AssumeRoleWithWebIdentity"
 # tests/fixtures/apprunner.toml: the lean environment, `[backend] kind = "cloud"`, organization

@@ -4,8 +4,8 @@ outlived what it was written for fails."""
 
 import pytest
 
-from conftest import MINIMAL_CONFIG, ROOT
-from waivers import Finding, Waiver, judge, parse, profile_of
+from conftest import MINIMAL_CONFIG, ROOT, SAMPLE
+from waivers import Finding, Waiver, judge, parse, profile_of, settings_of
 
 REASON = "a reason long enough for the matcher to accept it as one"
 FUNCTION = "aws_lambda_function.api-function/function"
@@ -46,7 +46,7 @@ def test_a_stack_gets_the_waivers_of_its_profile_not_of_its_name(tmp_path):
         profiles[f"examples/{stem}"] = profile_of(path)
     assert profiles == {"examples/review": "dev", "examples/named-dev": "prod",
                         "examples/dev": "dev"}
-    assert profile_of(ROOT / "config" / "account.toml") == "bootstrap"
+    assert profile_of(SAMPLE / "account.toml") == "bootstrap"
     dev_only = waiver(resources=(FUNCTION,))
     verdict = judge([dev_only], [Finding(stack, "CKV_AWS_116", FUNCTION) for stack in profiles],
                     profiles)
@@ -78,27 +78,56 @@ def test_a_waiver_that_explains_nothing_somewhere_it_names_is_stale():
     worker = "aws_lambda_function.worker-function/function"
     assert judge([waiver(resources=(FUNCTION, worker))], found, profiles).stale == [
         f"CKV_AWS_116 {FUNCTION}, {worker} [dev]: explains nothing for {worker}"]
-    narrowed = waiver(resources=(FUNCTION,), profiles=("dev", "lean"),
-                      stacks=("dev-stack", "examples/lean"))
-    assert judge([narrowed], found, profiles).stale == [
-        f"{narrowed}: explains nothing in examples/lean",
-        f"{narrowed}: explains nothing in a stack of profile lean"]
+    narrowed = waiver(resources=(FUNCTION,), profiles=("dev", "prod"), when=(("edge.waf", False),))
+    settings = {"dev-stack": {"edge.waf": False}, "prod-stack": {"edge.waf": True}}
+    both = [*found, Finding("prod-stack", "CKV_AWS_116", FUNCTION)]
+    assert judge([narrowed], both, profiles, settings).stale == [
+        f"{narrowed}: explains nothing in a stack of profile prod"]
 
 
-def test_a_stack_narrowing_limits_a_waiver_to_that_preset():
-    seed = waiver(resources=(FUNCTION,), profiles=("prod",), stacks=("examples/seed",))
-    profiles = {"examples/seed": "prod", "prod-stack": "prod"}
-    verdict = judge([seed], [Finding(s, "CKV_AWS_116", FUNCTION) for s in profiles], profiles)
+def test_a_when_limits_a_waiver_to_the_configs_that_chose_it():
+    """A preset's own choice is waived by the setting, not by the preset's name: a team's
+    config/ adopted from the preset keeps the waiver, another stack of the profile does not get
+    it, and a key the schema does not have is refused."""
+    waf_off = waiver(resources=(FUNCTION,), profiles=("prod",), when=(("edge.waf", False),))
+    profiles = {"examples/seed": "prod", "config: prod-stack": "prod", "prod-stack": "prod"}
+    settings = {"examples/seed": {"edge.waf": False}, "config: prod-stack": {"edge.waf": False},
+                "prod-stack": {"edge.waf": True}}
+    verdict = judge([waf_off], [Finding(s, "CKV_AWS_116", FUNCTION) for s in profiles], profiles,
+                    settings)
     assert verdict.unexplained == [f"prod-stack (prod): CKV_AWS_116 {FUNCTION}"]
+    assert str(waf_off) == f"CKV_AWS_116 {FUNCTION} [prod, when edge.waf = False]"
+    [parsed] = parse(f'[[waiver]]\ncheck = "CKV_AWS_116"\nreason = "{REASON}"\n'
+                     f'resources = ["{FUNCTION}"]\nprofiles = ["prod"]\n'
+                     'when = { "edge.waf" = false, "database.multi_az" = false }\n')
+    assert parsed.when == (("edge.waf", False), ("database.multi_az", False))
+
+
+def test_settings_are_read_through_the_profile(tmp_path):
+    """`when` sees what the stack is built with: a value the file leaves to its profile too."""
+    path = tmp_path / "prod.toml"
+    path.write_text('environment = "prod"\n' + MINIMAL_CONFIG +
+                    '[ingress]\ndomain = "a.example.com"\nhosted_zone_id = "Z0123456789EXAMPLE"'
+                    '\n[auth]\ncallback_urls = ["https://a.example.com/callback"]\n'
+                    '[edge]\nwaf = false\n')
+    settings = settings_of(path)
+    assert settings["edge.waf"] is False and settings["database.multi_az"] is True  # prod default
+    assert settings_of(SAMPLE / "account.toml") == {}
 
 
 @pytest.mark.parametrize("entry, problem", [
     ('resources = ["aws_lambda_function.*"]', "is a pattern; use 'glob' and 'max_matches'"),
     ('glob = "aws_lambda_function.*"', "a 'glob' needs 'max_matches'"),
     (f'resources = ["{FUNCTION}"]\nmax_matches = 2', "a 'glob' needs 'max_matches'"),
-    (f'resources = ["{FUNCTION}"]\nstacks = ["dev-stack"]\nprofiles = ["development"]',
+    (f'resources = ["{FUNCTION}"]\nprofiles = ["development"]',
      "unknown profile 'development'"),
-], ids=["pattern-as-address", "glob-without-max", "max-without-glob", "unknown-profile"])
+    (f'resources = ["{FUNCTION}"]\nstacks = ["dev-stack"]', "unknown key 'stacks'"),
+    (f'resources = ["{FUNCTION}"]\nwhen = {{ "edge.wafs" = false }}',
+     "when: 'edge.wafs' is not a config key"),
+    (f'resources = ["{FUNCTION}"]\nwhen = {{ "edge" = false }}',
+     "when: 'edge' is not a config key"),
+], ids=["pattern-as-address", "glob-without-max", "max-without-glob", "unknown-profile",
+        "stack-name", "unknown-setting", "table-as-setting"])
 def test_a_malformed_waiver_is_refused(entry, problem):
     text = f'[[waiver]]\ncheck = "CKV_AWS_116"\nreason = "{REASON}"\n{entry}\n'
     if "profiles" not in entry:

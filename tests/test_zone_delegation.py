@@ -14,7 +14,7 @@ config declares `ingress.zone_delegated`, and the config refuses what would wait
 
 import pytest
 
-from conftest import ENVIRONMENTS, ROOT, SynthStack
+from conftest import ENVIRONMENTS, ROOT, SAMPLE, SynthStack
 from lib.config import EnvironmentConfig, load_environment
 from test_config import MINIMAL, problems, write
 
@@ -84,7 +84,7 @@ def test_a_zone_the_stack_creates_starts_undelegated_and_prod_may_use_it_once_de
 
 def every_stack(stacks, presets, fixture_stacks) -> list[tuple[str, SynthStack, EnvironmentConfig]]:
     """(label, stack, its config) for the shipped stacks, every preset and the fixtures."""
-    files = {f"{env}-stack": ROOT / "config" / f"{env}.toml" for env in ENVIRONMENTS}
+    files = {f"{env}-stack": SAMPLE / f"{env}.toml" for env in ENVIRONMENTS}
     found = [(name, stack, load_environment(files[name])) for name, stack in stacks.items()]
     found += [(f"examples/{name}", stack, load_environment(ROOT / "examples" / f"{name}.toml"))
               for name, stack in presets.items()]
@@ -153,8 +153,8 @@ def test_staging_first_deploy_creates_its_zone_and_serves_plain_http(stacks):
     assert staging.json["output"]["next_step"]["value"] == (
         "Add an NS record for staging.webplat.example.com with these name_servers in its parent "
         "zone; once `dig +short NS staging.webplat.example.com` returns them, set "
-        "ingress.zone_delegated = true in config/staging.toml and deploy again for HTTPS "
-        "(README, \"Deploying\").")
+        "ingress.zone_delegated = true in tests/fixtures/sample/staging.toml and deploy again "
+        "for HTTPS (README, \"Deploying\").")
 
 
 def test_once_delegated_the_certificate_validates_in_the_created_zone(full):
@@ -164,5 +164,3 @@ def test_once_delegated_the_certificate_validates_in_the_created_zone(full):
     assert validations_in_created_zones(full) == ["load-balancer/certificate-validated"]
     assert {r["zone_id"] for r in full.matching("aws_route53_record",
                                                 "load-balancer/alias*").values()} == {zone}
-
-

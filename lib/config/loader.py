@@ -147,6 +147,28 @@ def load_accounts() -> list[AccountConfig]:
     return accounts
 
 
+def check_accounts(environments: list[EnvironmentConfig], accounts: list[AccountConfig]) -> None:
+    """Every environment belongs to an account file of the same project: the bootstrap stack of
+    its account creates its deploy roles, boundary and state bucket, and names them by the
+    account file's project. Raises ConfigError, one line per environment that has none."""
+    by_id = {account.account_id: account for account in accounts}
+    problems = []
+    for env in environments:
+        account = by_id.get(env.account_id)
+        if account is None:
+            known = ", ".join(f"{a.source}: {a.account_id}" for a in accounts)
+            problems.append(f"{env.source}: account_id: {env.account_id} is in no account file "
+                            f"({known}), so no bootstrap stack would create its roles and state; "
+                            f"use one of those ids or add config/account-<name>.toml for it")
+        elif account.project != env.project:
+            problems.append(f"{env.source}: project: '{env.project}' differs from "
+                            f"'{account.project}' in {account.source}, whose bootstrap stack "
+                            f"names this environment's roles and state; write the same project "
+                            f"in both")
+    if problems:
+        raise ConfigError(problems)
+
+
 def load_account(path: Path | None = None) -> AccountConfig:
     """The account file (config/account.toml). Raises ConfigError."""
     path = path or CONFIG_DIR / ACCOUNT_FILE
