@@ -8,7 +8,7 @@ export PIPENV_VERBOSITY := -1
 export PIPENV_NOSPIN := 1
 export PIPENV_YES := 1
 
-.PHONY: install synth test cost diagram docs addresses bench mutate list diff deploy-local deploy-local-all clean terraform-config
+.PHONY: install adopt synth test cost diagram docs addresses bench mutate list diff deploy-local deploy-local-all clean terraform-config
 
 ## install: Python deps (pipenv, from Pipfile.lock), the cdktf CLI and Node.js 22 (package-lock.json),
 ##          checkov and moto in their own venvs, and the project-local Terraform CLI config
@@ -45,6 +45,14 @@ node_modules/.installed: package.json package-lock.json
 # Runs every time: it depends on $$PLATFORM_PROVIDER_MIRROR and on what the machine has.
 terraform-config:
 	@$(PYTHON) tools/terraform_cli_config.py
+
+## adopt: start config/ from a preset: make adopt PRESET=portfolio PROJECT=acme ACCOUNT=210987654321
+##        [DOMAIN=acme.com ZONE=<its Route 53 zone id>] [REPOSITORY=owner/name]: writes
+##        config/{dev,staging,prod,account}.toml (one project and account, dev disposable, no
+##        preset domain), redraws docs/architecture.md, prints the next commands
+adopt: .venv/.installed node_modules/.installed
+	$(RUN) python tools/adopt.py --preset "$(PRESET)" --project "$(PROJECT)" --account "$(ACCOUNT)" \
+	  --domain "$(DOMAIN)" --zone "$(ZONE)" --repository "$(REPOSITORY)"
 
 ## synth: validate config/*.toml and write every stack to cdktf.out/
 synth: install

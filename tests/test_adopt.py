@@ -1,0 +1,140 @@
+"""`make adopt` (tools/adopt.py): every preset becomes a config/ that passes the checks any config
+must pass (tests/config_checks.py), under the adopter's project and account, with dev disposable
+and no domain of the seed's owner left; and a mistake writes nothing."""
+
+import argparse
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import config_checks as checks
+from conftest import ROOT, run, snapshot
+from lib.config import ConfigError, load_account, load_environment
+from tools import adopt as adopt_tool
+from tools import diagram as diagram_tool
+
+PRESETS = sorted(adopt_tool.presets())
+ACCOUNT = "210987654321"
+ZONE = "Z1111111111111"
+
+
+def arguments(preset: str = "portfolio", **overrides) -> argparse.Namespace:
+    values = {"preset": preset, "project": "acme", "account": ACCOUNT, "domain": "", "zone": "",
+              "repository": ""} | overrides
+    return argparse.Namespace(**values)
+
+
+def adopted(tmp_path: Path, preset: str, **overrides) -> Path:
+    """The preset adopted into a scratch config/ (tools/adopt.py's `adopt`, which writes nothing
+    itself)."""
+    directory = tmp_path / "config"
+    directory.mkdir()
+    for name, text in adopt_tool.adopt(arguments(preset, **overrides)).items():
+        (directory / name).write_text(text)
+    return directory
+
+
+def strings(node) -> list[str]:
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in strings(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in strings(value)]
+    return [node] if isinstance(node, str) else []
+
+
+def test_every_preset_is_offered():
+    assert PRESETS == ["fastify-monorepo", "lean", "mirama", "mobilytics", "portfolio", "rayman"]
+    rayman = adopt_tool.presets()["rayman"]
+    assert {env: path.name for env, path in rayman.items()} == {
+        "dev": "rayman-dev.toml", "staging": "rayman-staging.toml", "prod": "rayman.toml"}
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("domain", ["", "acme.com"], ids=["no-domain", "domain"])
+def test_an_adopted_preset_is_one_project_in_one_account(tmp_path, preset, domain):
+    directory = adopted(tmp_path, preset, domain=domain, zone=ZONE if domain else "")
+    account = load_account(directory / "account.toml")
+    assert (account.project, account.account_id) == ("acme", ACCOUNT)
+    envs = {env: load_environment(directory / f"{env}.toml") for env in ("dev", "staging", "prod")}
+    for env, config in envs.items():
+        assert (config.project, config.account_id, config.environment) == ("acme", ACCOUNT, env)
+        source = tomllib.loads(adopt_tool.presets()[preset][env].read_text())
+        # the preset's own choices stay, its budget among them
+        assert config.cost.monthly_budget_usd == source.get("cost", {}).get(
+            "monthly_budget_usd", config.cost.monthly_budget_usd)
+        assert config.network.cidr == source["network"]["cidr"]
+        seed_domain = source.get("ingress", {}).get("domain")
+        if seed_domain:  # the seed owner's name is gone from every value
+            owner = adopt_tool.registrable(seed_domain)
+            written = tomllib.loads((directory / f"{env}.toml").read_text())
+            kept = [s for s in strings(written) if owner in s and "acme" not in s]
+            assert kept == [], kept
+    # dev is disposable: `cdktf destroy dev-stack` works
+    assert not envs["dev"].database.deletion_protection and not envs["dev"].prevent_destroy
+    if domain:
+        assert envs["prod"].ingress.domain == "acme.com"
+        assert envs["prod"].ingress.hosted_zone_id == ZONE
+        assert [envs[e].ingress.domain for e in ("dev", "staging")] == [
+            "dev.acme.com", "staging.acme.com"]
+    else:
+        assert [envs[e].ingress.domain for e in ("dev", "staging")] == [None, None]
+        if envs["prod"].profile == "prod":  # prod must serve HTTPS: a placeholder, not a name
+            assert envs["prod"].ingress.domain == "acme.example.com"  # RFC 2606, reserved
+
+
+@pytest.mark.parametrize("overrides, line", [
+    ({"preset": "portfolo"}, "PRESET: 'portfolo' is not a preset; presets: fastify-monorepo, "
+                             "lean, mirama, mobilytics, portfolio, rayman"),
+    ({"account": "21098765432"}, "config/dev.toml: account_id:"),
+    ({"project": "Acme Corp"}, "config/dev.toml: project:"),
+    ({"domain": "acme.com"}, "ZONE: needed with DOMAIN"),
+    ({"domain": "acme..com", "zone": ZONE}, "config/dev.toml: ingress.domain:"),
+], ids=["unknown-preset", "short-account", "bad-project", "domain-without-zone", "bad-domain"])
+def test_a_mistake_is_one_line_and_nothing_is_written(overrides, line):
+    before = snapshot(ROOT / "config")
+    diagram = diagram_tool.OUTPUT.read_bytes()
+    args = [f"--{key}={value}" for key, value in vars(arguments(**{"preset": "portfolio",
+                                                                   **overrides})).items()]
+    result = run(["python", str(ROOT / "tools" / "adopt.py"), *args], cwd=ROOT)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(line), result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(set(result.stderr.splitlines())) == len(result.stderr.splitlines())
+    assert snapshot(ROOT / "config") == before and diagram_tool.OUTPUT.read_bytes() == diagram
+
+
+def test_an_environment_whose_account_has_no_account_file_is_refused(tmp_path):
+    """The bootstrap stack of an account creates its environments' roles and state: an
+    environment of another account used to be left out of it without a word."""
+    directory = adopted(tmp_path, "portfolio")
+    dev = directory / "dev.toml"
+    dev.write_text(dev.read_text().replace(ACCOUNT, "111122223333"))
+    with pytest.raises(ConfigError) as refused:
+        checks.validate(directory)
+    assert str(refused.value) == (
+        f"{dev}: account_id: 111122223333 is in no account file ({directory / 'account.toml'}: "
+        f"{ACCOUNT}), so no bootstrap stack would create its roles and state; use one of those "
+        f"ids or add config/account-<name>.toml for it")
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError, match="111122223333 is in no account file"):
+        checks.synthesize_dir(directory, out)  # as `make synth`: before anything is written
+    assert not out.exists()
+    dev.write_text(dev.read_text().replace("111122223333", ACCOUNT).replace(
+        'project = "acme"', 'project = "portfolio"'))
+    with pytest.raises(ConfigError, match="project: 'portfolio' differs from 'acme'"):
+        checks.validate(directory)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_adopted_preset_passes_the_config_checks(tmp_path, preset):
+    """What `make test` checks of config/ after `make adopt PRESET=<preset>` (the offline plan
+    aside: each preset is planned as it is, tests/test_plan.py, and adopting changes names,
+    domains and dev's protection, which the plan does not judge)."""
+    directory = adopted(tmp_path, preset)
+    checks.validate(directory)
+    stacks, built_from = checks.synthesize_dir(directory, tmp_path / "out")
+    problems = (checks.rule_problems(stacks) + checks.over_budget(stacks, built_from)
+                + checks.unexplained_findings(stacks, built_from))
+    assert problems == [], "\n".join(problems)

@@ -1,0 +1,251 @@
+"""`make adopt`: start config/ from a preset of examples/, consistently.
+
+    make adopt PRESET=portfolio PROJECT=acme ACCOUNT=210987654321
+    make adopt PRESET=portfolio PROJECT=acme ACCOUNT=210987654321 DOMAIN=acme.com ZONE=Z0123...
+    bin/run python tools/adopt.py --preset portfolio --project acme --account 210987654321
+
+Writes config/dev.toml, config/staging.toml, config/prod.toml and config/account.toml: the
+preset's design in every environment (a preset with one file per environment, such as rayman,
+gives each its own), under one project name and account id. dev is disposable: no deletion
+protection, no Terraform guard against destroying it. A preset's domain belongs to the seed's
+owner, so it never survives: with DOMAIN (and ZONE, the Route 53 zone that answers for it) prod
+serves DOMAIN, staging staging.DOMAIN and dev dev.DOMAIN; without it dev and staging serve plain
+HTTP on the load balancer's name, and prod, which must serve HTTPS, gets a placeholder under
+example.com to replace before its first deploy. Budgets, sizes and everything else stay as the
+preset sets them; comments stay too.
+
+Every file is checked as `make synth` would check it before any is written: a mistake prints
+one line per problem and writes nothing. Then docs/architecture.md is redrawn and the next
+commands are printed.
+"""
+
+import argparse
+import re
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lib.config import (ACCOUNT_FILE, CONFIG_DIR, ConfigError, check_accounts,  # noqa: E402
+                        load_account, load_environment, load_environments)
+from lib.config.loader import is_account_file  # noqa: E402
+
+EXAMPLES = ROOT / "examples"
+ENVIRONMENTS = ("dev", "staging", "prod")
+PLACEHOLDER_ZONE = "Z0123456789EXAMPLE"
+HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?")
+ASSIGNMENT = re.compile(r"^\s*([A-Za-z0-9_\"-]+)\s*=")
+
+
+def presets() -> dict[str, dict[str, Path]]:
+    """{preset: {environment: its file}}. `<name>-dev.toml` and `<name>-staging.toml` are that
+    environment of preset <name>; a preset's other environments come from `<name>.toml`."""
+    found: dict[str, dict[str, Path]] = {}
+    for path in sorted(EXAMPLES.glob("*.toml")):
+        name, _, env = path.stem.rpartition("-")
+        if name and env in ENVIRONMENTS and (EXAMPLES / f"{name}.toml").exists():
+            found.setdefault(name, {})[env] = path
+        else:
+            found.setdefault(path.stem, {})
+            found[path.stem]["*"] = path
+    return {name: {env: files.get(env, files["*"]) for env in ENVIRONMENTS}
+            for name, files in found.items()}
+
+
+class Toml:
+    """A TOML file edited line by line, so its comments stay; only single-line values of plain
+    tables are touched, and the result is parsed again by the caller."""
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+
+    def _find(self, table: str, key: str) -> int | None:
+        current = ""
+        for i, line in enumerate(self.lines):
+            header = HEADER.match(line)
+            if header:
+                current = header.group(1)
+                continue
+            assigned = ASSIGNMENT.match(line)
+            if current == table and assigned and assigned.group(1).strip('"') == key:
+                return i
+        return None
+
+    def set(self, table: str, key: str, value, note: str = "") -> None:
+        line = f"{key} = {literal(value)}" + (f"  # {note}" if note else "")
+        at = self._find(table, key)
+        if at is not None:
+            self.lines[at] = line
+        elif not table:
+            first = next((i for i, text in enumerate(self.lines) if HEADER.match(text)),
+                         len(self.lines))
+            self.lines.insert(first, line)
+        else:
+            header = next((i for i, text in enumerate(self.lines)
+                           if (m := HEADER.match(text)) and m.group(1) == table
+                           and not text.lstrip().startswith("[[")), None)
+            if header is None:
+                self.lines += ["", f"[{table}]", line]
+            else:
+                self.lines.insert(header + 1, line)
+
+    def drop(self, table: str, key: str) -> None:
+        at = self._find(table, key)
+        if at is not None:
+            del self.lines[at]
+
+    def drop_values_naming(self, domain: str) -> None:
+        """Every single-line assignment whose value (not its comment) names `domain`."""
+        self.lines = [line for line in self.lines
+                      if not (ASSIGNMENT.match(line) and domain in line.split("#", 1)[0])]
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def literal(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    raise TypeError(value)
+
+
+def registrable(domain: str) -> str:
+    """The name its owner registered: the last two labels (the presets' domains are all .com)."""
+    return ".".join(domain.split(".")[-2:])
+
+
+def environment_file(source: Path, env: str, args: argparse.Namespace) -> str:
+    """The preset's file as config/<env>.toml."""
+    data = tomllib.loads(source.read_text())
+    doc = Toml(source.read_text())
+    doc.set("", "project", args.project)
+    doc.set("", "environment", env)
+    doc.set("", "account_id", args.account)
+    profile = data.get("profile", env)
+    if env == "dev":  # disposable (the dev profile's defaults): `cdktf destroy dev-stack` works
+        if data.get("database", {}).get("deletion_protection"):
+            doc.set("database", "deletion_protection", False, "dev is disposable")
+        doc.drop("", "prevent_destroy")
+    preset_domain = data.get("ingress", {}).get("domain")
+    if args.domain:
+        target = args.domain if env == "prod" else f"{env}.{args.domain}"
+    elif profile == "prod":  # prod must serve HTTPS: a name to replace, not someone else's
+        target = f"{args.project}.example.com"
+    else:
+        target = None
+    if preset_domain:
+        base = registrable(preset_domain)
+        if target is None:
+            for key in ("domain", "hosted_zone_id", "zone_name", "zone_delegated"):
+                doc.drop("ingress", key)
+            doc.drop_values_naming(base)
+        else:
+            named = re.compile(r"\b((?:[a-z0-9-]+\.)*)" + re.escape(base) + r"\b")
+            doc.lines = [named.sub(lambda m: target if m.group(0) == preset_domain
+                                   else m.group(1) + target, line) for line in doc.lines]
+    if target is not None:
+        placeholder = not args.domain
+        doc.set("ingress", "domain", target,
+                "placeholder: replace before prod's first deploy (make adopt ... DOMAIN= ZONE=)"
+                if placeholder else "")
+        doc.set("ingress", "hosted_zone_id", args.zone or PLACEHOLDER_ZONE,
+                "placeholder: the Route 53 zone of the domain" if placeholder else "")
+        doc.drop("ingress", "zone_name")
+        doc.drop("ingress", "zone_delegated")
+    return doc.text()
+
+
+def account_file(args: argparse.Namespace, region: str) -> str:
+    """config/account.toml: the existing one's settings (baseline, tags, Terraform Cloud) for the
+    adopted project and account."""
+    existing = CONFIG_DIR / ACCOUNT_FILE
+    doc = Toml(existing.read_text() if existing.exists() else "")
+    doc.set("", "project", args.project)
+    doc.set("", "account_id", args.account)
+    doc.set("", "region", region)
+    if args.repository:
+        doc.set("github", "repository", args.repository)
+    return doc.text()
+
+
+def adopt(args: argparse.Namespace) -> dict[str, str]:
+    """{file name: text} of the config files to write. Raises ConfigError."""
+    known = presets()
+    if args.preset not in known:
+        raise ConfigError([f"PRESET: '{args.preset}' is not a preset; presets: "
+                           f"{', '.join(sorted(known))} (examples/README.md)"])
+    if args.domain and not args.zone:
+        raise ConfigError(["ZONE: needed with DOMAIN: the id of the Route 53 hosted zone that "
+                           f"answers for {args.domain} (`aws route53 list-hosted-zones-by-name "
+                           f"--dns-name {args.domain}`), where prod's certificate is validated"])
+    files = {f"{env}.toml": environment_file(path, env, args)
+             for env, path in known[args.preset].items()}
+    region = tomllib.loads(files["prod.toml"]).get("region", "us-east-1")
+    files[ACCOUNT_FILE] = account_file(args, region)
+    check(files, args)
+    return files
+
+
+def check(files: dict[str, str], args: argparse.Namespace) -> None:
+    """Load config/ as it would be after writing `files`, with `make synth`'s rules; the problems
+    name config/<file>. Also: dev is disposable and no preset domain survives."""
+    with tempfile.TemporaryDirectory(prefix="adopt-") as tmp:
+        scratch = Path(tmp)
+        kept = [p for p in CONFIG_DIR.glob("*.toml") if p.name not in files]
+        for path in kept:
+            (scratch / path.name).write_text(path.read_text())
+        for name, text in files.items():
+            (scratch / name).write_text(text)
+        tomls = sorted(scratch.glob("*.toml"))
+        try:
+            environments = load_environments([p for p in tomls if not is_account_file(p)])
+            check_accounts(environments, [load_account(p) for p in tomls if is_account_file(p)])
+            dev = load_environment(scratch / "dev.toml")
+        except ConfigError as err:
+            raise ConfigError([line.replace(str(scratch), "config") for line in err.problems]) \
+                from None
+    if dev.database.deletion_protection or dev.prevent_destroy:  # the preset's edits missed one
+        raise ConfigError([f"config/dev.toml: dev must stay disposable, and preset "
+                           f"{args.preset} keeps it from being destroyed: report this"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", required=True, help="an examples/ preset, e.g. portfolio")
+    parser.add_argument("--project", required=True, help="your project's name")
+    parser.add_argument("--account", required=True, help="your AWS account id (12 digits)")
+    parser.add_argument("--domain", default="", help="prod's domain (with --zone)")
+    parser.add_argument("--zone", default="", help="the Route 53 zone id of --domain")
+    parser.add_argument("--repository", default="",
+                        help="owner/name of the GitHub repository that deploys (account.toml)")
+    args = parser.parse_args(argv)
+    try:
+        files = adopt(args)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    CONFIG_DIR.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (CONFIG_DIR / name).write_text(text)
+    print(f"wrote config/{', config/'.join(files)} from examples/ preset {args.preset} "
+          f"(project {args.project}, account {args.account})")
+    from tools import diagram
+    diagram.main([])
+    github = load_account().github
+    if github is not None and not args.repository:
+        print(f"config/account.toml: github.repository stays {github.repository}, the one "
+              f"repository whose workflows may deploy (REPOSITORY=owner/name to change it)")
+    print("next:\n"
+          "  make test         the product's tests and the checks of your config/\n"
+          "  make cost         the monthly estimate of each stack against its budget\n"
+          "  bin/cdktf deploy bootstrap-stack   then dev-stack: docs/first-deploy.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
