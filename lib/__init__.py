@@ -1,4 +1,4 @@
-"""Constructs and the config schema of the AWS web platform (see DESIGN.md for the layering rules).
+"""Constructs and the config schema of the AWS web platform (docs/design.md: the layering rules).
 
 Importing this package also arms the Node.js half of the fast AWS import (see lib/core/aws.py): the jsii
 kernel, which starts with the process's first `import cdktf`, gets lib/core/aws_lazy_index.js preloaded

@@ -10,7 +10,7 @@ from conftest import ROOT, SynthStack, synthesize
 from lib.config import catalog
 
 EXAMPLES = ROOT / "examples"
-# preset -> the seed it reproduces (file name in ../shared/seeds/, by its number)
+# preset -> the seed it reproduces, by its number (examples/README.md names each seed)
 PRESETS = {
     "mirama": "000",
     "fastify-monorepo": "001",

@@ -1,6 +1,6 @@
-"""The folder tree is the architecture (DESIGN.md, "Layers, and who may import whom"), held by the
-import graph: a construct gets everything through its props, so it can be used in anyone's CDKTF
-app; only stacks read the config; what reads synthesized JSON builds nothing."""
+"""The folder tree is the architecture (docs/design.md, "Layers, and who may import whom"), held
+by the import graph: a construct gets everything through its props, so it can be used in anyone's
+CDKTF app; only stacks read the config; what reads synthesized JSON builds nothing."""
 
 import ast
 from pathlib import Path
@@ -87,7 +87,7 @@ def test_the_checks_above_see_a_violation(tmp_path):
 
 
 def test_no_module_over_500_lines():
-    """A module past ~500 lines holds two ideas (DESIGN.md)."""
+    """A module past ~500 lines holds two ideas (docs/design.md)."""
     code = [*modules(ROOT / "lib"), *modules(ROOT / "stacks"), *modules(ROOT / "tools"),
             *modules(ROOT / "tests"), ROOT / "main.py"]
     long = {str(p.relative_to(ROOT)): n for p in code
