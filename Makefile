@@ -64,10 +64,12 @@ synth: install
 test: install
 	$(RUN) python -m pytest
 
-## cost: monthly estimate per stack (config/, bootstrap, examples/) from pricing/us-east-1.toml;
-##       fails when dev is over $$80 or lean over $$40. JSON for CI: bin/run python tools/cost.py --json
+## cost: monthly estimate per stack (config/, bootstrap, examples/) from pricing/us-east-1.toml,
+##       opening with a summary (stack, total, budget, verdict); fails when a stack is over its
+##       cost.monthly_budget_usd. One file: make cost CONFIG=examples/portfolio.toml.
+##       JSON for CI: bin/run python tools/cost.py --json
 cost: install
-	$(RUN) python tools/cost.py
+	$(RUN) python tools/cost.py $(CONFIG)
 
 ## diagram: docs/architecture.md, Mermaid per environment, drawn from the synthesized JSON
 diagram: install

@@ -136,7 +136,7 @@ BAD_INPUT = [
     ("AZ count out of range", MINIMAL + "az_count = 7\n", "network.az_count", "must be <= 6"),
     ("AZ count zero", MINIMAL + "az_count = 0\n", "network.az_count", "must be >= 1"),
     ("AZ count not a number", MINIMAL + 'az_count = "two"\n', "network.az_count",
-     "must be an integer"),
+     "\"two\" is not allowed: write a whole number"),
     ("unknown NAT mode", MINIMAL + 'nat = "shared"\n', "network.nat",
      "'per_az', 'single', 'instance' or 'none'"),
     ("unknown interface endpoint", MINIMAL + 'interface_endpoints = ["ecr"]\n',

@@ -10,9 +10,10 @@ from datetime import date
 
 import pytest
 
-from conftest import ROOT, SAMPLE, synthesize
+from conftest import MINIMAL_CONFIG, ROOT, SAMPLE, synthesize
 from lib.config import load_environment
 from lib.analysis.cost import estimate, split_tasks
+from lib.analysis.cost_report import as_json, as_table
 from lib.analysis.pricing import Prices, load_prices
 from tools import cost as cost_tool
 
@@ -235,6 +236,10 @@ def test_the_command_prints_a_table_and_json_for_ci(synth_dir):
     table = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert table.returncode == 0, table.stderr
     assert re.search(r"^dev-stack: \$\d+\.\d\d a month", table.stdout, re.M)
+    # Stacks already synthesized keep their environments' budgets; the bootstrap stack has none.
+    dev_budget = load_environment(SAMPLE / "dev.toml").cost.monthly_budget_usd
+    assert re.search(rf"^dev-stack +\$\d+\.\d\d +\${dev_budget:.2f} +ok$", table.stdout, re.M)
+    assert re.search(r"^bootstrap-stack +\$\d+\.\d\d +- +no budget$", table.stdout, re.M)
     assert "Usage assumed" in table.stdout and "as of" in table.stdout
     report = json.loads(subprocess.run(command + ["--json"], capture_output=True, text=True,
                                        cwd=ROOT, timeout=60, check=True).stdout)
@@ -250,7 +255,97 @@ def test_the_command_fails_when_dev_goes_over_budget(tmp_path, capsys):
     prices = tmp_path / "expensive.toml"
     prices.write_text(_toml(expensive))
     assert cost_tool.main([str(SAMPLE / "dev.toml"), "--prices", str(prices)]) == 1
-    assert "over budget: tests/fixtures/sample/dev" in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert "over budget: tests/fixtures/sample/dev" in printed.err
+    assert re.search(r"^tests/fixtures/sample/dev +\$[\d,]+\.\d\d +\$80\.00 +OVER by "
+                     r"\$[\d,]+\.\d\d$", printed.out, re.M)
+
+
+def test_one_file_is_priced_alone_with_its_profiles_budget(tmp_path, capsys):
+    """`make cost CONFIG=FILE` runs `tools/cost.py FILE`: that file's stack only, no bootstrap
+    and no presets. The file states no budget: its profile's (lean, $40) is checked anyway, as
+    it is when a preset replaces a file that stated one."""
+    config = tmp_path / "lean.toml"
+    config.write_text('profile = "lean"\n' + MINIMAL_CONFIG)
+    assert cost_tool.main([str(config), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    [row] = report["summary"]
+    assert (row["stack"], row["budget_usd"], row["verdict"]) == ("lean", 40, "ok")
+    assert list(report["stacks"]) == ["lean"]
+    assert row["monthly_usd"] == report["stacks"]["lean"]["monthly_usd"] <= 40
+
+
+# --- the summary `make cost` opens with ---------------------------------------------------------
+
+def _summary_lines(table: str) -> list[str]:
+    """The lines between the heading and the first stack's detail."""
+    return table.split("\n\n")[1].splitlines()
+
+
+def test_the_summary_has_a_row_per_stack_with_its_total_budget_and_verdict():
+    # SMALL_STACK costs $18.60 at PRICES: within a $20 budget, $8.60 over a $10 one.
+    estimates = [estimate(name, SMALL_STACK, PRICES) for name in ("within", "over", "bootstrap")]
+    budgets = {"within": 20, "over": 10}
+    table = as_table(estimates, PRICES, budgets)
+    assert _summary_lines(table) == [
+        "stack      monthly  budget  verdict",
+        "within      $18.60  $20.00  ok",
+        "over        $18.60  $10.00  OVER by $8.60",
+        "bootstrap   $18.60       -  no budget",
+    ]
+    # the detail that follows states the same totals and verdicts
+    assert [line for line in table.splitlines() if " a month  (" in line] == [
+        "within: $18.60 a month  (budget $20.00: ok)",
+        "over: $18.60 a month  (budget $10.00: OVER by $8.60)",
+        "bootstrap: $18.60 a month  (no budget)",
+    ]
+    summary = as_json(estimates, PRICES, budgets)["summary"]
+    assert [(r["stack"], r["budget_usd"], r["over_by_usd"], r["verdict"]) for r in summary] == [
+        ("within", 20, None, "ok"), ("over", 10, 8.60, "OVER by $8.60"),
+        ("bootstrap", None, None, "no budget")]
+
+
+def test_a_stack_exactly_at_its_budget_is_within_it():
+    [row] = as_json([estimate("s", SMALL_STACK, PRICES)], PRICES, {"s": 18.60})["summary"]
+    assert (row["over_by_usd"], row["verdict"]) == (None, "ok")
+
+
+def test_the_summary_totals_are_the_details_totals(synth_dir):
+    command = [sys.executable, str(ROOT / "tools" / "cost.py"), "--stacks", str(synth_dir)]
+    table = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=60,
+                           check=True).stdout
+    rows = {line.split()[0]: line.split()[1] for line in _summary_lines(table)[1:]}
+    details = dict(re.findall(r"^(\S+): (\$[\d,]+\.\d\d) a month", table, re.M))
+    assert rows == details
+    assert set(rows) == {"bootstrap-stack", "dev-stack", "staging-stack", "prod-stack"}
+
+
+# --- every environment has a budget -------------------------------------------------------------
+
+@pytest.mark.parametrize("profile, budget", [
+    ("dev", 80), ("lean", 40),  # the product's targets
+    ("staging", 350), ("prod", 650),  # the shipped estimates with headroom (profiles.py)
+])
+def test_a_file_without_a_budget_gets_its_profiles(tmp_path, profile, budget):
+    config = tmp_path / "qa.toml"
+    config.write_text(f'profile = "{profile}"\n{MINIMAL_CONFIG}')
+    if profile == "prod":  # prod needs a domain and https callbacks
+        config.write_text(config.read_text() + '[ingress]\ndomain = "shop.example.com"\n'
+                          'hosted_zone_id = "Z0123456789EXAMPLE"\n[auth]\n'
+                          'callback_urls = ["https://shop.example.com/cb"]\n')
+    assert load_environment(config).cost.monthly_budget_usd == budget
+
+
+def test_every_shipped_stack_and_preset_is_within_its_budget(totals):
+    """`make cost` exits 1 otherwise: a preset that costs more than its profile's budget states
+    its own (examples/*.toml, [cost])."""
+    files = {**{f"{env}-stack": SAMPLE / f"{env}.toml"
+                for env in ("dev", "staging", "prod")},
+             **{f"examples/{p.stem}": p for p in (ROOT / "examples").glob("*.toml")}}
+    over = {label: (totals[label], load_environment(path).cost.monthly_budget_usd)
+            for label, path in files.items()
+            if totals[label] > load_environment(path).cost.monthly_budget_usd}
+    assert not over, over
 
 
 # Where the docs state a stack's total: a Markdown table row whose first cell is the stack's

@@ -16,9 +16,6 @@ RUNBOOK = ROOT / "docs" / "first-deploy.md"
 OUTSIDE = "../" + "shared"
 FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
-# `make adopt` is being added beside this runbook (issue 20). It is accepted only while the
-# Makefile lacks it, so the exception cannot outlive its reason: remove it once the target lands.
-PENDING_TARGETS = {"adopt"}
 # Set by ECS in every task, not by the task definition (Amazon ECS Developer Guide, "Amazon ECS
 # environment variables"): https://docs.aws.amazon.com/AmazonECS/latest/developerguide/
 # ecs-environment-variables.html
@@ -83,10 +80,8 @@ def test_the_runbook_names_only_make_targets_that_exist():
     makefile = (ROOT / "Makefile").read_text()
     targets = set(re.findall(r"^([a-z][a-z0-9-]*):", makefile, re.M))
     named = set(re.findall(r"\bmake ([a-z][a-z0-9-]*)", code(RUNBOOK.read_text())))
-    assert {"synth", "test", "cost"} <= named
-    assert PENDING_TARGETS.isdisjoint(targets), \
-        f"{PENDING_TARGETS & targets} exist now: remove them from PENDING_TARGETS"
-    assert named - targets - PENDING_TARGETS == set()
+    assert {"adopt", "synth", "test", "cost"} <= named
+    assert named - targets == set()
 
 
 def test_the_runbook_names_only_files_that_exist():

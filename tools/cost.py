@@ -1,12 +1,15 @@
-"""`make cost`: a monthly estimate per stack from what the project synthesizes.
+"""`make cost`: a monthly estimate per stack from what the project synthesizes, opening with a
+summary (stack, total, budget, verdict).
 
     bin/run python tools/cost.py                  config/*.toml, bootstrap and examples/*.toml
     bin/run python tools/cost.py --json           the same, machine-readable (for CI)
     bin/run python tools/cost.py examples/x.toml  only the given environment files
-    bin/run python tools/cost.py --stacks cdktf.out   stacks already synthesized
+                                                  (make cost CONFIG=examples/x.toml)
+    bin/run python tools/cost.py --stacks cdktf.out   stacks already synthesized, with the
+                                                  budgets of the environments that built them
 
-Exit status 1 when a stack is over the budget its file sets (`[cost] monthly_budget_usd`:
-config/dev.toml $80, examples/lean.toml $40); 2 on a config mistake.
+Exit status 1 when a stack is over its environment's budget (`[cost] monthly_budget_usd`, which
+every profile sets: dev $80, lean $40, staging $350, prod $650); 2 on a config mistake.
 """
 
 import argparse
@@ -19,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lib.config import ConfigError, config_paths, load_environments  # noqa: E402
-from lib.analysis.cost import as_json, as_table, estimate  # noqa: E402
+from lib.analysis.cost import estimate  # noqa: E402
+from lib.analysis.cost_report import as_json, as_table, summary  # noqa: E402
 from lib.analysis.pricing import PRICES_FILE, load_prices  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
@@ -33,14 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--prices", type=Path, default=PRICES_FILE, help="the price file")
     parser.add_argument("--stacks", type=Path, help="estimate this cdktf.out (or one stack "
-                        "directory) instead of synthesizing")
+                        "directory) instead of synthesizing; budgets from $PLATFORM_CONFIG or "
+                        "config/*.toml, by stack name")
     args = parser.parse_args(argv)
     prices = load_prices(args.prices)
     try:
         if args.stacks:
-            directories = _stack_dirs(args.stacks)
-            budgets: dict[str, float] = {}
-            stacks = _read(directories)
+            stacks = _read(_stack_dirs(args.stacks))
+            # The environments main.py would synthesize: the ones that built these stacks. With
+            # none, the summary says "no budget" for each stack.
+            paths = config_paths()
+            budgets = {c.stack_name: c.cost.monthly_budget_usd
+                       for c in (load_environments(paths) if paths else [])}
         else:
             environments = [] if args.configs else config_paths()
             singles = args.configs or sorted(EXAMPLES.glob("*.toml"))
@@ -53,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(as_json(estimates, prices, budgets), indent=2))
     else:
         print(as_table(estimates, prices, budgets))
-    over = [e.stack for e in estimates if e.stack in budgets and e.total > budgets[e.stack]]
+    over = [row.stack for row in summary(estimates, budgets) if row.over_by_usd is not None]
     if over:
         print(f"over budget: {', '.join(over)}", file=sys.stderr)
     return 1 if over else 0
@@ -87,8 +95,7 @@ def _synthesize(environments: list[Path], singles: list[Path]
             for d in synthesize(Path(tmp) / str(index), paths, account=account):
                 stacks[label or d.name] = json.loads((d / "cdk.tf.json").read_text())
             for c in configs:
-                if c.cost.monthly_budget_usd is not None:
-                    budgets[label or c.stack_name] = c.cost.monthly_budget_usd
+                budgets[label or c.stack_name] = c.cost.monthly_budget_usd
     return stacks, budgets
 
 

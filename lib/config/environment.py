@@ -70,7 +70,7 @@ class EnvironmentConfig(Section):
                                             description="EventBridge Scheduler jobs.")
     auth: AuthConfig = Field(description="`[auth]`: the Cognito user pool.")
     logs: LogsConfig = Field(default=LogsConfig(), description="`[logs]`: log retention.")
-    cost: CostConfig = Field(default=CostConfig(), description="`[cost]`: the budget.")
+    cost: CostConfig = Field(description="`[cost]`: the budget.")
     backend: BackendConfig = Field(default=BackendConfig(),
                                    description="`[backend]`: where Terraform keeps the state.")
     github: GithubConfig = Field(default=GithubConfig(),

@@ -4,6 +4,7 @@ is allowed>` (list items named by their `name`, unknown keys with "did you mean"
 """
 
 import difflib
+import json
 from typing import Any
 
 from pydantic import BaseModel
@@ -40,13 +41,37 @@ def describe(error: Any, data: dict[str, Any], root: type[BaseModel]) -> str:
         return f"{path}: must be {bounds} (got {got!r})"
     if kind == "value_error":
         return f"{path}: {error['msg'].removeprefix('Value error, ')}"
-    expected = {"int_parsing": "an integer", "int_type": "an integer", "int_from_float":
-                "a whole number", "bool_parsing": "true or false", "bool_type": "true or false",
-                "string_type": "a quoted string", "list_type": "a list [...]", "dict_type":
+    if kind in _WRITE:
+        return f"{path}: {_toml(got)} is not allowed: write {_WRITE[kind]}"
+    expected = {"string_type": "a quoted string", "list_type": "a list [...]", "dict_type":
                 "a table", "model_type": "a table", "model_attributes_type": "a table"}
     if kind in expected:
-        return f"{path}: must be {expected[kind]} (got {got!r})"
+        return f"{path}: must be {expected[kind]} (got {_toml(got)})"
     return f"{path}: {error['msg']}"
+
+
+# The config is strict (fields.Section): a boolean or number field takes only that TOML type, so
+# "yes", "on", 1 or "true" for a boolean are refused rather than read as true, and true (Python's
+# bool is an int) or "2" for a number are refused rather than read as 1 or 2.
+_WRITE = {
+    "bool_type": "true or false (a TOML boolean, without quotes)",
+    "int_type": "a whole number (a TOML integer, without quotes or a decimal point)",
+    "float_type": "a number such as 80 or 12.5 (without quotes)",
+    "finite_number": "a finite number",
+}
+
+
+def _toml(value: Any) -> str:
+    """A value as the TOML file spells it: "yes" quoted, true in lower case."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    return str(value)
 
 
 def _field_path(loc: tuple[Any, ...], data: Any) -> str:

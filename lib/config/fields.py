@@ -264,9 +264,12 @@ InterfaceEndpoint = Literal[catalog.INTERFACE_ENDPOINTS]  # type: ignore[valid-t
 
 
 class Section(BaseModel):
-    """Base of every config section: unknown keys are errors (a typo must not be ignored)."""
+    """Base of every config section: unknown keys are errors (a typo must not be ignored), and
+    every value must have its field's TOML type: a boolean is true or false, never "yes", "on" or
+    1 (which pydantic would otherwise read as true); an integer is never true, "2" or 2.0; a float
+    takes an integer too but never a boolean, a string, inf or nan."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def computed_default(text: str) -> dict[str, str]:

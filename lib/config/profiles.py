@@ -47,6 +47,7 @@ _DEV: dict[str, Any] = {
     # Pull requests plan dev with its plan role; staging's and prod's plan only merged code.
     "github": {"plan_on_pull_requests": True},
     "services": _SEED_SERVICES,
+    "cost": {"monthly_budget_usd": 80},
 }
 # The seed designs' environment table (Graviton classes: cheaper for the same size).
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -64,6 +65,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "compute": {"platform": "apprunner", "capacity": "spot"},
         "services": [{"name": "api", "kind": "web", "port": 8080, "health_check_path": "/health",
                       "access": ["database", "cache"], "max_tasks": 3}],
+        "cost": {"monthly_budget_usd": 40},
     },
     "staging": {
         "prevent_destroy": True,
@@ -76,6 +78,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "compute": {"capacity": "mixed"},
         "ingress": {"deletion_protection": True},
         "services": _SEED_SERVICES,
+        "cost": {"monthly_budget_usd": 350},
     },
     "prod": {
         "prevent_destroy": True,
@@ -88,6 +91,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "compute": {"capacity": "fargate"},
         "ingress": {"deletion_protection": True},
         "services": _PROD_SERVICES,
+        "cost": {"monthly_budget_usd": 650},
     },
 }
 
