@@ -5,8 +5,9 @@ ResourceInitializationError for a secret...). The deploy workflow runs it when a
 Terraform's timeout while waiting for steady state names none of this.
 
 Read-only: `aws ecs describe-services`, `list-tasks` and `describe-tasks` through the AWS CLI,
-with the caller's credentials, in the environment's region. ECS keeps a stopped task visible for
-at least an hour (Amazon ECS Developer Guide, "Viewing Amazon ECS stopped task errors").
+with the caller's credentials, in the environment's region. ECS lists a stopped task for at least an
+hour (AWS Knowledge Center, "How do I troubleshoot Amazon ECS tasks stopping or failing to
+start?").
 """
 
 import json
