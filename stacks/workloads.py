@@ -91,9 +91,16 @@ def add_services(stack: "EnvironmentStack") -> None:
                 ingress=lb.ingress if svc.kind == "web" else None,
                 log_key_arn=stack.logs_key.arn, log_retention_days=c.logs.retention_days,
                 otel_sidecar=c.observability.otel_sidecar,
+                internet_egress=c.network.nat != "none",
                 consumes=stack.messaging.access(svc.queue) if svc.queue else None,
                 **common(svc)))
     stack.outputs.update(url=lb.url, cluster_name=cluster.name)
+    awaiting = [name for name, service in stack.services.items() if service.awaiting_image]
+    if awaiting:
+        stack.outputs["first_image"] = (
+            f"{', '.join(awaiting)}: no task starts until CI pushes an image (a VPC without NAT "
+            f"cannot pull the public placeholder); run .github/workflows/images.yml with "
+            f"environment = {c.environment}, source = build, for each.")
     if lb.name_servers is not None:  # a zone this stack creates: its parent must delegate to it
         stack.outputs.update(name_servers=lb.name_servers, hosted_zone_id=lb.hosted_zone_id)
     if lb.awaiting_delegation:

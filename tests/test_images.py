@@ -180,3 +180,52 @@ def test_the_deploy_role_may_do_what_images_yml_does_and_no_more(bootstrap, env)
     for action in sorted(a for a in actions if resource(a, other) != "*"):
         assert contracts.decide(statements, action, resource(action, other),
                                 context=context(other)) != "allow", action
+
+
+def test_the_workflow_reads_project_region_and_platform_from_config():
+    """No project or region is written into images.yml: the config job reads them, and the CPU
+    architecture, from config/<environment>.toml (tools/workflow_env.py); the source of a
+    promotion from its own file."""
+    flow = workflow()
+    text = WORKFLOW.read_text()
+    assert "webplat" not in text and "us-east-1" not in text
+    assert "PROJECT" not in flow.get("env", {}) and "REGION" not in flow.get("env", {})
+    run = steps("config")["Read the environment's config"]["run"]
+    assert 'tools/workflow_env.py "$ENVIRONMENT" "$SERVICE" >> "$GITHUB_OUTPUT"' in run
+    assert 'tools/workflow_env.py "$SOURCE" "$SERVICE" | sed \'s/^/source_/\'' in run
+    outputs = flow["jobs"]["config"]["outputs"]
+    for job, prefix in (("deploy", ""), ("export", "source_")):
+        assert flow["jobs"][job]["env"] == {
+            "PROJECT": f"${{{{ needs.config.outputs.{prefix}project }}}}",
+            "REGION": f"${{{{ needs.config.outputs.{prefix}region }}}}"}, job
+        assert "config" in flow["jobs"][job]["needs"]
+        for key in ("project", "region"):
+            assert outputs[prefix + key] == f"${{{{ steps.config.outputs.{prefix}{key} }}}}"
+
+
+def test_the_build_targets_the_configured_platform_through_buildx_and_qemu():
+    """GitHub's ubuntu-latest runners are x86_64: an arm64 image needs QEMU's binfmt handlers
+    registered, and buildx, before the build (Docker docs, "Multi-platform builds")."""
+    deploy = steps("deploy")
+    names = list(deploy)
+    push = deploy["Push the commit's image, once"]
+    assert names.index("docker/setup-qemu-action@v3") < names.index(
+        "docker/setup-buildx-action@v3") < names.index("Push the commit's image, once")
+    assert push["env"]["PLATFORM"] == "${{ needs.config.outputs.platform }}"
+    builds = [line.strip() for line in push["run"].splitlines()
+              if line.strip().startswith("docker") and "build" in line]
+    assert builds == ['docker buildx build --platform "$PLATFORM" --provenance=false --push \\']
+    assert "docker push" not in push["run"] and "linux/arm64" not in push["run"]
+
+
+def test_a_failed_rollout_prints_the_services_events():
+    deploy = steps("deploy")
+    why = deploy["Say why the service did not become stable"]
+    assert why["if"] == "${{ failure() && steps.roll.outcome == 'failure' }}"
+    assert deploy["Roll the service onto the digest"]["id"] == "roll"
+    assert "services[0].events[:5]" in why["run"]
+    environment = yaml.safe_load((WORKFLOW.parent / "deploy-environment.yml").read_text())
+    after = {s.get("name"): s for s in environment["jobs"]["deploy"]["steps"]}
+    step = after["Say why the services did not become stable"]
+    assert step["if"] == "${{ failure() && steps.deploy.outcome == 'failure' }}"
+    assert step["run"] == 'bin/run python tools/service_events.py "${{ inputs.environment }}"'

@@ -11,6 +11,7 @@ from lib.core import aws
 from lib.core.iam import service_role
 from lib.core.naming import Naming
 from lib.serverless.scheduler import TaskTarget
+from lib.compute.first_image import PLACEHOLDER_IMAGE, placeholder_command
 from lib.compute.load_balancer import Ingress
 from lib.compute.service_access import secret_read_statements, service_access
 from lib.compute.service_spec import ServiceSpec
@@ -56,6 +57,9 @@ class ContainerServiceProps:
     # The project's ECR repository the execution role may pull from; None for an external image
     # (which Terraform then deploys as written).
     repository_arn: str | None
+    # Whether the private subnets reach the internet (NAT): where they do, a built service's first
+    # task definition runs the public placeholder (first_image.py) instead of `image`.
+    internet_egress: bool
     cluster_name: str
     capacity_strategy: list[tuple[str, int, int]]  # (capacity provider, base, weight)
     architecture: str  # arm64 or x86_64
@@ -91,14 +95,19 @@ class ContainerService(Construct):
       join the application tier's group, the only one the stores admit.
     - Deployment: rolling 200/100 with the circuit breaker and rollback. Built images are
       deployed by CI, so Terraform ignores the service's task definition and desired count
-      (autoscaling owns that); external images are deployed by Terraform.
+      (autoscaling owns that); external images are deployed by Terraform. Until CI's first
+      deploy a built service runs the public placeholder (`first_image.py`), which answers the
+      health check, and Terraform waits for every service to become stable. Without internet
+      egress the placeholder cannot be pulled: the first task definition then names `image` in
+      the project's repository, which nothing has pushed yet, so Terraform does not wait for
+      that service (`awaiting_image`: the stack says what to push first).
     - Autoscaling between min and max tasks on CPU, memory and (web) ALB requests per target;
       a worker with a queue scales on that queue's backlog instead (see `_scale_on_backlog`).
 
-    Outputs: `service_name`, `security_group_id`, `network_security_group_ids` (all the task
-    joins), `log_group_name`, `task_role_arn`, `execution_role_arn`, `target_group_arn` (web
-    only), `task_family`, `capacity_strategy`, `schedule_target(cluster_arn)` (for a
-    scheduled job that runs one task of this service).
+    Outputs: `service_name`, `awaiting_image`, `security_group_id`,
+    `network_security_group_ids` (all the task joins), `log_group_name`, `task_role_arn`,
+    `execution_role_arn`, `target_group_arn` (web only), `task_family`, `capacity_strategy`,
+    `schedule_target(cluster_arn)` (for a scheduled job that runs one task of this service).
     """
 
     def __init__(self, scope: Construct, id: str, props: ContainerServiceProps):
@@ -126,8 +135,15 @@ class ContainerService(Construct):
         self.execution_role_arn: str = execution_role.arn
         self.task_role_arn: str = task_role.arn
 
+        # An image built into the project's repository is rolled out by CI (images.yml), which
+        # registers new task definitions: Terraform must not roll them back.
+        built_by_ci = props.repository_arn is not None
+        placeholder = built_by_ci and props.internet_egress
+        # No task of it can start before CI pushes an image: a wait would only time out.
+        self.awaiting_image: bool = built_by_ci and not props.internet_egress
         task = self._task_definition(props, self.execution_role_arn, self.task_role_arn,
-                                     self.log_group_name, access.environment, access.secrets)
+                                     self.log_group_name, access.environment, access.secrets,
+                                     placeholder)
         self.security_group_id: str = self._security_group(props)
         self.network_security_group_ids: list[str] = [self.security_group_id] + (
             [props.app_security_group_id] if uses_data_store else [])
@@ -137,9 +153,6 @@ class ContainerService(Construct):
             target_group_arn, target_group_arn_suffix, rule = self._target(props)
         self.target_group_arn: str | None = target_group_arn
         self.target_group_arn_suffix: str | None = target_group_arn_suffix
-        # An image built into the project's repository is rolled out by CI (images.yml), which
-        # registers new task definitions: Terraform must not roll them back.
-        built_by_ci = props.repository_arn is not None
         ecs = aws.ecs_service
         service = ecs.EcsService(
             self, "service", name=n.name(svc.name), cluster=props.cluster_name,
@@ -159,7 +172,10 @@ class ContainerService(Construct):
             deployment_circuit_breaker=ecs.EcsServiceDeploymentCircuitBreaker(
                 enable=True, rollback=True),
             propagate_tags="SERVICE", enable_ecs_managed_tags=True,
-            wait_for_steady_state=False,
+            # A deploy fails (after the provider's 20-minute create/update timeout) unless the
+            # service's tasks start and pass their health checks: tools/service_events.py then
+            # says why. The local target turns it off (lib/targets/local.py).
+            wait_for_steady_state=not self.awaiting_image,
             depends_on=[rule] if rule else None,
             lifecycle=TerraformResourceLifecycle(
                 ignore_changes=["desired_count", "task_definition"] if built_by_ci
@@ -197,11 +213,11 @@ class ContainerService(Construct):
 
     def _task_definition(self, props: ContainerServiceProps, execution_role_arn: str,
                          task_role_arn: str, log_group_name: str, environment: dict[str, str],
-                         secrets: dict[str, str]):
+                         secrets: dict[str, str], placeholder: bool):
         n, svc = props.naming, props.settings
         container = {
             "name": svc.name,
-            "image": props.image,
+            "image": PLACEHOLDER_IMAGE if placeholder else props.image,
             "essential": True,
             "portMappings": [{"containerPort": svc.port, "protocol": "tcp"}] if svc.port else [],
             "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
@@ -214,6 +230,8 @@ class ContainerService(Construct):
             "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp"}],
             "linuxParameters": {"initProcessEnabled": True},  # reap zombies, forward signals
         }
+        if placeholder:
+            container["command"] = placeholder_command(svc.name, svc.port, svc.health_check_path)
         containers = [container]
         if props.otel_sidecar:
             containers.append({

@@ -72,8 +72,8 @@ class ImageRepository(Construct):
     `immutable_tags` is off), and `lifecycle_rules`: images a running task definition names
     (tagged `deployed-*` by the deploy) never expire; besides them the repository keeps the last
     `keep_release_images` images tagged `v*` and the last `keep_sha_images` tagged `sha-*`, and
-    expires untagged images after `untagged_image_days`. Tags that match no rule (the first task
-    definition's `bootstrap`) never expire.
+    expires untagged images after `untagged_image_days`. Tags that match no rule (a service's
+    `image_tag`, if pushed) never expire.
 
     Outputs: `url`, `arn`, `name`.
     """

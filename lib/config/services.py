@@ -36,8 +36,12 @@ class ServiceConfig(Section):
     image: str = Field(default="ecr",
                        description="`ecr`: built into this project's repository and deployed by "
                                    "CI; or a full image reference Terraform deploys as written.")
-    image_tag: ImageTag = Field(default="bootstrap", description="The tag of the first task "
-                                                                 "definition, before CI deploys.")
+    image_tag: ImageTag = Field(
+        default="bootstrap",
+        description="The tag App Runner deploys, and on ECS the tag of the first task definition "
+                    "in a VPC without NAT (push it first); with NAT an ECS service starts on a "
+                    "public placeholder until CI deploys (README, \"How an image reaches "
+                    "production\").")
     port: int | None = Field(default=None, ge=1, le=65535,
                              description="web (required): the container port the load balancer "
                                          "targets.")

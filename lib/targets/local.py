@@ -104,6 +104,10 @@ class LocalEmulatorAdjustments:
             # Its response-headers policy and SPA-rewrite function are not created (above).
             self._without_headers_policy(node)
             node.add_override("default_cache_behavior.function_association", None)
+        if isinstance(node, aws.ecs_service.EcsService):
+            # moto runs no task: a service reports 0 running of its desired count (unless
+            # MOTO_ECS_SERVICE_RUNNING says otherwise), so a wait for steady state never ends.
+            node.add_override("wait_for_steady_state", False)
         if isinstance(node, aws.subnet.Subnet):
             # moto answers 500 while Terraform waits on a subnet's IPv6 CIDR association: the
             # public subnets stay IPv4-only locally (the VPC keeps its IPv6 block and routes).
