@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, SynthStack, synthesize
+from conftest import ROOT, SAMPLE, SynthStack, synthesize
 from lib.config import load_environments
 from tools.service_events import report, targets
 from tools.workflow_env import workflow_values
@@ -151,7 +151,7 @@ def test_deploys_on_aws_wait_for_steady_state_and_the_local_target_does_not(
             assert service["wait_for_steady_state"] is True, (s.name, path)
     if stack.name != "dev-stack":
         return
-    local = synthesize(tmp_path, [ROOT / "config" / "dev.toml"], target="local")["dev-stack"]
+    local = synthesize(tmp_path, [SAMPLE / "dev.toml"], target="local")["dev-stack"]
     waits = {p: s["wait_for_steady_state"] for p, s in local.resources("aws_ecs_service").items()}
     assert len(waits) == 3 and not any(waits.values())
 
@@ -160,7 +160,7 @@ def test_deploys_on_aws_wait_for_steady_state_and_the_local_target_does_not(
 def without_nat(tmp_path_factory) -> SynthStack:
     """config/dev.toml without NAT, with the interface endpoints its services need."""
     directory = tmp_path_factory.mktemp("no-nat")
-    text = (ROOT / "config" / "dev.toml").read_text()
+    text = (SAMPLE / "dev.toml").read_text()
     text = re.sub(r'nat = "instance".*\ninterface_endpoints = \[\].*\n',
                   'nat = "none"\ninterface_endpoints = ["ecr.api", "ecr.dkr", "logs", "sqs"]\n',
                   text)
@@ -190,7 +190,7 @@ def test_without_nat_the_stack_says_what_to_push_first(without_nat):
 # --- saying why: tools/service_events.py ---------------------------------------------------
 
 def test_service_events_ask_about_the_services_the_stack_creates(dev):
-    [config] = load_environments([ROOT / "config" / "dev.toml"])
+    [config] = load_environments([SAMPLE / "dev.toml"])
     region, cluster, services = targets(config)
     assert region == "us-east-1"
     assert cluster == dev.resource("aws_ecs_cluster", "cluster/cluster")["name"]
@@ -257,11 +257,11 @@ def test_service_events_ask_ten_services_at_a_time():
 def test_images_build_for_the_configured_architecture(tmp_path):
     """Docker names the platforms linux/arm64 and linux/amd64 (Docker docs, "Multi-platform
     builds"); Fargate's ARM64 runs linux/arm64 images, X86_64 linux/amd64 ones."""
-    text = (ROOT / "config" / "dev.toml").read_text()
+    text = (SAMPLE / "dev.toml").read_text()
     assert "[compute]\n" in text
     (tmp_path / "dev.toml").write_text(text.replace("[compute]\n",
                                                     '[compute]\narchitecture = "x86_64"\n'))
-    [arm] = load_environments([ROOT / "config" / "dev.toml"])
+    [arm] = load_environments([SAMPLE / "dev.toml"])
     [intel] = load_environments([tmp_path / "dev.toml"])
     assert workflow_values(arm, "backend") == {"project": "webplat", "region": "us-east-1",
                                                "platform": "linux/arm64"}
