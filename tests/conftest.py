@@ -140,6 +140,27 @@ def every_stack(stacks, bootstrap, presets, fixture_stacks) -> dict[str, SynthSt
 
 
 @pytest.fixture(scope="session")
+def adopted(tmp_path_factory) -> dict[str, tuple[dict[str, SynthStack], dict[str, Path]]]:
+    """Every preset through `make adopt` into a scratch config/ (tools/adopt.py, project acme),
+    synthesized as `make synth` would: {preset: ({stack name: stack}, {stack name: its file})}.
+    tests/test_adopt.py checks them as config/ is checked; tests/test_policy.py scans them with
+    the project's own stacks, so the waivers a preset needs hold wherever it is adopted."""
+    import config_checks
+    from tools import adopt
+
+    built = {}
+    for preset in sorted(adopt.presets()):
+        root = tmp_path_factory.mktemp(f"adopted-{preset}")
+        (root / "config").mkdir()
+        files = adopt.adopt(adopt.arguments(preset, "acme", "210987654321"))
+        adopt.fit_budgets(files)  # as `make adopt` does before writing
+        for name, text in files.items():
+            (root / "config" / name).write_text(text)
+        built[preset] = config_checks.synthesize_dir(root / "config", root / "out")
+    return built
+
+
+@pytest.fixture(scope="session")
 def dev(stacks) -> SynthStack:
     return stacks["dev-stack"]
 

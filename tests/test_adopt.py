@@ -19,10 +19,9 @@ ACCOUNT = "210987654321"
 ZONE = "Z1111111111111"
 
 
-def arguments(preset: str = "portfolio", **overrides) -> argparse.Namespace:
-    values = {"preset": preset, "project": "acme", "account": ACCOUNT, "domain": "", "zone": "",
-              "repository": ""} | overrides
-    return argparse.Namespace(**values)
+def arguments(preset: str = "portfolio", project: str = "acme", account: str = ACCOUNT,
+              **options) -> argparse.Namespace:
+    return adopt_tool.arguments(preset, project, account, **options)
 
 
 def adopted(tmp_path: Path, preset: str, **overrides) -> Path:
@@ -94,8 +93,7 @@ def test_an_adopted_preset_is_one_project_in_one_account(tmp_path, preset, domai
 def test_a_mistake_is_one_line_and_nothing_is_written(overrides, line):
     before = snapshot(ROOT / "config")
     diagram = diagram_tool.OUTPUT.read_bytes()
-    args = [f"--{key}={value}" for key, value in vars(arguments(**{"preset": "portfolio",
-                                                                   **overrides})).items()]
+    args = [f"--{key}={value}" for key, value in vars(arguments(**overrides)).items()]
     result = run(["python", str(ROOT / "tools" / "adopt.py"), *args], cwd=ROOT)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith(line), result.stderr
@@ -128,13 +126,12 @@ def test_an_environment_whose_account_has_no_account_file_is_refused(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("preset", PRESETS)
-def test_every_adopted_preset_passes_the_config_checks(tmp_path, preset):
+def test_every_adopted_preset_passes_the_config_checks(adopted, preset):
     """What `make test` checks of config/ after `make adopt PRESET=<preset>` (the offline plan
     aside: each preset is planned as it is, tests/test_plan.py, and adopting changes names,
     domains and dev's protection, which the plan does not judge)."""
-    directory = adopted(tmp_path, preset)
-    checks.validate(directory)
-    stacks, built_from = checks.synthesize_dir(directory, tmp_path / "out")
+    stacks, built_from = adopted[preset]
+    checks.validate(next(iter(built_from.values())).parent)
     problems = (checks.rule_problems(stacks) + checks.over_budget(stacks, built_from)
                 + checks.unexplained_findings(stacks, built_from))
     assert problems == [], "\n".join(problems)

@@ -1,5 +1,6 @@
 """Checkov over every stack the project synthesizes (the sample config in tests/fixtures/sample,
-its bootstrap stack, every examples/ preset, every tests/fixtures stack): zero findings that
+its bootstrap stack, every examples/ preset, every tests/fixtures stack, every preset adopted
+by `make adopt`): zero findings that
 policy/checkov-skips.toml does not explain, through the matcher in tests/waivers.py, and no
 waiver that explains nothing. Prints passed/failed/skipped counts per stack at the end of the
 run."""
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from checkov_scan import scan, verdict as judged
-from conftest import ENVIRONMENTS, ROOT, SAMPLE
+from conftest import ENVIRONMENTS, ROOT, SAMPLE, SynthStack
 from lib.config import load_environment
 
 pytestmark = pytest.mark.slow
@@ -29,14 +30,26 @@ def config_files() -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def scanned(every_stack) -> dict[str, dict[str, list]]:
-    """{stack label: {"passed": [check, ...], "failed": [check, ...]}}"""
-    return scan(every_stack)
+def scanned_stacks(every_stack, adopted) -> dict[str, SynthStack]:
+    """The project's own stacks and every preset adopted (conftest's `adopted`): a waiver is
+    needed where some stack needs it, and every finding of each is explained."""
+    return {**every_stack, **{f"adopted {preset}: {name}": stack
+                              for preset, (stacks, _) in adopted.items()
+                              for name, stack in stacks.items()}}
 
 
 @pytest.fixture(scope="module")
-def verdict(scanned, every_stack):
-    verdict = judged(every_stack, config_files(), scanned)
+def scanned(scanned_stacks) -> dict[str, dict[str, list]]:
+    """{stack label: {"passed": [check, ...], "failed": [check, ...]}}"""
+    return scan(scanned_stacks)
+
+
+@pytest.fixture(scope="module")
+def verdict(scanned, scanned_stacks, adopted):
+    files = config_files() | {f"adopted {preset}: {name}": path
+                              for preset, (_, built_from) in adopted.items()
+                              for name, path in built_from.items()}
+    verdict = judged(scanned_stacks, files, scanned)
     for label, outcome in scanned.items():
         skipped = sum(f.stack == label for found in verdict.waived.values() for f in found)
         REPORT[label] = {"passed": len(outcome["passed"]),
@@ -44,8 +57,8 @@ def verdict(scanned, every_stack):
     return verdict
 
 
-def test_checkov_ran_its_checks_on_every_stack(scanned, every_stack):
-    assert sorted(scanned) == sorted(every_stack)
+def test_checkov_ran_its_checks_on_every_stack(scanned, scanned_stacks):
+    assert sorted(scanned) == sorted(scanned_stacks)
     for label, outcome in scanned.items():
         assert len(outcome["passed"]) >= 40, label
 

@@ -20,6 +20,8 @@ commands are printed.
 """
 
 import argparse
+import json
+import math
 import re
 import sys
 import tempfile
@@ -109,6 +111,8 @@ class Toml:
 def literal(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     raise TypeError(value)
@@ -191,6 +195,41 @@ def adopt(args: argparse.Namespace) -> dict[str, str]:
     return files
 
 
+def fit_budgets(files: dict[str, str]) -> list[str]:
+    """A design whose estimate is over the budget its file would have (a prod preset's dev
+    under the dev profile's $80) gets the estimate plus a quarter, rounded up to $10, as its
+    `cost.monthly_budget_usd`, said in a comment: the budget then guards against growth, as
+    `make cost` and `make test` check it. Returns one line per budget set."""
+    from lib.analysis.cost import estimate
+    from lib.analysis.pricing import load_prices
+    from stacks.app import synthesize
+
+    notes = []
+    with tempfile.TemporaryDirectory(prefix="adopt-cost-") as tmp:
+        paths = []
+        for name, text in files.items():
+            if name != ACCOUNT_FILE:
+                paths.append(Path(tmp) / name)
+                paths[-1].write_text(text)
+        stacks = {d.name: d for d in synthesize(Path(tmp) / "out", paths)}
+        prices = load_prices()
+        for path, config in zip(paths, load_environments(paths)):
+            document = json.loads((stacks[config.stack_name] / "cdk.tf.json").read_text())
+            total = estimate(config.stack_name, document, prices).total
+            budget = config.cost.monthly_budget_usd
+            if total <= budget:
+                continue
+            fitted = math.ceil(total * 1.25 / 10) * 10
+            doc = Toml(files[path.name])
+            doc.set("cost", "monthly_budget_usd", fitted,
+                    f"make adopt: this design's estimate (${total:,.2f}) and a quarter more; "
+                    f"${budget:,.0f} was the budget")
+            files[path.name] = doc.text()
+            notes.append(f"config/{path.name}: cost.monthly_budget_usd = {fitted}: the estimate "
+                         f"is ${total:,.2f} a month, over the ${budget:,.0f} this file had")
+    return notes
+
+
 def check(files: dict[str, str], args: argparse.Namespace) -> None:
     """Load config/ as it would be after writing `files`, with `make synth`'s rules; the problems
     name config/<file>. Also: dev is disposable and no preset domain survives."""
@@ -214,26 +253,40 @@ def check(files: dict[str, str], args: argparse.Namespace) -> None:
                            f"{args.preset} keeps it from being destroyed: report this"])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", required=True, help="an examples/ preset, e.g. portfolio")
-    parser.add_argument("--project", required=True, help="your project's name")
-    parser.add_argument("--account", required=True, help="your AWS account id (12 digits)")
-    parser.add_argument("--domain", default="", help="prod's domain (with --zone)")
-    parser.add_argument("--zone", default="", help="the Route 53 zone id of --domain")
-    parser.add_argument("--repository", default="",
+def parser() -> argparse.ArgumentParser:
+    parsed = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parsed.add_argument("--preset", required=True, help="an examples/ preset, e.g. portfolio")
+    parsed.add_argument("--project", required=True, help="your project's name")
+    parsed.add_argument("--account", required=True, help="your AWS account id (12 digits)")
+    parsed.add_argument("--domain", default="", help="prod's domain (with --zone)")
+    parsed.add_argument("--zone", default="", help="the Route 53 zone id of --domain")
+    parsed.add_argument("--repository", default="",
                         help="owner/name of the GitHub repository that deploys (account.toml)")
-    args = parser.parse_args(argv)
+    return parsed
+
+
+def arguments(preset: str, project: str, account: str, **options: str) -> argparse.Namespace:
+    """The arguments of `make adopt PRESET= PROJECT= ACCOUNT= ...` (options: domain, zone,
+    repository), as the command line gives them."""
+    return parser().parse_args([f"--preset={preset}", f"--project={project}",
+                                f"--account={account}",
+                                *(f"--{key}={value}" for key, value in options.items())])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
         files = adopt(args)
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
+    notes = fit_budgets(files)
     CONFIG_DIR.mkdir(exist_ok=True)
     for name, text in files.items():
         (CONFIG_DIR / name).write_text(text)
     print(f"wrote config/{', config/'.join(files)} from examples/ preset {args.preset} "
           f"(project {args.project}, account {args.account})")
+    print("\n".join(notes) or "every environment's estimate is within its budget")
     from tools import diagram
     diagram.main([])
     github = load_account().github
