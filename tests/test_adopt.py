@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import config_checks as checks
-from conftest import ROOT, run, snapshot
+from conftest import ROOT, SAMPLE, run, snapshot
 from lib.config import ConfigError, load_account, load_environment
 from tools import adopt as adopt_tool
 from tools import diagram as diagram_tool
@@ -122,6 +122,38 @@ def test_an_environment_whose_account_has_no_account_file_is_refused(tmp_path):
         'project = "acme"', 'project = "portfolio"'))
     with pytest.raises(ConfigError, match="project: 'portfolio' differs from 'acme'"):
         checks.validate(directory)
+
+
+def test_make_adopt_writes_config_redraws_the_diagram_and_says_what_next(tmp_path, monkeypatch,
+                                                                         capsys):
+    """The command's own path (tools/adopt.py main, as `make adopt` runs it), on a scratch
+    config/ and diagram: seed 001's prod design as dev is over the dev profile's $80, so dev
+    gets a budget of its own, said on the terminal and in the file."""
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "account.toml").write_text((SAMPLE / "account.toml").read_text())
+    for module in (adopt_tool, diagram_tool):
+        monkeypatch.setattr(module, "CONFIG_DIR", config)
+    monkeypatch.setattr(diagram_tool, "ACCOUNT", config / "account.toml")
+    monkeypatch.setattr(diagram_tool, "ROOT", tmp_path)
+    monkeypatch.setattr(diagram_tool, "OUTPUT", tmp_path / "architecture.md")
+    assert adopt_tool.main(["--preset=fastify-monorepo", "--project=acme",
+                            f"--account={ACCOUNT}", "--repository=acme/platform"]) == 0
+    out = capsys.readouterr().out
+    assert sorted(p.name for p in config.iterdir()) == [
+        "account.toml", "dev.toml", "prod.toml", "staging.toml"]
+    checks.validate(config)
+    assert load_account(config / "account.toml").github.repository == "acme/platform"
+    dev = load_environment(config / "dev.toml")
+    budget = dev.cost.monthly_budget_usd
+    assert budget > 80 and budget % 10 == 0
+    assert f"config/dev.toml: cost.monthly_budget_usd = {budget:.0f}: the estimate is $" in out
+    assert "make adopt: this design's estimate" in (config / "dev.toml").read_text()
+    assert "acme-dev" in (tmp_path / "architecture.md").read_text()
+    assert out.rstrip().splitlines()[-3:] == [
+        "  make test         the product's tests and the checks of your config/",
+        "  make cost         the monthly estimate of each stack against its budget",
+        "  bin/cdktf deploy bootstrap-stack   then dev-stack: docs/first-deploy.md"]
 
 
 @pytest.mark.slow

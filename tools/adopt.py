@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(notes) or "every environment's estimate is within its budget")
     from tools import diagram
     diagram.main([])
-    github = load_account().github
+    github = load_account(CONFIG_DIR / ACCOUNT_FILE).github
     if github is not None and not args.repository:
         print(f"config/account.toml: github.repository stays {github.repository}, the one "
               f"repository whose workflows may deploy (REPOSITORY=owner/name to change it)")
