@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 
 import pytest
 
@@ -270,9 +269,13 @@ def test_images_build_for_the_configured_architecture(tmp_path):
         workflow_values(arm, "docs")
 
 
-def test_workflow_env_prints_github_output_lines():
-    result = subprocess.run([sys.executable, "tools/workflow_env.py", "prod", "frontend"],
-                            cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert dict(line.split("=", 1) for line in result.stdout.splitlines()) == {
+def test_workflow_env_prints_github_output_lines(monkeypatch, capsys):
+    from tools import workflow_env
+    monkeypatch.setattr(workflow_env, "CONFIG_DIR", SAMPLE)
+    assert workflow_env.main(["prod", "frontend"]) == 0
+    assert dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines()) == {
         "project": "webplat", "region": "us-east-1", "platform": "linux/arm64"}
+    assert workflow_env.main(["prod"]) == 0  # what the deploy workflows read: no service
+    assert capsys.readouterr().out == "project=webplat\nregion=us-east-1\n"
+    assert workflow_env.main(["qa"]) == 2
+    assert capsys.readouterr().err.startswith("tests/fixtures/sample/qa.toml: no such")

@@ -229,3 +229,23 @@ def test_a_failed_rollout_prints_the_services_events():
     step = after["Say why the services did not become stable"]
     assert step["if"] == "${{ failure() && steps.deploy.outcome == 'failure' }}"
     assert step["run"] == 'bin/run python tools/service_events.py "${{ inputs.environment }}"'
+
+
+def test_no_workflow_names_a_project_or_region():
+    """A team's project and region are its config's: every workflow that takes AWS credentials
+    reads the region from config/<environment>.toml (tools/workflow_env.py) in an earlier
+    step, so `make adopt` is all it takes to point them elsewhere."""
+    for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
+        text = path.read_text()
+        assert "webplat" not in text and "us-east-1" not in text, path.name
+        for job_name, job in yaml.safe_load(text)["jobs"].items():
+            for i, step in enumerate(job.get("steps", [])):
+                if "configure-aws-credentials" not in step.get("uses", ""):
+                    continue
+                region = step["with"]["aws-region"]
+                source = re.fullmatch(
+                    r"\$\{\{ (?:steps\.(\w+)\.outputs|env)\.(?:REGION|region) \}\}", region)
+                assert source, (path.name, job_name, region)
+                if source.group(1):  # a step of this job that ran tools/workflow_env.py
+                    earlier = [s for s in job["steps"][:i] if s.get("id") == source.group(1)]
+                    assert earlier and "tools/workflow_env.py" in earlier[0]["run"], job_name
