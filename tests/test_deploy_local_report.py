@@ -15,23 +15,24 @@ from tools.local_failures import explain, terraform_errors
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# `cdktf deploy` against moto when the local target still created an ElastiCache parameter group:
-# moto answers 500 (the AWS SDK gives up after its retries). The cdktf CLI prefixes Terraform's
-# lines with the stack name and closes with an error of its own that names no resource.
+# `cdktf deploy` against moto when the local target still created an ElastiCache parameter group
+# (captured from a real cycle): moto answers 500 and the AWS SDK gives up after its retries. The
+# cdktf CLI puts the stack name before Terraform's `Error:` and the construct path after the
+# address.
 PARAMETER_GROUP_500 = """\
-dev-stack  aws_elasticache_parameter_group.cache_parameters_3F2A1B: Creating...
-dev-stack  ╷
-           │ Error: creating ElastiCache Parameter Group (shop-dev-redis): operation error \
-ElastiCache: CreateCacheParameterGroup, exceeded maximum number of attempts, 3, https response \
-error StatusCode: 500, RequestID: , error while deserializing xml error response: XML syntax \
-error on line 2: unquoted or missing attribute value in element
-           │
-           │   with aws_elasticache_parameter_group.cache_parameters_3F2A1B,
-           │   on cdk.tf.json line 812, in resource.aws_elasticache_parameter_group\
-.cache_parameters_3F2A1B:
-           │  812:       }
-           ╵
-Error: terraform apply failed
+1 Stack deploying     0 Stacks done     0 Stacks waiting
+dev-stack  Error: creating ElastiCache Parameter Group (portfolio-dev-redis-redis7): operation \
+error ElastiCache: CreateCacheParameterGroup, exceeded maximum number of attempts, 2, https \
+response error StatusCode: 500, RequestID: , error while deserializing xml error response: XML \
+syntax error on line 2: unquoted or missing attribute value in element
+
+             with aws_elasticache_parameter_group.cache_parameters_40CE81C8 (cache/parameters),
+             on cdk.tf.json line 1426, in resource.aws_elasticache_parameter_group\
+.cache_parameters_40CE81C8 (cache/parameters):
+           1426:       }
+
+0 Stacks deploying     1 Stack done     0 Stacks waiting
+Invoking Terraform CLI failed with exit code 1
 """
 # What moto's server logs for the same request.
 MOTO_NOT_IMPLEMENTED = """\
@@ -39,19 +40,25 @@ MOTO_NOT_IMPLEMENTED = """\
     raise NotImplementedError(f"The {action} action has not been implemented")
 NotImplementedError: The create_cache_parameter_group action has not been implemented
 """
-# `terraform destroy` of a DB instance created with deletion_protection = true. "The database
-# can't be deleted when deletion protection is enabled" (Amazon RDS API Reference,
-# DeleteDBInstance / DBInstance.DeletionProtection; RDS User Guide, "Deleting a DB instance").
+# `cdktf destroy` of a DB instance created with deletion_protection = true (captured from a real
+# cycle). "The database can't be deleted when deletion protection is enabled" (Amazon RDS API
+# Reference, DBInstance.DeletionProtection; RDS User Guide, "Deleting a DB instance"). A destroy's
+# diagnostic names no resource: the one Terraform started and never finished is the one.
 PROTECTED_DATABASE = """\
-aws_db_instance.database_main: Destroying... [id=db-M5ENSHXFPU6XHZ4G4ZEI5QIO2U]
+dev-stack  aws_db_instance.database_primary_D3810515 (database/primary): Destroying... \
+[id=db-M5ENSHXFPU6XHZ4G4ZEI5QIO2U]
+dev-stack  aws_kms_alias.messaging-key_alias_A8406F6A (messaging-key/alias): Destroying... \
+[id=alias/portfolio-dev-messaging]
+dev-stack  aws_kms_alias.messaging-key_alias_A8406F6A (messaging-key/alias): Destruction \
+complete after 0s
+dev-stack  Error: deleting RDS DB Instance (portfolio-dev-db): operation error RDS: \
+DeleteDBInstance, https response error StatusCode: 400, RequestID: N7bMSeXM, api error \
+InvalidParameterCombination: Cannot delete protected DB Instance, please disable deletion \
+protection and try again.
 
-Error: deleting RDS DB Instance (shop-dev-db): operation error RDS: DeleteDBInstance, https \
-response error StatusCode: 400, RequestID: s7agTiCM, api error InvalidParameterCombination: Cannot \
-delete protected DB Instance, please disable deletion protection and try again.
 
-  with aws_db_instance.database_main,
-  on cdk.tf.json line 301, in resource.aws_db_instance.database_main:
- 301:       }
+0 Stacks destroying     1 Stack done     0 Stacks waiting
+Invoking Terraform CLI failed with exit code 1
 """
 # Terraform itself refusing a destroy (Terraform docs, "The lifecycle Meta-Argument",
 # prevent_destroy), as Terraform 1.x prints it.
@@ -103,8 +110,8 @@ def test_a_server_error_is_the_emulators_even_without_its_log():
     # InternalFailure is HTTP 500 ("Common Errors", any AWS API reference); AWS's validation
     # answers 4xx, so against the emulator a 5xx is moto's.
     line = explain("deploy", PARAMETER_GROUP_500)
-    assert line.startswith("the emulator (moto) cannot CreateCacheParameterGroup ("), line
-    assert "StatusCode: 500" in line
+    assert line.startswith("the emulator (moto) cannot CreateCacheParameterGroup (HTTP 500) "
+                           "at aws_elasticache_parameter_group.cache_parameters_40CE81C8: "), line
 
 
 def test_a_call_moto_lacks_elsewhere_is_not_blamed_for_this_error():
@@ -114,7 +121,7 @@ def test_a_call_moto_lacks_elsewhere_is_not_blamed_for_this_error():
 
 def test_a_protected_database_asks_for_the_local_target_to_turn_the_guard_off():
     line = explain("destroy", PROTECTED_DATABASE)
-    assert line.startswith("destroy failed at aws_db_instance.database_main: deletion "
+    assert line.startswith("destroy failed at aws_db_instance.database_primary_D3810515: deletion "
                            "protection refuses it: turn it off for the local target, "
                            "aws_db_instance in PROTECTED in lib/targets/local.py"), line
 

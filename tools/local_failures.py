@@ -10,17 +10,25 @@ import re
 from dataclasses import dataclass
 
 ADJUSTMENTS = "lib/targets/local.py"
-# Terraform's diagnostics, also when the cdktf CLI prefixes each line with the stack name and
-# draws a box ("dev-stack  │ Error: ...").
+# Terraform's diagnostics, also as the cdktf CLI shows them: the stack name before `Error:`, the
+# construct path after the address ("with aws_x.cache_parameters_40CE81C8 (cache/parameters),").
 _ERROR = re.compile(r"^[^\n]*?\bError: (.+)$", re.MULTILINE)
-_WITH = re.compile(r"^[^\n]*?\bwith ([a-z][a-z0-9_]*)\.([\w-]+),", re.MULTILINE)
+_WITH = re.compile(r"^[^\n]*?\bwith ([a-z][a-z0-9_]*)\.([\w-]+)", re.MULTILINE)
 _PREVENT_DESTROY = re.compile(
     r"Resource ([a-z][a-z0-9_]*)\.([\w-]+) has lifecycle\.prevent_destroy")
+# Terraform's progress lines ("aws_db_instance.x (database/primary): Destroying... [id=...]"),
+# for a diagnostic without a `with` line (a destroy's): the one left unfinished is the one failed.
+_STARTED = re.compile(r"\b([a-z][a-z0-9_]*\.[\w-]+)(?: \([^)]*\))?: "
+                      r"(?:Creating|Destroying|Modifying)\.\.\.")
+_FINISHED = re.compile(r"\b([a-z][a-z0-9_]*\.[\w-]+)(?: \([^)]*\))?: "
+                       r"(?:Creation|Destruction|Modifications) complete")
 # The AWS SDK's "operation error <Service>: <Operation>" names the API call that failed.
 _OPERATION = re.compile(r"operation error ([\w ]+): (\w+)")
 _NOT_IMPLEMENTED = re.compile(r"NotImplementedError: The (\w+) action has not been implemented")
 # A server error from the emulator: AWS's own validation answers 4xx, so a 5xx is moto failing.
 _SERVER_ERROR = re.compile(r"StatusCode: 5\d\d|InternalFailure|not (?:yet |been )?implemented")
+_STATUS = re.compile(r"StatusCode: (\d+)")
+_API_ERROR = re.compile(r"api error (.+)")
 _NEVER_READY = re.compile(r"timeout while waiting for|unexpected state")
 _PROTECTED = re.compile(r"deletion protection|DeletionProtection|protected DB", re.IGNORECASE)
 # `# aws_sqs_queue.jobs will be updated in-place`; `~ redrive_policy = ...`; `~ origin {`.
@@ -41,12 +49,14 @@ class TerraformError:
 def terraform_errors(output: str) -> list[TerraformError]:
     """Each `Error:` diagnostic in `output` with the resource its `with` line names."""
     errors = []
+    unfinished = set(_STARTED.findall(output)) - set(_FINISHED.findall(output))
     matches = list(_ERROR.finditer(output))
     for i, match in enumerate(matches):
         block = output[match.end():matches[i + 1].start() if i + 1 < len(matches) else None]
         where = _WITH.search(block) or _PREVENT_DESTROY.search(block)
-        errors.append(TerraformError(match.group(1).strip().rstrip("│").strip(),
-                                     f"{where.group(1)}.{where.group(2)}" if where else None))
+        address = f"{where.group(1)}.{where.group(2)}" if where else \
+            next(iter(unfinished)) if len(unfinished) == 1 else None
+        errors.append(TerraformError(match.group(1).strip(), address))
     return errors
 
 
@@ -75,7 +85,7 @@ def explain(step: str, output: str, emulator_log: str = "") -> str:
     # the provider shrugged off earlier is not this error's cause.
     missing = call.lower() in {a.replace("_", "") for a in _NOT_IMPLEMENTED.findall(emulator_log)}
     if missing or _SERVER_ERROR.search(error.summary):
-        why = "not implemented" if missing else _short(error.summary)
+        why = "not implemented" if missing else _server_error(error.summary)
         return (f"the emulator (moto) cannot {call} ({why}){where}: add a local-target "
                 f"adjustment in {ADJUSTMENTS} for {error.resource_type or 'that resource'} "
                 "(like the existing aws_elasticache_replication_group in NOT_EMULATED)")
@@ -108,6 +118,14 @@ def explain_drift(plan: str) -> str:
             f"reports these back differently from what was sent, add them to DRIFTING in "
             f"{ADJUSTMENTS} (like aws_sqs_queue's redrive_policy); if real AWS would too, the "
             "construct has a perpetual diff")
+
+
+def _server_error(summary: str) -> str:
+    """"HTTP 500, InternalFailure: ..." from the SDK's long error, or the error itself."""
+    status = _STATUS.search(summary)
+    api_error = _API_ERROR.search(summary)
+    parts = [f"HTTP {status.group(1)}" if status else "", api_error.group(1) if api_error else ""]
+    return _short(", ".join(p for p in parts if p) or summary)
 
 
 def _short(text: str, limit: int = 200) -> str:
