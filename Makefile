@@ -96,9 +96,11 @@ bench: install
 mutate: install
 	$(RUN) python tools/mutate.py
 
-## deploy-local: moto on 127.0.0.1, cdktf deploy dev-stack, an empty second plan, destroy
+## deploy-local: moto on 127.0.0.1, cdktf deploy, an empty second plan, destroy, of one file:
+##               config/dev.toml, or CONFIG=path/to/env.toml; one line per step, and on a
+##               failure one line saying why and whose (README, "Local deploy")
 deploy-local: install
-	$(RUN) python tools/deploy_local.py
+	$(RUN) python tools/deploy_local.py $(or $(CONFIG),config/dev.toml)
 
 ## deploy-local-all: the same cycle for dev, prod and every preset, side by side (4 at a time,
 ##                   DEPLOY_LOCAL_JOBS), one line per stack

@@ -227,7 +227,7 @@ def pytest_collection_modifyitems(session, config, items):
         log = tempfile.TemporaryFile("w+")
         background["local_deploy"] = subprocess.Popen(
             [str(ROOT / "bin" / "run"), "python", str(ROOT / "tools" / "deploy_local.py"),
-             *(str(SAMPLE / f"{env}.toml") for env in LOCAL_DEPLOY_ENVIRONMENTS)],
+             "--json", *(str(SAMPLE / f"{env}.toml") for env in LOCAL_DEPLOY_ENVIRONMENTS)],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         background["local_deploy"].log = log
 

@@ -47,6 +47,15 @@ DANGLING_REFERENCES = {
         "network_configuration.egress_configuration.vpc_connector_arn":
             "arn:aws:apprunner:us-east-1:123456789012:vpcconnector/none/1/none"},
 }
+# Deletion protection, off locally whatever the file says: the cycle's destroy is part of what it
+# proves, protection would stop it halfway (prod, or a preset copied into dev), and an emulator
+# that is thrown away afterwards holds nothing to protect. tools/deploy_local.py says so on the
+# destroy line; the stacks leave prevent_destroy out for this target for the same reason.
+PROTECTED = {
+    "aws_db_instance": ("deletion_protection", False),
+    "aws_lb": ("enable_deletion_protection", False),
+    "aws_cognito_user_pool": ("deletion_protection", "INACTIVE"),
+}
 # Attributes the emulator reports back differently from what was sent: ignored locally so the
 # second plan is empty.
 DRIFTING = {
@@ -113,13 +122,9 @@ class LocalEmulatorAdjustments:
             # public subnets stay IPv4-only locally (the VPC keeps its IPv6 block and routes).
             node.add_override("ipv6_cidr_block", None)
             node.add_override("assign_ipv6_address_on_creation", None)
-        # The cycle destroys what it deploys: deletion protection would stop it halfway (prod).
-        if isinstance(node, aws.db_instance.DbInstance):
-            node.add_override("deletion_protection", False)
-        if isinstance(node, aws.lb.Lb):
-            node.add_override("enable_deletion_protection", False)
-        if isinstance(node, aws.cognito_user_pool.CognitoUserPool):
-            node.add_override("deletion_protection", "INACTIVE")
+        if kind in PROTECTED:
+            attribute, off = PROTECTED[kind]
+            node.add_override(attribute, off)
 
     @staticmethod
     def _without_headers_policy(distribution) -> None:
