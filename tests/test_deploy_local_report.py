@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT, SAMPLE
 from tools import deploy_local
 from tools.local_failures import explain, terraform_errors
-
-ROOT = Path(__file__).resolve().parent.parent
 
 # `cdktf deploy` against moto when the local target still created an ElastiCache parameter group
 # (captured from a real cycle): moto answers 500 and the AWS SDK gives up after its retries. The
@@ -188,11 +187,11 @@ def test_a_failed_cycle_is_one_line_and_a_log_outside_the_project(monkeypatch, c
     monkeypatch.setattr(deploy_local, "MOTO_PYTHON", Path(sys.executable))
     monkeypatch.setattr(deploy_local, "warm_plugin_cache", lambda: None)
     monkeypatch.setattr(deploy_local, "cycle", cycle)
-    assert deploy_local.main([str(ROOT / "config" / "dev.toml")]) == 1
+    assert deploy_local.main([str(SAMPLE / "dev.toml")]) == 1
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err and err == ""
     failed, log_line = out.strip().splitlines()
-    assert failed.split()[:5] == ["config/dev.toml", "FAILED", "at", "deploy_local.py", "after"]
+    assert failed.split()[:5] == ["tests/fixtures/sample/dev.toml", "FAILED", "at", "deploy_local.py", "after"]
     assert failed.endswith("internal error in tools/deploy_local.py: KeyError: 'a bug in the "
                            "cycle'")
     log = Path(log_line.split("full log: ")[1])
@@ -206,7 +205,7 @@ def test_an_error_outside_a_cycle_is_one_line_too(monkeypatch, capsys):
 
     monkeypatch.setattr(deploy_local, "MOTO_PYTHON", Path(sys.executable))
     monkeypatch.setattr(deploy_local, "warm_plugin_cache", broken)
-    assert deploy_local.main([str(ROOT / "config" / "dev.toml")]) == 2
+    assert deploy_local.main([str(SAMPLE / "dev.toml")]) == 2
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err and len(out.strip().splitlines()) == 1
     assert out.startswith("internal error in tools/deploy_local.py: OSError: no space left")
@@ -215,7 +214,7 @@ def test_an_error_outside_a_cycle_is_one_line_too(monkeypatch, capsys):
 
 def test_a_wrong_file_stops_before_anything_starts(tmp_path, monkeypatch, capsys):
     bad = tmp_path / "dev.toml"
-    bad.write_text((ROOT / "config" / "dev.toml").read_text().replace(
+    bad.write_text((SAMPLE / "dev.toml").read_text().replace(
         "[network]", "[network]\nnat_mode = \"single\"", 1))
     monkeypatch.setattr(deploy_local, "MOTO_PYTHON", Path(sys.executable))
     monkeypatch.setattr(deploy_local, "warm_plugin_cache", lambda: pytest.fail("started"))
