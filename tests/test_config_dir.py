@@ -1,8 +1,8 @@
 """config/ is the team's: whatever valid config it holds, these checks hold for it (and only
 these read it). They are the product's promises about any config: it loads, every environment
 has its account file, the stacks keep the contract rules and their budgets, checkov finds
-nothing the waivers do not explain for the stack's profile and settings, Terraform validates and
-plans every stack offline, the cdktf CLI sees every stack, and docs/architecture.md is its
+nothing the waivers do not explain for the stack's profile and settings, Terraform plans every
+stack offline (validating it first), the cdktf CLI sees every stack, and docs/architecture.md is its
 current diagram. tests/test_adopt.py runs the same checks over every preset adopted.
 """
 
