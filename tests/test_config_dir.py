@@ -2,8 +2,8 @@
 these read it). They are the product's promises about any config: it loads, every environment
 has its account file, the stacks keep the contract rules and their budgets, checkov finds
 nothing the waivers do not explain for the stack's profile and settings, Terraform plans every
-stack offline (validating it first), the cdktf CLI sees every stack, and docs/architecture.md is its
-current diagram. tests/test_adopt.py runs the same checks over every preset adopted.
+stack offline (validating it first), the cdktf CLI sees every stack, and docs/architecture.md is
+its current diagram. tests/test_adopt.py runs the same checks over every preset adopted.
 """
 
 import re

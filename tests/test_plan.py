@@ -1,6 +1,7 @@
 """`terraform plan` (which validates the configuration first) of every preset with placeholder
-credentials and no network: the provider's skip flags (PLATFORM_TARGET=offline) make it look nothing up. config/'s
-stacks get the same in tests/test_config_dir.py. Prints the resources to add per stack."""
+credentials and no network: the provider's skip flags (PLATFORM_TARGET=offline) make it look
+nothing up. config/'s stacks get the same in tests/test_config_dir.py. Prints the resources to
+add per stack."""
 
 import pytest
 
