@@ -13,13 +13,17 @@ from pathlib import Path
 
 import pytest
 
-# Before any cdktf import: arms the fast AWS import (lib/__init__.py).
-from stacks.app import synthesize as synthesize_stacks
-
 ROOT = Path(__file__).resolve().parent.parent
 # The product's tests run on this copy of the shipped config/, never on config/ itself, which is
-# the team's to change (tests/test_config_dir.py checks whatever config/ holds).
+# the team's to change (tests/test_config_dir.py checks whatever config/ holds, by its path).
+# Set before lib.config is imported, and inherited by every command a test runs: whatever reads
+# "config/" by default (load_account(), tools/*.py, main.py) reads the sample.
 SAMPLE = ROOT / "tests" / "fixtures" / "sample"
+CONFIG = ROOT / "config"
+os.environ["PLATFORM_CONFIG_DIR"] = str(SAMPLE)
+
+# Before any cdktf import: arms the fast AWS import (lib/__init__.py).
+from stacks.app import synthesize as synthesize_stacks  # noqa: E402
 ENVIRONMENTS = ("dev", "staging", "prod")
 # The least an environment file must say; tests add what they check.
 MINIMAL_CONFIG = """\

@@ -374,8 +374,8 @@ def test_unknown_environment_file_names_the_ones_that_exist(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_environments([tmp_path / "qa.toml"])
     assert caught.value.problems == [
-        f"{tmp_path / 'qa.toml'}: no such environment file (environments in config/: "
-        "dev, prod, staging)"]
+        f"{tmp_path / 'qa.toml'}: no such environment file (environments in "
+        "tests/fixtures/sample/: dev, prod, staging)"]  # the session's config/ (conftest)
 
 
 def test_two_files_for_one_environment_are_rejected(tmp_path):

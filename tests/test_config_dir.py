@@ -11,9 +11,9 @@ import re
 import pytest
 
 import config_checks as checks
-from conftest import ROOT, require_tool, run
+from conftest import CONFIG, ROOT, require_tool, run
 from lib.analysis.diagram import document
-from lib.config import CONFIG_DIR, ConfigError
+from lib.config import ENV_CONFIG_DIR, ConfigError
 from tools import diagram as diagram_tool
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -22,10 +22,10 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 @pytest.fixture(scope="module")
 def config_dir():
     try:
-        checks.validate(CONFIG_DIR)
+        checks.validate(CONFIG)
     except ConfigError as err:
         pytest.fail(f"config/ does not load (`make synth` says the same):\n{err}")
-    return CONFIG_DIR
+    return CONFIG
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +36,12 @@ def built(config_dir, tmp_path_factory):
 def test_no_other_test_reads_config():
     """The product's tests run on tests/fixtures/sample: one that read config/ would fail on a
     team's own config for no fault of the product."""
-    own = {"test_config_dir.py", "config_checks.py", "test_adopt.py"}
+    # conftest.py names it for these checks; test_adopt.py only snapshots it to show that a
+    # failed `make adopt` wrote nothing
+    own = {"test_config_dir.py", "config_checks.py", "conftest.py", "test_adopt.py"}
     readers = [p.name for p in sorted((ROOT / "tests").glob("*.py")) if p.name not in own
-               and 'ROOT / "config"' in p.read_text()]
+               and re.search(r'ROOT / "config"|from conftest import[^\n]*\bCONFIG\b',
+                             p.read_text())]
     assert readers == []
 
 
@@ -58,8 +61,9 @@ def test_every_environment_is_within_its_budget(built):
     assert problems == [], "\n".join(problems)
 
 
-def test_the_committed_diagram_is_current(built):
+def test_the_committed_diagram_is_current(built, monkeypatch):
     stacks, _ = built
+    monkeypatch.setattr(diagram_tool, "CONFIG_DIR", CONFIG)  # the session's is the sample
     names = [name for _, name in diagram_tool.environments()] + [diagram_tool.BOOTSTRAP]
     expected = document({name: stacks[name].json for name in names})
     committed = diagram_tool.OUTPUT.read_text()
@@ -89,7 +93,8 @@ def test_terraform_validates_and_plans_every_stack_offline(offline_stacks):
 @pytest.mark.slow
 def test_cdktf_list_shows_every_stack(built, tmp_path):
     require_tool("cdktf")
-    result = run(["cdktf", "list", "--output", str(tmp_path / "out")], cwd=ROOT)
+    result = run(["cdktf", "list", "--output", str(tmp_path / "out")], cwd=ROOT,
+                 **{ENV_CONFIG_DIR: str(CONFIG)})
     assert result.returncode == 0, result.stderr
     listed = re.findall(r"^(\S+-stack)\s", ANSI.sub("", result.stdout), re.MULTILINE)
     assert sorted(listed) == sorted(built[0])

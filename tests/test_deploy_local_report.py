@@ -230,6 +230,7 @@ def test_a_wrong_file_stops_before_anything_starts(tmp_path, monkeypatch, capsys
 ])
 def test_make_deploy_local_takes_one_file(arguments, expected):
     # -n prints the recipe without running it; -o install skips the prerequisite.
-    shown = subprocess.run(["make", "-n", "-o", "install", "deploy-local", *arguments],
+    shown = subprocess.run(["make", "--no-print-directory", "-n", "-o", "install", "deploy-local",
+                            *arguments],
                            cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert shown.strip().endswith(expected), shown

@@ -116,10 +116,10 @@ def test_every_seed_has_a_preset(presets):
 
 def test_presets_are_not_environments_of_this_project(monkeypatch):
     """examples/ is never picked up by the default synth (config/*.toml only)."""
-    from lib.config import ENV_CONFIG_FILES, config_paths
+    from lib.config import CONFIG_DIR, ENV_CONFIG_FILES, config_paths
 
     monkeypatch.delenv(ENV_CONFIG_FILES, raising=False)
-    assert config_paths() and all(p.parent.name == "config" for p in config_paths())
+    assert config_paths() and all(p.parent == CONFIG_DIR for p in config_paths())
 
 
 def test_the_readme_covers_every_preset():

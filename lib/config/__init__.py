@@ -34,8 +34,9 @@ from lib.config.environment import RESERVED_TAGS, EnvironmentConfig
 from lib.config.errors import ConfigError
 from lib.config.fields import Section
 from lib.config.identity import AuthConfig, SecretConfig
-from lib.config.loader import (ACCOUNT_FILE, CONFIG_DIR, DEFAULT_LOCAL_ENDPOINT, ENV_CONFIG_FILES,
-                               ENV_LOCAL_ENDPOINT, ENV_OUTDIR, ENV_SYNTH_WORKERS, ENV_TARGET,
+from lib.config.loader import (ACCOUNT_FILE, CONFIG_DIR, DEFAULT_LOCAL_ENDPOINT, ENV_CONFIG_DIR,
+                               ENV_CONFIG_FILES, ENV_LOCAL_ENDPOINT, ENV_OUTDIR,
+                               ENV_SYNTH_WORKERS, ENV_TARGET,
                                PROJECT_ROOT, check_accounts, config_paths, load_account,
                                load_accounts, load_environment, load_environments,
                                load_local_endpoint, load_outdir,
@@ -49,7 +50,7 @@ from lib.config.services import ServiceConfig
 from lib.core.target import Target
 
 __all__ = [
-    "ACCOUNT_FILE", "CONFIG_DIR", "DEFAULT_LOCAL_ENDPOINT", "ENV_CONFIG_FILES",
+    "ACCOUNT_FILE", "CONFIG_DIR", "DEFAULT_LOCAL_ENDPOINT", "ENV_CONFIG_DIR", "ENV_CONFIG_FILES",
     "ENV_LOCAL_ENDPOINT", "ENV_OUTDIR", "ENV_SYNTH_WORKERS", "ENV_TARGET", "PROFILE_DEFAULTS",
     "PROJECT_ROOT", "RESERVED_TAGS", "AccountConfig", "AlarmThresholds", "ApiConfig", "AuthConfig",
     "BackendConfig", "BaselineConfig", "CacheConfig", "ComputeConfig", "ConfigError",

@@ -20,7 +20,10 @@ from lib.config.profiles import PROFILE_DEFAULTS, apply_profile
 from lib.core.target import Target
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CONFIG_DIR = PROJECT_ROOT / "config"
+# The directory of environment and account files: config/, or $PLATFORM_CONFIG_DIR (the test
+# suite points it at its own sample, so nothing but tests/test_config_dir.py reads config/).
+ENV_CONFIG_DIR = "PLATFORM_CONFIG_DIR"
+CONFIG_DIR = Path(os.environ.get(ENV_CONFIG_DIR, "").strip() or PROJECT_ROOT / "config")
 ACCOUNT_FILE = "account.toml"  # the bootstrap stack `bootstrap-stack`
 # More accounts (one per environment is the recommended layout, README "Accounts"): each
 # config/account-<name>.toml builds its own bootstrap stack, `bootstrap-<name>-stack`.
@@ -42,8 +45,8 @@ def load_environment(path: Path) -> EnvironmentConfig:
     if not path.is_file():
         available = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.toml")
                                      if not is_account_file(p))) or "none"
-        raise ConfigError([f"{shown}: no such environment file (environments in config/: "
-                           f"{available})"])
+        raise ConfigError([f"{shown}: no such environment file (environments in "
+                           f"{_display(CONFIG_DIR)}/: {available})"])
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
