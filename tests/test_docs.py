@@ -14,6 +14,7 @@ RUNBOOK = ROOT / "docs" / "first-deploy.md"
 # The sibling folder the project was written beside; a clone does not have it. Built in two parts
 # so that this file does not match itself.
 OUTSIDE = "../" + "shared"
+PARENT = "ROOT." + "parent"
 FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 # Set by ECS in every task, not by the task definition (Amazon ECS Developer Guide, "Amazon ECS
@@ -52,6 +53,8 @@ def test_no_tracked_file_points_outside_the_repository():
         text = path.read_text(errors="ignore")
         if OUTSIDE in text:
             hits.append(f"{path.relative_to(ROOT)}: names {OUTSIDE}")
+        if path.suffix == ".py" and PARENT in text:  # code reading beside the checkout
+            hits.append(f"{path.relative_to(ROOT)}: reads {PARENT}")
         if path.suffix == ".md":
             for target in relative_links(path):
                 resolved = (path.parent / target).resolve()

@@ -88,11 +88,11 @@ def current_minor_of(seed: str, seed_version: str) -> str:
     RDS no longer creates (16.3, 15.4: retired in 2025), and a preset must deploy today, so it pins
     the newest minor of the seed's major from the dated catalog (pricing/aws-catalog.toml); RDS
     upgrades minors within a major by itself, so this is what the seed's database runs now. The
-    check stays tied to the seed: its text must still say that version (when the seeds are next to
-    the project), and the major must be the seed's."""
-    seeds = list((ROOT.parent / "shared" / "seeds").glob(f"{seed}_*.txt"))
-    if seeds:
-        assert seed_version in seeds[0].read_text(), (seed, seed_version)
+    check stays tied to the seed: each of its presets says, beside the version it pins, which one
+    the seed names, and the major must be the seed's."""
+    for preset in (p for p, s in PRESETS.items() if s == seed):
+        text = (ROOT / "examples" / f"{preset}.toml").read_text()
+        assert f"seed {seed}: PostgreSQL {seed_version}," in text, (preset, seed_version)
     major = int(seed_version.split(".")[0])
     assert major in catalog.POSTGRES, f"seed {seed}'s major {major} is past standard support"
     return catalog.newest_postgres_minor(major)
@@ -107,9 +107,8 @@ def maxmemory_policy(stack: SynthStack) -> str:
 # --- every preset -----------------------------------------------------------------------------
 
 def test_every_seed_has_a_preset(presets):
-    seeds = sorted(p.name[:3] for p in (ROOT.parent / "shared" / "seeds").glob("*.txt"))
-    if seeds:  # the seeds live next to the project; a bare clone has only the presets
-        assert sorted(set(PRESETS.values())) == seeds
+    # the five seed designs examples/README.md names, 000 to 004
+    assert sorted(set(PRESETS.values())) == ["000", "001", "002", "003", "004"]
     # examples/ may hold more than the seed presets (e.g. lean.toml); each one synthesizes
     assert set(PRESETS) <= set(presets)
 
