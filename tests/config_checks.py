@@ -15,8 +15,9 @@ from conftest import SynthStack, require_tool, run, synthesize
 from contracts import graphs, run as run_rule
 from delivery_rules import RULES as DELIVERY_RULES
 from lib.analysis.cost import estimate
+from lib.analysis.cost_report import Row
 from lib.analysis.pricing import load_prices
-from lib.config import check_accounts, load_account, load_environment, load_environments
+from lib.config import config_files, load_account, load_environment, load_environments
 from lib.config.loader import is_account_file
 from reachability import checks as reachability_checks
 from test_contracts_limits import check as name_check
@@ -28,23 +29,11 @@ OFFLINE = {"AWS_ACCESS_KEY_ID": "placeholder", "AWS_SECRET_ACCESS_KEY": "placeho
            "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1"}
 
 
-def files(directory: Path) -> tuple[list[Path], list[Path]]:
-    """(environment files, account files) of a config directory, as `make synth` reads it."""
-    tomls = sorted(directory.glob("*.toml"))
-    return [p for p in tomls if not is_account_file(p)], [p for p in tomls if is_account_file(p)]
-
-
-def validate(directory: Path) -> None:
-    """Every file loads and every environment has its account file (ConfigError otherwise)."""
-    environments, accounts = files(directory)
-    check_accounts(load_environments(environments), [load_account(p) for p in accounts])
-
-
 def synthesize_dir(directory: Path, outdir: Path, target: str = "aws"
                    ) -> tuple[dict[str, SynthStack], dict[str, Path]]:
     """({stack name: stack}, {stack name: the file it is built from}) of every stack of the
     directory: its environments and the bootstrap stack of each account file."""
-    environments, accounts = files(directory)
+    environments, accounts = config_files(directory)
     stacks = synthesize(outdir, environments, target=target, account=accounts)
     built_from = {load_account(p).stack_name: p for p in accounts}
     built_from |= {load_environment(p).stack_name: p for p in environments}
@@ -73,12 +62,13 @@ def over_budget(stacks: dict[str, SynthStack], built_from: dict[str, Path]) -> l
     prices = load_prices()
     problems = []
     for config in load_environments([p for p in built_from.values() if not is_account_file(p)]):
-        budget = config.cost.monthly_budget_usd
-        total = estimate(config.stack_name, stacks[config.stack_name].json, prices).total
-        if budget is not None and total > budget:
+        row = Row(config.stack_name, estimate(config.stack_name,
+                                              stacks[config.stack_name].json, prices).total,
+                  config.cost.monthly_budget_usd)  # make cost's own comparison
+        if row.over_by_usd is not None:
             problems.append(f"{config.source}: cost.monthly_budget_usd: the estimate is "
-                            f"${total:,.2f} a month, over the ${budget:,.2f} budget "
-                            f"(`make cost` itemizes it)")
+                            f"${row.monthly_usd:,.2f} a month, over the ${row.budget_usd:,.2f} "
+                            f"budget (`make cost` itemizes it)")
     return problems
 
 

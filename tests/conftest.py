@@ -155,13 +155,24 @@ def adopted(tmp_path_factory) -> dict[str, tuple[dict[str, SynthStack], dict[str
     built = {}
     for preset in sorted(adopt.presets()):
         root = tmp_path_factory.mktemp(f"adopted-{preset}")
-        (root / "config").mkdir()
         files = adopt.adopt(adopt.arguments(preset, "acme", "210987654321"))
         adopt.fit_budgets(files)  # as `make adopt` does before writing
-        for name, text in files.items():
-            (root / "config" / name).write_text(text)
+        adopt.write(files, root / "config")
         built[preset] = config_checks.synthesize_dir(root / "config", root / "out")
     return built
+
+
+@pytest.fixture(params=[f"{env}-stack" for env in ENVIRONMENTS])
+def stack(request, stacks) -> SynthStack:
+    """Each shipped environment's stack in turn: a test taking it runs for dev, staging and
+    prod."""
+    return stacks[request.param]
+
+
+@pytest.fixture(scope="session")
+def full(fixture_stacks) -> SynthStack:
+    """tests/fixtures/full.toml's stack: every switch the shipped environments leave off."""
+    return fixture_stacks["full-stack"]
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import pytest
 
 import config_checks as checks
 from conftest import ROOT, SAMPLE, run, snapshot
-from lib.config import ConfigError, load_account, load_environment
+from lib.config import ConfigError, load_account, load_config_dir, load_environment
 from tools import adopt as adopt_tool
 from tools import diagram as diagram_tool
 
@@ -28,9 +28,7 @@ def adopted(tmp_path: Path, preset: str, **overrides) -> Path:
     """The preset adopted into a scratch config/ (tools/adopt.py's `adopt`, which writes nothing
     itself)."""
     directory = tmp_path / "config"
-    directory.mkdir()
-    for name, text in adopt_tool.adopt(arguments(preset, **overrides)).items():
-        (directory / name).write_text(text)
+    adopt_tool.write(adopt_tool.adopt(arguments(preset, **overrides)), directory)
     return directory
 
 
@@ -110,7 +108,7 @@ def test_an_environment_whose_account_has_no_account_file_is_refused(tmp_path):
     dev = directory / "dev.toml"
     dev.write_text(dev.read_text().replace(ACCOUNT, "111122223333"))
     with pytest.raises(ConfigError) as refused:
-        checks.validate(directory)
+        load_config_dir(directory)
     assert str(refused.value) == (
         f"{dev}: account_id: 111122223333 is in no account file ({directory / 'account.toml'}: "
         f"{ACCOUNT}), so no bootstrap stack would create its roles and state; use one of those "
@@ -122,7 +120,7 @@ def test_an_environment_whose_account_has_no_account_file_is_refused(tmp_path):
     dev.write_text(dev.read_text().replace("111122223333", ACCOUNT).replace(
         'project = "acme"', 'project = "portfolio"'))
     with pytest.raises(ConfigError, match="project: 'portfolio' differs from 'acme'"):
-        checks.validate(directory)
+        load_config_dir(directory)
 
 
 def test_make_adopt_writes_config_redraws_the_diagram_and_says_what_next(tmp_path, monkeypatch,
@@ -143,7 +141,7 @@ def test_make_adopt_writes_config_redraws_the_diagram_and_says_what_next(tmp_pat
     out = capsys.readouterr().out
     assert sorted(p.name for p in config.iterdir()) == [
         "account.toml", "dev.toml", "prod.toml", "staging.toml"]
-    checks.validate(config)
+    load_config_dir(config)
     assert load_account(config / "account.toml").github.repository == "acme/platform"
     dev = load_environment(config / "dev.toml")
     budget = dev.cost.monthly_budget_usd
@@ -164,7 +162,7 @@ def test_every_adopted_preset_passes_the_config_checks(adopted, preset):
     aside: each preset is planned as it is, tests/test_plan.py, and adopting changes names,
     domains and dev's protection, which the plan does not judge)."""
     stacks, built_from = adopted[preset]
-    checks.validate(next(iter(built_from.values())).parent)
+    load_config_dir(next(iter(built_from.values())).parent)
     problems = (checks.rule_problems(stacks) + checks.over_budget(stacks, built_from)
                 + checks.unexplained_findings(stacks, built_from))
     assert problems == [], "\n".join(problems)

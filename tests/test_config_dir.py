@@ -13,7 +13,7 @@ import pytest
 import config_checks as checks
 from conftest import CONFIG, ROOT, require_tool, run
 from lib.analysis.diagram import document
-from lib.config import ENV_CONFIG_DIR, ConfigError
+from lib.config import ENV_CONFIG_DIR, ConfigError, config_files, load_config_dir
 from tools import diagram as diagram_tool
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -22,7 +22,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 @pytest.fixture(scope="module")
 def config_dir():
     try:
-        checks.validate(CONFIG)
+        load_config_dir(CONFIG)
     except ConfigError as err:
         pytest.fail(f"config/ does not load (`make synth` says the same):\n{err}")
     return CONFIG
@@ -46,7 +46,7 @@ def test_no_other_test_reads_config():
 
 
 def test_config_loads_and_every_environment_has_its_account(config_dir):
-    environments, accounts = checks.files(config_dir)
+    environments, accounts = config_files(config_dir)
     assert environments and accounts
 
 

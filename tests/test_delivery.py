@@ -257,9 +257,8 @@ def test_every_workflow_that_applies_refuses_a_local_backend_first(name):
         assert checks and checks[0] < min(credentials + deploys), name
 
 
-def test_the_backend_check_refuses_local_state_in_one_line(monkeypatch, capsys):
-    from tools import check_backend
-    monkeypatch.setattr(check_backend, "CONFIG_DIR", SAMPLE)  # the sample's dev keeps local state
+def test_the_backend_check_refuses_local_state_in_one_line(capsys):
+    from tools import check_backend  # reads the session's config/, the sample, whose dev is local
     assert check_backend.main(["dev"]) == 2
     refused = capsys.readouterr()
     assert refused.out == "" and refused.err.count("\n") == 1

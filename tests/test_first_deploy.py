@@ -16,18 +16,6 @@ from lib.config import load_environments
 from tools.service_events import report, targets
 from tools.workflow_env import workflow_values
 
-ENVS = ["dev-stack", "staging-stack", "prod-stack"]
-
-
-@pytest.fixture(params=ENVS)
-def stack(request, stacks) -> SynthStack:
-    return stacks[request.param]
-
-
-@pytest.fixture(scope="session")
-def full(fixture_stacks) -> SynthStack:
-    return fixture_stacks["full-stack"]
-
 
 def task_of(stack: SynthStack, service: str) -> dict:
     return stack.resource("aws_ecs_task_definition", f"service-{service}/task")
@@ -269,9 +257,8 @@ def test_images_build_for_the_configured_architecture(tmp_path):
         workflow_values(arm, "docs")
 
 
-def test_workflow_env_prints_github_output_lines(monkeypatch, capsys):
-    from tools import workflow_env
-    monkeypatch.setattr(workflow_env, "CONFIG_DIR", SAMPLE)
+def test_workflow_env_prints_github_output_lines(capsys):
+    from tools import workflow_env  # reads the session's config/, the sample
     assert workflow_env.main(["prod", "frontend"]) == 0
     assert dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines()) == {
         "project": "webplat", "region": "us-east-1", "platform": "linux/arm64"}

@@ -31,9 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib.config import (ACCOUNT_FILE, CONFIG_DIR, ConfigError, check_accounts,  # noqa: E402
-                        load_account, load_environment, load_environments)
-from lib.config.loader import is_account_file  # noqa: E402
+from lib.config import (ACCOUNT_FILE, CONFIG_DIR, ConfigError, load_account,  # noqa: E402
+                        load_config_dir, load_environments)
 
 EXAMPLES = ROOT / "examples"
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -201,23 +200,22 @@ def fit_budgets(files: dict[str, str]) -> list[str]:
     `cost.monthly_budget_usd`, said in a comment: the budget then guards against growth, as
     `make cost` and `make test` check it. Returns one line per budget set."""
     from lib.analysis.cost import estimate
+    from lib.analysis.cost_report import Row
     from lib.analysis.pricing import load_prices
     from stacks.app import synthesize
 
     notes = []
     with tempfile.TemporaryDirectory(prefix="adopt-cost-") as tmp:
-        paths = []
-        for name, text in files.items():
-            if name != ACCOUNT_FILE:
-                paths.append(Path(tmp) / name)
-                paths[-1].write_text(text)
+        environments = {name: text for name, text in files.items() if name != ACCOUNT_FILE}
+        write(environments, Path(tmp))
+        paths = [Path(tmp) / name for name in environments]
         stacks = {d.name: d for d in synthesize(Path(tmp) / "out", paths)}
         prices = load_prices()
         for path, config in zip(paths, load_environments(paths)):
             document = json.loads((stacks[config.stack_name] / "cdk.tf.json").read_text())
             total = estimate(config.stack_name, document, prices).total
             budget = config.cost.monthly_budget_usd
-            if total <= budget:
+            if Row(config.stack_name, total, budget).over_by_usd is None:  # within it
                 continue
             fitted = math.ceil(total * 1.25 / 10) * 10
             doc = Toml(files[path.name])
@@ -232,22 +230,19 @@ def fit_budgets(files: dict[str, str]) -> list[str]:
 
 def check(files: dict[str, str], args: argparse.Namespace) -> None:
     """Load config/ as it would be after writing `files`, with `make synth`'s rules; the problems
-    name config/<file>. Also: dev is disposable and no preset domain survives."""
+    name config/<file>. Also: dev is disposable."""
     with tempfile.TemporaryDirectory(prefix="adopt-") as tmp:
         scratch = Path(tmp)
         kept = [p for p in CONFIG_DIR.glob("*.toml") if p.name not in files]
         for path in kept:
             (scratch / path.name).write_text(path.read_text())
-        for name, text in files.items():
-            (scratch / name).write_text(text)
-        tomls = sorted(scratch.glob("*.toml"))
+        write(files, scratch)
         try:
-            environments = load_environments([p for p in tomls if not is_account_file(p)])
-            check_accounts(environments, [load_account(p) for p in tomls if is_account_file(p)])
-            dev = load_environment(scratch / "dev.toml")
+            environments, _ = load_config_dir(scratch)
         except ConfigError as err:
             raise ConfigError([line.replace(str(scratch), "config") for line in err.problems]) \
                 from None
+    [dev] = [env for env in environments if env.environment == "dev"]
     if dev.database.deletion_protection or dev.prevent_destroy:  # the preset's edits missed one
         raise ConfigError([f"config/dev.toml: dev must stay disposable, and preset "
                            f"{args.preset} keeps it from being destroyed: report this"])
@@ -273,6 +268,13 @@ def arguments(preset: str, project: str, account: str, **options: str) -> argpar
                                 *(f"--{key}={value}" for key, value in options.items())])
 
 
+def write(files: dict[str, str], directory: Path) -> None:
+    """The adopted files into `directory` (config/, or a scratch copy of it)."""
+    directory.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (directory / name).write_text(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -281,9 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         print(err, file=sys.stderr)
         return 2
     notes = fit_budgets(files)
-    CONFIG_DIR.mkdir(exist_ok=True)
-    for name, text in files.items():
-        (CONFIG_DIR / name).write_text(text)
+    write(files, CONFIG_DIR)
     print(f"wrote config/{', config/'.join(files)} from examples/ preset {args.preset} "
           f"(project {args.project}, account {args.account})")
     print("\n".join(notes) or "every environment's estimate is within its budget")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lib.config import CONFIG_DIR, ConfigError, load_environments  # noqa: E402
+from lib.config import ConfigError, load_environment_named  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -18,9 +18,8 @@ def main(argv: list[str]) -> int:
         print("usage: tools/check_backend.py ENVIRONMENT (the name of a config/*.toml file)",
               file=sys.stderr)
         return 2
-    path = CONFIG_DIR / f"{argv[0]}.toml"
     try:
-        [env] = load_environments([path])
+        env = load_environment_named(argv[0])
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2

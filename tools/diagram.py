@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib.config import CONFIG_DIR, ConfigError, load_environments  # noqa: E402
+from lib.config import CONFIG_DIR, ConfigError, config_files, load_environments  # noqa: E402
 from lib.analysis.diagram import document  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "architecture.md"
@@ -25,8 +25,8 @@ PROFILE_ORDER = ("dev", "lean", "staging", "prod")
 
 
 def environments() -> list[tuple[Path, str]]:
-    """(file, stack name) of config/*.toml except the account file, dev first and prod last."""
-    paths = sorted(p for p in CONFIG_DIR.glob("*.toml") if p.name != "account.toml")
+    """(file, stack name) of config/*.toml but the account files, dev first and prod last."""
+    paths = config_files(CONFIG_DIR)[0]
     configs = dict(zip(paths, load_environments(paths)))
     ordered = sorted(paths, key=lambda p: (PROFILE_ORDER.index(configs[p].profile),
                                            configs[p].environment))

@@ -18,7 +18,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lib.config import CONFIG_DIR, ConfigError, load_environments  # noqa: E402
+from lib.config import ConfigError, load_environment_named  # noqa: E402
 from lib.core.naming import Naming  # noqa: E402
 
 EVENTS = 5  # per service, newest first (DescribeServices lists them so)
@@ -94,7 +94,7 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     try:
-        [config] = load_environments([CONFIG_DIR / f"{argv[0]}.toml"])
+        config = load_environment_named(argv[0])
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2

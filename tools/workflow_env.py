@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lib.config import CONFIG_DIR, ConfigError, load_environments  # noqa: E402
+from lib.config import ConfigError, load_environment_named  # noqa: E402
 
 # compute.architecture -> the OCI platform Docker builds for (linux/arm64 runs on Graviton).
 PLATFORMS = {"arm64": "linux/arm64", "x86_64": "linux/amd64"}
@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
         print("usage: tools/workflow_env.py ENVIRONMENT [SERVICE]", file=sys.stderr)
         return 2
     try:
-        [config] = load_environments([CONFIG_DIR / f"{argv[0]}.toml"])
+        config = load_environment_named(argv[0])
         values = workflow_values(config, argv[1] if len(argv) == 2 else None)
     except (ConfigError, ValueError) as err:
         print(err, file=sys.stderr)

@@ -36,10 +36,10 @@ from lib.config.fields import Section
 from lib.config.identity import AuthConfig, SecretConfig
 from lib.config.loader import (ACCOUNT_FILE, CONFIG_DIR, DEFAULT_LOCAL_ENDPOINT, ENV_CONFIG_DIR,
                                ENV_CONFIG_FILES, ENV_LOCAL_ENDPOINT, ENV_OUTDIR,
-                               ENV_SYNTH_WORKERS, ENV_TARGET,
-                               PROJECT_ROOT, check_accounts, config_paths, load_account,
-                               load_accounts, load_environment, load_environments,
-                               load_local_endpoint, load_outdir,
+                               ENV_SYNTH_WORKERS, ENV_TARGET, PROJECT_ROOT, check_accounts,
+                               config_files, config_paths, load_account, load_accounts,
+                               load_config_dir, load_environment, load_environment_named,
+                               load_environments, load_local_endpoint, load_outdir,
                                load_synth_workers, load_target)
 from lib.config.network import NetworkConfig, SubnetCidrs
 from lib.config.observability import AlarmThresholds, CostConfig, LogsConfig, ObservabilityConfig
@@ -58,7 +58,8 @@ __all__ = [
     "GithubAccountConfig", "GithubConfig", "IngressConfig", "LogsConfig", "MessagingConfig",
     "NetworkConfig", "ObservabilityConfig", "QueueConfig", "ScheduleConfig", "SecretConfig",
     "Section", "ServiceConfig", "StorageConfig", "SubnetCidrs", "Target", "TerraformCloudConfig",
-    "TopicConfig", "check_accounts", "config_paths", "load_account", "load_accounts",
-    "load_environment", "load_environments", "load_local_endpoint", "load_outdir",
+    "TopicConfig", "check_accounts", "config_files", "config_paths", "load_account",
+    "load_accounts", "load_config_dir", "load_environment", "load_environment_named",
+    "load_environments", "load_local_endpoint", "load_outdir",
     "load_synth_workers", "load_target",
 ]

@@ -128,18 +128,40 @@ def config_paths() -> list[Path]:
     override = os.environ.get(ENV_CONFIG_FILES, "").strip()
     if override:
         return [Path(p) for p in override.split(os.pathsep) if p]
-    return sorted(p for p in CONFIG_DIR.glob("*.toml") if not is_account_file(p))
+    return config_files()[0]
+
+
+def config_files(directory: Path | None = None) -> tuple[list[Path], list[Path]]:
+    """(environment files, account files) of a config directory, config/ by default; sorted."""
+    tomls = sorted((directory or CONFIG_DIR).glob("*.toml"))
+    return [p for p in tomls if not is_account_file(p)], [p for p in tomls if is_account_file(p)]
 
 
 def is_account_file(path: Path) -> bool:
     return path.name == ACCOUNT_FILE or path.match(ACCOUNT_FILE_PATTERN)
 
 
-def load_accounts() -> list[AccountConfig]:
-    """Every account file in config/ (account.toml, account-<name>.toml), one bootstrap stack
-    each. Raises ConfigError, also when two files name the same account."""
-    paths = sorted(p for p in CONFIG_DIR.glob("account*.toml") if is_account_file(p))
-    accounts = [load_account(p) for p in paths] or [load_account()]
+def load_environment_named(name: str) -> EnvironmentConfig:
+    """config/<name>.toml, for the tools the workflows call with an environment's name."""
+    return load_environment(CONFIG_DIR / f"{name}.toml")
+
+
+def load_config_dir(directory: Path) -> tuple[list[EnvironmentConfig], list[AccountConfig]]:
+    """Every file of a config directory, checked as `make synth` checks config/: each loads, and
+    every environment has its account file. Raises ConfigError."""
+    environments = load_environments(config_files(directory)[0])
+    accounts = load_accounts(directory)
+    check_accounts(environments, accounts)
+    return environments, accounts
+
+
+def load_accounts(directory: Path | None = None) -> list[AccountConfig]:
+    """Every account file of a config directory, config/ by default (account.toml,
+    account-<name>.toml), one bootstrap stack each. Raises ConfigError, also when two files name
+    the same account."""
+    paths = config_files(directory)[1]
+    accounts = [load_account(p) for p in paths] or [
+        load_account((directory or CONFIG_DIR) / ACCOUNT_FILE)]
     seen: dict[str, str] = {}
     for account in accounts:
         if account.account_id in seen:
