@@ -8,18 +8,7 @@ import pytest
 
 from conftest import ROOT, SAMPLE, SynthStack, synthesize
 
-ENVS = ["dev-stack", "staging-stack", "prod-stack"]
 FIXTURES = ROOT / "tests" / "fixtures"
-
-
-@pytest.fixture(params=ENVS)
-def stack(request, stacks) -> SynthStack:
-    return stacks[request.param]
-
-
-@pytest.fixture(scope="session")
-def full(fixture_stacks) -> SynthStack:
-    return fixture_stacks["full-stack"]
 
 
 def rules_of(stack: SynthStack, kind: str, sg_path: str) -> list[dict]:

@@ -7,13 +7,6 @@ import pytest
 
 from conftest import SAMPLE, SynthStack, synthesize
 
-ENVS = ["dev-stack", "staging-stack", "prod-stack"]
-
-
-@pytest.fixture(params=ENVS)
-def stack(request, stacks) -> SynthStack:
-    return stacks[request.param]
-
 
 def ingress_rules(stack: SynthStack, sg_path: str) -> list[dict]:
     sg = stack.ref("aws_security_group", sg_path)

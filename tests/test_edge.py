@@ -10,18 +10,6 @@ import pytest
 from conftest import ROOT, SynthStack, require_tool
 from lib.serverless.functions import package
 
-ENVS = ["dev-stack", "staging-stack", "prod-stack"]
-
-
-@pytest.fixture(params=ENVS)
-def stack(request, stacks) -> SynthStack:
-    return stacks[request.param]
-
-
-@pytest.fixture(scope="session")
-def full(fixture_stacks) -> SynthStack:
-    return fixture_stacks["full-stack"]
-
 
 def for_bucket(stack: SynthStack, type_: str) -> dict[str, dict]:
     """{bucket reference: the resource of `type_` attached to it}"""

@@ -21,11 +21,6 @@ from test_config import MINIMAL, problems, write
 FIXTURES = ROOT / "tests" / "fixtures"
 
 
-@pytest.fixture(scope="session")
-def full(fixture_stacks) -> SynthStack:
-    return fixture_stacks["full-stack"]
-
-
 # --- the config refuses what would hang, in one line each -------------------------------------
 
 BAD_ZONES = [
