@@ -201,5 +201,6 @@ class EnvironmentStack(TerraformStack):
             dead_letter_queues=self.messaging.dead_letter_queue_names + [
                 f.dead_letter_queue_name for f in self.functions.values()
                 if f.dead_letter_queue_name],
-            functions=[f.function_name for f in self.functions.values()],
+            functions=[f.function_name for f in [*self.service_functions.values(),
+                                                 *self.functions.values()]],
             api_id=self.http_api.api_id if self.http_api else None))

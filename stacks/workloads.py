@@ -1,5 +1,5 @@
-"""The environment's workloads: container services (ECS behind the load balancer, or App Runner),
-the serverless API and the scheduled jobs. Composition only, like the rest of the stack: each
+"""The environment's workloads: container services (ECS behind the load balancer, Lambda behind
+the HTTP API, or App Runner), the serverless API and the scheduled jobs. Composition only, like the rest of the stack: each
 function maps config to props and wires what the stack's earlier layers built (keys, network,
 data stores, queues, buckets), and adds its constructs in the stack's own scope, so their ids
 are the stack's."""
@@ -10,13 +10,16 @@ from lib.compute.apprunner import AppRunnerService, AppRunnerServiceProps, vpc_c
 from lib.compute.cluster import Cluster, ClusterProps, Ec2Capacity
 from lib.compute.container_service import ContainerService, ContainerServiceProps
 from lib.compute.ecr import ImageRepository, ImageRepositoryProps
+from lib.compute.function_service import FunctionServiceProps, function_service
 from lib.compute.load_balancer import LoadBalancer, LoadBalancerProps
 from lib.compute.service_spec import ServiceSpec
 from lib.config import PROJECT_ROOT
+from lib.config.lambda_platform import route_keys
 from lib.core.access import DataStores
 from lib.delivery.baseline import session_log_access
 from lib.identity.secrets import SecretSpec, ServiceSecrets, ServiceSecretsProps
 from lib.serverless.api import ServerlessApi, ServerlessApiProps
+from lib.serverless.http_api import HttpApi, HttpApiProps
 from lib.serverless.scheduler import FunctionTarget, ScheduledJob, ScheduledJobProps
 from stacks.mapping import from_config
 
@@ -30,7 +33,7 @@ BUILD_DIR = PROJECT_ROOT / ".build" / "functions"
 
 def add_services(stack: "EnvironmentStack") -> None:
     """The secrets, image repositories and container services: on ECS behind the load balancer,
-    or on App Runner (compute.platform)."""
+    on Lambda behind the HTTP API, or on App Runner (compute.platform)."""
     c, n, net = stack.config, stack.naming, stack.network
     stack.stores = DataStores(stack.database_access, stack.cache_access,
                               stack.storage.media_access)
@@ -39,7 +42,8 @@ def add_services(stack: "EnvironmentStack") -> None:
         kms_key_arn=stack.secrets_key.arn, recovery_days=7 if stack.disposable else 30))
     repositories = {svc.name: ImageRepository(stack, f"{svc.name}-images", from_config(
         ImageRepositoryProps, c.compute, naming=n, service=svc.name,
-        kms_key_arn=stack.data_key.arn, force_delete=stack.disposable))
+        kms_key_arn=stack.data_key.arn, force_delete=stack.disposable,
+        pulled_by_function=n.name(svc.name) if c.compute.platform == "lambda" else None))
         for svc in c.services if svc.builds_image}
     for name, repo in repositories.items():
         stack.outputs[f"{name}_repository_url"] = repo.url
@@ -56,7 +60,11 @@ def add_services(stack: "EnvironmentStack") -> None:
                     **stack.stores.used(svc.access))
 
     stack.services = {}
-    stack.cluster = stack.load_balancer = None
+    stack.service_functions = {}
+    stack.cluster = stack.load_balancer = stack.http_api = None
+    if c.compute.platform == "lambda":
+        _add_functions(stack, common)
+        return
     if c.compute.platform == "apprunner":
         connector = vpc_connector(stack, n, net.private_subnet_ids,
                                   [stack.app.security_group_id])
@@ -111,11 +119,50 @@ def add_services(stack: "EnvironmentStack") -> None:
             "and deploy again for HTTPS (README, \"Deploying\").")
 
 
+def _add_functions(stack: "EnvironmentStack", common) -> None:
+    """Each service as a function from its image; the web services' paths as routes of one HTTP
+    API (with the [api] settings, and ingress.domain or api.domain)."""
+    c, n, net = stack.config, stack.naming, stack.network
+    if any(svc.kind == "web" for svc in c.services):
+        domain, zone = (c.ingress.domain, c.ingress.hosted_zone_id) if c.ingress.domain else \
+            (c.api.domain, c.api.hosted_zone_id) if c.api.enabled else (None, None)
+        stack.http_api = HttpApi(stack, "http-api", from_config(
+            HttpApiProps, c.api, naming=n, cors_origins=list(c.api.cors_origins),
+            log_key_arn=stack.logs_key.arn, log_retention_days=c.logs.retention_days,
+            domain=domain, zone_id=zone))
+        stack.outputs["url"] = stack.http_api.url
+    # Lambda creates a function only from an image that is in ECR (phase one: none yet). The
+    # emulator does not look (MOTO_LAMBDA_STUB_ECR).
+    awaiting = [svc.name for svc in c.services
+                if svc.builds_image and not c.compute.images_pushed and not stack.local]
+    for svc in c.services:
+        if svc.name in awaiting:
+            continue
+        stack.service_functions[svc.name] = function_service(
+            stack, f"service-{svc.name}", FunctionServiceProps(
+                architecture=c.compute.architecture, vpc_id=net.vpc_id,
+                subnet_ids=net.private_subnet_ids,
+                app_security_group_id=stack.app.security_group_id,
+                log_key_arn=stack.logs_key.arn, log_retention_days=c.logs.retention_days,
+                environment_key_arn=stack.data_key.arn, timeout_seconds=svc.timeout_seconds,
+                reserved_concurrency=svc.reserved_concurrency,
+                provisioned_concurrency=svc.provisioned_concurrency,
+                http_api=stack.http_api,
+                route_keys=tuple(k for path in svc.paths for k in route_keys(path)),
+                consumes=stack.messaging.access(svc.queue) if svc.queue else None,
+                max_concurrency=svc.max_tasks, **common(svc)))
+    if awaiting:
+        source = c.source or f"{c.environment}.toml"
+        stack.outputs["first_image"] = (
+            f"{', '.join(awaiting)}: Lambda creates a function only from an image in ECR; run "
+            f".github/workflows/images.yml with environment = {c.environment}, source = build, "
+            f"for each, then set compute.images_pushed = true in {source} and deploy again.")
+
+
 def add_serverless(stack: "EnvironmentStack") -> None:
     """API Gateway + the API and worker functions (seed 004), then the scheduled jobs."""
     c, n, net, api = stack.config, stack.naming, stack.network, stack.config.api
     stack.functions = {}
-    stack.http_api = None
     if api.enabled:
         serverless = ServerlessApi(stack, from_config(
             ServerlessApiProps, api, naming=n, functions_dir=FUNCTIONS_DIR,
@@ -130,7 +177,7 @@ def add_serverless(stack: "EnvironmentStack") -> None:
             invoked_asynchronously=frozenset(
                 job.target.split(":", 1)[1] for job in c.schedules
                 if job.target.startswith("function:")),
-            **stack.stores.used(api.access)))
+            http_api=stack.http_api, **stack.stores.used(api.access)))
         stack.functions, stack.http_api = serverless.functions, serverless.http_api
         stack.outputs["api_url"] = stack.http_api.url
 

@@ -35,6 +35,8 @@ class ImageRepositoryProps:
     keep_release_images: int  # images tagged v* to keep
     untagged_image_days: int
     force_delete: bool  # a disposable environment may delete a repository that holds images
+    # The Lambda function (its name) that runs this repository's images, or None.
+    pulled_by_function: str | None = None
 
 
 def lifecycle_rules(keep_sha_images: int, keep_release_images: int,
@@ -73,7 +75,8 @@ class ImageRepository(Construct):
     (tagged `deployed-*` by the deploy) never expire; besides them the repository keeps the last
     `keep_release_images` images tagged `v*` and the last `keep_sha_images` tagged `sha-*`, and
     expires untagged images after `untagged_image_days`. Tags that match no rule (a service's
-    `image_tag`, if pushed) never expire.
+    `image_tag`, if pushed) never expire. With `pulled_by_function`: a repository policy that
+    lets Lambda pull images for that function only.
 
     Outputs: `url`, `arn`, `name`.
     """
@@ -96,3 +99,18 @@ class ImageRepository(Construct):
                 props.keep_sha_images, props.keep_release_images, props.untagged_image_days)}))
         self.url: str = repo.repository_url
         self.arn: str = repo.arn
+        if props.pulled_by_function:
+            function = n.arn("lambda", f"function:{props.pulled_by_function}")
+            # Lambda pulls a function's image with these two actions, which the repository
+            # policy grants it ("Create a Lambda function using a container image", Amazon ECR
+            # permissions). Written here rather than left to Lambda, which would add its own
+            # statement when the deploy role may set repository policies. aws:SourceArn keeps
+            # Lambda from pulling for any other function (a confused deputy).
+            aws.ecr_repository_policy.EcrRepositoryPolicy(
+                self, "lambda-pull", repository=self.name, policy=json.dumps({
+                    "Version": "2012-10-17", "Statement": [{
+                        "Sid": "LambdaPullsForItsFunction", "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                        "Condition": {"StringLike": {
+                            "aws:SourceArn": [function, f"{function}:*"]}}}]}))

@@ -1,5 +1,6 @@
-"""What a service is given for the data stores and secrets it uses, whatever runs it (ECS or App
-Runner): environment variables, injected secrets, and the IAM statements that go with them."""
+"""What a service is given for the data stores and secrets it uses, whatever runs it (ECS, Lambda
+or App Runner): environment variables, injected secrets, and the IAM statements that go with
+them."""
 
 from dataclasses import dataclass, field
 
@@ -87,3 +88,18 @@ def secret_read_statements(secret_arns: list[str], secrets_key_arn: str, region:
          "Action": "kms:Decrypt", "Resource": secrets_key_arn,
          "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}}},
     ]
+
+
+def function_access(environment: dict[str, str], secret_arns: dict[str, str],
+                    secrets_key_arn: str, region: str, database: DatabaseAccess | None,
+                    cache: CacheAccess | None, media: BucketAccess | None = None,
+                    consumes: QueueAccess | None = None,
+                    sends_to: tuple[QueueAccess, ...] = ()) -> tuple[dict[str, str], list[dict]]:
+    """A Lambda function's environment and role statements. Lambda has no secret injection: each
+    secret arrives as `<NAME>_SECRET_ARN` (env var name -> ARN in `secret_arns`), which the
+    function may read, and decrypt through Secrets Manager only."""
+    access = service_access(environment, {}, database, cache, media, consumes, sends_to)
+    own = {f"{env_name}_SECRET_ARN": arn for env_name, arn in secret_arns.items()}
+    statements = access.runtime_statements + secret_read_statements(
+        access.readable_secret_arns + list(own.values()), secrets_key_arn, region)
+    return {**access.environment, **own}, statements

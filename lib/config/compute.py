@@ -32,13 +32,24 @@ class Ec2CapacityConfig(Section):
 
 
 class ComputeConfig(Section):
-    """Where the services run: the ECS cluster (Fargate, optionally EC2) or App Runner, and the
-    image repositories."""
+    """Where the services run: the ECS cluster (Fargate, optionally EC2), Lambda or App Runner,
+    and the image repositories."""
 
-    platform: Literal["ecs", "apprunner"] = Field(
-        default="ecs", description="`ecs` (Fargate behind the load balancer) or `apprunner` "
-                                   "(web services only, no load balancer; App Runner takes no "
-                                   "new customers since 2026-04-30).")
+    platform: Literal["ecs", "lambda", "apprunner"] = Field(
+        default="ecs", description="`ecs` (Fargate behind the load balancer), `lambda` (each "
+                                   "service a function from its image with the Lambda Web "
+                                   "Adapter, web services behind the HTTP API, workers fed by "
+                                   "their queue: $0 compute at idle; README, \"Lambda\") or "
+                                   "`apprunner` (web services only, no load balancer; only for "
+                                   "accounts that already use App Runner, which takes no new "
+                                   "customers since 2026-04-30).")
+    images_pushed: bool = Field(
+        default=False,
+        description="Lambda only. Lambda creates a function only from an image already in ECR: "
+                    "`false` (phase one) creates the repositories, the HTTP API and the rest but "
+                    "no function; push each service's first image with `images.yml` (output "
+                    "`first_image`), then set `true` and deploy again. External images (a full "
+                    "ECR reference) do not wait for it.")
     capacity: Literal["fargate", "spot", "mixed"] = Field(
         description="`fargate` (on-demand only), `spot` (Fargate Spot only), `mixed` (one "
                     "on-demand task, the rest 1:1 with Spot).")
@@ -111,12 +122,13 @@ class IngressConfig(Section):
 
 def compute_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
-    # App Runner serves HTTPS on a domain of its own; on ECS prod's load balancer needs one.
-    if c.compute.platform != "apprunner" and c.profile == "prod" and c.ingress.domain is None:
+    # App Runner and the HTTP API (Lambda) serve HTTPS on a domain of their own; on ECS prod's
+    # load balancer needs one.
+    if c.compute.platform == "ecs" and c.profile == "prod" and c.ingress.domain is None:
         problems.append(("ingress.domain", "prod must serve HTTPS, which needs a domain for its "
                                            "certificate (e.g. app.example.com)"))
     for s in c.services:
-        if len(s.paths) > 5:
+        if len(s.paths) > 5 and c.compute.platform == "ecs":
             problems.append((f"services.{s.name}.paths", "a listener rule matches at most 5 path "
                                                          "patterns"))
     ec2 = c.compute.ec2
@@ -165,8 +177,8 @@ def _zone_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
         problems.append(("ingress.zone_name", f"'{zone}' does not hold ingress.domain "
                                               f"'{ingress.domain}'; use the domain or a parent "
                                               "of it"))
-    if ingress.zone_delegated or c.compute.platform == "apprunner":
-        return problems  # App Runner: no load balancer, no zone
+    if ingress.zone_delegated or c.compute.platform != "ecs":
+        return problems  # App Runner: no load balancer, no zone; Lambda: lambda_platform.py
     if c.profile == "prod":
         problems.append(("ingress.hosted_zone_id",
                          "prod must serve HTTPS from its first apply, and a certificate cannot "

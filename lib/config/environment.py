@@ -16,6 +16,7 @@ from lib.config.delivery import BackendConfig, GithubConfig, backend_problems
 from lib.config.edge import EdgeConfig, StorageConfig, edge_problems
 from lib.config.fields import AccountId, Region, Section, Slug, computed_default
 from lib.config.identity import AuthConfig, SecretConfig, auth_problems, secret_problems
+from lib.config.lambda_platform import lambda_problems
 from lib.config.names import name_problems
 from lib.config.network import NetworkConfig, egress_problems, network_problems
 from lib.config.observability import (CostConfig, LogsConfig, ObservabilityConfig,
@@ -135,8 +136,8 @@ class EnvironmentConfig(Section):
 def cross_field_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     """(field path, message) for every rule that spans fields, in the order they are reported."""
     return [*network_problems(c), *data_problems(c), *_tag_problems(c), *secret_problems(c),
-            *service_problems(c), *compute_problems(c), *edge_problems(c),
-            *serverless_problems(c), *egress_problems(c), *auth_problems(c),
+            *service_problems(c), *compute_problems(c), *lambda_problems(c),
+            *edge_problems(c), *serverless_problems(c), *egress_problems(c), *auth_problems(c),
             *logs_problems(c), *backend_problems(c), *name_problems(c)]
 
 

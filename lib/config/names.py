@@ -222,8 +222,9 @@ def generated_names(c: EnvironmentConfig) -> list[GeneratedName]:
     if c.edge.waf:
         prefixed("aws_wafv2_web_acl", "name", "-waf-regional",
                  *(["-waf-cloudfront"] if c.edge.cloudfront and c.storage.surfaces else []))
-    if c.api.enabled:
+    if c.api.enabled or c.compute.platform == "lambda":
         prefixed("aws_apigatewayv2_api", "name", "-http-api")
+    if c.api.enabled:
         functions = ["api"] + (["worker"] if c.api.worker_queue else [])
         prefixed("aws_lambda_function", "function_name", *[f"-{f}" for f in functions])
         prefixed("aws_iam_role", "name", *[f"-{f}-function" for f in functions])
@@ -244,6 +245,9 @@ def generated_names(c: EnvironmentConfig) -> list[GeneratedName]:
                 service("aws_iam_role", "name", f"{p}-{s.name}-{role}")
             if s.kind == "web":
                 service("aws_lb_target_group", "name", f"{p}-{s.name}")
+        elif c.compute.platform == "lambda":
+            service("aws_lambda_function", "function_name", f"{p}-{s.name}")
+            service("aws_iam_role", "name", f"{p}-{s.name}-function")
         else:
             service("aws_apprunner_service", "service_name", f"{p}-{s.name}")
             service("aws_apprunner_auto_scaling_configuration_version",

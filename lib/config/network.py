@@ -127,8 +127,8 @@ def egress_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     secrets), must have an interface endpoint. One line per AWS API that would be out of reach,
     at the first field that needs it; and one per thing no endpoint can serve.
 
-    Not needs: what AWS delivers outside the VPC (Lambda's logs and SQS polling, App Runner's
-    image pulls and secret injection), S3 (media, ECR layers) through its gateway endpoint, and
+    Not needs: what AWS delivers outside the VPC (Lambda's logs, image pulls and SQS polling,
+    App Runner's image pulls and secret injection), S3 (media, ECR layers) through its gateway endpoint, and
     the database: an IAM authentication token is signed in the workload with its role's
     credentials, no AWS API is called."""
     if c.network.nat != "none":
@@ -140,6 +140,7 @@ def egress_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
         needed.setdefault(api, []).append(field)
 
     on_ecs = c.compute.platform == "ecs"
+    on_lambda = c.compute.platform == "lambda"
     for s in c.services:
         where = f"services.{s.name}"
         if on_ecs:
@@ -152,7 +153,10 @@ def egress_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
             # ECS injects secrets when it starts the task, through the task's ENI.
             if s.secrets:
                 need("secretsmanager", f"{where}.secrets")
-        if s.queue:
+        if on_lambda and s.secrets:
+            # Lambda has no secret injection: the function reads <NAME>_SECRET_ARN itself.
+            need("secretsmanager", f"{where}.secrets")
+        if s.queue and not on_lambda:  # Lambda polls a function's queue from outside the VPC
             need("sqs", f"{where}.queue")
         elif s.sends_to:
             need("sqs", f"{where}.sends_to")

@@ -1,7 +1,8 @@
-"""The `[[services]]` entries (container services on ECS or App Runner) and their rules: a web
-service has a port, paths and a priority that no other service uses; a worker drains one queue
-that no one else consumes; a service reads only its own secrets, and no plain environment
-variable is named like a credential (credentials.py); sizes that Fargate or App Runner offer.
+"""The `[[services]]` entries (container services on ECS, Lambda or App Runner) and their rules:
+a web service has a port, paths and a priority that no other service uses; a worker drains one
+queue that no one else consumes; a service reads only its own secrets, and no plain environment
+variable is named like a credential (credentials.py); sizes that Fargate or App Runner offer
+(Lambda's rules: lambda_platform.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 
 
 class ServiceConfig(Section):
-    """A container service. `web` services sit behind the load balancer; `worker`s have no ingress.
+    """A container service. `web` services sit behind the load balancer (on Lambda: the HTTP API);
+    `worker`s have no ingress.
 
     `image = "ecr"` builds into a repository this project creates (CI pushes, CI deploys: see
     README "How an image reaches production"); anything else is a full image reference that
@@ -31,30 +33,36 @@ class ServiceConfig(Section):
                                    "it must fit AWS's limit (a web service's target group "
                                    "`<project>-<env>-<name>`: 32 characters).")
     kind: Literal["web", "worker"] = Field(
-        default="web", description="`web` (behind the load balancer) or `worker` (no ingress, "
-                                   "no port, no paths).")
+        default="web", description="`web` (behind the load balancer, or the HTTP API on Lambda) "
+                                   "or `worker` (no ingress, no paths; on Lambda it is invoked "
+                                   "with its queue's messages).")
     image: str = Field(default="ecr",
                        description="`ecr`: built into this project's repository and deployed by "
                                    "CI; or a full image reference Terraform deploys as written.")
     image_tag: ImageTag = Field(
         default="bootstrap",
-        description="The tag App Runner deploys, and on ECS the tag of the first task definition "
-                    "in a VPC without NAT (push it first); with NAT an ECS service starts on a "
-                    "public placeholder until CI deploys (README, \"How an image reaches "
-                    "production\").")
+        description="The tag App Runner deploys, the tag a Lambda function is created from "
+                    "(images.yml puts it on the first image it pushes), and on ECS the tag of "
+                    "the first task definition in a VPC without NAT (push it first); with NAT an "
+                    "ECS service starts on a public placeholder until CI deploys (README, \"How "
+                    "an image reaches production\").")
     port: int | None = Field(default=None, ge=1, le=65535,
                              description="web (required): the container port the load balancer "
-                                         "targets.")
+                                         "targets. On Lambda (web and worker): the port the "
+                                         "app listens on for the Lambda Web Adapter, 1024 or "
+                                         "above, not 9001 (the Lambda Runtime API).")
     cpu: int = Field(default=256, ge=256,
                      description="CPU units (1024 = 1 vCPU): a Fargate size, or an App Runner "
                                  "size under `compute.platform = \"apprunner\"`.")
-    memory: int = Field(default=512, ge=512,
+    memory: int = Field(default=512, ge=128,
                         description="Memory in MiB that Fargate (or App Runner) offers with "
-                                    "`cpu`.")
+                                    "`cpu`; on Lambda 128-10240, and CPU grows with it.")
     min_tasks: int = Field(default=1, ge=0, le=1000,
                            description="Autoscaling lower bound, at most `max_tasks`.")
     max_tasks: int = Field(default=4, ge=1, le=1000,
-                           description="Autoscaling upper bound (App Runner: 25 at most).")
+                           description="Autoscaling upper bound (App Runner: 25 at most; a "
+                                       "Lambda worker: the most batches its queue hands it at "
+                                       "once, 2-1000).")
     desired_tasks: int | None = Field(default=None, ge=0, le=1000,
                                       json_schema_extra=computed_default("`min_tasks`"),
                                       description="Tasks at the first deploy, within "
@@ -67,7 +75,9 @@ class ServiceConfig(Section):
                                  description="web (required on ECS): the listener rule priority, "
                                              "unique; lower matches first.")
     health_check_path: str = Field(default="/",
-                                   description="The target group's health check path.")
+                                   description="The target group's health check path (on "
+                                               "Lambda: the Web Adapter's readiness check, "
+                                               "before the first request of each instance).")
     health_check_grace_seconds: int = Field(
         default=60, ge=0, le=2_147_483_647,
         description="Seconds ECS ignores failing health checks after a task starts.")
@@ -119,6 +129,21 @@ class ServiceConfig(Section):
     capacity: Literal["default", "ec2"] = Field(
         default="default", description="`ec2`: run on the `[compute.ec2]` capacity provider "
                                        "instead of the cluster's default strategy.")
+    timeout_seconds: int = Field(
+        default=10, ge=1, le=900,
+        description="Lambda only: the function's timeout. A web function at most 29 (the HTTP "
+                    "API gives up after 30 s); a worker's queue keeps a message hidden at least "
+                    "six times as long (`visibility_timeout_seconds`).")
+    reserved_concurrency: int | None = Field(
+        default=None, ge=1, le=100_000,
+        json_schema_extra=computed_default("none: the account's unreserved pool"),
+        description="Lambda only: instances reserved for the function, which are also its "
+                    "ceiling. Lambda keeps 100 of the account's concurrency unreserved, so a "
+                    "new account (reduced quota) cannot reserve any: leave it unset there.")
+    provisioned_concurrency: int = Field(
+        default=0, ge=0, le=100_000,
+        description="Lambda only: instances kept initialized (no cold start), billed by the "
+                    "hour; 0 (default): none, $0 at idle. Served through the alias `live`.")
 
     @property
     def builds_image(self) -> bool:
@@ -161,15 +186,16 @@ def service_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
         if s.kind == "web" and s.port is None:
             problems.append((f"{where}.port", "a web service needs the container port its "
                                               "load balancer targets (1-65535)"))
-        if s.kind == "web" and not s.paths and c.compute.platform == "ecs":
+        if s.kind == "web" and not s.paths and c.compute.platform != "apprunner":
             problems.append((f"{where}.paths", "a web service needs at least one path pattern, "
                                                "e.g. [\"/api/*\"]"))
         if s.kind == "worker" and s.paths:
             problems.append((f"{where}.paths", "a worker has no ingress, so it takes no paths; "
                                                "remove them or make it kind = \"web\""))
-        if s.kind == "worker" and s.port is not None:
+        if s.kind == "worker" and s.port is not None and c.compute.platform != "lambda":
             problems.append((f"{where}.port", "a worker has no ingress, so it takes no port"))
-        if s.memory not in catalog.FARGATE_MEMORY.get(s.cpu, ()):
+        if c.compute.platform != "lambda" and s.memory not in catalog.FARGATE_MEMORY.get(
+                s.cpu, ()):
             problems.append((f"{where}.memory", catalog.describe_fargate(s.cpu, s.memory)))
         problems += _queue_problems(c, s, where)
         problems += _credential_problems(s, where)

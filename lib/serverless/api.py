@@ -7,12 +7,11 @@ from pathlib import Path
 
 from constructs import Construct
 
-from lib.compute.service_access import (queue_consumer_statement, secret_read_statements,
-                                        service_access)
+from lib.compute.service_access import function_access, queue_consumer_statement
 from lib.core.access import BucketAccess, CacheAccess, DatabaseAccess, QueueAccess
 from lib.core.naming import Naming
-from lib.serverless.functions import Function, FunctionProps
-from lib.serverless.http_api import HttpApi, HttpApiProps
+from lib.serverless.functions import Function, FunctionProps, ZipCode
+from lib.serverless.http_api import HttpApi, HttpApiProps, RouteTarget
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,9 @@ class ServerlessApiProps:
     throttle_burst: int
     domain: str | None  # custom domain of the API: regional certificate, alias records
     zone_id: str | None  # the Route53 zone of `domain`
+    # The HTTP API the services on Lambda already have (it then has their settings): the API
+    # function joins it instead of getting its own.
+    http_api: HttpApi | None = None
 
 
 class ServerlessApi:
@@ -60,16 +62,14 @@ class ServerlessApi:
 
     def __init__(self, scope: Construct, props: ServerlessApiProps):
         n = props.naming
-        access = service_access({}, {}, props.database, props.cache, props.media)
-        own = {f"{env_name}_SECRET_ARN": arn for env_name, arn in props.secret_arns.items()}
-        runtime = access.runtime_statements + secret_read_statements(
-            access.readable_secret_arns + list(own.values()), props.secrets_key_arn, n.region)
-        environment = {**access.environment, **own}
+        environment, runtime = function_access({}, props.secret_arns, props.secrets_key_arn,
+                                               n.region, props.database, props.cache,
+                                               props.media)
 
         def function(name: str, timeout: int, statements: list[dict]) -> Function:
             return Function(scope, f"{name}-function", FunctionProps(
-                naming=n, name=name, source_dir=props.functions_dir / name,
-                build_dir=props.build_dir, vpc_id=props.vpc_id, subnet_ids=props.subnet_ids,
+                naming=n, name=name, code=ZipCode(props.functions_dir / name, props.build_dir),
+                vpc_id=props.vpc_id, subnet_ids=props.subnet_ids,
                 extra_security_group_ids=[props.app_security_group_id],
                 log_key_arn=props.log_key_arn, log_retention_days=props.log_retention_days,
                 environment_key_arn=props.environment_key_arn, memory_mb=props.memory_mb,
@@ -79,12 +79,13 @@ class ServerlessApi:
 
         api = function("api", props.api_timeout_seconds, [])
         self.functions: dict[str, Function] = {"api": api}
-        self.http_api = HttpApi(scope, "http-api", HttpApiProps(
-            naming=n, function_arn=api.arn, function_name=api.name,
-            cors_origins=list(props.cors_origins), throttle_rate=props.throttle_rate,
+        self.http_api = props.http_api or HttpApi(scope, "http-api", HttpApiProps(
+            naming=n, cors_origins=list(props.cors_origins), throttle_rate=props.throttle_rate,
             throttle_burst=props.throttle_burst, log_key_arn=props.log_key_arn,
             log_retention_days=props.log_retention_days, domain=props.domain,
             zone_id=props.zone_id))
+        # Every request no other route takes (on Lambda, the services' paths are routes too).
+        self.http_api.route("", RouteTarget(api.arn, api.name), ["$default"])
         queue = props.worker_queue
         if queue is not None:
             worker = function("worker", props.worker_timeout_seconds,

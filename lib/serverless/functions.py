@@ -1,4 +1,5 @@
-"""Lambda functions from handler folders in the repo, packaged deterministically."""
+"""Lambda functions: from handler folders in the repo, packaged deterministically, or from a
+service's container image in ECR."""
 
 import base64
 import hashlib
@@ -8,7 +9,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cdktf import AssetType, TerraformAsset
+from cdktf import AssetType, TerraformAsset, TerraformResourceLifecycle
 from constructs import Construct
 
 from lib.core import aws
@@ -51,11 +52,30 @@ def package(source_dir: Path, build_dir: Path) -> tuple[Path, str]:
 
 
 @dataclass(frozen=True)
-class FunctionProps:
-    naming: Naming
-    name: str  # api, worker: the function is <project>-<env>-<name>
+class ZipCode:
+    """A Python handler folder, zipped at synth time."""
+
     source_dir: Path  # holds handler.py with handler(event, context)
     build_dir: Path
+
+
+@dataclass(frozen=True)
+class ImageCode:
+    """A container image in a private ECR repository of the function's Region."""
+
+    uri: str  # <repository url>:<tag>, or a full ECR reference
+    # CI deploys it (`images.yml`, by digest): Terraform creates the function from `uri` and then
+    # leaves `image_uri` alone, as it leaves an ECS service's task definition, so an apply never
+    # rolls a function back to the tag it was created from.
+    deployed_by_ci: bool
+    architecture: str  # arm64 | x86_64: the image's one platform
+
+
+@dataclass(frozen=True)
+class FunctionProps:
+    naming: Naming
+    name: str  # api, worker, or a service: the function is <project>-<env>-<name>
+    code: ZipCode | ImageCode
     vpc_id: str
     subnet_ids: list[str]  # the private tier
     extra_security_group_ids: list[str]  # e.g. the app tier, to reach the data stores
@@ -69,28 +89,32 @@ class FunctionProps:
     # Invoked asynchronously (by a schedule): Lambda retries a failed event twice, then drops it
     # unless the function has a dead-letter queue.
     dead_letter_queue: bool = False
+    reserved_concurrency: int | None = None  # None: the account's unreserved pool
+    # Instances kept initialized, through the alias `live` (published versions only).
+    provisioned_concurrency: int = 0
 
 
 class Function(Construct):
-    """A Python Lambda function on Graviton in the private subnets, with its own security group
-    (no inbound, HTTPS out), its own KMS-encrypted log group, X-Ray tracing, encrypted environment
-    variables, and a role limited to its log group, its network interfaces and `statements`.
+    """A Lambda function in the private subnets: a Python handler on Graviton (`ZipCode`), or a
+    container image (`ImageCode`). Its own security group (no inbound, HTTPS out), its own
+    KMS-encrypted log group, X-Ray tracing, encrypted environment variables, and a role limited
+    to its log group, its network interfaces and `statements`.
 
     With `dead_letter_queue`, events that failed every asynchronous attempt go to
     `<project>-<env>-<name>-function-dlq` (SQS-encrypted, TLS only), which the role may only send
-    to.
+    to. With `provisioned_concurrency`, every change publishes a version and the alias `live`
+    follows it, with that many instances kept initialized on it.
 
-    Outputs: `arn`, `name`, `invoke_arn`, `role_arn`, `security_group_id`, `code_hash`,
-    `function_name`, the literal name alarms use, and `dead_letter_queue_name` (literal, or None).
-    `consume(queue_arn)` attaches an SQS queue as its event source.
+    Outputs: `arn`, `name`, `invoke_arn`, `role_arn`, `security_group_id`, `code_hash` (zip
+    only), `function_name`, the literal name alarms use, `dead_letter_queue_name` (literal, or
+    None), and `qualifier` (`live` with provisioned concurrency, else None: what API Gateway
+    invokes). `consume(queue_arn)` attaches an SQS queue as its event source.
     """
 
     def __init__(self, scope: Construct, id: str, props: FunctionProps):
         super().__init__(scope, id)
         n = props.naming
         function_name = self.function_name = n.name(props.name)
-        zip_path, self.code_hash = package(props.source_dir, props.build_dir)
-        code = TerraformAsset(self, "code", path=str(zip_path), type=AssetType.FILE)
         logs = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self, "logs", name=f"/aws/lambda/{function_name}",
             retention_in_days=props.log_retention_days, kms_key_id=props.log_key_arn,
@@ -130,9 +154,10 @@ class Function(Construct):
             from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0", description="HTTPS to AWS APIs")
         fn = aws.lambda_function.LambdaFunction(
             self, "function", function_name=function_name, role=self.role_arn,
-            handler="handler.handler", runtime=RUNTIME, architectures=["arm64"],
-            filename=code.path, source_code_hash=self.code_hash,
+            **self._code(props.code),
             memory_size=props.memory_mb, timeout=props.timeout_seconds,
+            reserved_concurrent_executions=props.reserved_concurrency,
+            publish=props.provisioned_concurrency > 0 or None,
             environment=aws.lambda_function.LambdaFunctionEnvironment(
                 variables={"ENVIRONMENT": n.environment, **props.environment}),
             kms_key_arn=props.environment_key_arn,
@@ -149,6 +174,27 @@ class Function(Construct):
         self.arn: str = fn.arn
         self.name: str = fn.function_name
         self.invoke_arn: str = fn.invoke_arn
+        self.qualifier: str | None = None
+        if props.provisioned_concurrency:
+            alias = aws.lambda_alias.LambdaAlias(
+                self, "live", name="live", function_name=self.name,
+                function_version=fn.version)
+            aws.lambda_provisioned_concurrency_config.LambdaProvisionedConcurrencyConfig(
+                self, "warm", function_name=self.name, qualifier=alias.name,
+                provisioned_concurrent_executions=props.provisioned_concurrency)
+            self.qualifier = "live"
+            self.arn, self.invoke_arn = alias.arn, alias.invoke_arn
+
+    def _code(self, code: ZipCode | ImageCode) -> dict:
+        """The function's arguments that say what it runs."""
+        if isinstance(code, ZipCode):
+            zip_path, self.code_hash = package(code.source_dir, code.build_dir)
+            asset = TerraformAsset(self, "code", path=str(zip_path), type=AssetType.FILE)
+            return dict(handler="handler.handler", runtime=RUNTIME, architectures=["arm64"],
+                        filename=asset.path, source_code_hash=self.code_hash)
+        return dict(package_type="Image", image_uri=code.uri, architectures=[code.architecture],
+                    lifecycle=TerraformResourceLifecycle(ignore_changes=["image_uri"])
+                    if code.deployed_by_ci else None)
 
     def consume(self, queue_arn: str, batch_size: int = 10, max_concurrency: int = 5) -> None:
         """Invoke the function with batches from an SQS queue; a record the handler reports in

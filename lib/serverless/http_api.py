@@ -1,4 +1,4 @@
-"""API Gateway HTTP API in front of the API function."""
+"""API Gateway HTTP API in front of Lambda functions: the API function, the services on Lambda."""
 
 import json
 from dataclasses import dataclass
@@ -20,8 +20,6 @@ ACCESS_LOG_FORMAT = json.dumps({
 @dataclass(frozen=True)
 class HttpApiProps:
     naming: Naming
-    function_arn: str
-    function_name: str
     cors_origins: list[str]
     throttle_rate: int
     throttle_burst: int
@@ -31,10 +29,19 @@ class HttpApiProps:
     zone_id: str | None = None
 
 
+@dataclass(frozen=True)
+class RouteTarget:
+    """A function that serves routes of the API."""
+
+    arn: str  # what API Gateway invokes: the function's ARN, or its alias's
+    function_name: str
+    qualifier: str | None = None  # the alias, where `arn` is one
+
+
 class HttpApi(Construct):
-    """An HTTP API whose every route goes to the API function (payload format 2.0), with CORS
+    """An HTTP API whose routes go to Lambda functions (payload format 2.0; `route`), with CORS
     for the configured origins only, per-stage throttling, and JSON access logs to a
-    KMS-encrypted log group. API Gateway may invoke only this function, only from this API.
+    KMS-encrypted log group. API Gateway may invoke each function only from this API.
     With a domain: a regional ACM certificate (DNS-validated), a dual-stack TLS 1.2 custom domain
     mapped to the stage, and alias A and AAAA records.
 
@@ -55,13 +62,6 @@ class HttpApi(Construct):
             tags=n.tags("http-api"))
         self.api_id: str = api.id
         self.execution_arn: str = api.execution_arn
-        integration = aws.apigatewayv2_integration.Apigatewayv2Integration(
-            self, "integration", api_id=self.api_id, integration_type="AWS_PROXY",
-            integration_uri=props.function_arn, payload_format_version="2.0",
-            integration_method="POST")
-        aws.apigatewayv2_route.Apigatewayv2Route(
-            self, "default-route", api_id=self.api_id, route_key="$default",
-            target=f"integrations/{integration.id}")
         logs = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self, "access-logs", name=n.log_group("apigateway", "http-api"),
             retention_in_days=props.log_retention_days, kms_key_id=props.log_key_arn,
@@ -75,10 +75,6 @@ class HttpApi(Construct):
             access_log_settings=st.Apigatewayv2StageAccessLogSettings(
                 destination_arn=logs.arn, format=ACCESS_LOG_FORMAT),
             tags=n.tags("http-api"))
-        aws.lambda_permission.LambdaPermission(
-            self, "invoke", statement_id="AllowThisHttpApi", action="lambda:InvokeFunction",
-            function_name=props.function_name, principal="apigateway.amazonaws.com",
-            source_arn=f"{self.execution_arn}/*/*")
         self.url: str = stage.invoke_url
         if props.domain:
             self.url = f"https://{props.domain}"
@@ -95,3 +91,23 @@ class HttpApi(Construct):
             config = domain.domain_name_configuration
             alias_records(self, props.zone_id, props.domain, config.target_domain_name,
                           config.hosted_zone_id, ipv6=True)  # the domain is dual-stack
+
+    def route(self, prefix: str, target: RouteTarget, route_keys: list[str]) -> None:
+        """Send `route_keys` (`$default`, `ANY /path`, ...) to `target`, and let this API, and
+        nothing else, invoke it. `prefix` keeps each target's construct ids apart."""
+        integration = aws.apigatewayv2_integration.Apigatewayv2Integration(
+            self, f"{prefix}integration", api_id=self.api_id, integration_type="AWS_PROXY",
+            integration_uri=target.arn, payload_format_version="2.0",
+            integration_method="POST")
+        for key in route_keys:
+            # One id per route key (`/` is the construct path separator, `:` is not).
+            name = "default-route" if key == "$default" else \
+                f"route{key.split(' ', 1)[1].replace('/', ':')}"
+            aws.apigatewayv2_route.Apigatewayv2Route(
+                self, f"{prefix}{name}", api_id=self.api_id, route_key=key,
+                target=f"integrations/{integration.id}")
+        aws.lambda_permission.LambdaPermission(
+            self, f"{prefix}invoke", statement_id="AllowThisHttpApi",
+            action="lambda:InvokeFunction", function_name=target.function_name,
+            qualifier=target.qualifier, principal="apigateway.amazonaws.com",
+            source_arn=f"{self.execution_arn}/*/*")
