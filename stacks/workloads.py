@@ -63,7 +63,7 @@ def add_services(stack: "EnvironmentStack") -> None:
     stack.service_functions = {}
     stack.cluster = stack.load_balancer = stack.http_api = None
     if c.compute.platform == "lambda":
-        _add_functions(stack, common)
+        _add_functions(stack, repositories, common)
         return
     if c.compute.platform == "apprunner":
         connector = vpc_connector(stack, n, net.private_subnet_ids,
@@ -119,7 +119,8 @@ def add_services(stack: "EnvironmentStack") -> None:
             "and deploy again for HTTPS (README, \"Deploying\").")
 
 
-def _add_functions(stack: "EnvironmentStack", common) -> None:
+def _add_functions(stack: "EnvironmentStack", repositories: dict[str, ImageRepository],
+                   common) -> None:
     """Each service as a function from its image; the web services' paths as routes of one HTTP
     API (with the [api] settings, and ingress.domain or api.domain)."""
     c, n, net = stack.config, stack.naming, stack.network
@@ -150,7 +151,8 @@ def _add_functions(stack: "EnvironmentStack", common) -> None:
                 http_api=stack.http_api,
                 route_keys=tuple(k for path in svc.paths for k in route_keys(path)),
                 consumes=stack.messaging.access(svc.queue) if svc.queue else None,
-                max_concurrency=svc.max_tasks, **common(svc)))
+                max_concurrency=svc.max_tasks, pull_grant=repositories[svc.name].lambda_pull
+                if svc.builds_image else None, **common(svc)))
     if awaiting:
         source = c.source or f"{c.environment}.toml"
         stack.outputs["first_image"] = (

@@ -63,15 +63,18 @@ def test_a_minimal_file_takes_its_profile_defaults(tmp_path, profile, azs, nat, 
     assert [s.name for s in c.services] == ["frontend", "backend", "worker"]
 
 
-def test_the_lean_profile_is_app_runner_without_nat(tmp_path):
+def test_the_lean_profile_is_lambda_without_nat(tmp_path):
     c = load_environment(write(tmp_path, MINIMAL, "lean.toml"))
-    assert (c.profile, c.compute.platform, c.network.nat) == ("lean", "apprunner", "none")
-    assert [(s.name, s.kind, s.port) for s in c.services] == [("api", "web", 8080)]
+    assert (c.profile, c.compute.platform, c.network.nat) == ("lean", "lambda", "none")
+    assert [(s.name, s.kind, s.port, s.paths) for s in c.services] == \
+        [("api", "web", 8080, ["/*"])]
     assert (c.database.instance_class, c.database.deletion_protection) == ("db.t4g.micro", False)
     assert (c.edge.cloudfront, c.edge.waf) == (False, False)
-    # App Runner's `api` is the API (seed 001 has no Lambda): no functions, which without NAT
-    # would need a Secrets Manager endpoint (~$15 a month in 2 AZs) to read the database secret.
-    assert c.api.enabled is False
+    # The service `api` is the API (seed 001 has no zip-packaged function), and nothing needs an
+    # interface endpoint (~$15 a month in 2 AZs each): no secrets, no queues.
+    assert c.api.enabled is False and c.messaging.queues == [] and c.secrets == []
+    # Phase one of a first deploy: Lambda creates no function before its image is in ECR.
+    assert c.compute.images_pushed is False
     assert c.network.interface_endpoints == []
 
 

@@ -13,6 +13,10 @@ from test_config import MINIMAL, problems, write
 # for the email queue. Not Secrets Manager: the database takes IAM tokens, signed in the workload.
 NO_NAT_ENDPOINTS = 'interface_endpoints = ["ecr.api", "ecr.dkr", "logs", "sqs"]\n'
 
+# The lean profile's services run on Lambda: one web service beside the zip API function, which
+# takes every path the service does not.
+LAMBDA_WEB = '[[services]]\nname = "web"\nport = 8080\npaths = ["/app/*"]\n'
+
 NO_NAT_CASES = [
     # (case, file text, field path, words the message must contain)
     ("worker on a queue in a VPC without egress", MINIMAL.replace(
@@ -22,9 +26,13 @@ NO_NAT_CASES = [
      "SQS is out of reach from a VPC without NAT; add \"sqs\" to network.interface_endpoints"),
     ("function secret in a VPC without egress", 'profile = "lean"\n' + MINIMAL.replace(
      "[network]", '[[secrets]]\nname = "jwt"\nservice = "api"\n\n[network]')
-     + '[api]\nenabled = true\nsecrets = ["jwt"]\n', "api.secrets",
+     + '[api]\nenabled = true\nsecrets = ["jwt"]\n' + LAMBDA_WEB, "api.secrets",
      "Secrets Manager is out of reach from a VPC without NAT; add \"secretsmanager\" to "
      "network.interface_endpoints"),
+    ("a service's secret on Lambda in a VPC without egress", 'profile = "lean"\n'
+     + MINIMAL.replace("[network]", '[[secrets]]\nname = "jwt"\nservice = "web"\n\n[network]')
+     + LAMBDA_WEB + 'secrets = ["jwt"]\n', "services.web.secrets",
+     "Secrets Manager is out of reach from a VPC without NAT"),
     ("ECS tasks pulling from ECR in a VPC without egress", MINIMAL + 'nat = "none"\n'
      + NO_NAT_ENDPOINTS.replace('"ecr.api", "ecr.dkr", ', ''), "services.frontend.image",
      "ECR is out of reach from a VPC without NAT; add \"ecr.api\", \"ecr.dkr\" to "
@@ -78,7 +86,8 @@ def test_the_database_needs_no_endpoint_without_nat(tmp_path):
     (Amazon RDS User Guide, "IAM database authentication": tokens are generated with Signature
     Version 4): no AWS API is called, so services and functions with `database` access need no
     interface endpoint, where the master secret used to need Secrets Manager's."""
-    text = 'profile = "lean"\n' + MINIMAL + 'interface_endpoints = []\n[api]\nenabled = true\n'
+    text = 'profile = "lean"\n' + MINIMAL + 'interface_endpoints = []\n[api]\nenabled = true\n' \
+        + LAMBDA_WEB + 'access = ["database", "cache"]\n'
     c = load_environment(write(tmp_path, text))
     assert (c.network.nat, c.api.access, c.services[0].access) == \
         ("none", ["database", "cache"], ["database", "cache"])

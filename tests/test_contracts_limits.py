@@ -214,9 +214,43 @@ region = "us-east-1"
 [network]
 cidr = "10.5.0.0/16"
 
+[compute]
+platform = "apprunner"
+
 [[services]]
 name = "{web}"
 port = 8080
+"""
+
+
+def lambda_config(env: str, web: str = "ww", worker: str = "kk") -> str:
+    return f"""\
+project = "{PROJECT}"
+environment = "{env}"
+profile = "lean"
+account_id = "123456789012"
+region = "us-east-1"
+
+[network]
+cidr = "10.6.0.0/16"
+
+[compute]
+images_pushed = true
+
+[[messaging.queues]]
+name = "jobs"
+
+[[services]]
+name = "{web}"
+port = 8080
+paths = ["/*"]
+
+[[services]]
+name = "{worker}"
+kind = "worker"
+port = 8080
+queue = "jobs"
+image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shared/worker:1"
 """
 
 
@@ -263,6 +297,10 @@ def longest_values(tmp_path_factory) -> dict[str, str]:
         "surface": longest(tmp, lambda v: ecs_config(env, surface=v), "storage.surfaces", "f"),
         "apprunner_web": longest(tmp, lambda v: apprunner_config("a" * len(env), web=v),
                                  "services.{}.name", "w"),
+        "lambda_web": longest(tmp, lambda v: lambda_config("l" * len(env), web=v),
+                              "services.{}.name", "w"),
+        "lambda_worker": longest(tmp, lambda v: lambda_config("l" * len(env), worker=v),
+                                 "services.{}.name", "k"),
     }
 
 
@@ -270,10 +308,12 @@ def test_the_longest_values_are_what_the_limits_leave(longest_values):
     """With a 20-character project: `<project>-<env>-alb` in 32 leaves 7 for the environment;
     a web service's target group `<prefix>-<name>` in 32 leaves 3; an App Runner auto scaling
     configuration `<prefix>-<name>` in 32 leaves 3; a surface's bucket
-    `<prefix>-<surface>-assets-<account>` in 63 leaves 14; the rest reach the 20 a name may have."""
+    `<prefix>-<surface>-assets-<account>` in 63 leaves 14; the rest reach the 20 a name may have
+    (a Lambda service's role `<prefix>-<name>-function` in 64 leaves 26)."""
     lengths = {k: len(v) for k, v in longest_values.items()}
     assert lengths == {"env": 7, "web": 3, "worker": 20, "queue": 20, "topic": 20, "job": 20,
-                       "secret": 20, "surface": 14, "apprunner_web": 3}
+                       "secret": 20, "surface": 14, "apprunner_web": 3, "lambda_web": 20,
+                       "lambda_worker": 20}
 
 
 @pytest.fixture(scope="module")
@@ -286,7 +326,10 @@ def longest_files(tmp_path_factory, longest_values) -> dict[str, Path]:
                               v["secret"], v["surface"]))
     apprunner = tmp / "apprunner.toml"
     apprunner.write_text(apprunner_config("a" * len(v["env"]), v["apprunner_web"]))
-    return {f"{'e' * len(v['env'])}-stack": ecs, f"{'a' * len(v['env'])}-stack": apprunner}
+    functions = tmp / "lambda.toml"
+    functions.write_text(lambda_config("l" * len(v["env"]), v["lambda_web"], v["lambda_worker"]))
+    return {f"{'e' * len(v['env'])}-stack": ecs, f"{'a' * len(v['env'])}-stack": apprunner,
+            f"{'l' * len(v['env'])}-stack": functions}
 
 
 @pytest.fixture(scope="module")
@@ -298,7 +341,8 @@ def longest_stacks(tmp_path_factory, longest_files) -> dict[str, SynthStack]:
 
 
 def test_every_name_fits_with_the_longest_values_the_config_accepts(longest_stacks):
-    assert sorted(longest_stacks) == ["aaaaaaa-stack", "bootstrap-stack", "eeeeeee-stack"]
+    assert sorted(longest_stacks) == ["aaaaaaa-stack", "bootstrap-stack", "eeeeeee-stack",
+                                      "lllllll-stack"]
     total, problems = 0, []
     for stack in longest_stacks.values():
         checked, found = check(stack)

@@ -83,8 +83,8 @@ def every_stack(stacks, presets, fixture_stacks) -> list[tuple[str, SynthStack, 
     found = [(name, stack, load_environment(files[name])) for name, stack in stacks.items()]
     found += [(f"examples/{name}", stack, load_environment(ROOT / "examples" / f"{name}.toml"))
               for name, stack in presets.items()]
-    fixtures = {c.stack_name: c for c in (load_environment(FIXTURES / f"{name}.toml")
-                                          for name in ("full", "apprunner"))}
+    fixtures = {c.stack_name: c for c in (load_environment(path)
+                                          for path in sorted(FIXTURES.glob("*.toml")))}
     found += [(name, stack, fixtures[name]) for name, stack in fixture_stacks.items()]
     return found
 

@@ -312,6 +312,38 @@ def _apprunner_service(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
             p["apprunner.automatic_deployment_month"])
 
 
+def _function_size(body: dict) -> tuple[float, str]:
+    """(memory in GB, architecture) of a Lambda function's body (Lambda's defaults: 128 MB,
+    x86_64)."""
+    return body.get("memory_size", 128) / 1024, (body.get("architectures") or ["x86_64"])[0]
+
+
+def _lambda_function(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    gb, arch = _function_size(body)
+    requests, ms = p.usage["lambda_requests"], p.usage["lambda_ms_per_request"]
+    gb_seconds = requests * ms / 1000 * gb
+    add(f"Lambda {body.get('function_name', 'function')} requests and duration "
+        f"({gb:g} GB, {arch})", requests, "requests",
+        requests / 1e6 * p["lambda.million_requests"] + gb_seconds * p[f"lambda.{arch}_gb_second"],
+        f"{requests:,.0f} requests of {ms:g} ms a month, before the free tier (1M requests and "
+        "400,000 GB-s a month)")
+
+
+def _provisioned_concurrency(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    function = stack.follow(body.get("function_name")) or {}
+    gb, arch = _function_size(function)
+    executions = body.get("provisioned_concurrent_executions", 1)
+    add(f"Lambda {function.get('function_name', 'function')} provisioned concurrency "
+        f"({gb:g} GB, {arch})", executions, "instance-month",
+        executions * gb * p.hours * 3600 * p[f"lambda.{arch}_provisioned_gb_second"])
+
+
+def _http_api(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    requests = p.usage["http_api_requests"]
+    add("API Gateway HTTP API requests", requests, "requests",
+        requests / 1e6 * p["apigateway.http_million_requests"], f"{requests:,.0f} a month per API")
+
+
 def _vpc_endpoint(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
     if body.get("vpc_endpoint_type") != "Interface":
         return  # gateway endpoints (S3, DynamoDB) are free
@@ -390,6 +422,9 @@ _PRICERS: dict[str, Callable[[dict, _Stack, Prices, Add], None]] = {
     "aws_ecs_service": _ecs_service,
     "aws_ecs_cluster": _ecs_cluster,
     "aws_apprunner_service": _apprunner_service,
+    "aws_lambda_function": _lambda_function,
+    "aws_lambda_provisioned_concurrency_config": _provisioned_concurrency,
+    "aws_apigatewayv2_api": _http_api,
     "aws_vpc_endpoint": _vpc_endpoint,
     "aws_kms_key": _per_month("KMS customer managed key", "key-month", "kms.key_month"),
     "aws_secretsmanager_secret": _per_month("Secrets Manager secret", "secret-month",

@@ -300,11 +300,18 @@ def _edges(g: _Graph, by_ref: dict, members: dict[str, list[str]]) -> None:
     for (type_, _), nat in by_ref.items():
         if type_ == "aws_nat_gateway" or (type_ == "aws_instance" and "NAT" in g.nodes[nat][1]):
             g.edge(nat, internet, "private tier egress")
+    aliases = g.of_type("aws_lambda_alias")
+
+    def invoked(ref_value) -> str | None:
+        """A function, also where it is invoked through an alias (provisioned concurrency)."""
+        alias = next((i for t, i in g.refs(ref_value) if t == "aws_lambda_alias"), None)
+        return node(aliases[alias].get("function_name")) if alias else node(ref_value)
+
     for integration in g.of_type("aws_apigatewayv2_integration").values():
-        g.edge(node(integration.get("api_id")), node(integration.get("integration_uri")),
+        g.edge(node(integration.get("api_id")), invoked(integration.get("integration_uri")),
                "proxy")
     for mapping in g.of_type("aws_lambda_event_source_mapping").values():
-        g.edge(node(mapping.get("event_source_arn")), node(mapping.get("function_name")),
+        g.edge(node(mapping.get("event_source_arn")), invoked(mapping.get("function_name")),
                "triggers")
     for schedule in g.of_type("aws_scheduler_schedule").values():
         target = schedule.get("target", {})
@@ -312,8 +319,8 @@ def _edges(g: _Graph, by_ref: dict, members: dict[str, list[str]]) -> None:
                node(target.get("arn")), schedule.get("schedule_expression", ""))
     for lid, q in g.of_type("aws_sqs_queue").items():
         g.edge(by_ref[("aws_sqs_queue", lid)], node(q.get("redrive_policy")), "dead letters")
-    # What a service's task role may use: the queue it drains, queues it sends to, the media
-    # bucket (read from the role's policy statements, by their Sid).
+    # What a service's task role (a function's role) may use: the queue it drains, queues it
+    # sends to, the media bucket (read from the role's policy statements, by their Sid).
     grants = {"ConsumeItsQueue": "consumes", "SendToQueues": "sends", "MediaObjects": "objects"}
     policies: dict[str, list[dict]] = {}
     for body in g.of_type("aws_iam_role_policy").values():
@@ -329,6 +336,14 @@ def _edges(g: _Graph, by_ref: dict, members: dict[str, list[str]]) -> None:
                         if statement.get("Sid") in grants and target in by_ref:
                             g.edge(by_ref[("aws_ecs_service", lid)], by_ref[target],
                                    grants[statement["Sid"]])
+    for lid, fn in g.of_type("aws_lambda_function").items():
+        for _, role in g.refs(fn.get("role")):
+            for statement in policies.get(role, []):
+                for target in g.refs(statement.get("Resource")):
+                    if statement.get("Sid") in grants and target in by_ref and \
+                            statement["Sid"] != "ConsumeItsQueue":  # drawn as "triggers"
+                        g.edge(by_ref[("aws_lambda_function", lid)], by_ref[target],
+                               grants[statement["Sid"]])
     for lid, svc in g.of_type("aws_apprunner_service").items():
         connector = svc.get("network_configuration", {}).get("egress_configuration", {}).get(
             "vpc_connector_arn")

@@ -30,6 +30,7 @@ FREE_TYPES = frozenset({
     "aws_elasticache_user_group", "aws_ecr_lifecycle_policy", "aws_apigatewayv2_integration",
     "aws_apigatewayv2_route", "aws_apigatewayv2_stage", "aws_apigatewayv2_domain_name",
     "aws_apigatewayv2_api_mapping", "aws_lambda_permission", "aws_lambda_event_source_mapping",
+    "aws_lambda_alias", "aws_ecr_repository_policy",
     "aws_cognito_user_pool_client", "aws_cognito_user_pool_domain", "aws_acm_certificate",
     "aws_acm_certificate_validation", "aws_route53_record", "aws_cloudfront_origin_access_control",
     "aws_cloudfront_response_headers_policy", "aws_cloudwatch_log_delivery",
@@ -44,8 +45,6 @@ FREE_TYPES = frozenset({
 # Charged per request or GB with a monthly always-free allowance that a small platform stays
 # inside: priced at $0 with that assumption stated, not silently dropped.
 FREE_TIER_TYPES = {
-    "aws_lambda_function": "Lambda function (1M requests and 400,000 GB-s a month are free)",
-    "aws_apigatewayv2_api": "API Gateway HTTP API (per request, $1.00 per million)",
     "aws_sqs_queue": "SQS queue (1M requests a month are free)",
     "aws_sns_topic": "SNS topic (1M publishes a month are free)",
     "aws_scheduler_schedule": "EventBridge Scheduler job (14M invocations a month are free)",

@@ -78,7 +78,7 @@ class ImageRepository(Construct):
     `image_tag`, if pushed) never expire. With `pulled_by_function`: a repository policy that
     lets Lambda pull images for that function only.
 
-    Outputs: `url`, `arn`, `name`.
+    Outputs: `url`, `arn`, `name`, `lambda_pull` (the repository policy, or None).
     """
 
     def __init__(self, scope: Construct, id: str, props: ImageRepositoryProps):
@@ -99,6 +99,7 @@ class ImageRepository(Construct):
                 props.keep_sha_images, props.keep_release_images, props.untagged_image_days)}))
         self.url: str = repo.repository_url
         self.arn: str = repo.arn
+        self.lambda_pull = None  # the repository policy a function's creation waits for
         if props.pulled_by_function:
             function = n.arn("lambda", f"function:{props.pulled_by_function}")
             # Lambda pulls a function's image with these two actions, which the repository
@@ -106,7 +107,7 @@ class ImageRepository(Construct):
             # permissions). Written here rather than left to Lambda, which would add its own
             # statement when the deploy role may set repository policies. aws:SourceArn keeps
             # Lambda from pulling for any other function (a confused deputy).
-            aws.ecr_repository_policy.EcrRepositoryPolicy(
+            self.lambda_pull = aws.ecr_repository_policy.EcrRepositoryPolicy(
                 self, "lambda-pull", repository=self.name, policy=json.dumps({
                     "Version": "2012-10-17", "Statement": [{
                         "Sid": "LambdaPullsForItsFunction", "Effect": "Allow",

@@ -11,6 +11,7 @@ The image needs one line for it (README, "Lambda"):
 
 from dataclasses import dataclass
 
+from cdktf import TerraformResource
 from constructs import Construct
 
 from lib.compute.service_access import function_access
@@ -38,6 +39,7 @@ class FunctionServiceProps:
     settings: ServiceSpec
     image: str  # <repository url>:<image_tag>, or a full ECR reference
     repository_arn: str | None  # the project's repository (CI deploys), None for an external one
+    pull_grant: TerraformResource | None  # the repository policy that lets Lambda pull
     architecture: str  # compute.architecture: the image's one platform
     vpc_id: str
     subnet_ids: list[str]  # the private tier
@@ -79,7 +81,7 @@ def function_service(scope: Construct, id: str, props: FunctionServiceProps) -> 
     fn = Function(scope, id, FunctionProps(
         naming=props.naming, name=svc.name,
         code=ImageCode(props.image, deployed_by_ci=props.repository_arn is not None,
-                       architecture=props.architecture),
+                       architecture=props.architecture, pull_grant=props.pull_grant),
         vpc_id=props.vpc_id, subnet_ids=props.subnet_ids,
         extra_security_group_ids=[props.app_security_group_id],
         log_key_arn=props.log_key_arn, log_retention_days=props.log_retention_days,

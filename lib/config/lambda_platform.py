@@ -131,6 +131,10 @@ def _service_problems(c: EnvironmentConfig, s: ServiceConfig, where: str,
                          f"{s.provisioned_concurrency} is more than reserved_concurrency "
                          f"({s.reserved_concurrency}), the function's ceiling"))
     if s.kind == "web":
+        if "max_tasks" in s.model_fields_set:
+            problems.append((f"{where}.max_tasks", "has no effect on a web function (Lambda "
+                                                   "starts an instance per concurrent request); "
+                                                   "cap it with reserved_concurrency"))
         if s.timeout_seconds > WEB_TIMEOUT_SECONDS:
             problems.append((f"{where}.timeout_seconds",
                              f"{s.timeout_seconds} s: the HTTP API gives up after 30 s; at most "

@@ -52,20 +52,23 @@ _DEV: dict[str, Any] = {
 # The seed designs' environment table (Graviton classes: cheaper for the same size).
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": _DEV,
-    # lean (seed 001's "Lean MVP"): dev with one App Runner web service instead of ECS + ALB and
-    # no NAT (the service reaches RDS and Redis through its VPC connector; nothing in the VPC
-    # reaches the internet). The App Runner service is the API, so no Lambda one (seed 001 has
-    # none). App Runner injects the service's secrets itself; functions given secrets would read
-    # them themselves, and without NAT that needs a Secrets Manager endpoint, ~$15 a month in two
-    # AZs on a $40 budget.
+    # lean (seed 001's "Lean MVP", which used App Runner: closed to new customers since
+    # 2026-04-30): dev with its web service on Lambda instead of ECS + ALB, and no NAT, so
+    # compute costs nothing at idle. The service `api` answers every path through the HTTP API
+    # and reaches RDS and Redis with IAM tokens signed in the function (no AWS API call, so no
+    # endpoint); Lambda pulls its image and delivers its logs from outside the VPC. No queues:
+    # sending to one from the VPC needs an SQS endpoint, and secrets a Secrets Manager one,
+    # each ~$15 a month in two AZs, half the budget. No zip-packaged API function (seed 001 has
+    # none).
     "lean": {
         **_DEV,
         "network": {"az_count": 2, "nat": "none"},
-        "api": {"enabled": False},
-        "compute": {"platform": "apprunner", "capacity": "spot"},
-        "services": [{"name": "api", "kind": "web", "port": 8080, "health_check_path": "/health",
-                      "access": ["database", "cache"], "max_tasks": 3}],
-        "cost": {"monthly_budget_usd": 40},
+        "api": {"enabled": False, "worker_queue": None},
+        "compute": {"platform": "lambda", "capacity": "spot"},
+        "messaging": {"queues": []},
+        "services": [{"name": "api", "kind": "web", "port": 8080, "paths": ["/*"],
+                      "health_check_path": "/health", "access": ["database", "cache"]}],
+        "cost": {"monthly_budget_usd": 30},
     },
     "staging": {
         "prevent_destroy": True,

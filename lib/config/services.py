@@ -183,7 +183,7 @@ def service_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
             problems.append((f"{where}.desired_tasks",
                              f"{s.desired_tasks} is outside min_tasks..max_tasks "
                              f"({s.min_tasks}..{s.max_tasks})"))
-        if s.kind == "web" and s.port is None:
+        if s.kind == "web" and s.port is None and c.compute.platform != "lambda":
             problems.append((f"{where}.port", "a web service needs the container port its "
                                               "load balancer targets (1-65535)"))
         if s.kind == "web" and not s.paths and c.compute.platform != "apprunner":
@@ -212,7 +212,7 @@ def service_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
                                                      "service"))
         if s.kind == "web" and c.compute.platform == "ecs":
             problems += _route_problems(s, where, routes, priorities)
-        if s.capacity == "ec2" and c.compute.ec2 is None:
+        if s.capacity == "ec2" and c.compute.ec2 is None and c.compute.platform == "ecs":
             problems.append((f"{where}.capacity", "'ec2' needs an EC2 capacity provider: add "
                                                   "[compute.ec2]"))
     if c.compute.platform == "apprunner":

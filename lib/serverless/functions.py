@@ -9,7 +9,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cdktf import AssetType, TerraformAsset, TerraformResourceLifecycle
+from cdktf import AssetType, TerraformAsset, TerraformResource, TerraformResourceLifecycle
 from constructs import Construct
 
 from lib.core import aws
@@ -69,6 +69,8 @@ class ImageCode:
     # rolls a function back to the tag it was created from.
     deployed_by_ci: bool
     architecture: str  # arm64 | x86_64: the image's one platform
+    # What lets Lambda pull the image (the repository policy), which it checks on creation.
+    pull_grant: TerraformResource | None = None
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,7 @@ class Function(Construct):
                 log_format="JSON", log_group=logs.name),
             # Lambda checks the role's rights to the network interfaces and the dead-letter
             # queue when it creates the function: its grants first, not only the role.
-            depends_on=[logs, *grants], tags=n.tags(props.name))
+            depends_on=[logs, *grants, *self._pull_grant(props.code)], tags=n.tags(props.name))
         self.arn: str = fn.arn
         self.name: str = fn.function_name
         self.invoke_arn: str = fn.invoke_arn
@@ -184,6 +186,10 @@ class Function(Construct):
                 provisioned_concurrent_executions=props.provisioned_concurrency)
             self.qualifier = "live"
             self.arn, self.invoke_arn = alias.arn, alias.invoke_arn
+
+    @staticmethod
+    def _pull_grant(code: ZipCode | ImageCode) -> list[TerraformResource]:
+        return [code.pull_grant] if isinstance(code, ImageCode) and code.pull_grant else []
 
     def _code(self, code: ZipCode | ImageCode) -> dict:
         """The function's arguments that say what it runs."""

@@ -31,6 +31,7 @@ NOT_EMULATED = {
     "aws_apprunner_service": "App Runner is not implemented (the API answers 500)",
     "aws_apprunner_vpc_connector": "App Runner is not implemented",
     "aws_apprunner_auto_scaling_configuration_version": "App Runner is not implemented",
+    "aws_lambda_provisioned_concurrency_config": "provisioned concurrency is not implemented",
 }
 # Inside a resource that is not created, references to other resources that are not created are
 # still checked by Terraform: they get inert literals.
@@ -69,7 +70,8 @@ DRIFTING = {
                         "health_check_grace_period_seconds", "capacity_provider_strategy",
                         "deployment_controller"],
     "aws_cognito_user_pool": ["user_pool_tier"],
-    "aws_lambda_function": ["kms_key_arn", "logging_config"],
+    # ...and an image function with an image_config it was not sent (empty command, entry point).
+    "aws_lambda_function": ["kms_key_arn", "logging_config", "image_config"],
     "aws_vpc_security_group_ingress_rule": ["description", "referenced_security_group_id"],
     "aws_vpc_security_group_egress_rule": ["description", "referenced_security_group_id"],
     # The origin access control id comes back empty; each behaviour comes back with legacy
