@@ -41,7 +41,8 @@ def strings(node) -> list[str]:
 
 
 def test_every_preset_is_offered():
-    assert PRESETS == ["fastify-monorepo", "lean", "mirama", "mobilytics", "portfolio", "rayman"]
+    assert PRESETS == ["fastify-monorepo", "fastify-monorepo-lean", "lean", "mirama", "mobilytics",
+                       "portfolio", "rayman"]
     rayman = adopt_tool.presets()["rayman"]
     assert {env: path.name for env, path in rayman.items()} == {
         "dev": "rayman-dev.toml", "staging": "rayman-staging.toml", "prod": "rayman.toml"}
@@ -69,6 +70,10 @@ def test_an_adopted_preset_is_one_project_in_one_account(tmp_path, preset, domai
             assert kept == [], kept
     # dev is disposable: `cdktf destroy dev-stack` works
     assert not envs["dev"].database.deletion_protection and not envs["dev"].prevent_destroy
+    # A first deploy on Lambda is phase one: Lambda creates a function only from an image that is
+    # already in ECR ("Create a Lambda function using a container image").
+    assert not [e for e, c in envs.items() if c.compute.platform == "lambda"
+                and c.compute.images_pushed]
     if domain:
         assert envs["prod"].ingress.domain == "acme.com"
         assert envs["prod"].ingress.hosted_zone_id == ZONE
@@ -82,7 +87,8 @@ def test_an_adopted_preset_is_one_project_in_one_account(tmp_path, preset, domai
 
 @pytest.mark.parametrize("overrides, line", [
     ({"preset": "portfolo"}, "PRESET: 'portfolo' is not a preset; presets: fastify-monorepo, "
-                             "lean, mirama, mobilytics, portfolio, rayman"),
+                             "fastify-monorepo-lean, lean, mirama, mobilytics, portfolio, "
+                             "rayman"),
     ({"account": "21098765432"}, "config/dev.toml: account_id:"),
     ({"project": "Acme Corp"}, "config/dev.toml: project:"),
     ({"domain": "acme.com"}, "ZONE: needed with DOMAIN"),

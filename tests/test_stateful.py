@@ -69,7 +69,8 @@ def test_the_shipped_stacks_are_protected_as_intended(every_stack):
         "dev-stack": False, "staging-stack": True, "prod-stack": True, "bootstrap-stack": True}
     # The presets of the dev and lean profiles stay disposable; the others are protected.
     assert sorted(label for label, on in protected.items() if label.startswith("examples/")
-                  and not on) == ["examples/lean", "examples/portfolio", "examples/rayman-dev"]
+                  and not on) == ["examples/fastify-monorepo-lean", "examples/lean",
+                                  "examples/portfolio", "examples/rayman-dev"]
 
 
 def test_the_bootstrap_stack_protects_state_and_audit(bootstrap):

@@ -134,6 +134,9 @@ def environment_file(source: Path, env: str, args: argparse.Namespace) -> str:
         if data.get("database", {}).get("deletion_protection"):
             doc.set("database", "deletion_protection", False, "dev is disposable")
         doc.drop("", "prevent_destroy")
+    if data.get("compute", {}).get("images_pushed"):  # a preset on Lambda shows phase two
+        doc.set("compute", "images_pushed", False, "phase one: push each image, then true "
+                                                   "(README, \"Lambda\")")
     preset_domain = data.get("ingress", {}).get("domain")
     if args.domain:
         target = args.domain if env == "prod" else f"{env}.{args.domain}"

@@ -100,9 +100,11 @@ class HttpApi(Construct):
             integration_uri=target.arn, payload_format_version="2.0",
             integration_method="POST")
         for key in route_keys:
-            # One id per route key (`/` is the construct path separator, `:` is not).
-            name = "default-route" if key == "$default" else \
-                f"route{key.split(' ', 1)[1].replace('/', ':')}"
+            # One id per route key: `route$default`, `route:api:{proxy+}` (`/` is the construct
+            # path separator); the API function's catch-all keeps the id it always had.
+            name = "default-route" if key == "$default" and not prefix else \
+                "route" + ("$default" if key == "$default" else
+                           key.split(" ", 1)[1].replace("/", ":"))
             aws.apigatewayv2_route.Apigatewayv2Route(
                 self, f"{prefix}{name}", api_id=self.api_id, route_key=key,
                 target=f"integrations/{integration.id}")
