@@ -13,9 +13,9 @@ from lib.data.cache import iam_users
 
 # A serverless cache serves reads and writes on 6379 and reads from replicas (READONLY) on 6380,
 # on the same host name ("Valkey and Redis OSS configuration and limits - Amazon ElastiCache",
-# Serverless caches: port).
+# Serverless caches: port). Only 6379 is admitted, as for the node cache: the app tier's egress
+# and the isolated tier's NACLs open 6379 alone (lib/network), and every command works on it.
 PORT = 6379
-READER_PORT = 6380
 COMPONENT = "valkey"
 
 
@@ -36,7 +36,7 @@ class ServerlessCacheProps:
     settings: ServerlessCacheSettings
     vpc_id: str
     subnet_ids: list[str]  # the isolated tier, one subnet per AZ
-    allowed_security_group_ids: list[str]  # the only sources admitted on 6379-6380
+    allowed_security_group_ids: list[str]  # the only sources admitted on 6379
     storage_key_arn: str
 
 
@@ -53,7 +53,7 @@ class ServerlessCache(Construct):
     daily snapshots kept `snapshot_retention_days` days. No parameter group (serverless caches
     take none), no log delivery (serverless caches offer none).
 
-    Outputs: `endpoint`, `port`, `reader_port`, `security_group_id`, `name`, `cache_arn`,
+    Outputs: `endpoint`, `port`, `security_group_id`, `name`, `cache_arn`,
     `app_user_name`, `app_user_arn`, `access` (CacheAccess, as the node cache's).
     """
 
@@ -62,7 +62,7 @@ class ServerlessCache(Construct):
         n, cfg = props.naming, props.settings
         self.security_group_id: str = port_only_from_groups(
             self, n, COMPONENT, props.vpc_id, PORT, props.allowed_security_group_ids,
-            "Valkey: only from the application tier", to_port=READER_PORT)
+            "Valkey: only from the application tier")
         users = iam_users(self, n, COMPONENT, "valkey")
         limits = aws.elasticache_serverless_cache
         snapshots = cfg.snapshot_retention_days > 0
@@ -89,7 +89,6 @@ class ServerlessCache(Construct):
         )
         self.endpoint: str = cache.endpoint.get(0).address
         self.port: int = PORT
-        self.reader_port: int = READER_PORT
         self.cache_arn: str = cache.arn
         self.app_user_name: str = users.app_user_name
         self.app_user_arn: str = users.app_user_arn
