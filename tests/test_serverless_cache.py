@@ -49,8 +49,8 @@ def test_only_the_app_tier_reaches_the_cache_on_its_port(lean):
 def test_the_cache_lives_in_the_isolated_subnets_of_every_az(lean):
     # "Creating a serverless cache": subnets in two or more AZs of the VPC.
     cache = lean.resource("aws_elasticache_serverless_cache", CACHE)
-    isolated = sorted(lean.ref("aws_subnet", p) for p in lean.matching("aws_subnet",
-                                                                        "network/isolated-*"))
+    isolated = sorted(lean.ref("aws_subnet", p)
+                      for p in lean.matching("aws_subnet", "network/isolated-*"))
     assert sorted(cache["subnet_ids"]) == isolated and len(isolated) >= 2
 
 

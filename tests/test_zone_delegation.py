@@ -84,7 +84,7 @@ def every_stack(stacks, presets, fixture_stacks) -> list[tuple[str, SynthStack, 
     found += [(f"examples/{name}", stack, load_environment(ROOT / "examples" / f"{name}.toml"))
               for name, stack in presets.items()]
     fixtures = {c.stack_name: c for c in (load_environment(FIXTURES / f"{name}.toml")
-                                          for name in ("full", "apprunner"))}
+                                          for name in ("full", "apprunner", "valkey"))}
     found += [(name, stack, fixtures[name]) for name, stack in fixture_stacks.items()]
     return found
 
