@@ -17,6 +17,8 @@ from lib.core.provider import aws_provider
 from lib.core.stateful import PreventDestroy
 from lib.data.cache import Cache, CacheProps, CacheSettings
 from lib.data.database import Database, DatabaseProps, DatabaseSettings
+from lib.data.serverless_cache import (ServerlessCache, ServerlessCacheProps,
+                                       ServerlessCacheSettings)
 from lib.edge.cdn import ApiOrigin, StaticSite, StaticSiteProps
 from lib.edge.storage import Storage, StorageProps
 from lib.edge.waf import EdgeProtectionProps, protect_edge
@@ -25,8 +27,8 @@ from lib.identity.user_pool import UserPool, UserPoolProps
 from lib.network.app_tier import AppTier, AppTierProps
 from lib.network.vpc import Network, NetworkProps
 from lib.observability.alarms import (AlarmThresholds, MonitoredCache, MonitoredDatabase,
-                                      MonitoredService, Observability, ObservabilityProps,
-                                      WebTarget)
+                                      MonitoredServerlessCache, MonitoredService, Observability,
+                                      ObservabilityProps, WebTarget)
 from lib.serverless.messaging import Messaging, MessagingProps, QueueSpec, TopicSpec
 from lib.targets.local import (LocalEmulatorAdjustments, cache_stand_in,
                                database_without_replica)
@@ -101,17 +103,14 @@ class EnvironmentStack(TerraformStack):
         self.app = AppTier(self, "app-tier", AppTierProps(
             naming=n, vpc_id=net.vpc_id, data_subnet_cidrs=net.isolated_subnet_cidrs))
         placement = dict(naming=n, vpc_id=net.vpc_id, subnet_ids=net.isolated_subnet_ids,
-                         allowed_security_group_ids=[self.app.security_group_id],
-                         log_key_arn=self.logs_key.arn, log_retention_days=c.logs.retention_days)
+                         allowed_security_group_ids=[self.app.security_group_id])
+        logs = dict(log_key_arn=self.logs_key.arn, log_retention_days=c.logs.retention_days)
         db = self.database = Database(self, "database", DatabaseProps(
             settings=from_config(DatabaseSettings, c.database,
                                  max_allocated_storage_gb=c.database.storage_ceiling_gb),
-            storage_key_arn=self.data_key.arn, secret_key_arn=self.secrets_key.arn, **placement))
-        cache = self.cache = Cache(self, "cache", CacheProps(
-            settings=from_config(CacheSettings, c.cache, automatic_failover=c.cache.failover),
-            multi_az_capable=len(net.availability_zones) >= 2,
-            storage_key_arn=self.data_key.arn, **placement))
-        self.cache_access = cache_stand_in(n, cache.port) if self.local else cache.access
+            storage_key_arn=self.data_key.arn, secret_key_arn=self.secrets_key.arn,
+            **placement, **logs))
+        self._cache(placement, logs)
         self.database_access = database_without_replica(db.access) if self.local else db.access
         self.outputs.update({
             "vpc_id": net.vpc_id, "private_subnet_ids": net.private_subnet_ids,
@@ -120,10 +119,26 @@ class EnvironmentStack(TerraformStack):
             "database_secret_arn": db.secret_arn,
             "redis_primary_endpoint": self.cache_access.endpoint,
             "redis_user": self.cache_access.user_name})
-        if not self.local:
-            self.outputs["redis_reader_endpoint"] = cache.reader_endpoint
+        if not self.local and isinstance(self.cache, Cache):
+            self.outputs["redis_reader_endpoint"] = self.cache.reader_endpoint
         if db.reader_endpoint and not self.local:  # no replica in the emulator
             self.outputs["database_reader_endpoint"] = db.reader_endpoint
+
+    def _cache(self, placement: dict, logs: dict) -> None:
+        """Redis OSS nodes, or ElastiCache Serverless for Valkey (`cache.serverless`)."""
+        c, n = self.config, self.naming
+        if c.cache.serverless:
+            cache = self.cache = ServerlessCache(self, "serverless-cache", ServerlessCacheProps(
+                settings=from_config(ServerlessCacheSettings, c.cache),
+                storage_key_arn=self.data_key.arn, **placement))
+        else:
+            cache = self.cache = Cache(self, "cache", CacheProps(
+                settings=from_config(CacheSettings, c.cache,
+                                     automatic_failover=c.cache.failover),
+                multi_az_capable=len(self.network.availability_zones) >= 2,
+                storage_key_arn=self.data_key.arn, **placement, **logs))
+        self.cache_access = cache_stand_in(n, cache.port, c.cache.serverless) if self.local \
+            else cache.access
 
     def _messaging(self) -> None:
         c = self.config
@@ -196,7 +211,9 @@ class EnvironmentStack(TerraformStack):
             alerts_topic_arn=alerts, dashboard=c.observability.dashboard, services=services,
             database=MonitoredDatabase(db.instance_name, c.database.allocated_storage_gb,
                                        db.replica_name),
-            cache=MonitoredCache(self.cache.member_ids),
+            cache=MonitoredServerlessCache(self.cache.name, c.cache.max_data_storage_gb,
+                                           c.cache.max_ecpu_per_second)
+            if isinstance(self.cache, ServerlessCache) else MonitoredCache(self.cache.member_ids),
             queues=self.messaging.queue_names,
             dead_letter_queues=self.messaging.dead_letter_queue_names + [
                 f.dead_letter_queue_name for f in self.functions.values()

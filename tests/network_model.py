@@ -21,8 +21,11 @@ STORE_ADDRESSES = {
     "aws_rds_cluster": ("endpoint", "reader_endpoint"),
     "aws_elasticache_replication_group": ("primary_endpoint_address", "reader_endpoint_address",
                                           "configuration_endpoint_address"),
+    "aws_elasticache_serverless_cache": ("endpoint", "reader_endpoint"),
 }
-STORE_PORTS = {"postgres": 5432, "mysql": 3306, "redis": 6379, "aurora-postgresql": 5432}
+# A serverless cache's clients use 6379 ("Valkey and Redis OSS configuration and limits").
+STORE_PORTS = {"postgres": 5432, "mysql": 3306, "redis": 6379, "valkey": 6379,
+               "aurora-postgresql": 5432}
 # must name a data store of the stack
 STORE_VARIABLES = ("DATABASE_HOST", "DATABASE_READER_HOST", "REDIS_HOST")
 API_OF_TYPE = {"aws_sqs_queue": "sqs", "aws_s3_bucket": "s3", "aws_sns_topic": "sns",

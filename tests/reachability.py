@@ -212,8 +212,10 @@ def _store(stack: Stack, w: Workload, need: Need, subnet: str) -> list[Check]:
     source = stack.body(store.get("replicate_source_db"))
     port = store.get("port") or STORE_PORTS[store.get("engine") or source["engine"]]
     groups = Stack.keys(store.get("vpc_security_group_ids") or store.get("security_group_ids"))
-    placement = stack.body(store.get("db_subnet_group_name") or source.get("db_subnet_group_name")
-                           or store.get("subnet_group_name"))
+    # A serverless cache names its subnets itself; the others through a subnet group.
+    placement = store if "subnet_ids" in store else stack.body(
+        store.get("db_subnet_group_name") or source.get("db_subnet_group_name")
+        or store.get("subnet_group_name"))
     subnets = Stack.keys(placement.get("subnet_ids"))
     own = stack.cidr(subnet)
     sg = []

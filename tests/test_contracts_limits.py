@@ -44,6 +44,8 @@ NOT_NAMES = {
         "DeleteReplicationGroup and CreateSnapshot document no limit or pattern; the group id's "
         "own (40 characters) keeps `<group id>-final` to 46",
     ("aws_vpc_endpoint", "service_name"): "an AWS service name, not ours",
+    ("aws_elasticache_serverless_cache", "user_group_id"):
+        "a reference to the aws_elasticache_user_group of the same name, checked there",
 }
 
 

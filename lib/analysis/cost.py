@@ -247,6 +247,22 @@ def _replication_group(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
     add(f"ElastiCache Redis {node} node", count, "node-month", count * hourly * p.hours)
 
 
+def _serverless_cache(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    engine = body.get("engine", "")
+    rates = p["elasticache"].get(f"serverless_{engine}")
+    engine = engine.capitalize()
+    if rates is None:
+        add(f"ElastiCache Serverless {engine}", 1, "", None)
+        return
+    # Stored data is billed per GB-hour, never below the engine's minimum.
+    gb = max(p.usage["serverless_cache_gb"], rates["minimum_gb"])
+    add(f"ElastiCache Serverless {engine} data stored", gb, "GB-month",
+        gb * rates["gb_hour"] * p.hours, f"{gb:g} GB on average (at least {rates['minimum_gb']:g})")
+    ecpus = p.usage["serverless_cache_million_ecpus"]
+    add(f"ElastiCache Serverless {engine} ECPUs", ecpus, "million ECPUs",
+        ecpus * rates["million_ecpus"], f"{ecpus:g} million ECPUs a month")
+
+
 def _strategy(body: dict, stack: _Stack) -> list[dict]:
     if body.get("capacity_provider_strategy"):
         return body["capacity_provider_strategy"]
@@ -419,6 +435,7 @@ _PRICERS: dict[str, Callable[[dict, _Stack, Prices, Add], None]] = {
     "aws_autoscaling_group": _autoscaling_group,
     "aws_db_instance": _db_instance,
     "aws_elasticache_replication_group": _replication_group,
+    "aws_elasticache_serverless_cache": _serverless_cache,
     "aws_ecs_service": _ecs_service,
     "aws_ecs_cluster": _ecs_cluster,
     "aws_apprunner_service": _apprunner_service,

@@ -134,6 +134,14 @@ def mermaid(document: dict[str, Any]) -> str:
                 f"{rg.get('num_cache_clusters', 1)}"
         add("aws_elasticache_replication_group", lid, _tier_of_subnets(g, subnets), label,
             "cylinder", rg.get("security_group_ids", []))
+    for lid, sc in g.of_type("aws_elasticache_serverless_cache").items():
+        limits = (sc.get("cache_usage_limits") or [{}])[0]
+        storage = (limits.get("data_storage") or [{}])[0].get("maximum", "")
+        label = f"{sc.get('engine', '').capitalize()} {sc.get('major_engine_version', '')} " \
+                f"Serverless<br/>up to {storage} GB"
+        add("aws_elasticache_serverless_cache", lid,
+            _tier_of_subnets(g, g.refs(sc.get("subnet_ids", []))), label, "cylinder",
+            sc.get("security_group_ids", []))
     for lid, q in g.of_type("aws_sqs_queue").items():
         add("aws_sqs_queue", lid, "regional", f"SQS {q.get('name', '')}", "queue")
     alarms = _alarms_by_topic(g)

@@ -29,6 +29,8 @@ POSTGRES_RETIRED: dict[int, datetime.date] = {
     for major, ended in _CATALOG["rds_postgres"]["retired_majors"].items()}
 # ElastiCache for Redis OSS versions the project offers (IAM authentication needs 7.0+).
 REDIS_VERSIONS: tuple[str, ...] = tuple(_CATALOG["elasticache_redis"]["versions"])
+# Valkey majors of ElastiCache Serverless (IAM authentication needs Valkey 7.2+: all of them).
+VALKEY_MAJORS: tuple[str, ...] = tuple(_CATALOG["elasticache_valkey_serverless"]["majors"])
 
 # Instance classes: family -> sizes.
 RDS_FAMILIES: dict[str, tuple[str, ...]] = {
@@ -81,6 +83,14 @@ def check_redis_version(value: str) -> str:
     if value not in REDIS_VERSIONS:
         raise ValueError(f"'{value}' is not allowed; allowed: {', '.join(REDIS_VERSIONS)} (Redis "
                          "OSS versions ElastiCache creates that support IAM authentication)")
+    return value
+
+
+def check_valkey_major(value: str) -> str:
+    if value not in VALKEY_MAJORS:
+        raise ValueError(f"'{value}' is not allowed; allowed: {', '.join(VALKEY_MAJORS)} (Valkey "
+                         "majors ElastiCache Serverless creates; IAM authentication needs Valkey "
+                         "7.2 or later, so no earlier one is offered)")
     return value
 
 

@@ -1,6 +1,7 @@
-"""The data sections (`[database]`: RDS for PostgreSQL, `[cache]`: ElastiCache for Redis OSS) and
-their rules: a Multi-AZ database needs a second AZ, a read replica needs backups, Redis failover
-needs a replica to promote.
+"""The data sections (`[database]`: RDS for PostgreSQL, `[cache]`: ElastiCache for Redis OSS
+nodes or ElastiCache Serverless for Valkey) and their rules: a Multi-AZ database needs a second AZ,
+a read replica needs backups, Redis failover needs a replica to promote, a cache takes the settings
+of its own kind only.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pydantic import Field
 from lib.config import catalog
 from lib.config.fields import (CacheNodeType, DailyWindow, Identifier, MaxmemoryPolicy,
                                PerformanceInsightsRetention, PostgresVersion, RdsInstanceClass,
-                               RedisVersion, RoleName, Section, WeeklyWindow, computed_default)
+                               RedisVersion, RoleName, Section, TimeOfDay, ValkeyMajor,
+                               WeeklyWindow, computed_default)
 
 if TYPE_CHECKING:
     from lib.config.environment import EnvironmentConfig
@@ -85,42 +87,107 @@ class DatabaseConfig(Section):
 
 
 class CacheConfig(Section):
-    """ElastiCache for Redis OSS in the isolated tier, one shard: a primary and num_nodes - 1
-    replicas, TLS and IAM authentication."""
+    """ElastiCache in the isolated tier, TLS and IAM authentication: a Redis OSS replication group
+    of one shard (a primary and num_nodes - 1 replicas), or with `serverless = true` an
+    ElastiCache Serverless cache for Valkey, billed by the data it holds and the requests it
+    serves instead of by the node-hour. Each kind takes its own settings only."""
 
+    serverless: bool = Field(
+        default=False,
+        description="ElastiCache Serverless for Valkey instead of Redis OSS nodes: no node to "
+                    "size, spread over the isolated subnets' AZs, billed per GB-hour stored (at "
+                    "least 100 MB) and per ECPU; `max_data_storage_gb` and `max_ecpu_per_second` "
+                    "cap the bill. Takes `valkey_version`, the two limits, "
+                    "`daily_snapshot_time` and `snapshot_retention_days`; the node settings "
+                    "(`engine_version` to `maintenance_window`) are refused with it. Serverless "
+                    "Valkey evicts only keys with a TTL (volatile-lru); at the storage limit "
+                    "other writes fail. A file that switches a profile's cache kind gets none of "
+                    "the profile's `[cache]` keys.")
     engine_version: RedisVersion = Field(
         default="7.1", description="Redis OSS version "
         f"({', '.join(catalog.REDIS_VERSIONS)}): IAM authentication needs 7.0 or later "
-        "(`pricing/aws-catalog.toml`).")
-    node_type: CacheNodeType = Field(description="`cache.<family>.<size>` of a current "
-                                                 "ElastiCache node type "
-                                                 "(`pricing/aws-catalog.toml`), e.g. "
-                                                 "`cache.t4g.micro`.")
-    num_nodes: int = Field(ge=1, le=6, description="A primary and num_nodes - 1 replicas.")
+        "(`pricing/aws-catalog.toml`). Node caches only.")
+    node_type: CacheNodeType | None = Field(
+        default=None, json_schema_extra=computed_default("required for node caches"),
+        description="`cache.<family>.<size>` of a current ElastiCache node type "
+                    "(`pricing/aws-catalog.toml`), e.g. `cache.t4g.micro`. Node caches only.")
+    num_nodes: int | None = Field(
+        default=None, ge=1, le=6, json_schema_extra=computed_default("required for node caches"),
+        description="A primary and num_nodes - 1 replicas. Node caches only.")
     automatic_failover: bool | None = Field(
         default=None, json_schema_extra=computed_default("on with 2+ nodes"),
         description="Promote a replica when the primary fails; `true` needs 2+ nodes. Multi-AZ "
-                    "follows it when the network has 2+ AZs.")
-    maxmemory_policy: MaxmemoryPolicy = Field(default="allkeys-lru",
-                                              description="What Redis evicts when memory is full.")
+                    "follows it when the network has 2+ AZs. Node caches only.")
+    maxmemory_policy: MaxmemoryPolicy = Field(
+        default="allkeys-lru",
+        description="What Redis evicts when memory is full. Node caches only.")
     snapshot_retention_days: int = Field(default=5, ge=0, le=35,
                                          description="Days of daily snapshots; 0 turns them off.")
     snapshot_window: DailyWindow = Field(default="03:00-05:00",
-                                         description="Daily snapshot window, UTC.")
-    final_snapshot: bool = Field(
+                                         description="Daily snapshot window, UTC. Node caches "
+                                                     "only.")
+    final_snapshot: bool | None = Field(
+        default=None, json_schema_extra=computed_default("required for node caches"),
         description="Take a final snapshot `<project>-<env>-redis-final` when the replication "
-                    "group is deleted or replaced (the daily snapshots are deleted with it).")
+                    "group is deleted or replaced (the daily snapshots are deleted with it). "
+                    "Node caches only: the AWS provider cannot ask for a serverless cache's.")
     maintenance_window: WeeklyWindow = Field(default="mon:05:00-mon:06:00",
-                                             description="Weekly maintenance window, UTC.")
+                                             description="Weekly maintenance window, UTC. Node "
+                                                         "caches only.")
+    valkey_version: ValkeyMajor = Field(
+        default="8", description="Valkey major version of a serverless cache "
+        f"({', '.join(catalog.VALKEY_MAJORS)}; 7 is Valkey 7.2): IAM authentication needs "
+        "Valkey 7.2 or later (`pricing/aws-catalog.toml`). Serverless only.")
+    max_data_storage_gb: int = Field(
+        default=1, ge=1, le=5000,
+        description="Usage limit: the most data a serverless cache may hold, in GB (1 GB of "
+                    "Valkey is about $61 a month at most). Serverless only.")
+    max_ecpu_per_second: int = Field(
+        default=5000, ge=1000, le=15_000_000,
+        description="Usage limit: the most ElastiCache Processing Units a serverless cache may "
+                    "use per second (an ECPU is about one simple command on up to 1 KB; 5,000 "
+                    "a second all month is about $30 of Valkey); above it commands are "
+                    "throttled. Serverless only.")
+    daily_snapshot_time: TimeOfDay = Field(
+        default="03:00", description="When a serverless cache's daily snapshot starts, UTC "
+                                     "(`hh:mm`). Serverless only.")
 
     @property
     def failover(self) -> bool:
-        return self.num_nodes >= 2 if self.automatic_failover is None else self.automatic_failover
+        if self.automatic_failover is None:
+            return (self.num_nodes or 1) >= 2
+        return self.automatic_failover
+
+
+# The settings of one kind of cache only, in the order the problems name them.
+NODE_ONLY = ("engine_version", "node_type", "num_nodes", "automatic_failover", "maxmemory_policy",
+             "snapshot_window", "final_snapshot", "maintenance_window")
+SERVERLESS_ONLY = ("valkey_version", "max_data_storage_gb", "max_ecpu_per_second",
+                   "daily_snapshot_time")
+NODE_REQUIRED = ("node_type", "num_nodes", "final_snapshot")
+
+
+def cache_problems(cache: CacheConfig) -> list[tuple[str, str]]:
+    """A cache given the other kind's settings, or a node cache without its sizing."""
+    given = cache.model_fields_set
+    if cache.serverless:
+        return [(f"cache.{name}", f"a node cache setting: with serverless = true only "
+                                  f"{', '.join(SERVERLESS_ONLY)} and snapshot_retention_days "
+                                  "apply; remove it") for name in NODE_ONLY if name in given]
+    problems = [(f"cache.{name}", "a serverless cache setting: set serverless = true or remove "
+                                  "it") for name in SERVERLESS_ONLY if name in given]
+    problems += [(f"cache.{name}", "required for a node cache (serverless = false)")
+                 for name in NODE_REQUIRED if getattr(cache, name) is None]
+    if cache.automatic_failover and (cache.num_nodes or 1) < 2:
+        problems.append(("cache.automatic_failover",
+                         "failover needs a replica to promote; with automatic_failover = true "
+                         "set num_nodes to 2 or more"))
+    return problems
 
 
 def data_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
-    net, db, cache = c.network, c.database, c.cache
+    net, db = c.network, c.database
     if net.az_count < 2 and db.multi_az:
         problems.append(("database.multi_az", "Multi-AZ needs a standby in a second AZ, but "
                                               "network.az_count is 1"))
@@ -141,8 +208,4 @@ def data_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     if db.read_replica and db.backup_retention_days == 0:
         problems.append(("database.read_replica", "a read replica needs automated backups on "
                                                   "the primary (backup_retention_days >= 1)"))
-    if cache.automatic_failover and cache.num_nodes < 2:
-        problems.append(("cache.automatic_failover",
-                         "failover needs a replica to promote; with automatic_failover = true "
-                         "set num_nodes to 2 or more"))
-    return problems
+    return problems + cache_problems(c.cache)

@@ -87,6 +87,12 @@ def _daily_window(value: str) -> str:
     return value
 
 
+def _time_of_day(value: str) -> str:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError(f"'{value}' is not a UTC time of day; write it like 03:00")
+    return value
+
+
 def _weekly_window(value: str) -> str:
     day = "(mon|tue|wed|thu|fri|sat|sun)"
     if not re.fullmatch(rf"{day}:([01]\d|2[0-3]):[0-5]\d-{day}:([01]\d|2[0-3]):[0-5]\d", value):
@@ -244,8 +250,10 @@ AnyCidr = Annotated[str, AfterValidator(_any_cidr)]
 AnyIpv6Cidr = Annotated[str, AfterValidator(_any_ipv6_cidr)]
 PostgresVersion = Annotated[str, AfterValidator(catalog.check_postgres_version)]
 RedisVersion = Annotated[str, AfterValidator(catalog.check_redis_version)]
+ValkeyMajor = Annotated[str, AfterValidator(catalog.check_valkey_major)]
 DailyWindow = Annotated[str, AfterValidator(_daily_window)]
 WeeklyWindow = Annotated[str, AfterValidator(_weekly_window)]
+TimeOfDay = Annotated[str, AfterValidator(_time_of_day)]
 Identifier = Annotated[str, AfterValidator(_identifier)]
 RoleName = Annotated[str, AfterValidator(_role_name)]
 PerformanceInsightsRetention = Annotated[int, AfterValidator(_pi_retention)]

@@ -63,6 +63,9 @@ LIMITS: tuple[NameLimit, ...] = (
               "General purpose bucket naming rules - Amazon Simple Storage Service", 3),
     NameLimit("aws_elasticache_replication_group", "replication_group_id", 40, _RDS,
               "CreateReplicationGroup - Amazon ElastiCache"),
+    # The API states no length; the console and CloudFormation take 40, as for a replication group.
+    NameLimit("aws_elasticache_serverless_cache", "name", 40, _RDS,
+              "CreateServerlessCache - Amazon ElastiCache"),
     NameLimit("aws_elasticache_subnet_group", "name", 255, _ALNUM_HYPHEN,
               "CreateCacheSubnetGroup - Amazon ElastiCache"),
     NameLimit("aws_elasticache_user", "user_id", None, r"[A-Za-z][A-Za-z0-9-]*",
@@ -196,8 +199,11 @@ def generated_names(c: EnvironmentConfig) -> list[GeneratedName]:
     major = c.database.engine_version.split(".")[0]
     prefixed("aws_db_parameter_group", "name", f"-db-postgres{major}")
     prefixed("aws_db_subnet_group", "name", "-db")
-    prefixed("aws_elasticache_replication_group", "replication_group_id", "-redis")
-    prefixed("aws_elasticache_subnet_group", "name", "-redis")
+    if c.cache.serverless:
+        prefixed("aws_elasticache_serverless_cache", "name", "-valkey")
+    else:
+        prefixed("aws_elasticache_replication_group", "replication_group_id", "-redis")
+        prefixed("aws_elasticache_subnet_group", "name", "-redis")
     for purpose in ("logs", "data", "secrets", "messaging"):
         add("aws_kms_alias", "name", f"alias/{p}-{purpose}", "environment", c.environment)
     if c.observability.dashboard and any(t.name == "alerts" for t in c.messaging.topics):

@@ -51,7 +51,9 @@ class AlarmThresholds(Section):
     """Where each metric alarm fires; every alarm notifies the `alerts` topic."""
 
     cpu_percent: int = Field(default=80, ge=1, le=100,
-                             description="CPU of a service, the database or Redis, percent.")
+                             description="CPU of a service, the database or Redis, percent (a "
+                                         "serverless cache: ECPUs, percent of its "
+                                         "`max_ecpu_per_second`).")
     memory_percent: int = Field(default=80, ge=1, le=100,
                                 description="Memory of a service, percent.")
     target_5xx_per_minute: int = Field(default=10, ge=1, le=1_000_000,
@@ -68,7 +70,9 @@ class AlarmThresholds(Section):
     replica_lag_seconds: int = Field(default=60, ge=1, le=86400,
                                      description="Read replica lag, seconds.")
     redis_memory_percent: int = Field(default=80, ge=1, le=100,
-                                      description="Redis memory used, percent.")
+                                      description="Redis memory used, percent (a serverless "
+                                                  "cache: stored data, percent of its "
+                                                  "`max_data_storage_gb`).")
     redis_evictions: int = Field(default=100, ge=1, le=10_000_000,
                                  description="Redis evictions per minute.")
     oldest_message_seconds: int = Field(default=300, ge=1, le=1_209_600,

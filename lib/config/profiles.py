@@ -63,6 +63,9 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
     "lean": {
         **_DEV,
         "network": {"az_count": 2, "nat": "none"},
+        # ElastiCache Serverless for Valkey: about $6 a month at idle (the 100 MB minimum of
+        # stored data) against $11.68 for the smallest Redis node, and no node to size.
+        "cache": {"serverless": True},
         "api": {"enabled": False, "worker_queue": None},
         "compute": {"platform": "lambda", "capacity": "spot"},
         "messaging": {"queues": []},
@@ -102,6 +105,11 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
 def apply_profile(profile: str, data: dict[str, Any]) -> dict[str, Any]:
     """An environment file's tables (`data`) merged over its profile's defaults."""
     merged = _merge(PROFILE_DEFAULTS[profile], data)
+    cache = data.get("cache")
+    if isinstance(cache, dict) and "serverless" in cache and cache["serverless"] != \
+            PROFILE_DEFAULTS[profile].get("cache", {}).get("serverless", False):
+        # The file switches the cache kind: the profile's [cache] keys size the other kind.
+        merged["cache"] = cache
     queues = data.get("messaging", {}).get("queues") if isinstance(data.get("messaging"), dict) \
         else None
     if "services" not in data and isinstance(queues, list) and not any(

@@ -30,11 +30,13 @@ class DatabaseAccess:
 
 @dataclass(frozen=True)
 class CacheAccess:
-    """Cache outputs a service that uses Redis is given; it authenticates with IAM."""
+    """Cache outputs a service that uses Redis (or Valkey) is given; it authenticates with IAM."""
 
     endpoint: str
     port: int
     user_name: str
+    # `elasticache:Connect` resources: the cache (a replication group's or a serverless cache's
+    # ARN) and the user.
     replication_group_arn: str
     user_arn: str
 

@@ -98,6 +98,7 @@ from cdktf_cdktf_provider_aws import (  # noqa: E402,F401  (must follow the regi
     eip,
     elasticache_parameter_group,
     elasticache_replication_group,
+    elasticache_serverless_cache,
     elasticache_subnet_group,
     elasticache_user,
     elasticache_user_group,

@@ -26,6 +26,7 @@ from constructs import IConstruct
 STATEFUL_TYPES: dict[str, str] = {
     "aws_db_instance": "the database (and its replica): automated backups go with it",
     "aws_elasticache_replication_group": "the cache's keys and its automatic snapshots",
+    "aws_elasticache_serverless_cache": "the cache's keys and its automatic snapshots",
     "aws_s3_bucket": "every object and every version",
     "aws_cognito_user_pool": "the users, their passwords and MFA devices: no export brings "
                              "them back",

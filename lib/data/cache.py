@@ -81,8 +81,11 @@ class Cache(Construct):
             parameter=[aws.elasticache_parameter_group.ElasticacheParameterGroupParameter(
                 name="maxmemory-policy", value=cfg.maxmemory_policy)],
             tags=n.tags("redis"))
-        users = self._users(n)
-        self.user_group_id: str = n.name("redis", "users")
+        iam = iam_users(self, n, "redis", "redis")
+        users = iam.user_group
+        self.app_user_name: str = iam.app_user_name
+        self.app_user_arn: str = iam.app_user_arn
+        self.user_group_id: str = iam.user_group_id
 
         log_groups = {kind: aws.cloudwatch_log_group.CloudwatchLogGroup(
             self, f"{kind}-logs", name=n.log_group("redis", kind),
@@ -139,23 +142,35 @@ class Cache(Construct):
                                   replication_group_arn=self.replication_group_arn,
                                   user_arn=self.app_user_arn)
 
-    def _users(self, n: Naming):
-        # Redis requires a user named "default" in every user group; this one can do nothing.
-        default = aws.elasticache_user.ElasticacheUser(
-            self, "default-user", user_id=n.name("redis", "default"), user_name="default",
-            engine="redis", access_string="off -@all",
-            authentication_mode=aws.elasticache_user.ElasticacheUserAuthenticationMode(
-                type="no-password-required"),
-            tags=n.tags("redis", "default"))
-        # IAM authentication requires user_id == user_name.
-        app_user = n.name("app")
-        app = aws.elasticache_user.ElasticacheUser(
-            self, "app-user", user_id=app_user, user_name=app_user, engine="redis",
-            access_string=APP_ACCESS,
-            authentication_mode=aws.elasticache_user.ElasticacheUserAuthenticationMode(type="iam"),
-            tags=n.tags("redis", "app"))
-        self.app_user_name: str = app_user
-        self.app_user_arn: str = app.arn
-        return aws.elasticache_user_group.ElasticacheUserGroup(
-            self, "users", user_group_id=n.name("redis", "users"), engine="redis",
-            user_ids=[default.user_id, app.user_id], tags=n.tags("redis", "users"))
+
+@dataclass(frozen=True)
+class IamUsers:
+    user_group: aws.elasticache_user_group.ElasticacheUserGroup
+    user_group_id: str
+    app_user_name: str
+    app_user_arn: str
+
+
+def iam_users(scope: Construct, n: Naming, component: str, engine: str) -> IamUsers:
+    """The user group a cache authenticates against: `default`, which can do nothing, and the
+    application's user, which authenticates with IAM only (`engine`: redis or valkey)."""
+    # Every user group must hold a user named "default" ("Role-Based Access Control (RBAC) -
+    # Amazon ElastiCache"); this one can do nothing.
+    default = aws.elasticache_user.ElasticacheUser(
+        scope, "default-user", user_id=n.name(component, "default"), user_name="default",
+        engine=engine, access_string="off -@all",
+        authentication_mode=aws.elasticache_user.ElasticacheUserAuthenticationMode(
+            type="no-password-required"),
+        tags=n.tags(component, "default"))
+    # IAM authentication requires user_id == user_name.
+    app_user = n.name("app")
+    app = aws.elasticache_user.ElasticacheUser(
+        scope, "app-user", user_id=app_user, user_name=app_user, engine=engine,
+        access_string=APP_ACCESS,
+        authentication_mode=aws.elasticache_user.ElasticacheUserAuthenticationMode(type="iam"),
+        tags=n.tags(component, "app"))
+    group_id = n.name(component, "users")
+    group = aws.elasticache_user_group.ElasticacheUserGroup(
+        scope, "users", user_group_id=group_id, engine=engine,
+        user_ids=[default.user_id, app.user_id], tags=n.tags(component, "users"))
+    return IamUsers(group, group_id, app_user, app.arn)

@@ -291,7 +291,7 @@ class EnvironmentPolicies(Construct):
             "NamedCaches": (["elasticache:*"], [
                 f"{arn}:elasticache:{region}:{acct}:{kind}:{p}-*" for kind in
                 ("replicationgroup", "parametergroup", "subnetgroup", "user", "usergroup",
-                 "cluster", "snapshot")]),
+                 "cluster", "snapshot", "serverlesscache", "serverlesscachesnapshot")]),
             "NamedLoadBalancers": (["elasticloadbalancing:*"], [
                 f"{arn}:elasticloadbalancing:{region}:{acct}:{kind}/{p}-*" for kind in
                 ("loadbalancer/app", "targetgroup", "listener/app", "listener-rule/app")]),

@@ -57,6 +57,13 @@ class MonitoredCache:
 
 
 @dataclass(frozen=True)
+class MonitoredServerlessCache:
+    name: str  # the serverless cache's name
+    max_data_storage_gb: int  # its usage limits
+    max_ecpu_per_second: int
+
+
+@dataclass(frozen=True)
 class ObservabilityProps:
     naming: Naming
     thresholds: AlarmThresholds
@@ -64,7 +71,7 @@ class ObservabilityProps:
     dashboard: bool
     services: list[MonitoredService] = field(default_factory=list)
     database: MonitoredDatabase | None = None
-    cache: MonitoredCache | None = None
+    cache: MonitoredCache | MonitoredServerlessCache | None = None
     queues: list[str] = field(default_factory=list)  # queue names
     dead_letter_queues: list[str] = field(default_factory=list)
     functions: list[str] = field(default_factory=list)  # function names
@@ -80,6 +87,8 @@ class Observability(Construct):
     - database: CPU, free storage below the threshold share of allocated storage, connections,
       replica lag when there is a replica;
     - Redis (per node): memory use, evictions, engine CPU;
+    - a serverless cache: stored data and ECPUs per second above the threshold share of their
+      usage limits (at the limit ElastiCache refuses writes or throttles), throttled commands;
     - queues: age of the oldest message; dead-letter queues: any message at all;
     - functions: errors and throttles; the HTTP API: 5xx per minute.
 
@@ -135,7 +144,9 @@ class Observability(Construct):
                                 db.replica_identifier])
             self._widget("Database", metrics)
 
-        if props.cache:
+        if isinstance(props.cache, MonitoredServerlessCache):
+            self._serverless_cache(props.cache, t)
+        elif props.cache:
             metrics = []
             for node in props.cache.node_ids:
                 dims = {"CacheClusterId": node}
@@ -183,6 +194,23 @@ class Observability(Construct):
                 self, "dashboard", dashboard_name=props.naming.prefix,
                 dashboard_body=json.dumps({"widgets": self._widgets}))
             self.dashboard_name = dashboard.dashboard_name
+
+    def _serverless_cache(self, cache: MonitoredServerlessCache, t: AlarmThresholds) -> None:
+        # Serverless caches publish their metrics with the dimension clusterId = the cache's name
+        # ("Serverless metrics and events for Valkey and Redis OSS - Amazon ElastiCache").
+        dims = {"clusterId": cache.name}
+        # The limit is in GB; read as 10^9 bytes the alarm fires no later than as GiB.
+        self._alarm(f"{cache.name}-data", "AWS/ElastiCache", "BytesUsedForCache", dims,
+                    cache.max_data_storage_gb * 10 ** 9 * t.redis_memory_percent / 100,
+                    statistic="Maximum")
+        # ElastiCacheProcessingUnits counts the ECPUs of the period: the limit is per second.
+        self._alarm(f"{cache.name}-ecpu", "AWS/ElastiCache", "ElastiCacheProcessingUnits", dims,
+                    cache.max_ecpu_per_second * 60 * t.cpu_percent / 100, statistic="Sum")
+        self._alarm(f"{cache.name}-throttled", "AWS/ElastiCache", "ThrottledCmds", dims, 0,
+                    statistic="Sum", periods=1)
+        self._widget("Valkey", [["AWS/ElastiCache", m, "clusterId", cache.name] for m in
+                                ("BytesUsedForCache", "ElastiCacheProcessingUnits",
+                                 "ThrottledCmds")])
 
     def _alarm(self, name: str, namespace: str, metric: str, dimensions: dict[str, str],
                threshold: float, statistic: str = "Average", periods: int = 2,

@@ -18,6 +18,7 @@ NOT_EMULATED = {
     "aws_elasticache_parameter_group": "CreateCacheParameterGroup is not implemented",
     "aws_elasticache_user_group": "CreateUserGroup is not implemented",
     "aws_elasticache_replication_group": "CreateReplicationGroup is not implemented",
+    "aws_elasticache_serverless_cache": "CreateServerlessCache is not implemented",
     "aws_elasticache_subnet_group": "DeleteCacheSubnetGroup is not implemented (destroy fails)",
     "aws_s3_bucket_logging": "PutBucketLogging fails on a bucket-owner-enforced target",
     "aws_appautoscaling_target": "ListTagsForResource is not implemented",
@@ -139,13 +140,15 @@ class LocalEmulatorAdjustments:
                 f"ordered_cache_behavior.{index}.response_headers_policy_id", None)
 
 
-def cache_stand_in(naming, port: int):
-    """What services are told about Redis locally, where the replication group is not created:
-    the names it would have, an endpoint that resolves nowhere."""
-    group = naming.name("redis")
-    return CacheAccess(endpoint=f"{group}.local.invalid", port=port,
+def cache_stand_in(naming, port: int, serverless: bool = False):
+    """What services are told about the cache locally, where neither the replication group nor
+    the serverless cache is created: the names it would have, an endpoint that resolves
+    nowhere."""
+    name = naming.name("valkey" if serverless else "redis")
+    kind = "serverlesscache" if serverless else "replicationgroup"
+    return CacheAccess(endpoint=f"{name}.local.invalid", port=port,
                        user_name=naming.name("app"),
-                       replication_group_arn=naming.arn("elasticache", f"replicationgroup:{group}"),
+                       replication_group_arn=naming.arn("elasticache", f"{kind}:{name}"),
                        user_arn=naming.arn("elasticache", f"user:{naming.name('app')}"))
 
 
