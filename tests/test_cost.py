@@ -213,7 +213,7 @@ def test_dev_and_lean_stay_within_their_budgets_and_prod_keeps_its_ha(stacks, le
     print(f"dev-stack ${dev.total:.2f}, lean-stack ${lean_estimate.total:.2f} a month")
     budgets = {env: load_environment(path).cost.monthly_budget_usd for env, path in
                [("dev", SAMPLE / "dev.toml"), ("lean", ROOT / "examples" / "lean.toml")]}
-    assert budgets == {"dev": 80, "lean": 40}  # the issue's targets, declared in the files
+    assert budgets == {"dev": 80, "lean": 30}  # the issues' targets, declared in the files
     assert dev.total <= budgets["dev"]
     assert lean_estimate.total <= budgets["lean"]
     # dev got cheap without losing a feature: still an ALB, both services, RDS, Redis, queues,
@@ -224,8 +224,12 @@ def test_dev_and_lean_stay_within_their_budgets_and_prod_keeps_its_ha(stacks, le
             "CloudWatch alarm", "SQS queue (1M requests a month are free)"} <= dev_items
     assert sum("Fargate Spot task" in item for item in dev_items) == 2
     assert not any(item.startswith("NAT gateway") for item in dev_items)
-    lean_items = {i.item for i in lean_estimate.items}
-    assert not any(i.startswith(("NAT", "Application Load Balancer", "Fargate")) for i in lean_items)
+    lean_items = {i.item: i for i in lean_estimate.items}
+    assert not any(i.startswith(("NAT", "Application Load Balancer", "Fargate", "App Runner"))
+                   for i in lean_items)
+    # $0 compute at idle: the function is priced per request and GB-second, and says how many.
+    [function] = [i for i in lean_items.values() if i.item.startswith("Lambda webplat-lean-api")]
+    assert "requests of 200 ms a month" in function.assumption and function.monthly_usd < 1
     assert prod["NAT gateway"].quantity == 3
     assert "Multi-AZ" in next(i for i in prod if i.startswith("RDS PostgreSQL"))
     assert prod["ElastiCache Redis cache.t4g.medium node"].quantity == 3
@@ -263,16 +267,16 @@ def test_the_command_fails_when_dev_goes_over_budget(tmp_path, capsys):
 
 def test_one_file_is_priced_alone_with_its_profiles_budget(tmp_path, capsys):
     """`make cost CONFIG=FILE` runs `tools/cost.py FILE`: that file's stack only, no bootstrap
-    and no presets. The file states no budget: its profile's (lean, $40) is checked anyway, as
+    and no presets. The file states no budget: its profile's (lean, $30) is checked anyway, as
     it is when a preset replaces a file that stated one."""
     config = tmp_path / "lean.toml"
     config.write_text('profile = "lean"\n' + MINIMAL_CONFIG)
     assert cost_tool.main([str(config), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     [row] = report["summary"]
-    assert (row["stack"], row["budget_usd"], row["verdict"]) == ("lean", 40, "ok")
+    assert (row["stack"], row["budget_usd"], row["verdict"]) == ("lean", 30, "ok")
     assert list(report["stacks"]) == ["lean"]
-    assert row["monthly_usd"] == report["stacks"]["lean"]["monthly_usd"] <= 40
+    assert row["monthly_usd"] == report["stacks"]["lean"]["monthly_usd"] <= 30
 
 
 # --- the summary `make cost` opens with ---------------------------------------------------------
@@ -323,7 +327,7 @@ def test_the_summary_totals_are_the_details_totals(synth_dir):
 # --- every environment has a budget -------------------------------------------------------------
 
 @pytest.mark.parametrize("profile, budget", [
-    ("dev", 80), ("lean", 40),  # the product's targets
+    ("dev", 80), ("lean", 30),  # the product's targets
     ("staging", 350), ("prod", 650),  # the shipped estimates with headroom (profiles.py)
 ])
 def test_a_file_without_a_budget_gets_its_profiles(tmp_path, profile, budget):

@@ -9,7 +9,7 @@ summary (stack, total, budget, verdict).
                                                   budgets of the environments that built them
 
 Exit status 1 when a stack is over its environment's budget (`[cost] monthly_budget_usd`, which
-every profile sets: dev $80, lean $40, staging $350, prod $650); 2 on a config mistake.
+every profile sets: dev $80, lean $30, staging $350, prod $650); 2 on a config mistake.
 """
 
 import argparse

@@ -26,7 +26,7 @@ class CostConfig(Section):
 
     monthly_budget_usd: float = Field(
         gt=0, description="USD a month: `make cost` exits 1 when the stack's estimate is above "
-                          "it. dev 80 and lean 40 are the product's targets; staging 350 and "
+                          "it. dev 80 and lean 30 are the product's targets; staging 350 and "
                           "prod 650 are the shipped staging and prod estimates ($285 and $511 "
                           "with the prices of pricing/us-east-1.toml) with about a quarter's "
                           "headroom. A preset that costs more sets its own (examples/).")
