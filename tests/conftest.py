@@ -220,8 +220,10 @@ def run(cmd: list[str], cwd: Path, timeout: int = 300, **env: str) -> subprocess
 # rest of the suite; its test waits for it.
 LOCAL_DEPLOY_TEST = "test_local_deploy.py"
 # dev is the everyday environment; prod has everything dev lacks (HTTPS, CloudFront, WAF, IPv6,
-# Multi-AZ, deletion protection). Their cycles run side by side.
-LOCAL_DEPLOY_ENVIRONMENTS = ("dev", "prod")
+# Multi-AZ, deletion protection); the lean preset runs its services on Lambda (image functions,
+# the HTTP API's routes) with the serverless cache. Their cycles run side by side.
+LOCAL_DEPLOY_CONFIGS = {"dev": SAMPLE / "dev.toml", "prod": SAMPLE / "prod.toml",
+                        "lean": ROOT / "examples" / "lean.toml"}
 MOTO_PYTHON = ROOT / ".tools" / "moto" / "bin" / "python"
 background: dict[str, subprocess.Popen] = {}
 
@@ -242,7 +244,7 @@ def pytest_collection_modifyitems(session, config, items):
         log = tempfile.TemporaryFile("w+")
         background["local_deploy"] = subprocess.Popen(
             [str(ROOT / "bin" / "run"), "python", str(ROOT / "tools" / "deploy_local.py"),
-             "--json", *(str(SAMPLE / f"{env}.toml") for env in LOCAL_DEPLOY_ENVIRONMENTS)],
+             "--json", *map(str, LOCAL_DEPLOY_CONFIGS.values())],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         background["local_deploy"].log = log
 

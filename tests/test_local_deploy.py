@@ -1,5 +1,5 @@
 """The stacks really create and destroy resources through the AWS API: the full local cycle of
-dev and prod, side by side, each against its own moto on 127.0.0.1 (tools/deploy_local.py),
+dev, prod and the lean preset, side by side, each against its own moto on 127.0.0.1 (tools/deploy_local.py),
 started in the background by conftest.py when this test is collected; the test runs last and
 waits for it."""
 
@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from conftest import LOCAL_DEPLOY_ENVIRONMENTS, MOTO_PYTHON, background
+from conftest import LOCAL_DEPLOY_CONFIGS, MOTO_PYTHON, background
 
 pytestmark = pytest.mark.slow
 
@@ -17,6 +17,9 @@ EXPECTED_OUTPUTS = {
     "dev": {"vpc_id", "url", "database_endpoint", "api_url", "redis_primary_endpoint"},
     "prod": {"vpc_id", "url", "database_endpoint", "database_secret_arn", "api_url",
              "static_url", "static_distribution_id", "user_pool_id"},
+    # The HTTP API's URL in front of the function, the repository CI pushes to.
+    "lean": {"vpc_id", "url", "database_endpoint", "redis_primary_endpoint",
+             "api_repository_url"},
 }
 
 
@@ -33,8 +36,8 @@ def test_deploy_plan_destroy_against_a_local_emulator():
     print(output)
     assert process.returncode == 0, output[-6000:]
     reports = {r["stack"]: r for r in json.loads(output[output.rindex("\n[\n") + 1:])}
-    assert sorted(reports) == sorted(f"{env}-stack" for env in LOCAL_DEPLOY_ENVIRONMENTS)
-    for env in LOCAL_DEPLOY_ENVIRONMENTS:
+    assert sorted(reports) == sorted(f"{env}-stack" for env in LOCAL_DEPLOY_CONFIGS)
+    for env in LOCAL_DEPLOY_CONFIGS:
         report = reports[f"{env}-stack"]
         assert report["resources_deployed"] == report["resources_declared"], (
             f"{env}: {report['resources_deployed']} of {report['resources_declared']} declared "
