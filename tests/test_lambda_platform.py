@@ -288,3 +288,21 @@ def test_bad_lambda_input_is_one_line_naming_the_field(tmp_path, case, extra, fi
         text += "[compute]\nplatform = \"lambda\"\n"
     found = [p for p in problems(write(tmp_path, text)) if p.split(": ", 2)[1] == field]
     assert len(found) == 1 and words in found[0], (found, problems(write(tmp_path, text)))
+
+
+def test_a_function_can_sign_its_cache_token(lean, fn):
+    """ElastiCache, "Authenticating with IAM": the token is a SigV4-presigned
+    `<cache name>/?Action=connect&User=<user id>` (a serverless cache's also carries
+    ResourceType=ServerlessCache), and the role needs elasticache:Connect on that cache and that
+    user. The function is told the name and the kind, and its role may connect to exactly that."""
+    for stack, name, kind, cache in (
+            (lean, "webplat-lean-valkey", "true", ("aws_elasticache_serverless_cache",
+                                                   "serverless-cache/cache")),
+            (fn, "webplat-fn-redis", "false", ("aws_elasticache_replication_group",
+                                               "cache/group"))):
+        service = "api" if stack is lean else "web"
+        env = function(stack, service)["environment"]["variables"]
+        assert (env["REDIS_CACHE_NAME"], env["REDIS_SERVERLESS"]) == (name, kind)
+        [connect] = [s for s in statements(stack, f"service-{service}/role")
+                     if s["Action"] == "elasticache:Connect"]
+        assert connect["Resource"][0] == stack.ref(cache[0], cache[1], "arn")

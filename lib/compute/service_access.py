@@ -40,11 +40,15 @@ def service_access(environment: dict[str, str], secret_arns: dict[str, str],
             "Sid": "DatabaseIamAuthentication", "Effect": "Allow", "Action": "rds-db:connect",
             "Resource": database.user_arns})
     if cache is not None:
+        # REDIS_CACHE_NAME and REDIS_SERVERLESS: what the IAM token signs besides the user
+        # (ElastiCache, "Authenticating with IAM").
         access.environment.update(REDIS_HOST=cache.endpoint, REDIS_PORT=str(cache.port),
-                                  REDIS_USER=cache.user_name, REDIS_TLS="true", REDIS_AUTH="iam")
+                                  REDIS_USER=cache.user_name, REDIS_TLS="true", REDIS_AUTH="iam",
+                                  REDIS_CACHE_NAME=cache.name,
+                                  REDIS_SERVERLESS=str(cache.serverless).lower())
         access.runtime_statements.append({
             "Sid": "RedisIamAuthentication", "Effect": "Allow", "Action": "elasticache:Connect",
-            "Resource": [cache.replication_group_arn, cache.user_arn]})
+            "Resource": [cache.cache_arn, cache.user_arn]})
     if media is not None:
         access.environment["MEDIA_BUCKET"] = media.name
         access.runtime_statements += [

@@ -97,8 +97,8 @@ class ServiceConfig(Section):
                     "DATABASE_SSLMODE=verify-full, DATABASE_READER_HOST with a replica, and "
                     "`rds-db:connect` as that user on the task role: an IAM token is the "
                     "password, README \"Database access\"), `cache` "
-                    "(REDIS_HOST/PORT/USER, REDIS_TLS, REDIS_AUTH=iam, and `elasticache:Connect` "
-                    "on the task role), `media` (MEDIA_BUCKET, and get/put/delete objects in that "
+                    "(REDIS_HOST/PORT/USER, REDIS_TLS, REDIS_AUTH=iam, REDIS_CACHE_NAME and "
+                    "REDIS_SERVERLESS for the token, and `elasticache:Connect` on the task role), `media` (MEDIA_BUCKET, and get/put/delete objects in that "
                     "bucket only, its KMS key only through S3).")
     queue: Slug | None = Field(
         default=None,

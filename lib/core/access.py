@@ -35,9 +35,13 @@ class CacheAccess:
     endpoint: str
     port: int
     user_name: str
+    # The cache's name (a replication group's id or a serverless cache's name), which an IAM
+    # token signs, and whether it is serverless: its token also signs ResourceType=ServerlessCache.
+    name: str
+    serverless: bool
     # `elasticache:Connect` resources: the cache (a replication group's or a serverless cache's
     # ARN) and the user.
-    replication_group_arn: str
+    cache_arn: str
     user_arn: str
 
 

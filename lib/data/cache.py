@@ -138,8 +138,8 @@ class Cache(Construct):
         self.member_ids: list[str] = [f"{n.name('redis')}-{i:03d}"
                                       for i in range(1, cfg.num_nodes + 1)]
         self.access = CacheAccess(endpoint=self.primary_endpoint, port=PORT,
-                                  user_name=self.app_user_name,
-                                  replication_group_arn=self.replication_group_arn,
+                                  user_name=self.app_user_name, name=n.name("redis"),
+                                  serverless=False, cache_arn=self.replication_group_arn,
                                   user_arn=self.app_user_arn)
 
 

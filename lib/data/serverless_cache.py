@@ -93,6 +93,6 @@ class ServerlessCache(Construct):
         self.app_user_name: str = users.app_user_name
         self.app_user_arn: str = users.app_user_arn
         self.access = CacheAccess(endpoint=self.endpoint, port=PORT,
-                                  user_name=self.app_user_name,
-                                  replication_group_arn=self.cache_arn,
+                                  user_name=self.app_user_name, name=self.name,
+                                  serverless=True, cache_arn=self.cache_arn,
                                   user_arn=self.app_user_arn)

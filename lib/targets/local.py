@@ -147,8 +147,8 @@ def cache_stand_in(naming, port: int, serverless: bool = False):
     name = naming.name("valkey" if serverless else "redis")
     kind = "serverlesscache" if serverless else "replicationgroup"
     return CacheAccess(endpoint=f"{name}.local.invalid", port=port,
-                       user_name=naming.name("app"),
-                       replication_group_arn=naming.arn("elasticache", f"{kind}:{name}"),
+                       user_name=naming.name("app"), name=name, serverless=serverless,
+                       cache_arn=naming.arn("elasticache", f"{kind}:{name}"),
                        user_arn=naming.arn("elasticache", f"user:{naming.name('app')}"))
 
 
