@@ -1,8 +1,8 @@
 """The environment's workloads: container services (ECS behind the load balancer, Lambda behind
-the HTTP API, or App Runner), the serverless API and the scheduled jobs. Composition only, like the rest of the stack: each
-function maps config to props and wires what the stack's earlier layers built (keys, network,
-data stores, queues, buckets), and adds its constructs in the stack's own scope, so their ids
-are the stack's."""
+the HTTP API, or App Runner), the serverless API and the scheduled jobs. Composition only, like
+the rest of the stack: each function maps config to props and wires what the stack's earlier
+layers built (keys, network, data stores, queues, buckets), and adds its constructs in the
+stack's own scope, so their ids are the stack's."""
 
 from typing import TYPE_CHECKING
 

@@ -115,8 +115,8 @@ def test_only_this_http_api_may_invoke_the_web_functions(fn, lean):
         permissions = stack.resources("aws_lambda_permission")
         assert permissions
         for body in permissions.values():
-            assert (body["principal"], body["source_arn"]) == ("apigateway.amazonaws.com",
-                                                              f"{execution}/*/*")
+            assert (body["principal"], body["source_arn"]) == \
+                ("apigateway.amazonaws.com", f"{execution}/*/*")
     web = fn.resource("aws_lambda_permission", "http-api/web-invoke")
     assert web["qualifier"] == "live"
     # A worker is invoked by its queue's event source mapping, by nothing else.
