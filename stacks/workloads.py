@@ -126,7 +126,7 @@ def _add_functions(stack: "EnvironmentStack", repositories: dict[str, ImageRepos
     c, n, net = stack.config, stack.naming, stack.network
     if any(svc.kind == "web" for svc in c.services):
         domain, zone = (c.ingress.domain, c.ingress.hosted_zone_id) if c.ingress.domain else \
-            (c.api.domain, c.api.hosted_zone_id) if c.api.enabled else (None, None)
+            (c.api.domain, c.api.hosted_zone_id)
         stack.http_api = HttpApi(stack, "http-api", from_config(
             HttpApiProps, c.api, naming=n, cors_origins=list(c.api.cors_origins),
             log_key_arn=stack.logs_key.arn, log_retention_days=c.logs.retention_days,

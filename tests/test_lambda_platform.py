@@ -274,6 +274,9 @@ BAD = [
      "more than reserved_concurrency"),
     ("a domain without its zone", SERVICE + '[ingress]\ndomain = "app.example.com"\n',
      "ingress.hosted_zone_id", "existing Route53 zone"),
+    ("two domains for one HTTP API", SERVICE + '[ingress]\ndomain = "app.example.com"\n'
+     'hosted_zone_id = "Z0123456789EXAMPLE"\n[api]\ndomain = "api.example.com"\n'
+     'hosted_zone_id = "Z0123456789EXAMPLE"\n', "api.domain", "not both"),
     ("WAF on an HTTP API", SERVICE + "[edge]\nwaf = true\n", "edge.waf",
      "cannot protect an HTTP API"),
     ("images_pushed on ECS", '[compute]\nplatform = "ecs"\nimages_pushed = true\n',

@@ -190,7 +190,7 @@ def _ingress_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
         problems.append(("ingress.hosted_zone_id", "on Lambda ingress.domain needs the id of the "
                                                    "existing Route53 zone that holds it (its "
                                                    "certificate is validated there)"))
-    if c.ingress.domain and c.api.enabled and c.api.domain:
+    if c.ingress.domain and c.api.domain:
         problems.append(("api.domain", "the services and the API function share one HTTP API on "
                                        "Lambda, which has one domain: set ingress.domain or "
                                        "api.domain, not both"))
