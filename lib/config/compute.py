@@ -35,7 +35,7 @@ class ComputeConfig(Section):
     """Where the services run: the ECS cluster (Fargate, optionally EC2) or App Runner, and the
     image repositories."""
 
-    platform: Literal["ecs", "apprunner"] = Field(
+    platform: Literal["ecs", "lambda", "apprunner"] = Field(
         default="ecs", description="`ecs` (Fargate behind the load balancer) or `apprunner` "
                                    "(web services only, no load balancer; App Runner takes no "
                                    "new customers since 2026-04-30).")
