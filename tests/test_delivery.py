@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 import contracts
+import iam_reference
 from conftest import ROOT, SAMPLE, SynthStack, run, synthesize
 from contracts import listed
 
@@ -210,6 +211,67 @@ def test_deploy_role_has_what_a_first_deploy_needs(bootstrap, stacks, fixture_st
                                                        "prod"}) == "deny"  # the guardrail
     assert decide(statements, "rds:CreateDBInstance",
                   "arn:aws:rds:us-east-1:123456789012:og:default:postgres-16") == "allow"
+
+
+# What Terraform does to a service's function under compute.platform = "lambda" (a container
+# image; an alias `live` with provisioned concurrency; reserved concurrency; API Gateway's
+# invoke permission; a worker's SQS event source mapping), what images.yml adds (publish, move the
+# alias), and the repository policy that lets lambda.amazonaws.com pull. Lambda also checks that
+# the caller of CreateFunction/UpdateFunctionCode may ecr:BatchGetImage and
+# ecr:GetDownloadUrlForLayer on the image's repository (AWS Lambda Developer Guide, "Create a
+# Lambda function using a container image", Amazon ECR permissions).
+CONTAINER_FUNCTION_ACTIONS = (
+    "lambda:CreateFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration",
+    "lambda:GetFunctionCodeSigningConfig", "lambda:UpdateFunctionCode",
+    "lambda:UpdateFunctionConfiguration", "lambda:DeleteFunction", "lambda:TagResource",
+    "lambda:ListTags", "lambda:PublishVersion", "lambda:ListVersionsByFunction",
+    "lambda:CreateAlias", "lambda:GetAlias", "lambda:UpdateAlias", "lambda:DeleteAlias",
+    "lambda:PutProvisionedConcurrencyConfig", "lambda:GetProvisionedConcurrencyConfig",
+    "lambda:DeleteProvisionedConcurrencyConfig", "lambda:PutFunctionConcurrency",
+    "lambda:GetFunctionConcurrency", "lambda:DeleteFunctionConcurrency", "lambda:AddPermission",
+    "lambda:RemovePermission", "lambda:GetPolicy", "lambda:CreateEventSourceMapping",
+    "lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping",
+    "lambda:DeleteEventSourceMapping", "ecr:SetRepositoryPolicy", "ecr:GetRepositoryPolicy",
+    "ecr:DeleteRepositoryPolicy", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_deploy_role_runs_container_image_functions_of_its_environment_only(bootstrap, env):
+    """Each action on the resource types the Service Authorization Reference gives it ("Actions,
+    resources, and condition keys for AWS Lambda": a provisioned concurrency config is authorized
+    on the alias or version ARN, an event source mapping on its own; "... for Amazon Elastic
+    Container Registry": a repository policy on the repository): allowed on the environment's
+    function `<project>-<env>-<service>` and repository `<project>-<env>/<service>`, not on
+    another environment's."""
+    statements = deploy_statements(bootstrap, env)
+    other = "prod" if env != "prod" else "dev"
+
+    def requests(name: str, environment: str):
+        act = iam_reference.action(name)
+        kinds = [rt for rt in act.resource_types if rt.name in (
+            "function", "function alias", "function version", "eventSourceMapping",
+            "repository")]
+        assert kinds or not act.resource_types, name
+        for rt in kinds:
+            context = {"aws:RequestedRegion": "us-east-1"}
+            if iam_reference.supports(rt.condition_keys, "aws:ResourceTag/Environment"):
+                context |= {"aws:ResourceTag/Project": "webplat",
+                            "aws:ResourceTag/Environment": environment}
+            separator = "/" if rt.name == "repository" else "-"  # <p>-<env>/<service>
+            name = f"webplat-{environment}{separator}backend"
+            yield iam_reference.fill(rt.arn, "aws", "us-east-1", "123456789012", name), context
+        if not act.resource_types:  # created on "*": nothing of another environment's to name
+            yield "*", {"aws:RequestedRegion": "us-east-1", "aws:RequestTag/Project": "webplat",
+                        "aws:RequestTag/Environment": environment}
+
+    for name in CONTAINER_FUNCTION_ACTIONS:
+        for resource, context in requests(name, env):
+            assert decide(statements, name, resource, context) == "allow", (name, resource)
+        for resource, context in requests(name, other):
+            if resource != "*":
+                assert decide(statements, name, resource, context) != "allow", (name, resource)
+            else:  # the guardrail: nothing created with another environment's tags
+                assert decide(statements, name, resource, context) == "deny", name
 
 
 def test_workflows_pass_actionlint():

@@ -251,17 +251,37 @@ def test_images_build_for_the_configured_architecture(tmp_path):
     [arm] = load_environments([SAMPLE / "dev.toml"])
     [intel] = load_environments([tmp_path / "dev.toml"])
     assert workflow_values(arm, "backend") == {"project": "webplat", "region": "us-east-1",
-                                               "platform": "linux/arm64"}
+                                               "platform": "linux/arm64", "runtime": "ecs",
+                                               "image_tag": "bootstrap"}
     assert workflow_values(intel, "backend")["platform"] == "linux/amd64"
     with pytest.raises(ValueError, match="no service 'docs'"):
         workflow_values(arm, "docs")
+
+
+def test_images_yml_learns_where_a_lambda_service_runs(tmp_path):
+    """Under `compute.platform = "lambda"` images.yml updates the function
+    `<project>-<env>-<service>` and, before the function exists, tags the first image with the
+    service's `image_tag`, which Terraform creates the function from (Lambda creates a function
+    only from an image already in ECR: AWS Lambda Developer Guide, "Create a Lambda function
+    using a container image")."""
+    text = (SAMPLE / "dev.toml").read_text()
+    assert 'platform = "ecs"' in text and "[[services]]" not in text
+    (tmp_path / "dev.toml").write_text(
+        text.replace('platform = "ecs"', 'platform = "lambda"')
+        + '\n[[services]]\nname = "backend"\nport = 8000\nimage_tag = "first"\n')
+    [config] = load_environments([tmp_path / "dev.toml"])
+    assert workflow_values(config, "backend") == {
+        "project": "webplat", "region": "us-east-1", "platform": "linux/arm64",
+        "runtime": "lambda", "image_tag": "first", "function": "webplat-dev-backend"}
+    assert workflow_values(config, None) == {"project": "webplat", "region": "us-east-1"}
 
 
 def test_workflow_env_prints_github_output_lines(capsys):
     from tools import workflow_env  # reads the session's config/, the sample
     assert workflow_env.main(["prod", "frontend"]) == 0
     assert dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines()) == {
-        "project": "webplat", "region": "us-east-1", "platform": "linux/arm64"}
+        "project": "webplat", "region": "us-east-1", "platform": "linux/arm64",
+        "runtime": "ecs", "image_tag": "bootstrap"}
     assert workflow_env.main(["prod"]) == 0  # what the deploy workflows read: no service
     assert capsys.readouterr().out == "project=webplat\nregion=us-east-1\n"
     assert workflow_env.main(["qa"]) == 2

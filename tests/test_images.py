@@ -3,7 +3,9 @@ environments by digest, deploys it by digest, and ECR's lifecycle expires old im
 one a running task definition names."""
 
 import json
+import os
 import re
+import subprocess
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
@@ -11,6 +13,7 @@ import pytest
 import yaml
 
 import contracts
+import iam_reference
 from conftest import ROOT, SynthStack
 from lib.compute.ecr import COMMIT_TAGS, DEPLOYED_TAGS
 
@@ -143,23 +146,33 @@ def test_a_promotion_copies_the_source_digest_and_checks_it_arrived():
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_the_deploy_role_may_do_what_images_yml_does_and_no_more(bootstrap, env):
-    """Every `aws ecr|ecs` call of images.yml, plus what `docker push` and `skopeo copy` call,
-    on the environment's own repository and service; nothing on another environment's."""
+    """Every `aws ecr|ecs|lambda` call of images.yml, plus what `docker push` and `skopeo copy`
+    call, on the environment's own repository, service and function; nothing on another
+    environment's. Action names and resource types: Service Authorization Reference, "Actions,
+    resources, and condition keys for Amazon Elastic Container Registry" (and "... for Amazon
+    Elastic Container Service", "... for AWS Lambda": provisioned concurrency is authorized on
+    the alias, `function:<name>:<alias>`)."""
     statements = [s for body in bootstrap.matching("aws_iam_policy",
                                                    f"delivery-{env}/deploy-*").values()
                   for s in json.loads(body["policy"])["Statement"]]
     text = WORKFLOW.read_text()
-    calls = set(re.findall(r"aws (ecr|ecs) ([a-z-]+)", text))
-    calls.discard(("ecs", "wait"))  # services-stable polls DescribeServices
-    calls |= {("ecs", "describe-services")}
+    calls = set(re.findall(r"aws (ecr|ecs|lambda) ([a-z-]+)", text))
+    calls -= {("ecs", "wait"), ("lambda", "wait")}
+    # services-stable polls DescribeServices; function-updated-v2 GetFunction;
+    # published-version-active GetFunctionConfiguration (AWS CLI Command Reference, "wait")
+    calls |= {("ecs", "describe-services"), ("lambda", "get-function"),
+              ("lambda", "get-function-configuration")}
     assert {("ecr", "put-image"), ("ecr", "batch-delete-image"), ("ecs", "update-service"),
-            ("ecr", "get-login-password")} <= calls
+            ("ecr", "get-login-password"), ("lambda", "update-function-code"),
+            ("lambda", "publish-version"), ("lambda", "update-alias")} <= calls
     actions = {f"{service}:{''.join(w.title() for w in verb.split('-'))}"
                for service, verb in calls}
     actions = {"ecr:GetAuthorizationToken" if a == "ecr:GetLoginPassword" else a for a in actions}
     actions |= {f"ecr:{a}" for a in ("BatchCheckLayerAvailability", "InitiateLayerUpload",
                                      "UploadLayerPart", "CompleteLayerUpload",
                                      "GetDownloadUrlForLayer", "BatchGetImage")}
+    for action in actions:  # each one an action IAM knows (KeyError otherwise)
+        assert iam_reference.action(action).name == action
 
     def resource(action: str, environment: str) -> str:
         p = f"webplat-{environment}"
@@ -167,6 +180,9 @@ def test_the_deploy_role_may_do_what_images_yml_does_and_no_more(bootstrap, env)
             return f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{p}/backend"
         if action in ("ecs:DescribeServices", "ecs:UpdateService"):
             return f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{p}-cluster/{p}-backend"
+        if action.startswith("lambda:"):
+            alias = ":live" if "ProvisionedConcurrency" in action else ""
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{p}-backend{alias}"
         return "*"  # GetAuthorizationToken, task definitions: AWS authorizes them on "*"
 
     def context(environment: str) -> dict:
@@ -249,3 +265,207 @@ def test_no_workflow_names_a_project_or_region():
                 if source.group(1):  # a step of this job that ran tools/workflow_env.py
                     earlier = [s for s in job["steps"][:i] if s.get("id") == source.group(1)]
                     assert earlier and "tools/workflow_env.py" in earlier[0]["run"], job_name
+
+
+# --- the Lambda branch (compute.platform = "lambda") ------------------------------------------
+
+DIGEST = "sha256:" + "a" * 64
+OLD = "sha256:" + "b" * 64
+REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+FUNCTION = "webplat-dev-backend"
+NOT_FOUND = ("An error occurred (ResourceNotFoundException) when calling the {} operation: "
+             "Function not found")
+
+# `aws` for a step: answers the calls whose words all appear in the command line with the first
+# matching rule's output (or nothing), and records every call.
+FAKE_AWS = '''#!/usr/bin/env python3
+import json, os, sys
+args = " ".join(sys.argv[1:])
+with open(os.environ["AWS_CALLS"], "a") as calls:
+    calls.write(args + "\\n")
+for words, out, err, code in json.loads(os.environ["AWS_RULES"]):
+    if all(w in sys.argv[1:] for w in words.split()):
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+        sys.exit(code)
+'''
+
+
+def run_step(name: str, tmp_path, rules: list[tuple[str, str, str, int]],
+             env: dict[str, str]) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """Runs a deploy step's script as GitHub does (`bash -eo pipefail`) against the fake aws;
+    returns the result and the aws calls it made."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "aws").write_text(FAKE_AWS)
+    (bin_dir / "aws").chmod(0o755)
+    (bin_dir / "sleep").write_text("#!/bin/sh\n")
+    (bin_dir / "sleep").chmod(0o755)
+    calls = tmp_path / "calls"
+    calls.write_text("")
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", steps("deploy")[name]["run"]],
+        cwd=tmp_path, capture_output=True, text=True,
+        env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
+             "AWS_CALLS": str(calls), "AWS_RULES": json.dumps(rules), **env})
+    return result, calls.read_text().splitlines()
+
+
+FUNCTION_ENV = {"FUNCTION": FUNCTION, "DIGEST": DIGEST, "ENVIRONMENT": "dev",
+                "IMAGE": f"{REGISTRY}/webplat-dev/backend@{DIGEST}"}
+
+
+def function_rules(resolved: str = DIGEST, alias: bool = False) -> list:
+    image = f"{REGISTRY}/webplat-dev/backend@{resolved}\n"
+    return [("lambda get-alias", "", "" if alias else NOT_FOUND.format("GetAlias"),
+             0 if alias else 254),
+            ("lambda get-function Code.ResolvedImageUri", image, "", 0),
+            ("lambda publish-version", "7\n", "", 0),
+            ("lambda get-provisioned-concurrency-config", "READY\n", "", 0)]
+
+
+def test_a_lambda_service_is_deployed_by_digest_and_waited_for(tmp_path):
+    """Lambda resolves an image URI to a digest once, at UpdateFunctionCode; it does not follow a
+    tag moved later (AWS Lambda Developer Guide, "Create a Lambda function using a container
+    image"). The update is asynchronous: LastUpdateStatus is InProgress until it is Successful or
+    Failed, which the CLI waiter function-updated-v2 polls (AWS CLI Command Reference,
+    "aws lambda wait function-updated-v2")."""
+    flow = workflow()
+    deploy = steps("deploy")
+    names = list(deploy)
+    step = deploy["Point the function at the digest"]
+    assert step["if"] == "needs.config.outputs.runtime == 'lambda'"
+    assert deploy["Roll the service onto the digest"]["if"] == \
+        "needs.config.outputs.runtime == 'ecs'"
+    assert step["env"]["FUNCTION"] == "${{ needs.config.outputs.function }}"
+    assert flow["jobs"]["config"]["outputs"]["function"] == \
+        "${{ steps.config.outputs.function }}"
+    assert step["env"]["IMAGE"].endswith("/${{ inputs.service }}@${{ steps.image.outputs.digest }}")
+    assert "TAG" not in step["run"] and "TAG" not in json.dumps(step["env"])
+    assert names.index("Mark the digest deployed") < names.index(
+        "Give the first image the tag Terraform creates the function from") < names.index(
+        "Point the function at the digest") < names.index(
+        "Release the images no task definition in use names")
+
+    result, calls = run_step("Point the function at the digest", tmp_path, function_rules(),
+                             FUNCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert calls == [
+        f"lambda get-function --function-name {FUNCTION}",
+        f"lambda update-function-code --function-name {FUNCTION} "
+        f"--image-uri {REGISTRY}/webplat-dev/backend@{DIGEST}",
+        f"lambda wait function-updated-v2 --function-name {FUNCTION}",
+        f"lambda get-alias --function-name {FUNCTION} --name live",
+        f"lambda get-function --function-name {FUNCTION} --query Code.ResolvedImageUri "
+        "--output text"]
+
+
+def test_with_the_alias_live_a_version_of_the_new_code_takes_the_traffic(tmp_path):
+    """An alias points at a published version, never at $LATEST's changing code, and provisioned
+    concurrency is configured on the alias (AWS Lambda Developer Guide, "Create an alias for a
+    Lambda function", "Configuring provisioned concurrency for a function"): the new code is
+    published (PublishVersion, once the update is done), the version waited for until Active
+    ("aws lambda wait published-version-active"), the alias moved, and the deploy waits for the
+    provisioned environments (ProvisionedConcurrencyConfig Status IN_PROGRESS | READY | FAILED)."""
+    result, calls = run_step("Point the function at the digest", tmp_path,
+                             function_rules(alias=True), FUNCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert calls[3:] == [
+        f"lambda get-alias --function-name {FUNCTION} --name live",
+        f"lambda publish-version --function-name {FUNCTION} --query Version --output text",
+        f"lambda wait published-version-active --function-name {FUNCTION} --qualifier 7",
+        f"lambda update-alias --function-name {FUNCTION} --name live --function-version 7",
+        f"lambda get-provisioned-concurrency-config --function-name {FUNCTION} --qualifier live "
+        "--query Status --output text",
+        f"lambda get-function --function-name {FUNCTION} --query Code.ResolvedImageUri "
+        "--output text",
+        f"lambda get-function --function-name {FUNCTION}:live --query Code.ResolvedImageUri "
+        "--output text"]
+    failed = [r if r[0] != "lambda get-provisioned-concurrency-config"
+              else (r[0], "FAILED\n", "", 0) for r in function_rules(alias=True)]
+    result, _ = run_step("Point the function at the digest", tmp_path, failed, FUNCTION_ENV)
+    assert result.returncode == 1 and "provisioned concurrency: FAILED" in result.stdout
+
+
+def test_a_function_left_on_another_image_fails_the_deploy_and_says_why(tmp_path):
+    result, _ = run_step("Point the function at the digest", tmp_path, function_rules(OLD),
+                         FUNCTION_ENV)
+    assert result.returncode == 1
+    assert f"::error::{FUNCTION} runs {REGISTRY}/webplat-dev/backend@{OLD}" in result.stdout
+    denied = [("lambda get-function", "", "An error occurred (AccessDeniedException)", 254)]
+    result, calls = run_step("Point the function at the digest", tmp_path, denied, FUNCTION_ENV)
+    assert result.returncode == 1 and len(calls) == 1  # not taken for a missing function
+    why = steps("deploy")["Say why the function did not update"]
+    assert why["if"] == "${{ failure() && steps.function.outcome == 'failure' }}"
+    assert "LastUpdateStatusReason" in why["run"] and "StatusReason" in why["run"]
+
+
+def test_before_the_function_exists_the_deploy_says_what_comes_next(tmp_path):
+    """Lambda refuses to create a function whose image is not in ECR, so the stack creates none
+    until `compute.images_pushed`; this first run leaves the image and says so."""
+    rules = [("lambda get-function", "", NOT_FOUND.format("GetFunction"), 254)]
+    result, calls = run_step("Point the function at the digest", tmp_path, rules, FUNCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert calls == [f"lambda get-function --function-name {FUNCTION}"]
+    assert result.stdout.strip() == (
+        f"::notice::The first image of {FUNCTION} is in place: set compute.images_pushed = true "
+        "in config/dev.toml and deploy again to create the function from it")
+
+
+def test_the_first_image_also_gets_the_tag_terraform_names(tmp_path):
+    """Retagging an image: batch-get-image, then put-image with the same manifest and media type
+    (Amazon ECR User Guide, "Retagging an image"); describe-images of a tag no image carries fails
+    with ImageNotFoundException (Amazon ECR API Reference, DescribeImages)."""
+    step = steps("deploy")["Give the first image the tag Terraform creates the function from"]
+    assert step["if"] == "needs.config.outputs.runtime == 'lambda'"
+    assert step["env"]["IMAGE_TAG"] == "${{ needs.config.outputs.image_tag }}"
+    env = {"REPOSITORY": "webplat-dev/backend", "DIGEST": DIGEST, "IMAGE_TAG": "bootstrap"}
+    image = json.dumps({"imageManifest": "{}", "imageManifestMediaType":
+                        "application/vnd.docker.distribution.manifest.v2+json"})
+    missing = [("ecr describe-images", "", "An error occurred (ImageNotFoundException)", 254),
+               ("ecr batch-get-image", image, "", 0)]
+    result, calls = run_step(step["name"], tmp_path, missing, env)
+    assert result.returncode == 0, result.stderr
+    assert calls[1].startswith(
+        f"ecr batch-get-image --repository-name webplat-dev/backend --image-ids "
+        f"imageDigest={DIGEST}")
+    assert calls[2] == ("ecr put-image --repository-name webplat-dev/backend --image-tag "
+                        "bootstrap --image-manifest {} --image-manifest-media-type "
+                        "application/vnd.docker.distribution.manifest.v2+json")
+    result, calls = run_step(step["name"], tmp_path, [], env)  # tagged before: immutable
+    assert result.returncode == 0 and len(calls) == 1
+    denied = [("ecr describe-images", "", "An error occurred (AccessDeniedException)", 254)]
+    result, calls = run_step(step["name"], tmp_path, denied, env)
+    assert result.returncode == 1 and len(calls) == 1
+
+
+def test_lambda_releases_every_image_but_the_functions_and_its_aliases(tmp_path):
+    """What runs is $LATEST's image and, with the alias live, the image of the version it names:
+    a version keeps the image it was published with (AWS Lambda Developer Guide, "Manage Lambda
+    function versions"). Every other image loses its deployed-* marks, as under ECS."""
+    live = "sha256:" + "c" * 64
+    step = "Release the images no task definition in use names"
+    tagged = (f"{DIGEST}\tsha-1,deployed-3-1\n{live}\tsha-2,deployed-2-1\n"
+              f"{OLD}\tsha-3,deployed-1-1,deployed-1-2\n")
+    env = {"REPOSITORY": "webplat-dev/backend", "RUNTIME": "lambda", "FUNCTION": FUNCTION,
+           "FAMILY": FUNCTION, "CLUSTER": "webplat-dev-cluster"}
+    rules = [("lambda get-function --function-name webplat-dev-backend:live",
+              f"{REGISTRY}/webplat-dev/backend@{live}\n", "", 0),
+             ("lambda get-function Code.ResolvedImageUri",
+              f"{REGISTRY}/webplat-dev/backend@{DIGEST}\n", "", 0),
+             ("ecr describe-images", tagged, "", 0)]
+    result, calls = run_step(step, tmp_path, rules, env)
+    assert result.returncode == 0, result.stderr
+    deleted = [c for c in calls if c.startswith("ecr batch-delete-image")]
+    assert deleted == [f"ecr batch-delete-image --repository-name webplat-dev/backend "
+                       f"--image-ids imageTag=deployed-1-{i}" for i in (1, 2)]
+    assert not any(c.startswith("ecs ") for c in calls)
+    no_alias = [("lambda get-alias", "", NOT_FOUND.format("GetAlias"), 254), *rules[1:]]
+    result, calls = run_step(step, tmp_path, no_alias, env)
+    assert result.returncode == 0, result.stderr
+    assert [c.rsplit("=", 1)[1] for c in calls if c.startswith("ecr batch-delete-image")] == \
+        ["deployed-2-1", "deployed-1-1", "deployed-1-2"]
+    # Before the function exists, its first image is about to run: nothing is released.
+    first = [("lambda get-function", "", NOT_FOUND.format("GetFunction"), 254)]
+    result, calls = run_step(step, tmp_path, first, env)
+    assert result.returncode == 0 and calls == [f"lambda get-function --function-name {FUNCTION}"]

@@ -1,8 +1,11 @@
 """What the workflows need to know about an environment, from its config:
 `python tools/workflow_env.py ENVIRONMENT` prints `project=` and `region=`, and with SERVICE
 (`.github/workflows/images.yml`) also `platform=` (the Docker platform of
-`compute.architecture`), as lines for $GITHUB_OUTPUT; or one line on stderr and exit 2 when the
-file has a mistake or SERVICE is not a service built into this project's repository there.
+`compute.architecture`), `runtime=` (`compute.platform`: what the image is deployed to),
+`image_tag=` (the service's tag Terraform creates a function or App Runner service from) and,
+under Lambda, `function=` (the service's function), as lines for $GITHUB_OUTPUT; or one line on
+stderr and exit 2 when the file has a mistake or SERVICE is not a service built into this
+project's repository there.
 
 It needs pydantic alone (the config loader), not the CDKTF bindings, so the workflow's job stays
 light; and it reads the file through the loader, so a default comes from where it is documented.
@@ -23,12 +26,17 @@ def workflow_values(config, service: str | None) -> dict[str, str]:
     """Raises ValueError naming the problem when `service` has no repository here."""
     if service is None:
         return {"project": config.project, "region": config.region}
-    built = [s.name for s in config.services if s.builds_image]
+    built = {s.name: s for s in config.services if s.builds_image}
     if service not in built:
         raise ValueError(f"{config.source}: no service '{service}' built into this project's "
                          f"repository (image = \"ecr\"); built here: {', '.join(built) or 'none'}")
-    return {"project": config.project, "region": config.region,
-            "platform": PLATFORMS[config.compute.architecture]}
+    runtime = config.compute.platform
+    values = {"project": config.project, "region": config.region,
+              "platform": PLATFORMS[config.compute.architecture], "runtime": runtime,
+              "image_tag": built[service].image_tag}
+    if runtime == "lambda":
+        values["function"] = f"{config.project}-{config.environment}-{service}"
+    return values
 
 
 def main(argv: list[str]) -> int:

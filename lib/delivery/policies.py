@@ -343,6 +343,14 @@ class EnvironmentPolicies(Construct):
                                "sns:ListTopics", "s3:ListAllMyBuckets", "route53:Get*",
                                "route53:List*", "route53:CreateHostedZone",
                                *ACCOUNT_WIDE_WRITES})},
+            # An event source mapping has an id, not a name: its tags scope it. The provider
+            # tags it on create (default tags), which takes lambda:TagResource, and reads them
+            # back with lambda:ListTags (AWS Lambda Developer Guide, "Using tags on event source
+            # mappings"); NamedFunctions covers the functions' own tags.
+            {"Sid": "OwnEventSourceMappingTags", "Effect": "Allow",
+             "Resource": f"{arn}:lambda:{region}:{acct}:event-source-mapping:*",
+             "Action": ["lambda:TagResource", "lambda:UntagResource", "lambda:ListTags"],
+             "Condition": {"StringEqualsIfExists": own}},
             # The provider's account check; no other STS call is needed (see NoRoleAssumption).
             {"Sid": "WhoAmI", "Effect": "Allow", "Action": "sts:GetCallerIdentity",
              "Resource": "*"},
