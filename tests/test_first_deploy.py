@@ -268,7 +268,7 @@ def test_images_yml_learns_where_a_lambda_service_runs(tmp_path):
     assert 'platform = "ecs"' in text and "[[services]]" not in text
     (tmp_path / "dev.toml").write_text(
         text.replace('platform = "ecs"', 'platform = "lambda"')
-        + '\n[[services]]\nname = "backend"\nport = 8000\nimage_tag = "first"\n')
+        + '\n[[services]]\nname = "backend"\nport = 8000\npaths = ["/app/*"]\nimage_tag = "first"\n')
     [config] = load_environments([tmp_path / "dev.toml"])
     assert workflow_values(config, "backend") == {
         "project": "webplat", "region": "us-east-1", "platform": "linux/arm64",
