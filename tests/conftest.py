@@ -57,6 +57,11 @@ class SynthStack:
     def matching(self, type_: str, pattern: str) -> dict[str, dict]:
         return {p: b for p, b in self.resources(type_).items() if fnmatch(p, pattern)}
 
+    def inline_statements(self, pattern: str) -> list[dict]:
+        """The statements of every inline role policy whose construct path matches `pattern`."""
+        return [s for body in self.matching("aws_iam_role_policy", pattern).values()
+                for s in json.loads(body["policy"])["Statement"]]
+
     def ref(self, type_: str, path: str, attribute: str = "id") -> str:
         """The Terraform reference other resources use for the resource at `path`."""
         for logical_id, body in self.json["resource"][type_].items():

@@ -28,8 +28,8 @@ def policy(stack: SynthStack, service: str, role: str) -> list[dict]:
 
 
 def function_policy(stack: SynthStack, function: str) -> list[dict]:
-    [body] = stack.matching("aws_iam_role_policy", f"{function}-function/*").values()
-    return json.loads(body["policy"])["Statement"]
+    assert len(stack.matching("aws_iam_role_policy", f"{function}-function/*")) == 1
+    return stack.inline_statements(f"{function}-function/*")
 
 
 def services_of(stack: SynthStack) -> list[str]:

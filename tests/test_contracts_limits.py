@@ -205,7 +205,8 @@ capacity = "ec2"
 """
 
 
-def apprunner_config(env: str, web: str = "ww") -> str:
+def lean_config(env: str, cidr: str) -> str:
+    """The head of a lean-profile file with the 20-character project."""
     return f"""\
 project = "{PROJECT}"
 environment = "{env}"
@@ -214,8 +215,12 @@ account_id = "123456789012"
 region = "us-east-1"
 
 [network]
-cidr = "10.5.0.0/16"
+cidr = "{cidr}"
+"""
 
+
+def apprunner_config(env: str, web: str = "ww") -> str:
+    return lean_config(env, "10.5.0.0/16") + f"""
 [compute]
 platform = "apprunner"
 
@@ -226,16 +231,7 @@ port = 8080
 
 
 def lambda_config(env: str, web: str = "ww", worker: str = "kk") -> str:
-    return f"""\
-project = "{PROJECT}"
-environment = "{env}"
-profile = "lean"
-account_id = "123456789012"
-region = "us-east-1"
-
-[network]
-cidr = "10.6.0.0/16"
-
+    return lean_config(env, "10.6.0.0/16") + f"""
 [compute]
 images_pushed = true
 

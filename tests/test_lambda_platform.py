@@ -30,11 +30,6 @@ def function(stack, name: str) -> dict:
     return stack.resource("aws_lambda_function", f"service-{name}/function")
 
 
-def statements(stack, role_path: str) -> list[dict]:
-    return [s for body in stack.matching("aws_iam_role_policy", f"{role_path}*").values()
-            for s in json.loads(body["policy"])["Statement"]]
-
-
 # --- what runs --------------------------------------------------------------------------------
 
 def test_the_lean_profile_runs_its_service_on_lambda_without_nat_or_load_balancer(lean):
@@ -146,10 +141,10 @@ def test_environment_and_logs_are_encrypted_with_the_projects_keys(fn):
 def test_a_secret_arrives_as_its_arn_and_only_its_owner_may_read_it(fn):
     secret = fn.ref("aws_secretsmanager_secret", "secrets/stripe-key", "arn")
     assert function(fn, "web")["environment"]["variables"]["STRIPE_KEY_SECRET_ARN"] == secret
-    reads = [s for s in statements(fn, "service-web/role")
+    reads = [s for s in fn.inline_statements("service-web/role*")
              if s["Action"] == "secretsmanager:GetSecretValue"]
     assert [s["Resource"] for s in reads] == [[secret]]
-    assert not [s for s in statements(fn, "service-mailer/role")
+    assert not [s for s in fn.inline_statements("service-mailer/role*")
                 if "secretsmanager" in json.dumps(s["Action"])]
 
 
@@ -167,7 +162,7 @@ def test_a_worker_drains_its_queue_and_reports_partial_batch_failures(fn):
     body = fn.resource("aws_sqs_queue", "messaging/email")
     assert body["visibility_timeout_seconds"] >= 6 * function(fn, "mailer")["timeout"]
     assert "redrive_policy" in body  # failed messages end in the dead-letter queue
-    consume = [s for s in statements(fn, "service-mailer/role")
+    consume = [s for s in fn.inline_statements("service-mailer/role*")
                if "sqs:ReceiveMessage" in s["Action"]]
     assert [s["Resource"] for s in consume] == [queue]
 
@@ -306,6 +301,6 @@ def test_a_function_can_sign_its_cache_token(lean, fn):
         service = "api" if stack is lean else "web"
         env = function(stack, service)["environment"]["variables"]
         assert (env["REDIS_CACHE_NAME"], env["REDIS_SERVERLESS"]) == (name, kind)
-        [connect] = [s for s in statements(stack, f"service-{service}/role")
+        [connect] = [s for s in stack.inline_statements(f"service-{service}/role*")
                      if s["Action"] == "elasticache:Connect"]
         assert connect["Resource"][0] == stack.ref(cache[0], cache[1], "arn")
