@@ -1,7 +1,10 @@
 """What the workflows need to know about an environment, from its config:
 `python tools/workflow_env.py ENVIRONMENT` prints `project=` and `region=`, and with SERVICE
 (`.github/workflows/images.yml`) also `platform=` (the Docker platform of
-`compute.architecture`), as lines for $GITHUB_OUTPUT; or one line on stderr and exit 2 when the
+`compute.architecture`), `task=` (`true` when SERVICE is itself a one-off task: no service to
+roll), `tasks=` (the one-off tasks that run SERVICE's image, itself included: each gets the new
+image) and `before_deploy=` (those of them with `run_before_deploy`), as lines for
+$GITHUB_OUTPUT; or one line on stderr and exit 2 when the
 file has a mistake or SERVICE is not a service built into this project's repository there.
 
 It needs pydantic alone (the config loader), not the CDKTF bindings, so the workflow's job stays
@@ -27,8 +30,13 @@ def workflow_values(config, service: str | None) -> dict[str, str]:
     if service not in built:
         raise ValueError(f"{config.source}: no service '{service}' built into this project's "
                          f"repository (image = \"ecr\"); built here: {', '.join(built) or 'none'}")
+    tasks = [s for s in config.services if s.kind == "task"
+             and (s.image_from == service or s.name == service)]
     return {"project": config.project, "region": config.region,
-            "platform": PLATFORMS[config.compute.architecture]}
+            "platform": PLATFORMS[config.compute.architecture],
+            "task": str(service in {t.name for t in tasks}).lower(),
+            "tasks": " ".join(t.name for t in tasks),
+            "before_deploy": " ".join(t.name for t in tasks if t.run_before_deploy)}
 
 
 def main(argv: list[str]) -> int:
