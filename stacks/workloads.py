@@ -94,8 +94,9 @@ def add_services(stack: "EnvironmentStack") -> None:
         volume_key_arn=stack.data_key.arn,
         container_insights=c.observability.container_insights, session_logs=session_log_access(n)))
     for svc in c.services:
-        (stack.tasks if svc.kind == "task" else stack.services)[svc.name] = ContainerService(
-            stack, f"service-{svc.name}", ContainerServiceProps(
+        one_off = svc.kind == "task"
+        (stack.tasks if one_off else stack.services)[svc.name] = ContainerService(
+            stack, f"{'task' if one_off else 'service'}-{svc.name}", ContainerServiceProps(
                 cluster_name=cluster.name, capacity_strategy=cluster.strategy(
                     svc.capacity == "ec2"), architecture=c.compute.architecture,
                 vpc_id=net.vpc_id, subnet_ids=net.private_subnet_ids,

@@ -64,7 +64,7 @@ def with_task(tmp_path_factory) -> SynthStack:
 
 
 def statements(stack: SynthStack, role: str) -> list[dict]:
-    body = stack.resource("aws_iam_role_policy", f"service-migrate/{role}-role-policy")
+    body = stack.resource("aws_iam_role_policy", f"task-migrate/{role}-role-policy")
     return json.loads(body["policy"])["Statement"]
 
 
@@ -73,16 +73,16 @@ def statements(stack: SynthStack, role: str) -> list[dict]:
 def test_a_task_is_a_task_definition_with_no_service(with_task):
     families = {t["family"] for t in with_task.resources("aws_ecs_task_definition").values()}
     assert "webplat-dev-migrate" in families
-    assert not any(path.startswith("service-migrate/")
+    assert not any(path.startswith("task-migrate/")
                    for path in with_task.resources("aws_ecs_service"))
-    assert not any(path.startswith("service-migrate/")
+    assert not any(path.startswith("task-migrate/")
                    for path in with_task.resources("aws_appautoscaling_target"))
-    assert not any(path.startswith("service-migrate/")
+    assert not any(path.startswith("task-migrate/")
                    for path in with_task.resources("aws_lb_target_group"))
 
 
 def test_a_task_runs_its_command_on_the_image_of_the_service_it_names(with_task):
-    task = with_task.resource("aws_ecs_task_definition", "service-migrate/task")
+    task = with_task.resource("aws_ecs_task_definition", "task-migrate/task")
     [app] = json.loads(task["container_definitions"])
     repository = with_task.ref("aws_ecr_repository", "backend-images/repository", "repository_url")
     # Never the placeholder (a web server): the migration's image, with its command.
@@ -99,7 +99,7 @@ def test_a_tasks_execution_role_pulls_that_image_and_reads_only_its_own_secret(w
     assert by_sid["PullOwnImages"]["Resource"] == repository
     secret = with_task.ref("aws_secretsmanager_secret", "secrets/migrate-token", "arn")
     assert by_sid["ReadOwnSecrets"]["Resource"] == [secret]
-    log_group = with_task.ref("aws_cloudwatch_log_group", "service-migrate/logs", "arn")
+    log_group = with_task.ref("aws_cloudwatch_log_group", "task-migrate/logs", "arn")
     assert by_sid["WriteOwnLogs"]["Resource"] == f"{log_group}:*"
 
 
@@ -110,13 +110,13 @@ def test_a_tasks_role_connects_to_the_database_as_the_app_user_only(with_task):
 
 
 def test_a_tasks_log_group_is_encrypted_with_the_logs_key(with_task):
-    group = with_task.resource("aws_cloudwatch_log_group", "service-migrate/logs")
+    group = with_task.resource("aws_cloudwatch_log_group", "task-migrate/logs")
     assert group["name"] == "/webplat/dev/ecs/migrate"
     assert group["kms_key_id"] == with_task.ref("aws_kms_key", "logs-key/key", "arn")
 
 
 def test_a_task_admits_nothing_and_joins_the_app_tier_for_the_database(with_task):
-    sg = with_task.ref("aws_security_group", "service-migrate/sg")
+    sg = with_task.ref("aws_security_group", "task-migrate/sg")
     assert not [r for r in with_task.resources("aws_vpc_security_group_ingress_rule").values()
                 if r["security_group_id"] == sg]
     [spec] = with_task.json["output"]["tasks"]["value"].values()
@@ -291,7 +291,7 @@ def test_ci_gives_a_task_the_image_and_keeps_its_command(with_task):
     workflow = (ROOT / ".github" / "workflows" / "images.yml").read_text()
     give = workflow[workflow.index("- name: Give the one-off tasks the image"):]
     program = re.search(r"jq --arg image \"\$IMAGE\" '(.*?)' task\.json", give, re.S)[1]
-    body = with_task.resource("aws_ecs_task_definition", "service-migrate/task")
+    body = with_task.resource("aws_ecs_task_definition", "task-migrate/task")
     task = {"containerDefinitions": json.loads(body["container_definitions"]), "revision": 1}
     result = subprocess.run(["jq", "--arg", "image", "repo@sha256:abc", program],
                             input=json.dumps(task), capture_output=True, text=True, check=True)
