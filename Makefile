@@ -8,7 +8,7 @@ export PIPENV_VERBOSITY := -1
 export PIPENV_NOSPIN := 1
 export PIPENV_YES := 1
 
-.PHONY: install adopt synth test cost diagram docs addresses bench mutate list diff deploy-local deploy-local-all clean terraform-config
+.PHONY: install adopt synth test cost diagram docs addresses bench mutate list diff deploy-local deploy-local-all clean terraform-config run-task
 
 ## install: Python deps (pipenv, from Pipfile.lock), the cdktf CLI and Node.js 22 (package-lock.json),
 ##          checkov and moto in their own venvs, and the project-local Terraform CLI config
@@ -101,6 +101,12 @@ mutate: install
 ##               failure one line saying why and whose (README, "Local deploy")
 deploy-local: install
 	$(RUN) python tools/deploy_local.py $(or $(CONFIG),config/dev.toml)
+
+## run-task: run a deployed one-off task and wait for it: make run-task TASK=migrate ENV=dev;
+##           prints its exit code, why it stopped and its log stream, and fails with its exit
+##           code (README, "One-off tasks"; needs AWS credentials for ENV's account)
+run-task: .venv/.installed node_modules/.installed
+	$(RUN) python tools/run_task.py "$(ENV)" "$(TASK)"
 
 ## deploy-local-all: the same cycle for dev, prod and every preset, side by side (4 at a time,
 ##                   DEPLOY_LOCAL_JOBS), one line per stack

@@ -49,9 +49,12 @@ def add_services(stack: "EnvironmentStack") -> None:
         stack.outputs[f"{name}_repository_url"] = repo.url
 
     def common(svc) -> dict:
-        repo = repositories.get(svc.name)
+        # A task with image_from runs that service's image, pulled from its repository.
+        repo = repositories.get(svc.image_from or svc.name)
         return dict(naming=n, settings=from_config(ServiceSpec, svc,
-                                                   on_ec2=svc.capacity == "ec2"),
+                                                   on_ec2=svc.capacity == "ec2",
+                                                   one_off=svc.kind == "task",
+                                                   command=tuple(svc.command)),
                     image=f"{repo.url}:{svc.image_tag}" if repo else svc.image,
                     repository_arn=repo.arn if repo else None,
                     secret_arns=secrets.by_env_name(svc.secrets),
@@ -60,6 +63,7 @@ def add_services(stack: "EnvironmentStack") -> None:
                     **stack.stores.used(svc.access))
 
     stack.services = {}
+    stack.tasks = {}  # one-off tasks (ECS): a task definition each, no service
     stack.service_functions = {}
     stack.cluster = stack.load_balancer = stack.http_api = None
     if c.compute.platform == "lambda":
@@ -90,8 +94,9 @@ def add_services(stack: "EnvironmentStack") -> None:
         volume_key_arn=stack.data_key.arn,
         container_insights=c.observability.container_insights, session_logs=session_log_access(n)))
     for svc in c.services:
-        stack.services[svc.name] = ContainerService(
-            stack, f"service-{svc.name}", ContainerServiceProps(
+        one_off = svc.kind == "task"
+        (stack.tasks if one_off else stack.services)[svc.name] = ContainerService(
+            stack, f"{'task' if one_off else 'service'}-{svc.name}", ContainerServiceProps(
                 cluster_name=cluster.name, capacity_strategy=cluster.strategy(
                     svc.capacity == "ec2"), architecture=c.compute.architecture,
                 vpc_id=net.vpc_id, subnet_ids=net.private_subnet_ids,
@@ -103,6 +108,14 @@ def add_services(stack: "EnvironmentStack") -> None:
                 consumes=stack.messaging.access(svc.queue) if svc.queue else None,
                 **common(svc)))
     stack.outputs.update(url=lb.url, cluster_name=cluster.name)
+    if stack.tasks:
+        # What tools/run_task.py passes to RunTask, besides cluster_name and private_subnet_ids.
+        stack.outputs["tasks"] = {name: {
+            "family": task.task_family, "security_group_ids": task.network_security_group_ids,
+            "capacity_strategy": [{"capacityProvider": p, "base": b, "weight": w}
+                                  for p, b, w in task.capacity_strategy],
+            "container": name, "log_group": task.log_group_name}
+            for name, task in stack.tasks.items()}
     awaiting = [name for name, service in stack.services.items() if service.awaiting_image]
     if awaiting:
         stack.outputs["first_image"] = (
@@ -186,6 +199,6 @@ def add_serverless(stack: "EnvironmentStack") -> None:
     for job in c.schedules:
         kind, name = job.target.split(":", 1)
         target = FunctionTarget(stack.functions[name].arn) if kind == "function" \
-            else stack.services[name].schedule_target(stack.cluster.arn)
+            else {**stack.services, **stack.tasks}[name].schedule_target(stack.cluster.arn)
         ScheduledJob(stack, f"schedule-{job.name}", from_config(
             ScheduledJobProps, job, naming=n, target=target, command=list(job.command)))

@@ -27,7 +27,7 @@ PRICES = Prices({
     "secretsmanager": {"secret_month": 0.5},
     "fargate": {"arm64_vcpu_hour": 0.04, "arm64_gb_hour": 0.004, "spot_discount": 0.5},
     "kms": {"key_month": 1.0},
-    "usage": {"nat_gb_processed": 10},
+    "usage": {"nat_gb_processed": 10, "task_minutes_per_month": 30},
 })
 REF = "${{{}.{}.{}}}"
 SMALL_STACK = {"resource": {

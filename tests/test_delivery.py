@@ -171,6 +171,28 @@ def test_deploy_role_passes_roles_only_to_the_services_the_stacks_use(bootstrap,
     assert decide(statements, "iam:PassRole", role) == "deny"  # no service named: no pass
 
 
+def test_deploy_role_may_run_the_environments_one_off_tasks_and_follow_them(bootstrap):
+    """images.yml runs a migration with the deploy role (tools/run_task.py). RunTask is
+    authorized on the task definition, with the cluster as the `ecs:cluster` condition key, and
+    passing the task's two roles to ecs-tasks (Service Authorization Reference, "Actions,
+    resources, and condition keys for Amazon Elastic Container Service"; Amazon ECS Developer
+    Guide, "Amazon ECS task execution IAM role")."""
+    statements = deploy_statements(bootstrap, "staging")
+    ecs = "arn:aws:ecs:us-east-1:123456789012"
+    context = {"aws:RequestedRegion": "us-east-1",
+               "ecs:cluster": f"{ecs}:cluster/webplat-staging-cluster"}
+    assert decide(statements, "ecs:RunTask", f"{ecs}:task-definition/webplat-staging-migrate:7",
+                  context) == "allow"
+    assert decide(statements, "ecs:DescribeTasks",
+                  f"{ecs}:task/webplat-staging-cluster/0123abcd", context) == "allow"
+    for role in ("migrate-task", "migrate-execution"):
+        assert decide(statements, "iam:PassRole", f"{ACCOUNT}:role/webplat-staging-{role}",
+                      {"iam:PassedToService": "ecs-tasks.amazonaws.com"}) == "allow"
+    # Another project's task definition: not the deploy role's.
+    assert decide(statements, "ecs:RunTask", f"{ecs}:task-definition/other-staging-migrate:1",
+                  context) != "allow"
+
+
 def test_deploy_role_assumes_no_other_role(bootstrap):
     statements = deploy_statements(bootstrap, "staging")
     for role in ("OrganizationAccountAccessRole", "webplat-staging-backend-task",

@@ -120,7 +120,8 @@ def test_ci_replaces_the_placeholder_and_its_command(dev):
     """images.yml's own jq program, run on the first task definition: the built image, and its own
     command (an ECS `command` overrides the image's CMD: "Task definition parameters")."""
     workflow = (ROOT / ".github" / "workflows" / "images.yml").read_text()
-    program = re.search(r"jq --arg image \"\$IMAGE\" '(.*?)' task\.json", workflow, re.S)[1]
+    roll = workflow[workflow.index("- name: Roll the service onto the digest"):]
+    program = re.search(r"jq --arg image \"\$IMAGE\" '(.*?)' task\.json", roll, re.S)[1]
     task = {"containerDefinitions": [app_container(dev, "backend")], "revision": 1}
     result = subprocess.run(["jq", "--arg", "image", "repo@sha256:abc", program],
                             input=json.dumps(task), capture_output=True, text=True, check=True)
@@ -252,7 +253,8 @@ def test_images_build_for_the_configured_architecture(tmp_path):
     [intel] = load_environments([tmp_path / "dev.toml"])
     assert workflow_values(arm, "backend") == {"project": "webplat", "region": "us-east-1",
                                                "platform": "linux/arm64", "runtime": "ecs",
-                                               "image_tag": "bootstrap"}
+                                               "image_tag": "bootstrap", "task": "false",
+                                               "tasks": "", "before_deploy": ""}
     assert workflow_values(intel, "backend")["platform"] == "linux/amd64"
     with pytest.raises(ValueError, match="no service 'docs'"):
         workflow_values(arm, "docs")
@@ -281,7 +283,8 @@ def test_workflow_env_prints_github_output_lines(capsys):
     assert workflow_env.main(["prod", "frontend"]) == 0
     assert dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines()) == {
         "project": "webplat", "region": "us-east-1", "platform": "linux/arm64",
-        "runtime": "ecs", "image_tag": "bootstrap"}
+        "runtime": "ecs", "image_tag": "bootstrap", "task": "false", "tasks": "",
+        "before_deploy": ""}
     assert workflow_env.main(["prod"]) == 0  # what the deploy workflows read: no service
     assert capsys.readouterr().out == "project=webplat\nregion=us-east-1\n"
     assert workflow_env.main(["qa"]) == 2

@@ -29,11 +29,13 @@ Aws = Callable[[list[str]], dict]  # the arguments after `aws`; the parsed JSON 
 
 
 def targets(config) -> tuple[str, str, list[str]]:
-    """(region, cluster, service names) of an environment on ECS; no services under App Runner."""
+    """(region, cluster, service names) of an environment on ECS; no services under App Runner
+    (nor for one-off tasks)."""
     n = Naming(config.project, config.environment, config.account_id, config.region)
     if config.compute.platform != "ecs":
         return config.region, "", []
-    return config.region, n.name("cluster"), [n.name(s.name) for s in config.services]
+    return config.region, n.name("cluster"), [n.name(s.name) for s in config.services
+                                              if s.kind != "task"]  # a task has no service
 
 
 def service_lines(service: dict) -> list[str]:

@@ -288,17 +288,22 @@ def split_tasks(tasks: int, strategy: list[dict]) -> dict[str, float]:
     return placed
 
 
-def _ecs_service(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
-    task = stack.follow(body.get("task_definition")) or {}
-    if "FARGATE" not in task.get("requires_compatibilities", []):
-        return  # EC2 capacity: priced on its Auto Scaling group
+def _fargate_hour(task: dict, p: Prices) -> tuple[float, str]:
+    """One Fargate task's on-demand price per hour, and its size in words."""
     vcpu = int(task["cpu"]) / 1024
     gb = int(task["memory"]) / 1024
     arch = "arm64" if task.get("runtime_platform", {}).get("cpu_architecture") == "ARM64" \
         else "x86_64"
-    task_month = (vcpu * p[f"fargate.{arch}_vcpu_hour"] + gb * p[f"fargate.{arch}_gb_hour"]) \
-        * p.hours
-    size = f"{vcpu:g} vCPU / {gb:g} GB {arch}"
+    hourly = vcpu * p[f"fargate.{arch}_vcpu_hour"] + gb * p[f"fargate.{arch}_gb_hour"]
+    return hourly, f"{vcpu:g} vCPU / {gb:g} GB {arch}"
+
+
+def _ecs_service(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    task = stack.follow(body.get("task_definition")) or {}
+    if "FARGATE" not in task.get("requires_compatibilities", []):
+        return  # EC2 capacity: priced on its Auto Scaling group
+    hourly, size = _fargate_hour(task, p)
+    task_month = hourly * p.hours
     placed = split_tasks(int(body.get("desired_count", 1)), _strategy(body, stack))
     name = body.get("name", "service")
     if placed.get("FARGATE"):
@@ -309,6 +314,19 @@ def _ecs_service(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
         add(f"Fargate Spot task {name} ({size})", placed["FARGATE_SPOT"], "task-month",
             placed["FARGATE_SPOT"] * task_month * (1 - discount),
             f"Spot at {discount:.0%} below on-demand")
+
+
+def _one_off_task(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    """A task definition no service runs (`kind = "task"`): billed only while it runs."""
+    if any(stack.follow(s.get("task_definition")) is body
+           for s in stack.of_type("aws_ecs_service")):
+        return  # a service's: priced with the service
+    if "FARGATE" not in body.get("requires_compatibilities", []):
+        return
+    hourly, size = _fargate_hour(body, p)
+    minutes = p.usage["task_minutes_per_month"]
+    add(f"Fargate one-off task {body.get('family', 'task')} ({size})", minutes, "task-minute",
+        hourly * minutes / 60, f"{minutes:g} minutes a month, on-demand")
 
 
 def _apprunner_service(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
@@ -437,6 +455,7 @@ _PRICERS: dict[str, Callable[[dict, _Stack, Prices, Add], None]] = {
     "aws_elasticache_replication_group": _replication_group,
     "aws_elasticache_serverless_cache": _serverless_cache,
     "aws_ecs_service": _ecs_service,
+    "aws_ecs_task_definition": _one_off_task,
     "aws_ecs_cluster": _ecs_cluster,
     "aws_apprunner_service": _apprunner_service,
     "aws_lambda_function": _lambda_function,

@@ -112,6 +112,17 @@ def mermaid(document: dict[str, Any]) -> str:
             f"<br/>{size}{' Spot' if spot else ''}"
         add("aws_ecs_service", lid, _tier_of_subnets(g, g.refs(net.get("subnets", []))), label,
             "box", net.get("security_groups", []))
+    # One-off tasks: task definitions no service runs; the stack's `tasks` output says where
+    # they run (tools/run_task.py starts them in the private tier).
+    served = {i for svc in g.of_type("aws_ecs_service").values()
+              for t, i in g.refs(svc.get("task_definition")) if t == "aws_ecs_task_definition"}
+    one_off = {t["family"]: t["security_group_ids"]
+               for t in document.get("output", {}).get("tasks", {}).get("value", {}).values()}
+    for lid, task in tasks.items():
+        if lid not in served and task.get("family") in one_off:
+            size = f"{int(task['cpu']) / 1024:g} vCPU / {int(task['memory']) / 1024:g} GB"
+            add("aws_ecs_task_definition", lid, "private",
+                f"ECS one-off task {task['family']}<br/>{size}", "box", one_off[task["family"]])
     for lid, fn in g.of_type("aws_lambda_function").items():
         vpc = fn.get("vpc_config", {})
         add("aws_lambda_function", lid, _tier_of_subnets(g, g.refs(vpc.get("subnet_ids", [])))

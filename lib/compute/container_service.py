@@ -108,6 +108,10 @@ class ContainerService(Construct):
     `network_security_group_ids` (all the task joins), `log_group_name`, `task_role_arn`,
     `execution_role_arn`, `target_group_arn` (web only), `task_family`, `capacity_strategy`,
     `schedule_target(cluster_arn)` (for a scheduled job that runs one task of this service).
+
+    A one-off task (`settings.one_off`, e.g. a migration) is the same task definition, roles, log
+    group and security group with its own `command` and no service, target or scaling: whoever
+    runs it passes the network configuration and `capacity_strategy` (tools/run_task.py).
     """
 
     def __init__(self, scope: Construct, id: str, props: ContainerServiceProps):
@@ -138,15 +142,19 @@ class ContainerService(Construct):
         # An image built into the project's repository is rolled out by CI (images.yml), which
         # registers new task definitions: Terraform must not roll them back.
         built_by_ci = props.repository_arn is not None
-        placeholder = built_by_ci and props.internet_egress
+        # A one-off task never runs the placeholder (a web server, not its command): until CI
+        # pushes an image, a run of it fails to pull, and nothing waits on it.
+        placeholder = built_by_ci and props.internet_egress and not svc.one_off
         # No task of it can start before CI pushes an image: a wait would only time out.
-        self.awaiting_image: bool = built_by_ci and not props.internet_egress
+        self.awaiting_image: bool = built_by_ci and not props.internet_egress and not svc.one_off
         task = self._task_definition(props, self.execution_role_arn, self.task_role_arn,
                                      self.log_group_name, access.environment, access.secrets,
                                      placeholder)
         self.security_group_id: str = self._security_group(props)
         self.network_security_group_ids: list[str] = [self.security_group_id] + (
             [props.app_security_group_id] if uses_data_store else [])
+        if svc.one_off:
+            return  # no service: tools/run_task.py or images.yml runs it (`schedule_target` too)
 
         target_group_arn = target_group_arn_suffix = rule = None
         if props.ingress:
@@ -232,6 +240,8 @@ class ContainerService(Construct):
         }
         if placeholder:
             container["command"] = placeholder_command(svc.name, svc.port, svc.health_check_path)
+        elif svc.command:
+            container["command"] = list(svc.command)
         containers = [container]
         if props.otel_sidecar:
             containers.append({

@@ -27,3 +27,7 @@ class ServiceSpec:
     requests_per_target: int  # ALB requests per target per minute (web); 0: none
     read_only_root_filesystem: bool  # /tmp stays writable either way
     on_ec2: bool  # runs on the cluster's EC2 capacity provider instead of Fargate
+    # A one-off task (ECS): a task definition that something runs (tools/run_task.py, CI), no
+    # service; the scaling and web fields are then unused.
+    one_off: bool = False
+    command: tuple[str, ...] = ()  # replaces the image's command; empty: the image's own

@@ -87,7 +87,8 @@ def lambda_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
                                                  "api.enabled = false")
                      for s in c.services if s.name in functions]
     for s in c.services:
-        problems += _service_problems(c, s, f"services.{s.name}", routes)
+        if s.kind != "task":  # refused in services.py: ECS only
+            problems += _service_problems(c, s, f"services.{s.name}", routes)
     if len(routes) > MAX_ROUTES:
         problems.append(("services", f"{len(routes)} HTTP API routes, over the {MAX_ROUTES} an "
                                      "API may have"))

@@ -245,7 +245,8 @@ def generated_names(c: EnvironmentConfig) -> list[GeneratedName]:
         if ecs:
             service("aws_cloudwatch_log_group", "name",
                     f"/{c.project}/{c.environment}/ecs/{s.name}")
-            service("aws_ecs_service", "name", f"{p}-{s.name}")
+            if s.kind != "task":  # a one-off task has no service
+                service("aws_ecs_service", "name", f"{p}-{s.name}")
             service("aws_ecs_task_definition", "family", f"{p}-{s.name}")
             for role in ("execution", "task"):
                 service("aws_iam_role", "name", f"{p}-{s.name}-{role}")

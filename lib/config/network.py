@@ -144,7 +144,7 @@ def egress_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     for s in c.services:
         where = f"services.{s.name}"
         if on_ecs:
-            if s.builds_image or PRIVATE_ECR.match(s.image):
+            if s.image == "ecr" or PRIVATE_ECR.match(s.image):  # own or image_from's
                 need("ecr", f"{where}.image")
             else:
                 internet.append((f"{where}.image",

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
 class ServiceConfig(Section):
     """A container service. `web` services sit behind the load balancer (on Lambda: the HTTP API);
-    `worker`s have no ingress.
+    `worker`s have no ingress; a `task` (ECS only) is a one-off task such as a migration: a task
+    definition with its own roles, secrets and log group, and no ECS service
+    (`make run-task`, README "One-off tasks").
 
     `image = "ecr"` builds into a repository this project creates (CI pushes, CI deploys: see
     README "How an image reaches production"); anything else is a full image reference that
@@ -32,13 +34,29 @@ class ServiceConfig(Section):
                                    "repository `<project>-<env>/<name>`; every name built on "
                                    "it must fit AWS's limit (a web service's target group "
                                    "`<project>-<env>-<name>`: 32 characters).")
-    kind: Literal["web", "worker"] = Field(
-        default="web", description="`web` (behind the load balancer, or the HTTP API on Lambda) "
-                                   "or `worker` (no ingress, no paths; on Lambda it is invoked "
-                                   "with its queue's messages).")
+    kind: Literal["web", "worker", "task"] = Field(
+        default="web", description="`web` (behind the load balancer, or the HTTP API on Lambda), "
+                                   "`worker` (no ingress, no paths; on Lambda it is invoked "
+                                   "with its queue's messages) or `task` (ECS only: a one-off "
+                                   "task, no service, no port, paths, queue or scaling; run by "
+                                   "`make run-task` or before a deploy, `run_before_deploy`).")
     image: str = Field(default="ecr",
                        description="`ecr`: built into this project's repository and deployed by "
                                    "CI; or a full image reference Terraform deploys as written.")
+    image_from: Slug | None = Field(
+        default=None,
+        description="Tasks only: run this ECS service's image (its repository, e.g. `backend`) "
+                    "instead of one of its own; each time images.yml deploys that service it "
+                    "registers the task's next revision with the same image.")
+    command: list[str] = Field(
+        default=[], description="Tasks only: the command the container runs instead of the "
+                                "image's (e.g. `[\"npx\", \"prisma\", \"migrate\", "
+                                "\"deploy\"]`); empty: the image's own.")
+    run_before_deploy: bool = Field(
+        default=False,
+        description="Tasks only: images.yml runs the task on the new image before it rolls the "
+                    "service out (the service of `image_from`, or the task's own image), and "
+                    "stops without rolling when the task exits non-zero.")
     image_tag: ImageTag = Field(
         default="bootstrap",
         description="The tag App Runner deploys, the tag a Lambda function is created from "
@@ -147,7 +165,8 @@ class ServiceConfig(Section):
 
     @property
     def builds_image(self) -> bool:
-        return self.image == "ecr"
+        """Built into a repository of its own (a task with `image_from` uses another's)."""
+        return self.image == "ecr" and self.image_from is None
 
     @property
     def initial_tasks(self) -> int:
@@ -173,6 +192,11 @@ def service_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
             problems.append((f"{where}.name", f"'{s.name}' is used by two services; service "
                                               "names must be unique"))
         seen.add(s.name)
+        if s.kind == "task" and c.compute.platform != "ecs":
+            problems.append((f"{where}.kind", "a one-off task runs on ECS only; "
+                                              f"compute.platform is \"{c.compute.platform}\""))
+            continue
+        problems += _task_problems(c, s, where)
         if 0 < s.memory_target_percent < 10:
             problems.append((f"{where}.memory_target_percent",
                              f"{s.memory_target_percent} is not allowed; 0 (off) or 10-95"))
@@ -216,7 +240,7 @@ def service_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
             problems.append((f"{where}.capacity", "'ec2' needs an EC2 capacity provider: add "
                                                   "[compute.ec2]"))
     if c.compute.platform == "apprunner":
-        for s in c.services:
+        for s in (s for s in c.services if s.kind != "task"):  # refused above
             where = f"services.{s.name}"
             if s.kind == "worker":
                 problems.append((f"{where}.kind", "App Runner only runs web services; workers "
@@ -229,6 +253,34 @@ def service_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
             if s.max_tasks > 25:
                 problems.append((f"{where}.max_tasks", "App Runner scales to at most 25 "
                                                        "instances"))
+    return problems
+
+
+def _task_problems(c: EnvironmentConfig, s: ServiceConfig,
+                   where: str) -> list[tuple[str, str]]:
+    """A task has no ingress and no scaling; its image is its own or an ECS service's."""
+    if s.kind != "task":
+        return [(f"{where}.{key}", f"only a task (kind = \"task\") takes {key}")
+                for key in ("image_from", "command", "run_before_deploy")
+                if key in s.model_fields_set]
+    problems = [(f"{where}.{key}", f"a one-off task has no ingress, so it takes no {key}")
+                for key in ("port", "paths", "priority") if key in s.model_fields_set]
+    problems += [(f"{where}.{key}", "a one-off task runs one task per run and does not scale")
+                 for key in ("min_tasks", "max_tasks", "desired_tasks") if key in
+                 s.model_fields_set]
+    if s.image_from is None:
+        if s.run_before_deploy and not s.builds_image:
+            problems.append((f"{where}.run_before_deploy",
+                             "CI deploys only images built here: set image = \"ecr\" or "
+                             "image_from"))
+        return problems
+    if "image" in s.model_fields_set:
+        problems.append((f"{where}.image", "set image or image_from, not both"))
+    built = [o.name for o in c.services if o.kind != "task" and o.builds_image]
+    if s.image_from not in built:
+        problems.append((f"{where}.image_from",
+                         f"'{s.image_from}' is not a service built into this project's "
+                         f"repository (image = \"ecr\"); built here: {', '.join(built) or 'none'}"))
     return problems
 
 
