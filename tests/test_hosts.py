@@ -7,6 +7,7 @@ refused in one line each."""
 import pytest
 
 from conftest import MINIMAL_CONFIG as MINIMAL, SynthStack, synthesize
+from lib.config import load_environment
 from test_config import problems, write
 
 DOMAIN = "app.example.com"  # full.toml's ingress.domain
@@ -180,6 +181,10 @@ BAD = [
      "ingress.hosts", "needs ingress.domain"),
     ("redirect without www among the hosts", ingress(EXISTING_ZONE, 'redirect = "apex-to-www"'),
      "ingress.redirect", "'apex-to-www' needs www.shop.example.com in ingress.hosts"),
+    ("redirect away from CloudFront's API origin", ingress(
+        EXISTING_ZONE, 'hosts = ["www.shop.example.com"]\nredirect = "apex-to-www"',
+        '[edge]\ncloudfront = true\n'),
+     "ingress.redirect", "'apex-to-www' would redirect CloudFront's /api/* requests"),
     ("a service on the redirect's priority", ingress(
         EXISTING_ZONE, 'hosts = ["www.shop.example.com"]\nredirect = "www-to-apex"',
         web("web", 1)),
@@ -216,3 +221,11 @@ def test_bad_hosts_get_one_clear_line(tmp_path, case, text, field, words):
     [line] = problems(path)
     assert line.startswith(f"{path}: {field}: "), line
     assert words in line and "\n" not in line, line
+
+
+def test_the_deploy_role_may_write_the_records_of_a_name_beside_the_domain(tmp_path):
+    # The deploy role's Route 53 changes are limited to the environment's names and their
+    # subdomains (route53:ChangeResourceRecordSetsNormalizedRecordNames, lib/delivery/
+    # policies.py); admin.example.com is not under shop.example.com, so it must be listed.
+    c = load_environment(write(tmp_path, ingress(EXISTING_ZONE, 'hosts = ["admin.example.com"]')))
+    assert "admin.example.com" in c.dns_names

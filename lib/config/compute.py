@@ -273,6 +273,13 @@ def _host_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     if redirect is not None and f"www.{ingress.domain}" not in ingress.hosts:
         problems.append(("ingress.redirect", f"'{ingress.redirect}' needs www.{ingress.domain} "
                                              "in ingress.hosts"))
+    if ingress.redirect == "apex-to-www" and c.edge.cloudfront and c.edge.api_behavior:
+        # CloudFront's /api/* origin is the domain (stacks/environment.py): a redirect there
+        # would send API calls away from the distribution.
+        problems.append(("ingress.redirect", "'apex-to-www' would redirect CloudFront's /api/* "
+                                             "requests, which reach the load balancer as "
+                                             f"{ingress.domain}; use 'www-to-apex' or set "
+                                             "edge.api_behavior = false"))
     if redirect is not None:
         problems += [(f"services.{s.name}.priority",
                       f"{REDIRECT_PRIORITY} is the priority of the ingress.redirect rule, which "
