@@ -160,9 +160,11 @@ def web(name: str, priority: int, extra: str = "") -> str:
 
 BAD = [
     ("host outside an existing zone", ingress(EXISTING_ZONE, 'hosts = ["www.example.org"]'),
-     "ingress.hosts", "'www.example.org' is not in the zone example.com of ingress.domain"),
+     "ingress.hosts", "'www.example.org' is not under example.com, the widest the zone of "
+                      "ingress.domain 'shop.example.com' can be"),
     ("host outside a created zone", ingress(CREATED_ZONE, 'hosts = ["www.example.com"]'),
-     "ingress.hosts", "'www.example.com' is not in the zone shop.example.com"),
+     "ingress.hosts", "'www.example.com' is not under the zone shop.example.com this stack "
+                      "creates"),
     ("host listed twice", ingress(EXISTING_ZONE, 'hosts = ["www.shop.example.com", '
                                                  '"www.shop.example.com"]'),
      "ingress.hosts", "'www.shop.example.com' is listed twice"),

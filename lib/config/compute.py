@@ -17,6 +17,7 @@ from lib.config.fields import AnyCidr, AnyIpv6Cidr, DomainName, Section, compute
 
 if TYPE_CHECKING:
     from lib.config.environment import EnvironmentConfig
+    from lib.config.services import ServiceConfig
 
 
 class Ec2CapacityConfig(Section):
@@ -238,8 +239,8 @@ def _host_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     """`ingress.hosts` and `ingress.redirect`: names the load balancer's certificate, listener
     rules and records can carry."""
     ingress, problems = c.ingress, []
-    fields = ["ingress.hosts"] * bool(ingress.hosts) + ["ingress.redirect"] * bool(
-        ingress.redirect)
+    fields = [field for field, value in (("ingress.hosts", ingress.hosts),
+                                         ("ingress.redirect", ingress.redirect)) if value]
     if c.compute.platform != "ecs":
         return [(field, f"only on ECS: {c.compute.platform} serves one domain, without the load "
                         "balancer's host rules") for field in fields]
@@ -247,18 +248,18 @@ def _host_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
         return [(field, "needs ingress.domain (the names share its certificate and zone)")
                 for field in fields]
     # Route 53 keeps a record only in the zone that holds its name. An existing zone is known
-    # by id alone: the names then share the domain's parent (or the domain, if it is an apex).
-    zone = ingress.created_zone or ingress.domain.partition(".")[2]
-    if zone.count(".") == 0:
-        zone = ingress.domain
+    # by id alone: it holds the domain, so it is at most the domain's last two labels (Route 53
+    # itself refuses a name outside it at apply).
+    zone = ingress.created_zone or ".".join(ingress.domain.split(".")[-2:])
+    zone_text = f"the zone {zone} this stack creates" if ingress.created_zone else \
+        f"{zone}, the widest the zone of ingress.domain '{ingress.domain}' can be"
     seen = {ingress.domain}
     for host in ingress.hosts:
         if host in seen:
             problems.append(("ingress.hosts", f"'{host}' is listed twice (ingress.domain is "
                                               "served already)"))
         elif not _within(host, zone):
-            problems.append(("ingress.hosts", f"'{host}' is not in the zone {zone} of "
-                                              f"ingress.domain '{ingress.domain}'"))
+            problems.append(("ingress.hosts", f"'{host}' is not under {zone_text}"))
         elif len(host) > 128:
             # "Condition types for listener rules": a host-header value is 128 characters at
             # most; "RedirectActionConfig": so is a redirect's host.
@@ -288,7 +289,7 @@ def _host_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     return problems
 
 
-def _service_host_problems(c: EnvironmentConfig, s) -> list[tuple[str, str]]:
+def _service_host_problems(c: EnvironmentConfig, s: ServiceConfig) -> list[tuple[str, str]]:
     """A web service's `hosts`: among the load balancer's names, within a listener rule's
     condition values ("Condition types for listener rules": up to 3 match evaluations a
     condition, 5 a rule)."""
