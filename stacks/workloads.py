@@ -11,9 +11,10 @@ from lib.compute.cluster import Cluster, ClusterProps, Ec2Capacity
 from lib.compute.container_service import ContainerService, ContainerServiceProps
 from lib.compute.ecr import ImageRepository, ImageRepositoryProps
 from lib.compute.function_service import FunctionServiceProps, function_service
-from lib.compute.load_balancer import LoadBalancer, LoadBalancerProps
+from lib.compute.load_balancer import HostRedirect, LoadBalancer, LoadBalancerProps
 from lib.compute.service_spec import ServiceSpec
 from lib.config import PROJECT_ROOT
+from lib.config.compute import REDIRECT_PRIORITY
 from lib.config.lambda_platform import route_keys
 from lib.core.access import DataStores
 from lib.delivery.baseline import session_log_access
@@ -86,7 +87,9 @@ def add_services(stack: "EnvironmentStack") -> None:
         access_log_bucket=stack.storage.logs.name if c.ingress.access_logs else None,
         access_log_bucket_policy=stack.storage.logs.policy,
         access_log_prefix=ALB_LOG_PREFIX, ipv6=c.dual_stack_ingress,
-        allowed_ipv6_cidrs=tuple(c.ingress.allowed_ipv6_cidrs)))
+        allowed_ipv6_cidrs=tuple(c.ingress.allowed_ipv6_cidrs), hosts=tuple(c.ingress.hosts),
+        redirect=HostRedirect(*c.ingress.redirect_names, priority=REDIRECT_PRIORITY)
+        if c.ingress.redirect_names else None))
     cluster = stack.cluster = Cluster(stack, "cluster", ClusterProps(
         naming=n, capacity=c.compute.capacity, architecture=c.compute.architecture,
         ec2=from_config(Ec2Capacity, c.compute.ec2) if c.compute.ec2 else None,

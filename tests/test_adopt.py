@@ -74,6 +74,10 @@ def test_an_adopted_preset_is_one_project_in_one_account(tmp_path, preset, domai
     # already in ECR ("Create a Lambda function using a container image").
     assert not [e for e, c in envs.items() if c.compute.platform == "lambda"
                 and c.compute.images_pushed]
+    # The preset's other names keep their place beside its domain (seed 003's www).
+    www = [e for e in envs if f"www.{envs[e].ingress.domain}" in envs[e].ingress.hosts]
+    expected = ["dev", "staging", "prod"] if domain else ["prod"]
+    assert www == (expected if preset == "portfolio" else [])
     if domain:
         assert envs["prod"].ingress.domain == "acme.com"
         assert envs["prod"].ingress.hosted_zone_id == ZONE

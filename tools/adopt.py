@@ -122,6 +122,15 @@ def registrable(domain: str) -> str:
     return ".".join(domain.split(".")[-2:])
 
 
+def renamed(match: re.Match, preset_domain: str, target: str) -> str:
+    """A name of the preset's registrable domain under `target`: the preset's domain itself and
+    names under it (`www.` + domain, ingress.hosts) keep their place relative to it."""
+    name = match.group(0)
+    if name == preset_domain or name.endswith(f".{preset_domain}"):
+        return name.removesuffix(preset_domain) + target
+    return match.group(1) + target
+
+
 def environment_file(source: Path, env: str, args: argparse.Namespace) -> str:
     """The preset's file as config/<env>.toml."""
     data = tomllib.loads(source.read_text())
@@ -147,13 +156,14 @@ def environment_file(source: Path, env: str, args: argparse.Namespace) -> str:
     if preset_domain:
         base = registrable(preset_domain)
         if target is None:
-            for key in ("domain", "hosted_zone_id", "zone_name", "zone_delegated"):
+            for key in ("domain", "hosted_zone_id", "zone_name", "zone_delegated", "hosts",
+                        "redirect"):
                 doc.drop("ingress", key)
             doc.drop_values_naming(base)
         else:
             named = re.compile(r"\b((?:[a-z0-9-]+\.)*)" + re.escape(base) + r"\b")
-            doc.lines = [named.sub(lambda m: target if m.group(0) == preset_domain
-                                   else m.group(1) + target, line) for line in doc.lines]
+            doc.lines = [named.sub(lambda m: renamed(m, preset_domain, target), line)
+                         for line in doc.lines]
     if target is not None:
         placeholder = not args.domain
         doc.set("ingress", "domain", target,

@@ -306,9 +306,18 @@ class ContainerService(Construct):
                                                               target_group_arn=tg_arn)],
             condition=[aws.lb_listener_rule.LbListenerRuleCondition(
                 path_pattern=aws.lb_listener_rule.LbListenerRuleConditionPathPattern(
-                    values=list(svc.paths)))],
+                    values=list(svc.paths)))] + self._host_condition(props),
             tags=n.tags(svc.name))
         return tg_arn, tg.arn_suffix, rule
+
+    @staticmethod
+    def _host_condition(props: ContainerServiceProps) -> list:
+        """The service's names, once they resolve to the load balancer; none: any name."""
+        if not (props.settings.hosts and props.ingress.serves_names):
+            return []
+        return [aws.lb_listener_rule.LbListenerRuleCondition(
+            host_header=aws.lb_listener_rule.LbListenerRuleConditionHostHeader(
+                values=list(props.settings.hosts)))]
 
     def _autoscaling(self, props: ContainerServiceProps, service_name: str,
                      target_group_arn_suffix: str | None) -> None:

@@ -19,6 +19,18 @@ class Ingress:
     security_group_id: str
     listener_arn: str
     arn_suffix: str
+    # The domain and hosts resolve to the load balancer (HTTPS): a service's rule may match on
+    # them. Before that (plain HTTP on its own DNS name) a host condition would shut it out.
+    serves_names: bool
+
+
+@dataclass(frozen=True)
+class HostRedirect:
+    """A permanent redirect from one name the load balancer serves to another."""
+
+    source: str
+    target: str
+    priority: int  # its listener rule's: before the services', which match any host
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,9 @@ class LoadBalancerProps:
     # servers). Until then nothing may wait on a certificate validated in it: the zone is
     # created and the load balancer serves plain HTTP (phase one).
     zone_delegated: bool = False
+    # More names in the same zone (with HTTPS): on the certificate, each with its aliases.
+    hosts: tuple[str, ...] = ()
+    redirect: HostRedirect | None = None
 
 
 class LoadBalancer(Construct):
@@ -53,7 +68,9 @@ class LoadBalancer(Construct):
     `zone_delegated`): an ACM certificate validated through Route53, an HTTPS listener with the
     TLS 1.3/1.2 policy, HTTP redirected to HTTPS, and an alias A record; with `ipv6` as well, the
     ALB is dual-stack (`ip_address_type = "dualstack"`, 80/443 also from `allowed_ipv6_cidrs`)
-    and gets an alias AAAA record too. Without a domain (the dev default): plain HTTP over IPv4
+    and gets an alias AAAA record too. Each of `hosts` goes on the certificate and gets the same
+    alias records; `redirect` is a listener rule that answers one of those names with a 301 to
+    another, path and query kept. Without a domain (the dev default): plain HTTP over IPv4
     only, whatever `ipv6` says. A domain without `hosted_zone_id` creates its zone; until
     `zone_delegated` that is all (phase one: plain HTTP as without a domain), because ACM cannot
     validate a certificate in a zone no resolver reaches yet and the apply would wait for it
@@ -132,7 +149,8 @@ class LoadBalancer(Construct):
             self.url: str = f"http://{self.dns_name}"
             return
 
-        certificate = dns_validated_certificate(self, n, props.domain, zone_id)
+        certificate = dns_validated_certificate(self, n, props.domain, zone_id,
+                                                alternative_names=props.hosts)
         aws.lb_listener.LbListener(
             self, "http", load_balancer_arn=self.arn, port=80, protocol="HTTP",
             default_action=[aws.lb_listener.LbListenerDefaultAction(
@@ -146,8 +164,27 @@ class LoadBalancer(Construct):
         self.listener_arn = listener.arn
         alias_records(self, zone_id, props.domain, self.dns_name, self.zone_id, ipv6=self.ipv6,
                       evaluate_target_health=True)
-        self.url = f"https://{props.domain}"
+        for host in props.hosts:
+            alias_records(self, zone_id, host, self.dns_name, self.zone_id, ipv6=self.ipv6,
+                          evaluate_target_health=True, id=f"alias-{host.replace('.', '-')}")
+        # The canonical name: where the redirect, if any, sends.
+        self.url = f"https://{props.redirect.target if props.redirect else props.domain}"
+        if props.redirect is not None:
+            self._redirect(n, props.redirect)
+
+    def _redirect(self, n: Naming, redirect: HostRedirect) -> None:
+        rule = aws.lb_listener_rule
+        # "RedirectActionConfig": #{path} is the path without its leading "/", #{query} the query.
+        to = rule.LbListenerRuleActionRedirect(
+            host=redirect.target, path="/#{path}", query="#{query}", port="443",
+            protocol="HTTPS", status_code="HTTP_301")
+        rule.LbListenerRule(
+            self, "redirect", listener_arn=self.listener_arn, priority=redirect.priority,
+            action=[rule.LbListenerRuleAction(type="redirect", redirect=to)],
+            condition=[rule.LbListenerRuleCondition(
+                host_header=rule.LbListenerRuleConditionHostHeader(values=[redirect.source]))],
+            tags=n.tags("alb", "redirect"))
 
     @property
     def ingress(self) -> Ingress:
-        return Ingress(self.security_group_id, self.listener_arn, self.arn_suffix)
+        return Ingress(self.security_group_id, self.listener_arn, self.arn_suffix, self.https)

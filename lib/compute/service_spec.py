@@ -18,6 +18,7 @@ class ServiceSpec:
     initial_tasks: int  # the desired count Terraform creates the service with
     port: int | None  # container port; web services only
     paths: list[str]  # listener path patterns; web services only
+    hosts: list[str]  # listener host names (with HTTPS); empty: any; web services only
     priority: int | None  # listener rule priority, lower matches first; web services only
     health_check_path: str
     health_check_grace_seconds: int

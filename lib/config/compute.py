@@ -1,6 +1,7 @@
 """The compute and ingress sections (`[compute]` with its optional `[compute.ec2]` capacity,
 `[ingress]`: the load balancer) and their rules: prod on ECS serves HTTPS, a listener rule
-matches at most 5 paths, EC2 capacity runs the cluster's CPU architecture, IPv6 is not left open
+matches at most 5 paths, the load balancer's extra names sit in the zone of its domain and fit
+on one certificate, EC2 capacity runs the cluster's CPU architecture, IPv6 is not left open
 when IPv4 is narrowed, and nothing waits on a certificate in a zone this stack creates before
 the operator declares it delegated (an ACM validation there never completes: the apply hangs).
 """
@@ -16,6 +17,7 @@ from lib.config.fields import AnyCidr, AnyIpv6Cidr, DomainName, Section, compute
 
 if TYPE_CHECKING:
     from lib.config.environment import EnvironmentConfig
+    from lib.config.services import ServiceConfig
 
 
 class Ec2CapacityConfig(Section):
@@ -72,6 +74,14 @@ class ComputeConfig(Section):
                                      description="Days before ECR expires an untagged image.")
 
 
+# ACM: 10 domain names per certificate by default ("Quotas for AWS Certificate Manager"); the
+# first is `domain`.
+MAX_HOSTS = 9
+# The redirect between the apex and www matches on the host alone, so it must come before the
+# services' rules, which match any host by default.
+REDIRECT_PRIORITY = 1
+
+
 class IngressConfig(Section):
     """The load balancer. With a domain: HTTPS (TLS 1.3/1.2), HTTP redirects, ACM + Route53."""
 
@@ -97,6 +107,21 @@ class IngressConfig(Section):
                     "zone delegates to the new one). Set `true` once `dig NS <zone>` returns "
                     "those name servers (phase two: certificate, HTTPS, redirect, alias records). "
                     "prod needs `true` or a `hosted_zone_id`.")
+    hosts: list[DomainName] = Field(
+        default=[],
+        description="ECS: more names the load balancer serves beside `domain`, written in full "
+                    "(`www.example.com`) and in the zone of `domain`: each goes on its "
+                    "certificate (a DNS-validated subject alternative name) and gets an A alias "
+                    "record (AAAA too when dual-stack). A web service's `hosts` chooses among "
+                    f"them; by default every service answers on all. At most {MAX_HOSTS} (ACM "
+                    "puts 10 names on a certificate by default), 128 characters each.")
+    redirect: Literal["www-to-apex", "apex-to-www"] | None = Field(
+        default=None,
+        description="ECS: a permanent (301) redirect that keeps path and query, between "
+                    "`domain` (the apex) and `www.<domain>`, which must be in `hosts`: "
+                    "`www-to-apex` sends `www.<domain>` to `domain`, `apex-to-www` the reverse. "
+                    f"A listener rule at priority {REDIRECT_PRIORITY}, before every service's "
+                    "rule, so no service may take that priority.")
     allowed_cidrs: list[AnyCidr] = Field(default=["0.0.0.0/0"],
                                          description="Who may reach ports 80/443 (IPv4 CIDRs).")
     ipv6: bool = Field(
@@ -119,6 +144,14 @@ class IngressConfig(Section):
             return None
         return self.zone_name or self.domain
 
+    @property
+    def redirect_names(self) -> tuple[str, str] | None:
+        """(from, to) of `redirect`, or None."""
+        if self.redirect is None or self.domain is None:
+            return None
+        www = f"www.{self.domain}"
+        return (www, self.domain) if self.redirect == "www-to-apex" else (self.domain, www)
+
 
 def compute_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
@@ -131,6 +164,7 @@ def compute_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
         if len(s.paths) > 5 and c.compute.platform == "ecs":
             problems.append((f"services.{s.name}.paths", "a listener rule matches at most 5 path "
                                                          "patterns"))
+        problems += _service_host_problems(c, s)
     ec2 = c.compute.ec2
     if ec2 is not None and ec2.min_size > ec2.max_size:
         problems.append(("compute.ec2.min_size", f"{ec2.min_size} is more than max_size "
@@ -146,6 +180,7 @@ def compute_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     if ingress.hosted_zone_id and not ingress.domain:
         problems.append(("ingress.hosted_zone_id", "only used with ingress.domain"))
     problems += _zone_problems(c)
+    problems += _host_problems(c)
     if (ingress.domain and ingress.ipv6 and "allowed_ipv6_cidrs" not in ingress.model_fields_set
             and ingress.allowed_cidrs != ["0.0.0.0/0"]):
         problems.append(("ingress.allowed_ipv6_cidrs", "allowed_cidrs narrows IPv4 access but "
@@ -197,4 +232,82 @@ def _zone_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
                                     "answers for nothing until it is delegated; deploy the "
                                     "zone first, then add it with ingress.zone_delegated = true "
                                     "and that zone's id (README, \"Deploying\")"))
+    return problems
+
+
+def _host_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
+    """`ingress.hosts` and `ingress.redirect`: names the load balancer's certificate, listener
+    rules and records can carry."""
+    ingress, problems = c.ingress, []
+    fields = [field for field, value in (("ingress.hosts", ingress.hosts),
+                                         ("ingress.redirect", ingress.redirect)) if value]
+    if c.compute.platform != "ecs":
+        return [(field, f"only on ECS: {c.compute.platform} serves one domain, without the load "
+                        "balancer's host rules") for field in fields]
+    if ingress.domain is None:
+        return [(field, "needs ingress.domain (the names share its certificate and zone)")
+                for field in fields]
+    # Route 53 keeps a record only in the zone that holds its name. An existing zone is known
+    # by id alone: it holds the domain, so it is at most the domain's last two labels (Route 53
+    # itself refuses a name outside it at apply).
+    zone = ingress.created_zone or ".".join(ingress.domain.split(".")[-2:])
+    zone_text = f"the zone {zone} this stack creates" if ingress.created_zone else \
+        f"{zone}, the widest the zone of ingress.domain '{ingress.domain}' can be"
+    seen = {ingress.domain}
+    for host in ingress.hosts:
+        if host in seen:
+            problems.append(("ingress.hosts", f"'{host}' is listed twice (ingress.domain is "
+                                              "served already)"))
+        elif not _within(host, zone):
+            problems.append(("ingress.hosts", f"'{host}' is not under {zone_text}"))
+        elif len(host) > 128:
+            # "Condition types for listener rules": a host-header value is 128 characters at
+            # most; "RedirectActionConfig": so is a redirect's host.
+            problems.append(("ingress.hosts", f"'{host}' is longer than the 128 characters a "
+                                              "load balancer rule takes"))
+        seen.add(host)
+    if len(ingress.hosts) > MAX_HOSTS:
+        problems.append(("ingress.hosts", f"{len(ingress.hosts)} names; a certificate takes "
+                                          f"ingress.domain and at most {MAX_HOSTS} more (ACM's "
+                                          "default quota of 10 names)"))
+    redirect = ingress.redirect_names
+    if redirect is not None and f"www.{ingress.domain}" not in ingress.hosts:
+        problems.append(("ingress.redirect", f"'{ingress.redirect}' needs www.{ingress.domain} "
+                                             "in ingress.hosts"))
+    if ingress.redirect == "apex-to-www" and c.edge.cloudfront and c.edge.api_behavior:
+        # CloudFront's /api/* origin is the domain (stacks/environment.py): a redirect there
+        # would send API calls away from the distribution.
+        problems.append(("ingress.redirect", "'apex-to-www' would redirect CloudFront's /api/* "
+                                             "requests, which reach the load balancer as "
+                                             f"{ingress.domain}; use 'www-to-apex' or set "
+                                             "edge.api_behavior = false"))
+    if redirect is not None:
+        problems += [(f"services.{s.name}.priority",
+                      f"{REDIRECT_PRIORITY} is the priority of the ingress.redirect rule, which "
+                      "comes before every service's; choose another")
+                     for s in c.services if s.priority == REDIRECT_PRIORITY]
+    return problems
+
+
+def _service_host_problems(c: EnvironmentConfig, s: ServiceConfig) -> list[tuple[str, str]]:
+    """A web service's `hosts`: among the load balancer's names, within a listener rule's
+    condition values ("Condition types for listener rules": up to 3 match evaluations a
+    condition, 5 a rule)."""
+    if not s.hosts:
+        return []
+    where = f"services.{s.name}.hosts"
+    if c.compute.platform != "ecs" or s.kind != "web":
+        return [(where, "only for a web service on ECS, whose listener rule matches hosts")]
+    served = [c.ingress.domain, *c.ingress.hosts] if c.ingress.domain else []
+    problems = [(where, f"'{host}' is not a name the load balancer serves (ingress.domain and "
+                        f"ingress.hosts: {', '.join(served) or 'none'})")
+                for host in s.hosts if host not in served]
+    if len(set(s.hosts)) < len(s.hosts):
+        problems.append((where, "a name is listed twice"))
+    if len(s.hosts) > 3:
+        problems.append((where, f"{len(s.hosts)} names; a listener rule condition matches at "
+                                "most 3"))
+    elif len(s.hosts) + len(s.paths) > 5:
+        problems.append((where, f"{len(s.hosts)} names and {len(s.paths)} paths; a listener "
+                                "rule matches at most 5 values in all"))
     return problems

@@ -112,8 +112,8 @@ class EnvironmentConfig(Section):
     def dns_names(self) -> tuple[str, ...]:
         """Every domain the environment's stack writes Route 53 records for (and under), as
         Route 53's IAM condition keys name them: lower case, no trailing dot."""
-        names = {self.ingress.domain, self.ingress.zone_name, self.api.domain,
-                 *self.edge.surface_domains.values()}
+        names = {self.ingress.domain, self.ingress.zone_name, *self.ingress.hosts,
+                 self.api.domain, *self.edge.surface_domains.values()}
         return tuple(sorted(name.lower().rstrip(".") for name in names if name))
 
     @property

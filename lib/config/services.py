@@ -13,7 +13,8 @@ from pydantic import Field
 
 from lib.config import catalog
 from lib.config.credentials import as_secret_name, looks_like_credential
-from lib.config.fields import ImageTag, Section, Slug, StoreAccess, computed_default
+from lib.config.fields import (DomainName, ImageTag, Section, Slug, StoreAccess,
+                               computed_default)
 
 if TYPE_CHECKING:
     from lib.config.environment import EnvironmentConfig
@@ -89,6 +90,11 @@ class ServiceConfig(Section):
                              description="web (required on ECS): up to 5 path patterns such as "
                                          "`/api/*` (start with /, 128 characters at most), each "
                                          "routed to one service.")
+    hosts: list[DomainName] = Field(
+        default=[], description="web on ECS: the names its listener rule matches beside its "
+                                "paths, among `ingress.domain` and `ingress.hosts` (up to 3, "
+                                "and 5 with `paths`); empty: every name the load balancer "
+                                "serves.")
     priority: int | None = Field(default=None, ge=1, le=50000,
                                  description="web (required on ECS): the listener rule priority, "
                                              "unique; lower matches first.")
