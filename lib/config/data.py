@@ -112,9 +112,9 @@ class CacheConfig(Section):
                     "URL is on the internet); takes `external_port` only.")
     external_port: int = Field(
         default=6379, ge=1, le=65535,
-        description="The outside Redis's TCP port, which the application tier's security group "
-                    "opens towards the internet (Upstash: 6379; Redis Cloud gives each database "
-                    "its own). External caches only.")
+        description="The outside Redis's TCP port (the one its console shows beside the "
+                    "endpoint), which the application tier's security group opens towards the "
+                    "internet. External caches only.")
     serverless: bool = Field(
         default=False,
         description="ElastiCache Serverless for Valkey instead of Redis OSS nodes: no node to "
