@@ -5,11 +5,15 @@ its value is nowhere in the JSON, where the application tier may connect; and th
 one-line refusals."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from conftest import MINIMAL_CONFIG as MINIMAL, SynthStack, synthesize
+from lib.analysis.cost import estimate
+from lib.analysis.diagram import mermaid
+from lib.analysis.pricing import load_prices
 from lib.compute.service_access import function_access
 from lib.config import ConfigError, load_environment
 from lib.core.access import ExternalCacheAccess
@@ -273,3 +277,29 @@ def test_a_secret_in_the_url_secrets_place_is_refused(tmp_path):
     text = MINIMAL + '[cache]\nexternal = true\n[[secrets]]\nname = "url"\nservice = "cache"\n' \
         + SERVICE_WITH_CACHE.replace('name = "web"', 'name = "cache"') + 'secrets = ["url"]\n'
     assert "rename it" in refusal(tmp_path, text, "secrets[0].name")
+
+
+# --- cost and diagram --------------------------------------------------------------------------
+
+def test_the_url_costs_one_secret_and_no_cache(external, no_cache):
+    # "AWS Secrets Manager pricing": $0.40 per secret per month (pricing/us-east-1.toml); the
+    # outside Redis is billed by its provider.
+    prices = load_prices()
+    with_url, without = (estimate(s.name, s.json, prices) for s in (external, no_cache))
+    secrets = [i for i in with_url.items if i.item == "Secrets Manager secret"]
+    assert [(i.quantity, i.monthly_usd) for i in secrets] == [(1, 0.40)]
+    assert not [i for i in without.items if i.item == "Secrets Manager secret"]
+    for result in (with_url, without):
+        assert not [i for i in result.items if re.search(r"Redis|Valkey|ElastiCache", i.item)]
+
+
+def test_the_diagram_draws_the_outside_redis_and_who_reaches_it(external, no_cache):
+    drawn = mermaid(external.json)
+    [node] = [line.split("[")[0].strip() for line in drawn.splitlines()
+              if "Redis outside AWS" in line]
+    sources = sorted(line.split("-->")[0].strip() for line in drawn.splitlines()
+                     if line.strip().endswith(f'|"tcp 12000"| {node}'))
+    assert [s.split("_")[0] + "_" + s.split("_")[1] for s in sources] == \
+        ["ecs_service", "lambda_function", "lambda_function"]
+    assert not re.search(r"Redis \d|Valkey", drawn)
+    assert not re.search(r"Redis|Valkey", mermaid(no_cache.json))
