@@ -26,7 +26,7 @@ from lib.edge.waf import EdgeProtectionProps, protect_edge
 from lib.identity.kms import EncryptionKey, EncryptionKeyProps
 from lib.identity.secrets import SecretSpec, ServiceSecrets, ServiceSecretsProps
 from lib.identity.user_pool import UserPool, UserPoolProps
-from lib.network.app_tier import REDIS, AppTier, AppTierProps
+from lib.network.app_tier import ANYWHERE, REDIS, AppTier, AppTierProps
 from lib.network.vpc import Network, NetworkProps
 from lib.observability.alarms import (AlarmThresholds, MonitoredCache, MonitoredDatabase,
                                       MonitoredServerlessCache, MonitoredService, Observability,
@@ -105,7 +105,7 @@ class EnvironmentStack(TerraformStack):
         self.app = AppTier(self, "app-tier", AppTierProps(
             naming=n, vpc_id=net.vpc_id, data_subnet_cidrs=net.isolated_subnet_cidrs,
             redis_cidrs=net.isolated_subnet_cidrs if c.cache.elasticache
-            else ["0.0.0.0/0"] if c.cache.enabled else [],
+            else [ANYWHERE] if c.cache.external else [],
             redis_port=c.cache.external_port if c.cache.external else REDIS))
         placement = dict(naming=n, vpc_id=net.vpc_id, subnet_ids=net.isolated_subnet_ids,
                          allowed_security_group_ids=[self.app.security_group_id])

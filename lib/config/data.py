@@ -259,13 +259,13 @@ def _cache_user_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
             users.append("api.access")
         return [(field, "'cache', but cache.enabled = false builds no cache; remove it from "
                         "access or turn the cache on") for field in users]
-    problems: list[tuple[str, str]] = []
-    if c.cache.external and c.network.nat == "none":
-        problems.append(("cache.external", "an outside Redis is on the internet, which a VPC "
-                                           "without NAT cannot reach; set network.nat, or use "
-                                           "ElastiCache (remove external)"))
-    if c.cache.external:
-        problems += [(f"secrets[{i}].name", f"/{c.project}/{c.environment}/cache/url is the "
-                                            "outside Redis's URL (cache.external); rename it")
-                     for i, s in enumerate(c.secrets) if (s.service, s.name) == ("cache", "url")]
+    if not c.cache.external:
+        return []
+    problems = [(f"secrets[{i}].name", f"/{c.project}/{c.environment}/cache/url is the outside "
+                                       "Redis's URL (cache.external); rename it")
+                for i, s in enumerate(c.secrets) if (s.service, s.name) == ("cache", "url")]
+    if c.network.nat == "none":
+        problems.insert(0, ("cache.external", "an outside Redis is on the internet, which a VPC "
+                                              "without NAT cannot reach; set network.nat, or "
+                                              "use ElastiCache (remove external)"))
     return problems
