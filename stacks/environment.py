@@ -10,6 +10,7 @@ from cdktf import Aspects, TerraformOutput, TerraformStack
 from constructs import Construct
 
 from lib.config import EnvironmentConfig, Target
+from lib.core.access import CacheAccess, ExternalCacheAccess
 from lib.core.backend import LOCAL_STATE, BackendSettings, configure_backend
 from lib.core.iam import PermissionsBoundary, boundary_policy_arn
 from lib.core.naming import Naming
@@ -23,8 +24,9 @@ from lib.edge.cdn import ApiOrigin, StaticSite, StaticSiteProps
 from lib.edge.storage import Storage, StorageProps
 from lib.edge.waf import EdgeProtectionProps, protect_edge
 from lib.identity.kms import EncryptionKey, EncryptionKeyProps
+from lib.identity.secrets import SecretSpec, ServiceSecrets, ServiceSecretsProps
 from lib.identity.user_pool import UserPool, UserPoolProps
-from lib.network.app_tier import AppTier, AppTierProps
+from lib.network.app_tier import ANYWHERE, REDIS, AppTier, AppTierProps
 from lib.network.vpc import Network, NetworkProps
 from lib.observability.alarms import (AlarmThresholds, MonitoredCache, MonitoredDatabase,
                                       MonitoredServerlessCache, MonitoredService, Observability,
@@ -101,7 +103,10 @@ class EnvironmentStack(TerraformStack):
             flow_log_retention_days=c.logs.security_retention_days,
             flow_log_key_arn=self.logs_key.arn))
         self.app = AppTier(self, "app-tier", AppTierProps(
-            naming=n, vpc_id=net.vpc_id, data_subnet_cidrs=net.isolated_subnet_cidrs))
+            naming=n, vpc_id=net.vpc_id, data_subnet_cidrs=net.isolated_subnet_cidrs,
+            redis_cidrs=net.isolated_subnet_cidrs if c.cache.elasticache
+            else [ANYWHERE] if c.cache.external else [],
+            redis_port=c.cache.external_port if c.cache.external else REDIS))
         placement = dict(naming=n, vpc_id=net.vpc_id, subnet_ids=net.isolated_subnet_ids,
                          allowed_security_group_ids=[self.app.security_group_id])
         logs = dict(log_key_arn=self.logs_key.arn, log_retention_days=c.logs.retention_days)
@@ -116,17 +121,31 @@ class EnvironmentStack(TerraformStack):
             "vpc_id": net.vpc_id, "private_subnet_ids": net.private_subnet_ids,
             "app_security_group_id": self.app.security_group_id,
             "database_endpoint": db.endpoint, "database_app_user": c.database.app_user,
-            "database_secret_arn": db.secret_arn,
-            "redis_primary_endpoint": self.cache_access.endpoint,
-            "redis_user": self.cache_access.user_name})
+            "database_secret_arn": db.secret_arn})
+        if isinstance(self.cache_access, CacheAccess):
+            self.outputs.update(redis_primary_endpoint=self.cache_access.endpoint,
+                                redis_user=self.cache_access.user_name)
+        elif isinstance(self.cache_access, ExternalCacheAccess):
+            self.outputs["redis_url_secret_arn"] = self.cache_access.url_secret_arn
         if not self.local and isinstance(self.cache, Cache):
             self.outputs["redis_reader_endpoint"] = self.cache.reader_endpoint
         if db.reader_endpoint and not self.local:  # no replica in the emulator
             self.outputs["database_reader_endpoint"] = db.reader_endpoint
 
     def _cache(self, placement: dict, logs: dict) -> None:
-        """Redis OSS nodes, or ElastiCache Serverless for Valkey (`cache.serverless`)."""
+        """Redis OSS nodes, ElastiCache Serverless for Valkey (`cache.serverless`), the secret
+        that holds an outside Redis's URL (`cache.external`), or nothing."""
         c, n = self.config, self.naming
+        self.cache = self.cache_access = None
+        if not c.cache.enabled:
+            return
+        if c.cache.external:
+            url = ServiceSecrets(self, "external-cache", ServiceSecretsProps(
+                naming=n, secrets=[SecretSpec(name="url", service="cache",
+                                              description="The outside Redis's URL")],
+                kms_key_arn=self.secrets_key.arn, recovery_days=7 if self.disposable else 30))
+            self.cache_access = ExternalCacheAccess(url.arns["url"])
+            return
         if c.cache.serverless:
             cache = self.cache = ServerlessCache(self, "serverless-cache", ServerlessCacheProps(
                 settings=from_config(ServerlessCacheSettings, c.cache),
@@ -213,7 +232,8 @@ class EnvironmentStack(TerraformStack):
                                        db.replica_name),
             cache=MonitoredServerlessCache(self.cache.name, c.cache.max_data_storage_gb,
                                            c.cache.max_ecpu_per_second)
-            if isinstance(self.cache, ServerlessCache) else MonitoredCache(self.cache.member_ids),
+            if isinstance(self.cache, ServerlessCache) else MonitoredCache(self.cache.member_ids)
+            if isinstance(self.cache, Cache) else None,
             queues=self.messaging.queue_names,
             dead_letter_queues=self.messaging.dead_letter_queue_names + [
                 f.dead_letter_queue_name for f in self.functions.values()

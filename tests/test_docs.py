@@ -112,11 +112,17 @@ def test_the_runbook_reads_only_variables_a_task_definition_sets(dev, prod, fixt
     """The snippets' environment variables, and the `NAME=value` pairs the prose promises, are
     what the services' task definitions set (AWS_REGION aside: ECS sets it)."""
     environment: dict[str, set[str]] = {}
-    for stack in (dev, prod, fixture_stacks["full-stack"]):
+    for stack in (dev, prod, fixture_stacks["full-stack"], fixture_stacks["extcache-stack"]):
         for task in stack.resources("aws_ecs_task_definition").values():
             for container in json.loads(task["container_definitions"]):
                 for pair in container.get("environment", []):  # a sidecar may have none
                     environment.setdefault(pair["name"], set()).add(pair["value"])
+                for secret in container.get("secrets", []):  # injected: no value here
+                    environment.setdefault(secret["name"], set())
+    # A Redis outside AWS: functions are told where its URL is.
+    for function in fixture_stacks["extcache-stack"].resources("aws_lambda_function").values():
+        for name, value in function["environment"]["variables"].items():
+            environment.setdefault(name, set()).add(value)
     text = RUNBOOK.read_text()
     read = set(re.findall(r'os\.environ\["(\w+)"\]|process\.env\.(\w+)', text))
     read = {a or b for a, b in read}

@@ -297,6 +297,14 @@ def _edges(g: _Graph, by_ref: dict, members: dict[str, list[str]]) -> None:
                 if s in balancers and t in services_by_group.values():
                     continue  # already drawn with its paths
                 g.edge(s, t, f"tcp {port}")
+    # An outside Redis (cache.external): its URL is a secret, its port open to the internet.
+    for lid, rule in g.of_type("aws_vpc_security_group_egress_rule").items():
+        if rule.get("description") == "redis outside AWS":
+            redis = g.node("aws_external_redis", lid, "outside",
+                           "Redis outside AWS<br/>URL in Secrets Manager", "cylinder")
+            for s in members.get(next((i for _, i in g.refs(rule.get("security_group_id"))),
+                                      ""), []):
+                g.edge(s, redis, f"tcp {rule.get('from_port')}")
     # A record name -> what it aliases, for origins addressed by domain name.
     aliases = {r.get("name"): node(r.get("alias")) for r in g.of_type("aws_route53_record").values()}
     for dist_id, dist in g.of_type("aws_cloudfront_distribution").items():

@@ -9,7 +9,8 @@ from lib.core.iam import service_role
 from lib.core.naming import Naming
 from lib.compute.service_access import secret_read_statements, service_access
 from lib.compute.service_spec import ServiceSpec
-from lib.core.access import BucketAccess, CacheAccess, DatabaseAccess, QueueAccess
+from lib.core.access import (BucketAccess, CacheAccess, DatabaseAccess, ExternalCacheAccess,
+                             QueueAccess)
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class AppRunnerServiceProps:
     secrets_key_arn: str
     encryption_key_arn: str
     database: DatabaseAccess | None = None
-    cache: CacheAccess | None = None
+    cache: CacheAccess | ExternalCacheAccess | None = None
     media: BucketAccess | None = None
     sends_to: tuple[QueueAccess, ...] = ()
 

@@ -15,7 +15,8 @@ from lib.compute.first_image import PLACEHOLDER_IMAGE, placeholder_command
 from lib.compute.load_balancer import Ingress
 from lib.compute.service_access import secret_read_statements, service_access
 from lib.compute.service_spec import ServiceSpec
-from lib.core.access import BucketAccess, CacheAccess, DatabaseAccess, QueueAccess
+from lib.core.access import (BucketAccess, CacheAccess, DatabaseAccess, ExternalCacheAccess,
+                             QueueAccess)
 
 ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
 # AWS Distro for OpenTelemetry collector, pinned; it ships traces to X-Ray and metrics to CloudWatch.
@@ -73,7 +74,7 @@ class ContainerServiceProps:
     log_retention_days: int
     otel_sidecar: bool  # an ADOT collector next to the app (OTLP on localhost:4317)
     database: DatabaseAccess | None = None
-    cache: CacheAccess | None = None
+    cache: CacheAccess | ExternalCacheAccess | None = None
     media: BucketAccess | None = None
     consumes: QueueAccess | None = None  # a worker's queue: it scales on that queue's backlog
     sends_to: tuple[QueueAccess, ...] = ()

@@ -16,7 +16,8 @@ from constructs import Construct
 
 from lib.compute.service_access import function_access
 from lib.compute.service_spec import ServiceSpec
-from lib.core.access import BucketAccess, CacheAccess, DatabaseAccess, QueueAccess
+from lib.core.access import (BucketAccess, CacheAccess, DatabaseAccess, ExternalCacheAccess,
+                             QueueAccess)
 from lib.core.naming import Naming
 from lib.serverless.functions import Function, FunctionProps, ImageCode
 from lib.serverless.http_api import HttpApi, RouteTarget
@@ -57,7 +58,7 @@ class FunctionServiceProps:
     consumes: QueueAccess | None  # workers: the queue that invokes it
     max_concurrency: int  # workers: the most batches at once
     database: DatabaseAccess | None = None
-    cache: CacheAccess | None = None
+    cache: CacheAccess | ExternalCacheAccess | None = None
     media: BucketAccess | None = None
     sends_to: tuple[QueueAccess, ...] = ()
 

@@ -4,7 +4,8 @@ them."""
 
 from dataclasses import dataclass, field
 
-from lib.core.access import BucketAccess, CacheAccess, DatabaseAccess, QueueAccess
+from lib.core.access import (BucketAccess, CacheAccess, DatabaseAccess, ExternalCacheAccess,
+                             QueueAccess)
 
 
 @dataclass
@@ -16,13 +17,15 @@ class ServiceAccess:
 
 
 def service_access(environment: dict[str, str], secret_arns: dict[str, str],
-                   database: DatabaseAccess | None, cache: CacheAccess | None,
+                   database: DatabaseAccess | None,
+                   cache: CacheAccess | ExternalCacheAccess | None,
                    media: BucketAccess | None = None, consumes: QueueAccess | None = None,
                    sends_to: tuple[QueueAccess, ...] = ()) -> ServiceAccess:
     """Config environment and secrets (env var -> secret ARN), plus the connection settings of the
     data stores and queues the service uses. Credentials are never values: the runtime role is
     authorized instead (`rds-db:connect` as the application's database user, `elasticache:Connect`,
-    object actions on the one bucket, message actions on the named queues)."""
+    object actions on the one bucket, message actions on the named queues); an outside Redis's URL
+    is a secret like the config's, REDIS_URL."""
     access = ServiceAccess(environment=dict(environment), secrets=dict(secret_arns),
                            readable_secret_arns=list(secret_arns.values()))
     if database is not None:
@@ -39,7 +42,10 @@ def service_access(environment: dict[str, str], secret_arns: dict[str, str],
         access.runtime_statements.append({
             "Sid": "DatabaseIamAuthentication", "Effect": "Allow", "Action": "rds-db:connect",
             "Resource": database.user_arns})
-    if cache is not None:
+    if isinstance(cache, ExternalCacheAccess):
+        access.secrets["REDIS_URL"] = cache.url_secret_arn
+        access.readable_secret_arns.append(cache.url_secret_arn)
+    elif cache is not None:
         # REDIS_CACHE_NAME and REDIS_SERVERLESS: what the IAM token signs besides the user
         # (ElastiCache, "Authenticating with IAM").
         access.environment.update(REDIS_HOST=cache.endpoint, REDIS_PORT=str(cache.port),
@@ -96,14 +102,15 @@ def secret_read_statements(secret_arns: list[str], secrets_key_arn: str, region:
 
 def function_access(environment: dict[str, str], secret_arns: dict[str, str],
                     secrets_key_arn: str, region: str, database: DatabaseAccess | None,
-                    cache: CacheAccess | None, media: BucketAccess | None = None,
-                    consumes: QueueAccess | None = None,
+                    cache: CacheAccess | ExternalCacheAccess | None,
+                    media: BucketAccess | None = None, consumes: QueueAccess | None = None,
                     sends_to: tuple[QueueAccess, ...] = ()) -> tuple[dict[str, str], list[dict]]:
     """A Lambda function's environment and role statements. Lambda has no secret injection: each
-    secret arrives as `<NAME>_SECRET_ARN` (env var name -> ARN in `secret_arns`), which the
-    function may read, and decrypt through Secrets Manager only."""
-    access = service_access(environment, {}, database, cache, media, consumes, sends_to)
-    own = {f"{env_name}_SECRET_ARN": arn for env_name, arn in secret_arns.items()}
+    secret (env var name -> ARN in `secret_arns`, and an outside Redis's REDIS_URL) arrives as
+    `<NAME>_SECRET_ARN`, which the function may read, and decrypt through Secrets Manager
+    only."""
+    access = service_access(environment, secret_arns, database, cache, media, consumes, sends_to)
+    own = {f"{env_name}_SECRET_ARN": arn for env_name, arn in access.secrets.items()}
     statements = access.runtime_statements + secret_read_statements(
-        access.readable_secret_arns + list(own.values()), secrets_key_arn, region)
+        access.readable_secret_arns, secrets_key_arn, region)
     return {**access.environment, **own}, statements

@@ -1,7 +1,8 @@
 """The data sections (`[database]`: RDS for PostgreSQL, `[cache]`: ElastiCache for Redis OSS
-nodes or ElastiCache Serverless for Valkey) and their rules: a Multi-AZ database needs a second AZ,
-a read replica needs backups, Redis failover needs a replica to promote, a cache takes the settings
-of its own kind only.
+nodes, ElastiCache Serverless for Valkey, a Redis outside AWS, or none) and their rules: a
+Multi-AZ database needs a second AZ, a read replica needs backups, Redis failover needs a replica
+to promote, a cache takes the settings of its own kind only, and no workload uses a cache that is
+not there.
 """
 
 from __future__ import annotations
@@ -90,8 +91,30 @@ class CacheConfig(Section):
     """ElastiCache in the isolated tier, TLS and IAM authentication: a Redis OSS replication group
     of one shard (a primary and num_nodes - 1 replicas), or with `serverless = true` an
     ElastiCache Serverless cache for Valkey, billed by the data it holds and the requests it
-    serves instead of by the node-hour. Each kind takes its own settings only."""
+    serves instead of by the node-hour. Or, with `external = true`, a Redis outside AWS whose URL
+    the operator keeps in Secrets Manager; or, with `enabled = false`, no cache. Each kind takes
+    its own settings only."""
 
+    enabled: bool = Field(
+        default=True,
+        description="A cache for the services and functions with `access = [\"cache\"]`; "
+                    "`false` builds none (no ElastiCache, no Redis egress rule, no cache "
+                    "alarms or `redis_*` outputs), takes no other `[cache]` key, and refuses "
+                    "`cache` in any `access`.")
+    external: bool = Field(
+        default=False,
+        description="A Redis outside AWS (Upstash, Redis Cloud) instead of ElastiCache: one "
+                    "empty Secrets Manager secret `/<project>/<env>/cache/url`, encrypted with "
+                    "the secrets key, whose value (the `rediss://` URL with its password) the "
+                    "operator puts (README, \"Data layer\"); it is never in config, the JSON or "
+                    "the state. ECS and App Runner services with `cache` access get it injected "
+                    "as REDIS_URL, functions as REDIS_URL_SECRET_ARN to read. Needs NAT (the "
+                    "URL is on the internet); takes `external_port` only.")
+    external_port: int = Field(
+        default=6379, ge=1, le=65535,
+        description="The outside Redis's TCP port (the one its console shows beside the "
+                    "endpoint), which the application tier's security group opens towards the "
+                    "internet. External caches only.")
     serverless: bool = Field(
         default=False,
         description="ElastiCache Serverless for Valkey instead of Redis OSS nodes: no node to "
@@ -153,6 +176,11 @@ class CacheConfig(Section):
                                      "(`hh:mm`). Serverless only.")
 
     @property
+    def elasticache(self) -> bool:
+        """Whether this environment builds an ElastiCache cache (of either kind)."""
+        return self.enabled and not self.external
+
+    @property
     def failover(self) -> bool:
         if self.automatic_failover is None:
             return (self.num_nodes or 1) >= 2
@@ -170,6 +198,18 @@ NODE_REQUIRED = ("node_type", "num_nodes", "final_snapshot")
 def cache_problems(cache: CacheConfig) -> list[tuple[str, str]]:
     """A cache given the other kind's settings, or a node cache without its sizing."""
     given = cache.model_fields_set
+    if not cache.enabled:
+        return [(f"cache.{name}", "a cache setting, but enabled = false builds no cache; "
+                                  "remove it") for name in CacheConfig.model_fields
+                if name in given and name != "enabled"]
+    if cache.external:
+        return [(f"cache.{name}", "an ElastiCache setting, but external = true builds no "
+                                  "ElastiCache (only external_port applies); remove it")
+                for name in CacheConfig.model_fields
+                if name in given and name not in ("enabled", "external", "external_port")]
+    if "external_port" in given:
+        return [("cache.external_port", "the port of an outside Redis: set external = true "
+                                        "or remove it")]
     if cache.serverless:
         return [(f"cache.{name}", f"a node cache setting: with serverless = true only "
                                   f"{', '.join(SERVERLESS_ONLY)} and snapshot_retention_days "
@@ -208,4 +248,24 @@ def data_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     if db.read_replica and db.backup_retention_days == 0:
         problems.append(("database.read_replica", "a read replica needs automated backups on "
                                                   "the primary (backup_retention_days >= 1)"))
-    return problems + cache_problems(c.cache)
+    return problems + cache_problems(c.cache) + _cache_user_problems(c)
+
+
+def _cache_user_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
+    """No workload uses a cache that is not built; an outside Redis is reached through NAT."""
+    if not c.cache.enabled:
+        users = [f"services.{s.name}.access" for s in c.services if "cache" in s.access]
+        if c.api.enabled and "cache" in c.api.access:
+            users.append("api.access")
+        return [(field, "'cache', but cache.enabled = false builds no cache; remove it from "
+                        "access or turn the cache on") for field in users]
+    if not c.cache.external:
+        return []
+    problems = [(f"secrets[{i}].name", f"/{c.project}/{c.environment}/cache/url is the outside "
+                                       "Redis's URL (cache.external); rename it")
+                for i, s in enumerate(c.secrets) if (s.service, s.name) == ("cache", "url")]
+    if c.network.nat == "none":
+        problems.insert(0, ("cache.external", "an outside Redis is on the internet, which a VPC "
+                                              "without NAT cannot reach; set network.nat, or "
+                                              "use ElastiCache (remove external)"))
+    return problems

@@ -199,9 +199,9 @@ def generated_names(c: EnvironmentConfig) -> list[GeneratedName]:
     major = c.database.engine_version.split(".")[0]
     prefixed("aws_db_parameter_group", "name", f"-db-postgres{major}")
     prefixed("aws_db_subnet_group", "name", "-db")
-    if c.cache.serverless:
+    if c.cache.elasticache and c.cache.serverless:
         prefixed("aws_elasticache_serverless_cache", "name", "-valkey")
-    else:
+    elif c.cache.elasticache:
         prefixed("aws_elasticache_replication_group", "replication_group_id", "-redis")
         prefixed("aws_elasticache_subnet_group", "name", "-redis")
     for purpose in ("logs", "data", "secrets", "messaging"):

@@ -106,9 +106,10 @@ def apply_profile(profile: str, data: dict[str, Any]) -> dict[str, Any]:
     """An environment file's tables (`data`) merged over its profile's defaults."""
     merged = _merge(PROFILE_DEFAULTS[profile], data)
     cache = data.get("cache")
-    if isinstance(cache, dict) and "serverless" in cache and cache["serverless"] != \
-            PROFILE_DEFAULTS[profile].get("cache", {}).get("serverless", False):
-        # The file switches the cache kind: the profile's [cache] keys size the other kind.
+    if isinstance(cache, dict) and _cache_kind(merged.get("cache", {})) != \
+            _cache_kind(PROFILE_DEFAULTS[profile].get("cache", {})):
+        # The file switches the cache kind (or turns it off, or outside AWS): the profile's
+        # [cache] keys size another kind.
         merged["cache"] = cache
     queues = data.get("messaging", {}).get("queues") if isinstance(data.get("messaging"), dict) \
         else None
@@ -119,6 +120,10 @@ def apply_profile(profile: str, data: dict[str, Any]) -> dict[str, Any]:
         merged["services"] = [{k: v for k, v in svc.items() if k != "sends_to"}
                               for svc in merged["services"] if "queue" not in svc]
     return merged
+
+
+def _cache_kind(cache: dict[str, Any]) -> tuple:
+    return cache.get("enabled", True), cache.get("external", False), cache.get("serverless", False)
 
 
 def _merge(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -122,7 +122,10 @@ class ServiceConfig(Section):
                     "`rds-db:connect` as that user on the task role: an IAM token is the "
                     "password, README \"Database access\"), `cache` "
                     "(REDIS_HOST/PORT/USER, REDIS_TLS, REDIS_AUTH=iam, REDIS_CACHE_NAME and "
-                    "REDIS_SERVERLESS for the token, and `elasticache:Connect` on the task role), `media` (MEDIA_BUCKET, and get/put/delete objects in that "
+                    "REDIS_SERVERLESS for the token, and `elasticache:Connect` on the task role; with "
+                    "`cache.external`, REDIS_URL from its secret instead; refused with "
+                    "`cache.enabled = false`), `media` (MEDIA_BUCKET, and get/put/delete "
+                    "objects in that "
                     "bucket only, its KMS key only through S3).")
     queue: Slug | None = Field(
         default=None,

@@ -46,6 +46,14 @@ class CacheAccess:
 
 
 @dataclass(frozen=True)
+class ExternalCacheAccess:
+    """A Redis outside AWS that a service is given: the secret whose value is its URL, password
+    included (put by the operator, never in the JSON or the state)."""
+
+    url_secret_arn: str
+
+
+@dataclass(frozen=True)
 class BucketAccess:
     """A bucket a service reads and writes (the media uploads bucket), and its KMS key."""
 
@@ -70,7 +78,7 @@ class DataStores:
     """The environment's data stores, as the handles a user of each is given (None: not built)."""
 
     database: DatabaseAccess | None
-    cache: CacheAccess | None
+    cache: CacheAccess | ExternalCacheAccess | None
     media: BucketAccess | None
 
     def used(self, uses: Iterable[str]) -> dict:

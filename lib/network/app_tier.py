@@ -10,21 +10,27 @@ from lib.core.naming import Naming
 HTTPS = 443
 POSTGRES = 5432
 REDIS = 6379
+ANYWHERE = "0.0.0.0/0"
 
 
 @dataclass(frozen=True)
 class AppTierProps:
     naming: Naming
     vpc_id: str
-    data_subnet_cidrs: list[str]  # the isolated tier, where PostgreSQL and Redis live
+    data_subnet_cidrs: list[str]  # the isolated tier, where PostgreSQL lives
+    # Where the cache is: the isolated tier's CIDRs (ElastiCache), anywhere (a Redis outside AWS,
+    # reached through NAT), or none (no cache); and its port.
+    redis_cidrs: list[str]
+    redis_port: int = REDIS
 
 
 class AppTier(Construct):
     """A security group every application workload (ECS task, Lambda function) joins.
 
     It has no ingress of its own (services add their own groups for that). Egress: HTTPS anywhere
-    (AWS APIs through NAT or endpoints, third-party APIs), and PostgreSQL and Redis only towards the
-    isolated subnets. The database and cache admit this group and nothing else.
+    (AWS APIs through NAT or endpoints, third-party APIs), PostgreSQL only towards the isolated
+    subnets, and Redis towards where the cache is. The database and an ElastiCache cache admit
+    this group and nothing else.
 
     Outputs: `security_group_id`.
     """
@@ -39,11 +45,15 @@ class AppTier(Construct):
         self.security_group_id: str = sg.id
         aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
             self, "https-out", security_group_id=self.security_group_id, ip_protocol="tcp",
-            from_port=HTTPS, to_port=HTTPS, cidr_ipv4="0.0.0.0/0",
+            from_port=HTTPS, to_port=HTTPS, cidr_ipv4=ANYWHERE,
             description="HTTPS to AWS APIs and the internet")
-        for port, what in ((POSTGRES, "postgres"), (REDIS, "redis")):
-            for i, cidr in enumerate(props.data_subnet_cidrs):
+        for port, what, cidrs in ((POSTGRES, "postgres", props.data_subnet_cidrs),
+                                  (props.redis_port, "redis", props.redis_cidrs)):
+            for i, cidr in enumerate(cidrs):
+                if (port, cidr) == (HTTPS, ANYWHERE):
+                    continue  # open already, and AWS refuses a duplicate rule
                 aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
                     self, f"{what}-out-{i}", security_group_id=self.security_group_id,
                     ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4=cidr,
-                    description=f"{what} in the isolated subnets")
+                    description=f"{what} outside AWS" if cidr == ANYWHERE
+                    else f"{what} in the isolated subnets")

@@ -8,7 +8,8 @@ from pathlib import Path
 from constructs import Construct
 
 from lib.compute.service_access import function_access, queue_consumer_statement
-from lib.core.access import BucketAccess, CacheAccess, DatabaseAccess, QueueAccess
+from lib.core.access import (BucketAccess, CacheAccess, DatabaseAccess, ExternalCacheAccess,
+                             QueueAccess)
 from lib.core.naming import Naming
 from lib.serverless.functions import Function, FunctionProps, ZipCode
 from lib.serverless.http_api import HttpApi, HttpApiProps, RouteTarget
@@ -32,7 +33,7 @@ class ServerlessApiProps:
     # The secrets both functions may read: env var name -> ARN, handed over as <NAME>_SECRET_ARN.
     secret_arns: dict[str, str]
     database: DatabaseAccess | None
-    cache: CacheAccess | None
+    cache: CacheAccess | ExternalCacheAccess | None
     media: BucketAccess | None
     worker_queue: QueueAccess | None  # None: no worker function
     # The functions something invokes asynchronously (a schedule): each gets a dead-letter queue.
