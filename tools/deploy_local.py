@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib.config import ConfigError, load_environment  # noqa: E402
+from lib.config import ConfigError, config_files, load_environment  # noqa: E402
 from tools.local_failures import explain  # noqa: E402
 from tools.terraform_cli_config import PROVIDER_VERSION  # noqa: E402
 
@@ -48,7 +48,7 @@ RUN = str(ROOT / "bin" / "run")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 DEFAULT = [ROOT / "config" / "dev.toml"]
 ALL = [ROOT / "config" / "dev.toml", ROOT / "config" / "prod.toml",
-       *sorted((ROOT / "examples").glob("*.toml"))]
+       *config_files(ROOT / "examples")[0]]
 # bin/run's `exec` of a command that is not installed.
 NOT_FOUND = 127
 _print_lock = threading.Lock()
