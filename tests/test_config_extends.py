@@ -152,6 +152,19 @@ def test_an_unknown_key_and_a_rule_across_fields_name_the_file_that_wrote_them(t
         f"{tmp_path / 'dev.toml'}: messaging.queues.processing.retention_days"), line
 
 
+def test_an_account_id_in_the_base_without_an_account_file_names_the_base(tmp_path):
+    """The check across files (every environment's account has an account file) too."""
+    files(tmp_path, account=(ROOT / "tests" / "fixtures" / "sample" / "account.toml").read_text(),
+          app_base=MINIMAL.replace('"shop"', '"webplat"').replace("123456789012", "111122223333"),
+          dev='extends = "app.base.toml"\n')
+    with pytest.raises(ConfigError) as refused:
+        load_config_dir(tmp_path)
+    [line] = refused.value.problems
+    assert line.startswith(f"{tmp_path / 'app.base.toml'}: account_id: 111122223333 is in no "
+                           "account file"), line
+    assert line.endswith(f"(inherited by {tmp_path / 'dev.toml'})"), line
+
+
 def test_a_middle_file_of_a_chain_is_named_for_what_it_wrote(tmp_path):
     files(tmp_path, org_base=MINIMAL,
           app_base='extends = "org.base.toml"\n[database]\nallocated_storage_gb = 5\n',

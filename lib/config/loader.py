@@ -290,16 +290,25 @@ def check_accounts(environments: list[EnvironmentConfig], accounts: list[Account
         account = by_id.get(env.account_id)
         if account is None:
             known = ", ".join(f"{a.source}: {a.account_id}" for a in accounts)
-            problems.append(f"{env.source}: account_id: {env.account_id} is in no account file "
-                            f"({known}), so no bootstrap stack would create its roles and state; "
-                            f"use one of those ids or add config/account-<name>.toml for it")
+            problems.append(_located(_written_in(env, "account_id"), env.source,
+                                     f"account_id: {env.account_id} is in no account file "
+                                     f"({known}), so no bootstrap stack would create its roles "
+                                     f"and state; use one of those ids or add "
+                                     f"config/account-<name>.toml for it"))
         elif account.project != env.project:
-            problems.append(f"{env.source}: project: '{env.project}' differs from "
-                            f"'{account.project}' in {account.source}, whose bootstrap stack "
-                            f"names this environment's roles and state; write the same project "
-                            f"in both")
+            problems.append(_located(_written_in(env, "project"), env.source,
+                                     f"project: '{env.project}' differs from "
+                                     f"'{account.project}' in {account.source}, whose bootstrap "
+                                     f"stack names this environment's roles and state; write "
+                                     f"the same project in both"))
     if problems:
         raise ConfigError(problems)
+
+
+def _written_in(env: EnvironmentConfig, key: str) -> str:
+    """The file that wrote a top-level key of a loaded environment: its own, or one it extends
+    (read again: only a problem asks)."""
+    return read_environment_file(PROJECT_ROOT / env.source).written_by.get((key,), env.source)
 
 
 def load_account(path: Path | None = None) -> AccountConfig:
