@@ -24,7 +24,11 @@ os.environ["PLATFORM_CONFIG_DIR"] = str(SAMPLE)
 
 # Before any cdktf import: arms the fast AWS import (lib/__init__.py).
 from stacks.app import synthesize as synthesize_stacks  # noqa: E402
+from lib.config import config_files  # noqa: E402
+
 ENVIRONMENTS = ("dev", "staging", "prod")
+# The presets, one stack each: examples/*.toml but the base files they extend (*.base.toml).
+PRESET_FILES = config_files(ROOT / "examples")[0]
 # The least an environment file must say; tests add what they check.
 MINIMAL_CONFIG = """\
 project = "shop"
@@ -102,11 +106,11 @@ def synth_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def presets(tmp_path_factory) -> dict[str, SynthStack]:
-    """Every examples/*.toml, synthesized once. Several presets share an environment name (dev,
-    prod), so each one gets its own app and output directory."""
+    """Every preset (examples/*.toml but *.base.toml), synthesized once. Several presets share an
+    environment name (dev, prod), so each one gets its own app and output directory."""
     out = tmp_path_factory.mktemp("examples")
     stacks = {}
-    for path in sorted((ROOT / "examples").glob("*.toml")):
+    for path in PRESET_FILES:
         synthesized = synthesize(out / path.stem, [path])
         assert len(synthesized) == 1, (path, sorted(synthesized))
         stacks[path.stem] = next(iter(synthesized.values()))

@@ -10,7 +10,8 @@ import pytest
 
 import config_checks as checks
 from conftest import ROOT, SAMPLE, run, snapshot
-from lib.config import ConfigError, load_account, load_config_dir, load_environment
+from lib.config import (ConfigError, config_files, load_account, load_config_dir,
+                        load_environment, read_environment_file)
 from tools import adopt as adopt_tool
 from tools import diagram as diagram_tool
 
@@ -57,7 +58,8 @@ def test_an_adopted_preset_is_one_project_in_one_account(tmp_path, preset, domai
     envs = {env: load_environment(directory / f"{env}.toml") for env in ("dev", "staging", "prod")}
     for env, config in envs.items():
         assert (config.project, config.account_id, config.environment) == ("acme", ACCOUNT, env)
-        source = tomllib.loads(adopt_tool.presets()[preset][env].read_text())
+        # what the preset's file says, with the base file it extends (rayman)
+        source = read_environment_file(adopt_tool.presets()[preset][env]).data
         # the preset's own choices stay, its budget among them
         assert config.cost.monthly_budget_usd == source.get("cost", {}).get(
             "monthly_budget_usd", config.cost.monthly_budget_usd)
@@ -65,7 +67,7 @@ def test_an_adopted_preset_is_one_project_in_one_account(tmp_path, preset, domai
         seed_domain = source.get("ingress", {}).get("domain")
         if seed_domain:  # the seed owner's name is gone from every value
             owner = adopt_tool.registrable(seed_domain)
-            written = tomllib.loads((directory / f"{env}.toml").read_text())
+            written = read_environment_file(directory / f"{env}.toml").data
             kept = [s for s in strings(written) if owner in s and "acme" not in s]
             assert kept == [], kept
     # dev is disposable: `cdktf destroy dev-stack` works
@@ -89,15 +91,43 @@ def test_an_adopted_preset_is_one_project_in_one_account(tmp_path, preset, domai
             assert envs["prod"].ingress.domain == "acme.example.com"  # RFC 2606, reserved
 
 
+def test_a_preset_with_a_base_file_is_adopted_with_it(tmp_path):
+    """rayman's three files extend examples/rayman.base.toml: config/ gets a copy of it, under
+    the adopter's project and account, which the three keep extending; `make synth` builds the
+    three environments and the bootstrap stack, not a stack of the base."""
+    directory = adopted(tmp_path, "rayman")
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "account.toml", "dev.toml", "prod.toml", "rayman.base.toml", "staging.toml"]
+    base = tomllib.loads((directory / "rayman.base.toml").read_text())
+    assert (base["project"], base["account_id"]) == ("acme", ACCOUNT)
+    for env in ("dev", "staging", "prod"):
+        own = tomllib.loads((directory / f"{env}.toml").read_text())
+        assert own["extends"] == "rayman.base.toml" and "project" not in own
+    assert config_files(directory) == (
+        [directory / f"{env}.toml" for env in ("dev", "prod", "staging")],
+        [directory / "account.toml"])
+    environments, _ = load_config_dir(directory)
+    assert sorted(e.stack_name for e in environments) == ["dev-stack", "prod-stack",
+                                                          "staging-stack"]
+    # the base's values reach every environment: seed 004's two queues
+    assert {e.environment: [q.name for q in e.messaging.queues] for e in environments} == {
+        env: ["processing", "email"] for env in ("dev", "staging", "prod")}
+
+
 @pytest.mark.parametrize("overrides, line", [
     ({"preset": "portfolo"}, "PRESET: 'portfolo' is not a preset; presets: fastify-monorepo, "
                              "fastify-monorepo-lean, lean, mirama, mobilytics, portfolio, "
                              "rayman"),
     ({"account": "21098765432"}, "config/dev.toml: account_id:"),
     ({"project": "Acme Corp"}, "config/dev.toml: project:"),
+    # rayman's project is written in its base file: the line names it, and the environment
+    ({"preset": "rayman", "project": "Acme Corp"},
+     "config/rayman.base.toml: project: 'Acme Corp' is not allowed; use 2-20 lowercase letters, "
+     "digits and single hyphens, starting with a letter (inherited by config/dev.toml)\n"),
     ({"domain": "acme.com"}, "ZONE: needed with DOMAIN"),
     ({"domain": "acme..com", "zone": ZONE}, "config/dev.toml: ingress.domain:"),
-], ids=["unknown-preset", "short-account", "bad-project", "domain-without-zone", "bad-domain"])
+], ids=["unknown-preset", "short-account", "bad-project", "bad-project-in-base",
+        "domain-without-zone", "bad-domain"])
 def test_a_mistake_is_one_line_and_nothing_is_written(overrides, line):
     before = [snapshot(ROOT / "config"), snapshot(SAMPLE)]  # the second is the session's config/
     diagram = diagram_tool.OUTPUT.read_bytes()

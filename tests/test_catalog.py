@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MINIMAL_CONFIG as MINIMAL, ROOT
+from conftest import MINIMAL_CONFIG as MINIMAL, PRESET_FILES, ROOT
 from lib.config import ConfigError, load_environment
 
 CATALOG = ROOT / "pricing" / "aws-catalog.toml"
@@ -134,7 +134,7 @@ def test_rds_instance_classes_follow_the_catalog(tmp_path, instance_class, ok):
 
 # --- the presets ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("preset", sorted(p.stem for p in (ROOT / "examples").glob("*.toml")))
+@pytest.mark.parametrize("preset", sorted(p.stem for p in PRESET_FILES))
 def test_every_preset_pins_what_aws_creates_today(preset):
     config = load_environment(ROOT / "examples" / f"{preset}.toml")
     version = config.database.engine_version

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from conftest import MINIMAL_CONFIG as MINIMAL, ROOT, SAMPLE, run, snapshot
+from conftest import MINIMAL_CONFIG as MINIMAL, PRESET_FILES, ROOT, SAMPLE, run, snapshot
 from lib.config import ConfigError, load_account, load_environment
 from lib.config.delivery import AccountConfig
 from lib.config.environment import EnvironmentConfig
@@ -167,7 +167,7 @@ def test_every_boolean_and_number_field_refuses_other_types(path, model, kind):
 
 # --- the files the project ships still load ------------------------------------------------------
 
-SHIPPED = sorted([*SAMPLE.glob("*.toml"), *(ROOT / "examples").glob("*.toml"),
+SHIPPED = sorted([*SAMPLE.glob("*.toml"), *PRESET_FILES,
                   *(ROOT / "tests" / "fixtures").glob("*.toml")])
 
 

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from conftest import MINIMAL_CONFIG, ROOT, SAMPLE, synthesize
+from conftest import MINIMAL_CONFIG, PRESET_FILES, ROOT, SAMPLE, synthesize
 from lib.config import load_environment
 from lib.analysis.cost import estimate, split_tasks
 from lib.analysis.cost_report import as_json, as_table
@@ -345,7 +345,7 @@ def test_every_shipped_stack_and_preset_is_within_its_budget(totals):
     its own (examples/*.toml, [cost])."""
     files = {**{f"{env}-stack": SAMPLE / f"{env}.toml"
                 for env in ("dev", "staging", "prod")},
-             **{f"examples/{p.stem}": p for p in (ROOT / "examples").glob("*.toml")}}
+             **{f"examples/{p.stem}": p for p in PRESET_FILES}}
     over = {label: (totals[label], load_environment(path).cost.monthly_budget_usd)
             for label, path in files.items()
             if totals[label] > load_environment(path).cost.monthly_budget_usd}

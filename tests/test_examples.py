@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import ROOT, SynthStack, synthesize
-from lib.config import catalog
+from lib.config import catalog, read_environment_file
 
 EXAMPLES = ROOT / "examples"
 # preset -> the seed it reproduces, by its number (examples/README.md names each seed)
@@ -89,9 +89,10 @@ def current_minor_of(seed: str, seed_version: str) -> str:
     the newest minor of the seed's major from the dated catalog (pricing/aws-catalog.toml); RDS
     upgrades minors within a major by itself, so this is what the seed's database runs now. The
     check stays tied to the seed: each of its presets says, beside the version it pins, which one
-    the seed names, and the major must be the seed's."""
+    the seed names (in its file or one it extends), and the major must be the seed's."""
     for preset in (p for p, s in PRESETS.items() if s == seed):
-        text = (ROOT / "examples" / f"{preset}.toml").read_text()
+        chain = read_environment_file(ROOT / "examples" / f"{preset}.toml").chain
+        text = "".join(path.read_text() for path in chain)
         assert f"seed {seed}: PostgreSQL {seed_version}," in text, (preset, seed_version)
     major = int(seed_version.split(".")[0])
     assert major in catalog.POSTGRES, f"seed {seed}'s major {major} is past standard support"

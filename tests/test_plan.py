@@ -6,10 +6,10 @@ add per stack."""
 import pytest
 
 from config_checks import plan_problems
-from conftest import ROOT, synthesize
+from conftest import PRESET_FILES, ROOT, synthesize
 
 pytestmark = pytest.mark.slow
-EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.toml"))
+EXAMPLES = sorted(p.stem for p in PRESET_FILES)
 
 
 @pytest.mark.parametrize("preset", EXAMPLES)

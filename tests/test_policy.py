@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from checkov_scan import scan, verdict as judged
-from conftest import ENVIRONMENTS, ROOT, SAMPLE, SynthStack
+from conftest import ENVIRONMENTS, PRESET_FILES, ROOT, SAMPLE, SynthStack
 from lib.config import load_environment
 
 pytestmark = pytest.mark.slow
@@ -22,7 +22,7 @@ def config_files() -> dict[str, Path]:
     files = {"bootstrap-stack": SAMPLE / "account.toml"}
     for path in [SAMPLE / f"{env}.toml" for env in ENVIRONMENTS]:
         files[load_environment(path).stack_name] = path
-    for path in sorted((ROOT / "examples").glob("*.toml")):
+    for path in PRESET_FILES:
         files[f"examples/{path.stem}"] = path
     for path in sorted((ROOT / "tests" / "fixtures").glob("*.toml")):
         files[f"tests/fixtures: {load_environment(path).stack_name}"] = path

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import PRESET_FILES, ROOT
 from credential_names import CREDENTIAL_NAMES, INNOCENT_NAMES
 
 # A key, the `name` of a name/value pair (ECS environment entries, SSM parameters) or an
@@ -226,7 +226,7 @@ def test_a_literal_under_another_name_is_not(name):
 
 def test_every_stack_is_scanned(every_stack):
     expected = {"dev-stack", "staging-stack", "prod-stack", "bootstrap-stack"}
-    expected |= {f"examples/{p.stem}" for p in (ROOT / "examples").glob("*.toml")}
+    expected |= {f"examples/{p.stem}" for p in PRESET_FILES}
     assert expected <= set(every_stack)
     assert len([n for n in every_stack if n.startswith("tests/fixtures")]) == \
         len(list((ROOT / "tests" / "fixtures").glob("*.toml")))

@@ -6,7 +6,9 @@
 
 Writes config/dev.toml, config/staging.toml, config/prod.toml and config/account.toml: the
 preset's design in every environment (a preset with one file per environment, such as rayman,
-gives each its own), under one project name and account id. dev is disposable: no deletion
+gives each its own), under one project name and account id. A base file the preset's files
+extend (examples/rayman.base.toml) is copied beside them under its own name, and they keep
+extending it. dev is disposable: no deletion
 protection, no Terraform guard against destroying it. A preset's domain belongs to the seed's
 owner, so it never survives: with DOMAIN (and ZONE, the Route 53 zone that answers for it) prod
 serves DOMAIN, staging staging.DOMAIN and dev dev.DOMAIN; without it dev and staging serve plain
@@ -31,8 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib.config import (ACCOUNT_FILE, CONFIG_DIR, ConfigError, load_account,  # noqa: E402
-                        load_config_dir, load_environments)
+from lib.config import (ACCOUNT_FILE, CONFIG_DIR, ConfigError, config_files,  # noqa: E402
+                        load_account, load_config_dir, load_environments,
+                        read_environment_file)
 
 EXAMPLES = ROOT / "examples"
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -45,7 +48,7 @@ def presets() -> dict[str, dict[str, Path]]:
     """{preset: {environment: its file}}. `<name>-dev.toml` and `<name>-staging.toml` are that
     environment of preset <name>; a preset's other environments come from `<name>.toml`."""
     found: dict[str, dict[str, Path]] = {}
-    for path in sorted(EXAMPLES.glob("*.toml")):
+    for path in config_files(EXAMPLES)[0]:
         name, _, env = path.stem.rpartition("-")
         if name and env in ENVIRONMENTS and (EXAMPLES / f"{name}.toml").exists():
             found.setdefault(name, {})[env] = path
@@ -132,12 +135,11 @@ def renamed(match: re.Match, preset_domain: str, target: str) -> str:
 
 
 def environment_file(source: Path, env: str, args: argparse.Namespace) -> str:
-    """The preset's file as config/<env>.toml."""
-    data = tomllib.loads(source.read_text())
-    doc = Toml(source.read_text())
-    doc.set("", "project", args.project)
+    """The preset's file as config/<env>.toml. Its decisions read what the file says with the
+    files it extends; its edits go to the file itself, which overrides them."""
+    data = read_environment_file(source).data
+    doc = owned(source, args)
     doc.set("", "environment", env)
-    doc.set("", "account_id", args.account)
     profile = data.get("profile", env)
     if env == "dev":  # disposable (the dev profile's defaults): `cdktf destroy dev-stack` works
         if data.get("database", {}).get("deletion_protection"):
@@ -176,6 +178,17 @@ def environment_file(source: Path, env: str, args: argparse.Namespace) -> str:
     return doc.text()
 
 
+def owned(source: Path, args: argparse.Namespace) -> Toml:
+    """A preset's file under the adopter's project and account id: set where the file writes
+    them, or in the file itself when it extends none (they are required)."""
+    own = tomllib.loads(source.read_text())
+    doc = Toml(source.read_text())
+    for key, value in (("project", args.project), ("account_id", args.account)):
+        if key in own or "extends" not in own:
+            doc.set("", key, value)
+    return doc
+
+
 def account_file(args: argparse.Namespace, region: str) -> str:
     """config/account.toml: the existing one's settings (baseline, tags, Terraform Cloud) for the
     adopted project and account."""
@@ -201,7 +214,10 @@ def adopt(args: argparse.Namespace) -> dict[str, str]:
                            f"--dns-name {args.domain}`), where prod's certificate is validated"])
     files = {f"{env}.toml": environment_file(path, env, args)
              for env, path in known[args.preset].items()}
-    region = tomllib.loads(files["prod.toml"]).get("region", "us-east-1")
+    for path in known[args.preset].values():
+        for base in read_environment_file(path).chain[1:]:  # `extends` names it beside the file
+            files[base.name] = owned(base, args).text()
+    region = read_environment_file(known[args.preset]["prod"]).data.get("region", "us-east-1")
     files[ACCOUNT_FILE] = account_file(args, region)
     check(files, args)
     return files
@@ -219,9 +235,8 @@ def fit_budgets(files: dict[str, str]) -> list[str]:
 
     notes = []
     with tempfile.TemporaryDirectory(prefix="adopt-cost-") as tmp:
-        environments = {name: text for name, text in files.items() if name != ACCOUNT_FILE}
-        write(environments, Path(tmp))
-        paths = [Path(tmp) / name for name in environments]
+        write(files, Path(tmp))
+        paths = config_files(Path(tmp))[0]
         stacks = {d.name: d for d in synthesize(Path(tmp) / "out", paths)}
         prices = load_prices()
         for path, config in zip(paths, load_environments(paths)):

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib.config import ConfigError, config_paths, load_environments  # noqa: E402
+from lib.config import ConfigError, config_files, config_paths, load_environments  # noqa: E402
 from lib.analysis.cost import estimate  # noqa: E402
 from lib.analysis.cost_report import as_json, as_table, summary  # noqa: E402
 from lib.analysis.pricing import PRICES_FILE, load_prices  # noqa: E402
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                        for c in (load_environments(paths) if paths else [])}
         else:
             environments = [] if args.configs else config_paths()
-            singles = args.configs or sorted(EXAMPLES.glob("*.toml"))
+            singles = args.configs or config_files(EXAMPLES)[0]
             stacks, budgets = _synthesize(environments, singles)
     except ConfigError as err:
         print(err, file=sys.stderr)

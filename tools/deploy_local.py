@@ -30,7 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-import tomllib
 import traceback
 import urllib.request
 from pathlib import Path
@@ -38,7 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib.config import ConfigError, load_environment  # noqa: E402
+from lib.config import (ConfigError, config_files, load_environment,  # noqa: E402
+                        read_environment_file)
 from tools.local_failures import explain  # noqa: E402
 from tools.terraform_cli_config import PROVIDER_VERSION  # noqa: E402
 
@@ -48,7 +48,7 @@ RUN = str(ROOT / "bin" / "run")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 DEFAULT = [ROOT / "config" / "dev.toml"]
 ALL = [ROOT / "config" / "dev.toml", ROOT / "config" / "prod.toml",
-       *sorted((ROOT / "examples").glob("*.toml"))]
+       *config_files(ROOT / "examples")[0]]
 # bin/run's `exec` of a command that is not installed.
 NOT_FOUND = 127
 _print_lock = threading.Lock()
@@ -124,11 +124,13 @@ def with_account_prerequisites(config: Path, workdir: Path, env: dict) -> Path:
     """A copy of `config` for the emulator, which starts as an empty account: a hosted zone the
     file gives by id (an existing zone, the normal case on AWS) is created in the emulator first,
     and the copy names the emulator's id. The copy keeps the file name, which names the
-    environment."""
-    zones = domains_by_zone(tomllib.loads(config.read_text(encoding="utf-8")))
+    environment; the files it extends are copied beside it (each `extends` names a file of the
+    same directory), as the zone may be given in any of them."""
+    written = read_environment_file(config)
+    zones = domains_by_zone(written.data)
     if not zones:
         return config
-    text = config.read_text(encoding="utf-8")
+    created_ids = {}
     for zone_id, domains in zones.items():
         name = zone_name(domains or ["example.com"])
         created = subprocess.run(
@@ -141,11 +143,15 @@ def with_account_prerequisites(config: Path, workdir: Path, env: dict) -> Path:
             raise StepFailed("emulator", f"the emulator (moto) could not create the hosted zone "
                                          f"{name} the file names by id ({zone_id})",
                              created.stdout + created.stderr)
-        text = text.replace(f'"{zone_id}"', f'"{created.stdout.strip()}"')
-    copy = workdir / "config" / config.name
-    copy.parent.mkdir()
-    copy.write_text(text, encoding="utf-8")
-    return copy
+        created_ids[zone_id] = created.stdout.strip()
+    copies = workdir / "config"
+    copies.mkdir()
+    for path in written.chain:
+        text = path.read_text(encoding="utf-8")
+        for zone_id, created_id in created_ids.items():
+            text = text.replace(f'"{zone_id}"', f'"{created_id}"')
+        (copies / path.name).write_text(text, encoding="utf-8")
+    return copies / config.name
 
 
 def managed_resources(state_file: Path) -> list[str]:

@@ -4,9 +4,10 @@
     bin/run python tools/snapshot.py compare DIR   synthesize again and compare with DIR
 
 "Everything" is what the project ships and tests: config/ with the bootstrap stack for the aws,
-offline and local targets, every preset in examples/ and every fixture in tests/fixtures/, each
-file in its own app (presets share environment names). All of it in one process (one jsii
-kernel), so a full snapshot takes well under a minute. `compare` exits 1 and names each file that
+offline and local targets, every preset in examples/ and every fixture in tests/fixtures/ (not the
+*.base.toml files they extend, which are in their JSON), each file in its own app (presets share
+environment names). All of it in one process (one jsii kernel), so a full snapshot takes well
+under a minute. `compare` exits 1 and names each file that
 differs, is new or is gone.
 """
 
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from stacks.app import synthesize  # noqa: E402  (arms the fast AWS import before cdktf loads)
+from lib.config import config_files  # noqa: E402
 
 # The local target's endpoint is part of its JSON: one fixed value, whatever the caller's shell.
 LOCAL_ENDPOINT = "http://127.0.0.1:4566"
@@ -26,12 +28,12 @@ LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 
 def cases() -> dict[str, tuple[list[Path], str, Path | None]]:
     """{label: (environment files, target, account file or None)}."""
-    config = sorted(p for p in (ROOT / "config").glob("*.toml") if p.name != "account.toml")
+    config = config_files(ROOT / "config")[0]
     account = ROOT / "config" / "account.toml"
     found = {f"config-{target}": (config, target, account)
              for target in ("aws", "offline", "local")}
     for folder in ("examples", "tests/fixtures"):
-        for path in sorted((ROOT / folder).glob("*.toml")):
+        for path in config_files(ROOT / folder)[0]:
             found[f"{folder.replace('/', '-')}-{path.stem}"] = ([path], "aws", None)
     return found
 

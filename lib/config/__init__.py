@@ -12,7 +12,8 @@ is reported in a fraction of a second and before any output is written.
                       [terraform_cloud], [baseline])
     environment.py    EnvironmentConfig, the root, and the order its rules are reported in
     profiles.py       the dev, lean, staging and prod defaults a file is merged over
-    loader.py         load_environment(s), load_account(s), the environment variables
+    loader.py         load_environment(s) (with the files they extend), load_account(s), the
+                      environment variables
     errors.py         ConfigError and the one-line message for each validation error
     credentials.py    the rule for a variable name that says it holds a credential
     catalog.py        what AWS offers: instance classes, sizes, retention periods
@@ -37,10 +38,11 @@ from lib.config.identity import AuthConfig, SecretConfig
 from lib.config.loader import (ACCOUNT_FILE, CONFIG_DIR, DEFAULT_LOCAL_ENDPOINT, ENV_CONFIG_DIR,
                                ENV_CONFIG_FILES, ENV_LOCAL_ENDPOINT, ENV_OUTDIR,
                                ENV_SYNTH_WORKERS, ENV_TARGET, PROJECT_ROOT, check_accounts,
-                               config_files, config_paths, load_account, load_accounts,
-                               load_config_dir, load_environment, load_environment_named,
-                               load_environments, load_local_endpoint, load_outdir,
-                               load_synth_workers, load_target)
+                               config_files, config_paths, is_base_file, load_account,
+                               load_accounts, load_config_dir, load_environment,
+                               load_environment_named, load_environments, load_local_endpoint,
+                               load_outdir, load_synth_workers, load_target,
+                               read_environment_file)
 from lib.config.network import NetworkConfig, SubnetCidrs
 from lib.config.observability import AlarmThresholds, CostConfig, LogsConfig, ObservabilityConfig
 from lib.config.profiles import PROFILE_DEFAULTS
@@ -58,8 +60,9 @@ __all__ = [
     "GithubAccountConfig", "GithubConfig", "IngressConfig", "LogsConfig", "MessagingConfig",
     "NetworkConfig", "ObservabilityConfig", "QueueConfig", "ScheduleConfig", "SecretConfig",
     "Section", "ServiceConfig", "StorageConfig", "SubnetCidrs", "Target", "TerraformCloudConfig",
-    "TopicConfig", "check_accounts", "config_files", "config_paths", "load_account",
+    "TopicConfig", "check_accounts", "config_files", "config_paths", "is_base_file",
+    "load_account",
     "load_accounts", "load_config_dir", "load_environment", "load_environment_named",
     "load_environments", "load_local_endpoint", "load_outdir",
-    "load_synth_workers", "load_target",
+    "load_synth_workers", "load_target", "read_environment_file",
 ]

@@ -43,6 +43,13 @@ class EnvironmentConfig(Section):
                     "named after a profile. `lean` (seed 001's Lean MVP): one App Runner web "
                     "service `api` on 8080 (the API: no Lambda one), no load balancer, "
                     "`nat = \"none\"`, dev-sized data stores (see `examples/lean.toml`).")
+    extends: str | None = Field(
+        default=None,
+        description="Another file whose values this one starts from, relative to this file, e.g. "
+                    "`\"app.base.toml\"`: its tables are merged key by key under this file's "
+                    "(lists replaced), over the profile's defaults; it may extend another in "
+                    "turn, never in a cycle. `environment` and `extends` are not inherited. A "
+                    "`*.base.toml` file is shared settings, never an environment of its own.")
     account_id: AccountId = Field(description="12 digits, quoted: the only account the provider "
                                               "will touch.")
     region: Region = Field(description="The AWS region, e.g. `us-east-1`.")

@@ -104,7 +104,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
 
 def apply_profile(profile: str, data: dict[str, Any]) -> dict[str, Any]:
     """An environment file's tables (`data`) merged over its profile's defaults."""
-    merged = _merge(PROFILE_DEFAULTS[profile], data)
+    merged = merge(PROFILE_DEFAULTS[profile], data)
     cache = data.get("cache")
     if isinstance(cache, dict) and _cache_kind(merged.get("cache", {})) != \
             _cache_kind(PROFILE_DEFAULTS[profile].get("cache", {})):
@@ -126,12 +126,13 @@ def _cache_kind(cache: dict[str, Any]) -> tuple:
     return cache.get("enabled", True), cache.get("external", False), cache.get("serverless", False)
 
 
-def _merge(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Deep-merge two TOML tables; `overrides` wins, lists are replaced, not concatenated."""
+def merge(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge two TOML tables; `overrides` wins, lists are replaced, not concatenated (a file
+    over its profile's defaults, and over the file it extends)."""
     merged = dict(defaults)
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge(merged[key], value)
         else:
             merged[key] = value
     return merged
