@@ -25,6 +25,7 @@ NOT_EMULATED = {
     "aws_appautoscaling_policy": "its scalable target is not created",
     "aws_cloudfront_response_headers_policy": "CreateResponseHeadersPolicy answers 404",
     "aws_cloudfront_function": "CloudFront Functions are not implemented",
+    "aws_chatbot_slack_channel_configuration": "AWS Chatbot is not implemented",
     # moto reports a distribution's ARN without the empty region field
     # (arn:aws:cloudfront:<account>:distribution/...), which the provider refuses as a source.
     "aws_cloudwatch_log_delivery_source": "its CloudFront distribution ARN is malformed",
