@@ -175,7 +175,7 @@ class EnvironmentStack(TerraformStack):
                     log_key_arn=self.logs_key.arn, log_retention_days=c.logs.retention_days,
                     environment_key_arn=self.data_key.arn))
                 self.relays.append(relay)
-                self.outputs[f"{t.name}_pagerduty_secret"] = relay.secret_name
+                self.outputs[f"{t.name}_pagerduty_secret_name"] = relay.secret_name
             if t.slack:
                 SlackChannel(self, f"{t.name}-slack", SlackChannelProps(
                     naming=n, topic=t.name, topic_arn=arn, workspace_id=t.slack.workspace_id,
