@@ -9,6 +9,7 @@ import urllib.error
 
 import pytest
 
+import contracts
 from conftest import MINIMAL_CONFIG, ROOT
 from lib.analysis.diagram import mermaid
 from lib.config import ConfigError, load_environment
@@ -148,6 +149,30 @@ def test_the_diagram_draws_the_alerts_topic_to_pagerduty_and_slack(prod):
     assert f'  {topic} -->|"messages"| {relay}' in lines
     assert f'  {relay} -->|"Events API v2"| pagerduty_pagerduty' in lines
     assert any(line.startswith(f'  {topic} -->|"HTTPS"| slack_') for line in lines)
+
+
+def deploy_statements(bootstrap, env: str) -> list[dict]:
+    graph = contracts.Graph(bootstrap)
+    return [s for path, body in bootstrap.matching("aws_iam_policy", f"delivery-{env}/deploy*")
+            .items() for s in graph.statements(body["policy"])]
+
+
+def test_the_deploy_role_creates_its_own_slack_configuration_only(bootstrap):
+    # Service Authorization Reference, "Actions, resources, and condition keys for AWS Chatbot":
+    # a configuration's ARN is arn:aws:chatbot::<account>:chat-configuration/slack-channel/<name>
+    # (no region); the role Chatbot assumes is passed to chatbot.amazonaws.com.
+    prod, staging = deploy_statements(bootstrap, "prod"), deploy_statements(bootstrap, "staging")
+    chat = "arn:aws:chatbot::123456789012:chat-configuration/slack-channel/webplat-prod-alerts"
+    role = "arn:aws:iam::123456789012:role/webplat-prod-alerts-chatbot"
+    for action in ("chatbot:CreateSlackChannelConfiguration",
+                   "chatbot:UpdateSlackChannelConfiguration",
+                   "chatbot:DeleteSlackChannelConfiguration"):
+        assert contracts.decide(prod, action, chat) == "allow", action
+        assert contracts.decide(staging, action, chat) != "allow", action
+    assert contracts.decide(prod, "chatbot:DescribeSlackChannelConfigurations", "*",
+                            context={"aws:RequestedRegion": "us-east-2"}) == "allow"
+    assert contracts.decide(prod, "iam:PassRole", role, context={
+        "iam:PassedToService": "chatbot.amazonaws.com"}) == "allow"
 
 
 # --- bad input -------------------------------------------------------------------------------
