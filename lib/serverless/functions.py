@@ -101,9 +101,9 @@ class FunctionProps:
 class Function(Construct):
     """A Lambda function in the private subnets (or, with `vpc_id` None, outside the VPC): a
     Python handler on Graviton (`ZipCode`), or a container image (`ImageCode`). In the VPC its
-    own security group (no inbound, HTTPS out); its own
-    KMS-encrypted log group, X-Ray tracing, encrypted environment variables, and a role limited
-    to its log group, its network interfaces and `statements`.
+    own security group (no inbound, HTTPS out); its own KMS-encrypted log group, X-Ray tracing,
+    encrypted environment variables, and a role limited to its log group, its network interfaces
+    (in the VPC) and `statements`.
 
     With `dead_letter_queue`, events that failed every asynchronous attempt go to
     `<project>-<env>-<name>-function-dlq` (SQS-encrypted, TLS only), which the role may only send
@@ -111,10 +111,10 @@ class Function(Construct):
     follows it, with that many instances kept initialized on it.
 
     Outputs: `arn`, `name`, `invoke_arn`, `role_arn`, `security_group_id` (None outside the
-    VPC), `code_hash` (zip
-    only), `function_name`, the literal name alarms use, `dead_letter_queue_name` (literal, or
-    None), and `qualifier` (`live` with provisioned concurrency, else None: what API Gateway
-    invokes). `consume(queue_arn)` attaches an SQS queue as its event source.
+    VPC), `code_hash` (zip only), `function_name`, the literal name alarms use,
+    `dead_letter_queue_name` (literal, or None), and `qualifier` (`live` with provisioned
+    concurrency, else None: what API Gateway invokes). `consume(queue_arn)` attaches an SQS
+    queue as its event source.
     """
 
     def __init__(self, scope: Construct, id: str, props: FunctionProps):
