@@ -31,11 +31,15 @@ from lib.network.vpc import Network, NetworkProps
 from lib.observability.alarms import (AlarmThresholds, MonitoredCache, MonitoredDatabase,
                                       MonitoredServerlessCache, MonitoredService, Observability,
                                       ObservabilityProps, WebTarget)
+from lib.observability.chatbot import CHATBOT_REGION, SlackChannel, SlackChannelProps
+from lib.observability.pagerduty import PagerDutyRelay, PagerDutyRelayProps
+from lib.serverless.functions import ZipCode
 from lib.serverless.messaging import Messaging, MessagingProps, QueueSpec, TopicSpec
 from lib.targets.local import (LocalEmulatorAdjustments, cache_stand_in,
                                database_without_replica)
 from stacks.mapping import from_config
-from stacks.workloads import ALB_LOG_PREFIX, add_serverless, add_services
+from stacks.workloads import (ALB_LOG_PREFIX, BUILD_DIR, FUNCTIONS_DIR, add_serverless,
+                              add_services)
 
 
 class EnvironmentStack(TerraformStack):
@@ -60,6 +64,10 @@ class EnvironmentStack(TerraformStack):
         self.us_east_1 = aws_provider(self, self.naming, c.tags, target, region="us-east-1",
                                       local_endpoint=local_endpoint) \
             if c.edge.cloudfront or c.edge.waf else None
+        self.chatbot_provider = aws_provider(self, self.naming, c.tags, target,
+                                             region=CHATBOT_REGION,
+                                             local_endpoint=local_endpoint) \
+            if any(t.slack for t in c.messaging.topics) else None
         # Without AWS (offline plan, local emulator) a remote backend is out of reach too: state
         # stays in a local file.
         configure_backend(self, self.naming, from_config(BackendSettings, c.backend)
@@ -169,6 +177,28 @@ class EnvironmentStack(TerraformStack):
             self.outputs[f"{name}_queue_url"] = queue["url"]
         for name, arn in self.messaging.topic_arns.items():
             self.outputs[f"{name}_topic_arn"] = arn
+        self._topic_destinations()
+
+    def _topic_destinations(self) -> None:
+        """PagerDuty and Slack, per topic that asks for them (`pagerduty`, `slack`)."""
+        c, n = self.config, self.naming
+        self.relays: list[PagerDutyRelay] = []
+        for t in c.messaging.topics:
+            arn = self.messaging.topic_arns[t.name]
+            if t.pagerduty:
+                relay = PagerDutyRelay(self, f"{t.name}-pagerduty", PagerDutyRelayProps(
+                    naming=n, topic=t.name, topic_arn=arn,
+                    code=ZipCode(FUNCTIONS_DIR / "pagerduty", BUILD_DIR),
+                    secrets_key_arn=self.secrets_key.arn,
+                    secret_recovery_days=7 if self.disposable else 30,
+                    log_key_arn=self.logs_key.arn, log_retention_days=c.logs.retention_days,
+                    environment_key_arn=self.data_key.arn))
+                self.relays.append(relay)
+                self.outputs[f"{t.name}_pagerduty_secret_name"] = relay.secret_name
+            if t.slack:
+                SlackChannel(self, f"{t.name}-slack", SlackChannelProps(
+                    naming=n, topic=t.name, topic_arn=arn, workspace_id=t.slack.workspace_id,
+                    channel_id=t.slack.channel_id, provider=self.chatbot_provider))
 
     def _storage(self) -> None:
         c = self.config
@@ -220,6 +250,7 @@ class EnvironmentStack(TerraformStack):
         if alerts is None:
             return  # no alerts topic: nowhere to send alarms (config keeps one by default)
         lb, db = self.load_balancer, self.database
+        relays = [r.function for r in self.relays]
         # Literal names (not resource references): they also name the alarms.
         services = [MonitoredService(
             name=svc.task_family, cluster=n.name("cluster"),
@@ -236,8 +267,8 @@ class EnvironmentStack(TerraformStack):
             if isinstance(self.cache, Cache) else None,
             queues=self.messaging.queue_names,
             dead_letter_queues=self.messaging.dead_letter_queue_names + [
-                f.dead_letter_queue_name for f in self.functions.values()
+                f.dead_letter_queue_name for f in [*self.functions.values(), *relays]
                 if f.dead_letter_queue_name],
             functions=[f.function_name for f in [*self.service_functions.values(),
-                                                 *self.functions.values()]],
+                                                 *self.functions.values(), *relays]],
             api_id=self.http_api.api_id if self.http_api else None))

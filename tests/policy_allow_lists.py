@@ -22,6 +22,8 @@ TRUSTED_SERVICES = {
     "config.amazonaws.com": "AWS Config Developer Guide, 'Permissions for the IAM role "
                             "assigned to AWS Config'",
     "cloudtrail.amazonaws.com": "CloudTrail User Guide, 'Sending events to CloudWatch Logs'",
+    "chatbot.amazonaws.com": "AWS Chatbot Administrator Guide, 'IAM policies for AWS Chatbot' "
+                             "(a topic's Slack channel, lib/observability/chatbot.py)",
 }
 # The Elastic Load Balancing account that writes a region's access logs, for regions opened
 # before August 2022 (ALB User Guide, "Enable access logs for your Application Load Balancer").
@@ -64,6 +66,12 @@ EXCEPTIONS = (
         "aws_iam_role", None, "Service:cloudtrail.amazonaws.com", "sts:AssumeRole",
         "CloudTrail User Guide, 'Sending events to CloudWatch Logs': the documented trust "
         "carries no condition; the role only appends to the trail's streams"),
+    PrincipalException(
+        "aws_iam_role", None, "Service:chatbot.amazonaws.com", "sts:AssumeRole",
+        "AWS Chatbot Administrator Guide, 'IAM policies for AWS Chatbot': the documented channel "
+        "role trust carries no condition and Chatbot documents no source key on its AssumeRole "
+        "(one it does not send would drop every notification); the role only reads CloudWatch "
+        "and the channel guardrail caps it at CloudWatchReadOnlyAccess"),
 )
 
 
@@ -105,6 +113,7 @@ WILDCARD_GRANTS = (
     *(_grant("delivery-*/deploy-named", sid, patterns, "names", NAMED) for sid, patterns in (
         ("NamedBuckets", "s3:*"), ("NamedRepositories", "ecr:*"),
         ("NamedQueuesTopics", "sqs:* sns:*"), ("NamedFunctions", "lambda:*"),
+        ("NamedChatConfigurations", "chatbot:*"),
         ("NamedLogGroups", "logs:*"), ("NamedSecrets", "secretsmanager:*"),
         ("NamedEcs", "ecs:*"), ("NamedDatabases", "rds:*"), ("NamedCaches", "elasticache:*"),
         ("NamedLoadBalancers", "elasticloadbalancing:*"),

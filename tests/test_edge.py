@@ -242,7 +242,9 @@ def test_waf_is_attached_where_the_environment_says(stacks):
 
 def test_every_queue_has_a_dead_letter_queue(stack):
     queues = stack.resources("aws_sqs_queue")
-    main = {p: q for p, q in queues.items() if not p.endswith("-dlq")}
+    # A function's own dead-letter queue (`<function>/dead-letters`) takes failed invocations.
+    main = {p: q for p, q in queues.items()
+            if not p.endswith("-dlq") and not p.endswith("/dead-letters")}
     assert sorted(main) == ["messaging/email", "messaging/processing"]
     for path, queue in main.items():
         redrive = json.loads(queue["redrive_policy"])
@@ -404,10 +406,18 @@ def test_a_function_a_schedule_invokes_keeps_its_failed_events(every_stack):
         assert [s["Resource"] for s in statements if "sqs:SendMessage" in s["Action"]] == [arn]
         assert stack.matching("aws_cloudwatch_metric_alarm",
                               f"observability/alarm-{queue['name']}-not-empty")
+    # SNS invokes a subscribed function asynchronously too ("Using Lambda with Amazon SNS"):
+    # the PagerDuty relay keeps its failed events (tests/test_alarm_destinations.py).
+    subscribed = [(stack, stack.locate(endpoint[2:].split(".")[1])[1])
+                  for stack in every_stack.values()
+                  for sub in stack.resources("aws_sns_topic_subscription").values()
+                  if (endpoint := sub["endpoint"]).startswith("${aws_lambda_function.")]
+    assert all("dead_letter_config" in stack.resource("aws_lambda_function", path)
+               for stack, path in subscribed)
     # A function only called synchronously (by API Gateway, by its queue's event source) has none.
     assert [(stack.name, path) for stack in every_stack.values()
             for path, fn in stack.resources("aws_lambda_function").items()
-            if "dead_letter_config" in fn and (stack, path) not in scheduled] == []
+            if "dead_letter_config" in fn and (stack, path) not in scheduled + subscribed] == []
 
 
 def test_cognito_mfa_differs_dev_and_prod(dev, prod):

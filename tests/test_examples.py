@@ -135,7 +135,9 @@ def test_every_preset_synthesizes_for_its_project_and_the_placeholder_account(pr
     project = name.removesuffix("-dev").removesuffix("-staging")
     for provider in stack.json["provider"]["aws"]:
         assert provider["allowed_account_ids"] == ["123456789012"]
-        assert provider["region"] == "us-east-1"
+        # us-east-2: AWS Chatbot's (a topic's `slack`, lib/observability/chatbot.py).
+        assert provider["region"] == ("us-east-2" if provider.get("alias") == "us_east_2"
+                                      else "us-east-1")
         assert provider["default_tags"][0]["tags"]["Project"] == project
 
 
@@ -354,7 +356,7 @@ def test_mobilytics_runs_the_api_on_two_tasks_and_headless_bullmq_workers(mobily
         task = mobilytics.resource("aws_ecs_task_definition", f"service-{service}/task")
         assert [c["name"] for c in json.loads(task["container_definitions"])][1:] == \
             ["otel-collector"]
-    secret = only(mobilytics, "aws_secretsmanager_secret")
+    secret = only(mobilytics, "aws_secretsmanager_secret", "secrets/database-url")
     assert secret["name"] == "/mobilytics/prod/app-api/database-url"
     # seed 002's nightly mirror refresh: a task of the workers' image with its own command
     job = mobilytics.resource("aws_scheduler_schedule", "schedule-mirror-refresh/schedule")
@@ -388,7 +390,8 @@ def test_mobilytics_serves_support_and_portal_through_cloudfront_behind_waf(mobi
     assert api["name"] == "api.mobilytics.com"
     assert mobilytics.json["terraform"]["backend"]["s3"]["use_lockfile"] is True
     assert "dynamodb_table" not in mobilytics.json["terraform"]["backend"]["s3"]
-    assert not mobilytics.resources("aws_sqs_queue")  # BullMQ queues live in Redis
+    # BullMQ queues live in Redis: the only queue is the PagerDuty relay's dead-letter queue.
+    assert list(mobilytics.resources("aws_sqs_queue")) == ["alerts-pagerduty/function/dead-letters"]
 
 
 # --- seed 001: Fastify monorepo (prod) --------------------------------------------------------

@@ -21,9 +21,13 @@ def test_provider_pins_the_version_the_bindings_were_built_for(stacks):
 def test_every_resource_is_tagged_through_the_provider(stacks, name, env):
     providers = stacks[name].json["provider"]["aws"]
     # staging and prod also have the us-east-1 provider CloudFront's certificates and WAF need
-    assert [p.get("alias") for p in providers] == ([None] if env == "dev" else [None, "us_east_1"])
+    # prod also has Chatbot's (us-east-2), for its alerts topic's Slack channel
+    assert [p.get("alias") for p in providers] == {
+        "dev": [None], "staging": [None, "us_east_1"],
+        "prod": [None, "us_east_1", "us_east_2"]}[env]
     for provider in providers:
-        assert provider["region"] == "us-east-1"
+        assert provider["region"] == ("us-east-2" if provider.get("alias") == "us_east_2"
+                                      else "us-east-1")
         assert provider["default_tags"] == [{"tags": {
             "Project": "webplat", "Environment": env, "ManagedBy": "cdktf",
             "CostCenter": "platform"}}]

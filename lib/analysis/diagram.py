@@ -371,6 +371,13 @@ def _edges(g: _Graph, by_ref: dict, members: dict[str, list[str]]) -> None:
                             statement["Sid"] != "ConsumeItsQueue":  # drawn as "triggers"
                         g.edge(by_ref[("aws_lambda_function", lid)], by_ref[target],
                                grants[statement["Sid"]])
+        # The PagerDuty relay (lib/observability/pagerduty.py): the role reads the routing key.
+        if any(s.get("Sid") == "ReadTheRoutingKey" for _, role in g.refs(fn.get("role"))
+               for s in policies.get(role, [])):
+            g.edge(by_ref[("aws_lambda_function", lid)],
+                   g.node("aws_pagerduty", "pagerduty", "outside", "PagerDuty", "circle"),
+                   "Events API v2")
+    _topic_subscribers(g, node)
     for lid, svc in g.of_type("aws_apprunner_service").items():
         connector = svc.get("network_configuration", {}).get("egress_configuration", {}).get(
             "vpc_connector_arn")
@@ -386,6 +393,19 @@ def _edges(g: _Graph, by_ref: dict, members: dict[str, list[str]]) -> None:
             if s.startswith("apprunner_service"):
                 for t in members.get(target or "", []):
                     g.edge(s, t, f"tcp {rule.get('from_port')}")
+
+
+def _topic_subscribers(g: _Graph, node) -> None:
+    """An environment's topics to the people behind them: a function subscribed to a topic, and
+    a Slack channel that AWS Chatbot posts a topic's messages to."""
+    for sub in g.of_type("aws_sns_topic_subscription").values():
+        if sub.get("protocol") == "lambda":
+            g.edge(node(sub.get("topic_arn")), node(sub.get("endpoint")), "messages")
+    for lid, chat in g.of_type("aws_chatbot_slack_channel_configuration").items():
+        slack = g.node("aws_slack", lid, "outside",
+                       f"Slack {chat.get('slack_channel_id', '')}<br/>via AWS Chatbot", "circle")
+        for topic in chat.get("sns_topic_arns", []):
+            g.edge(node(topic), slack, "HTTPS")
 
 
 _SHAPES = {"box": ('["', '"]'), "cylinder": ('[("', '")]'), "circle": ('(("', '"))'),

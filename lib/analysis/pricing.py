@@ -52,6 +52,8 @@ FREE_TIER_TYPES = {
     "aws_cloudfront_function": "CloudFront Function (per invocation, $0.10 per million; 2M a "
                                "month are free)",
     "aws_dynamodb_table": "DynamoDB on-demand table (25 GB free; pennies of lock writes)",
+    "aws_chatbot_slack_channel_configuration": "AWS Chatbot Slack channel (Chatbot itself is "
+                                               "free; its HTTPS deliveries are the topic's)",
 }
 
 @dataclass(frozen=True)

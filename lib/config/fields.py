@@ -159,6 +159,18 @@ def _email(value: str) -> str:
     return value
 
 
+def _slack_id(prefixes: str, what: str):
+    # Slack's object ids: an uppercase letter naming the kind (T a workspace, C a channel, G an
+    # older private channel) and uppercase letters and digits, 9-11 characters today.
+    def check(value: str) -> str:
+        if not re.fullmatch(rf"[{prefixes}][A-Z0-9]{{8,20}}", value):
+            raise ValueError(f"'{value}' is not a Slack {what} id ({' or '.join(prefixes)} and "
+                             "8 or more uppercase letters or digits, e.g. "
+                             f"{prefixes[0]}0123ABCD)")
+        return value
+    return check
+
+
 def _callback_url(value: str) -> str:
     local = re.fullmatch(r"http://localhost(:\d+)?(/.*)?", value)
     if not local and not re.fullmatch(r"https://[^\s/]+(/\S*)?", value):
@@ -243,6 +255,8 @@ Slug = Annotated[str, AfterValidator(_slug)]
 GithubRepository = Annotated[str, AfterValidator(_github_repository)]
 Email = Annotated[str, AfterValidator(_email)]
 CallbackUrl = Annotated[str, AfterValidator(_callback_url)]
+SlackWorkspaceId = Annotated[str, AfterValidator(_slack_id("T", "workspace"))]
+SlackChannelId = Annotated[str, AfterValidator(_slack_id("CG", "channel"))]
 ScheduleExpression = Annotated[str, AfterValidator(_schedule_expression)]
 ImageTag = Annotated[str, AfterValidator(_image_tag)]
 DomainName = Annotated[str, AfterValidator(_domain)]

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from lib.config.fields import DomainName, Email, ScheduleExpression, Section, Slug, StoreAccess
+from lib.config.fields import (DomainName, Email, ScheduleExpression, Section, SlackChannelId,
+                               SlackWorkspaceId, Slug, StoreAccess)
 
 if TYPE_CHECKING:
     from lib.config.environment import EnvironmentConfig
@@ -31,6 +32,18 @@ class QueueConfig(Section):
                                 description="Days an unreceived message is kept.")
 
 
+class SlackChannelConfig(Section):
+    """A Slack channel that AWS Chatbot posts the topic's messages to."""
+
+    workspace_id: SlackWorkspaceId = Field(
+        description="The Slack workspace (team) id, `T...`, as the Chatbot console shows it once "
+                    "the workspace is authorized there (a one-time step in the console).")
+    channel_id: SlackChannelId = Field(
+        description="The channel id, `C...` (`G...` for an older private channel): the end of "
+                    "the channel's link. Invite the AWS Chatbot app (`/invite @aws`) to a "
+                    "private channel.")
+
+
 class TopicConfig(Section):
     """An SNS topic, encrypted; CloudWatch alarms and EventBridge may publish to it."""
 
@@ -38,6 +51,16 @@ class TopicConfig(Section):
     email_subscriptions: list[Email] = Field(default=[],
                                              description="Email addresses subscribed (each "
                                                          "confirms by mail).")
+    pagerduty: bool = Field(
+        default=False,
+        description="A function subscribed to the topic sends each message to PagerDuty's "
+                    "Events API v2 (an alarm triggers an alert, its recovery resolves it). The "
+                    "integration's routing key is the value of the secret "
+                    "`/<project>/<env>/<topic>/pagerduty-routing-key`, created empty: put it with "
+                    "`aws secretsmanager put-secret-value` (never in config or state).")
+    slack: SlackChannelConfig | None = Field(
+        default=None, description="Post the topic's messages to this Slack channel through AWS "
+                                  "Chatbot (free), with a notifications-only role.")
 
 
 class MessagingConfig(Section):

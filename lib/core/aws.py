@@ -61,6 +61,7 @@ from cdktf_cdktf_provider_aws import (  # noqa: E402,F401  (must follow the regi
     apprunner_service,
     apprunner_vpc_connector,
     autoscaling_group,
+    chatbot_slack_channel_configuration,
     cloudfront_distribution,
     cloudfront_function,
     cloudfront_origin_access_control,

@@ -43,7 +43,7 @@ PASSED_TO_SERVICES = sorted({
     "ecs-tasks.amazonaws.com", "lambda.amazonaws.com", "ec2.amazonaws.com",
     "autoscaling.amazonaws.com", "monitoring.rds.amazonaws.com", "rds.amazonaws.com",
     "vpc-flow-logs.amazonaws.com", "scheduler.amazonaws.com", "apprunner.amazonaws.com",
-    "build.apprunner.amazonaws.com", "tasks.apprunner.amazonaws.com"})
+    "build.apprunner.amazonaws.com", "tasks.apprunner.amazonaws.com", "chatbot.amazonaws.com"})
 
 # Public SSM parameters EC2 resolves `resolve:ssm:` image ids from (lib/network/vpc.py NAT instance,
 # lib/compute/cluster.py capacity): the resolution runs with the caller's ssm:GetParameters.
@@ -273,6 +273,9 @@ class EnvironmentPolicies(Construct):
             "NamedQueuesTopics": (["sqs:*", "sns:*"], [f"{arn}:sqs:{region}:{acct}:{p}-*",
                                                        f"{arn}:sns:{region}:{acct}:{p}-*"]),
             "NamedFunctions": (["lambda:*"], [f"{arn}:lambda:{region}:{acct}:function:{p}-*"]),
+            # lib/observability/chatbot.py: Slack channel configurations have no region.
+            "NamedChatConfigurations": (["chatbot:*"], [
+                f"{arn}:chatbot::{acct}:chat-configuration/slack-channel/{p}-*"]),
             "NamedLogGroups": (["logs:*"], [
                 f"{arn}:logs:*:{acct}:log-group:/{n.project}/{n.environment}/*",
                 f"{arn}:logs:*:{acct}:log-group:/aws/rds/instance/{p}-*",
@@ -351,6 +354,10 @@ class EnvironmentPolicies(Construct):
              "Resource": f"{arn}:lambda:{region}:{acct}:event-source-mapping:*",
              "Action": ["lambda:TagResource", "lambda:UntagResource", "lambda:ListTags"],
              "Condition": {"StringEqualsIfExists": own}},
+            # Chatbot's listings (the provider reads a configuration back through them) answer
+            # on "*" only, in us-east-2 whatever the environment's region.
+            {"Sid": "ChatConfigurationListings", "Effect": "Allow", "Resource": "*",
+             "Action": ["chatbot:Describe*", "chatbot:List*"]},
             # The provider's account check; no other STS call is needed (see NoRoleAssumption).
             {"Sid": "WhoAmI", "Effect": "Allow", "Action": "sts:GetCallerIdentity",
              "Resource": "*"},

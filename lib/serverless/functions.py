@@ -78,7 +78,9 @@ class FunctionProps:
     naming: Naming
     name: str  # api, worker, or a service: the function is <project>-<env>-<name>
     code: ZipCode | ImageCode
-    vpc_id: str
+    # None: outside the VPC, for a function that only calls public endpoints (the alarm relay
+    # to PagerDuty), which then needs no NAT; subnet_ids and extra_security_group_ids stay empty.
+    vpc_id: str | None
     subnet_ids: list[str]  # the private tier
     extra_security_group_ids: list[str]  # e.g. the app tier, to reach the data stores
     log_key_arn: str
@@ -97,20 +99,22 @@ class FunctionProps:
 
 
 class Function(Construct):
-    """A Lambda function in the private subnets: a Python handler on Graviton (`ZipCode`), or a
-    container image (`ImageCode`). Its own security group (no inbound, HTTPS out), its own
-    KMS-encrypted log group, X-Ray tracing, encrypted environment variables, and a role limited
-    to its log group, its network interfaces and `statements`.
+    """A Lambda function in the private subnets (or, with `vpc_id` None, outside the VPC): a
+    Python handler on Graviton (`ZipCode`), or a container image (`ImageCode`). In the VPC its
+    own security group (no inbound, HTTPS out); its own KMS-encrypted log group, X-Ray tracing,
+    encrypted environment variables, and a role limited to its log group, its network interfaces
+    (in the VPC) and `statements`.
 
     With `dead_letter_queue`, events that failed every asynchronous attempt go to
     `<project>-<env>-<name>-function-dlq` (SQS-encrypted, TLS only), which the role may only send
     to. With `provisioned_concurrency`, every change publishes a version and the alias `live`
     follows it, with that many instances kept initialized on it.
 
-    Outputs: `arn`, `name`, `invoke_arn`, `role_arn`, `security_group_id`, `code_hash` (zip
-    only), `function_name`, the literal name alarms use, `dead_letter_queue_name` (literal, or
-    None), and `qualifier` (`live` with provisioned concurrency, else None: what API Gateway
-    invokes). `consume(queue_arn)` attaches an SQS queue as its event source.
+    Outputs: `arn`, `name`, `invoke_arn`, `role_arn`, `security_group_id` (None outside the
+    VPC), `code_hash` (zip only), `function_name`, the literal name alarms use,
+    `dead_letter_queue_name` (literal, or None), and `qualifier` (`live` with provisioned
+    concurrency, else None: what API Gateway invokes). `consume(queue_arn)` attaches an SQS
+    queue as its event source.
     """
 
     def __init__(self, scope: Construct, id: str, props: FunctionProps):
@@ -135,25 +139,35 @@ class Function(Construct):
                              "Action": "sqs:SendMessage", "Resource": dlq.arn}]
             dead_letter_config = aws.lambda_function.LambdaFunctionDeadLetterConfig(
                 target_arn=dlq.arn)
+        in_vpc = props.vpc_id is not None
+        network_interfaces = [{"Sid": "VpcNetworkInterfaces", "Effect": "Allow",
+                               "Action": VPC_ENI_ACTIONS, "Resource": "*"}] if in_vpc else []
         role, grants = service_role_with_policies(
             self, "role", n, f"{props.name}-function", "lambda.amazonaws.com", [
                 {"Sid": "WriteOwnLogs", "Effect": "Allow",
                  "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                  "Resource": f"{logs.arn}:*"},
-                {"Sid": "VpcNetworkInterfaces", "Effect": "Allow", "Action": VPC_ENI_ACTIONS,
-                 "Resource": "*"},
+                *network_interfaces,
                 {"Sid": "Tracing", "Effect": "Allow",
                  "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
                  "Resource": "*"},
                 *dead_letters, *props.statements])
         self.role_arn: str = role.arn
-        sg = aws.security_group.SecurityGroup(
-            self, "sg", name=n.name(props.name, "function"), vpc_id=props.vpc_id,
-            description=f"{props.name} function: no inbound", tags=n.tags(props.name, "function"))
-        self.security_group_id: str = sg.id
-        aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-            self, "https-out", security_group_id=self.security_group_id, ip_protocol="tcp",
-            from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0", description="HTTPS to AWS APIs")
+        self.security_group_id: str | None = None
+        vpc_config = None
+        if in_vpc:
+            sg = aws.security_group.SecurityGroup(
+                self, "sg", name=n.name(props.name, "function"), vpc_id=props.vpc_id,
+                description=f"{props.name} function: no inbound",
+                tags=n.tags(props.name, "function"))
+            self.security_group_id = sg.id
+            aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+                self, "https-out", security_group_id=self.security_group_id, ip_protocol="tcp",
+                from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0",
+                description="HTTPS to AWS APIs")
+            vpc_config = aws.lambda_function.LambdaFunctionVpcConfig(
+                subnet_ids=props.subnet_ids,
+                security_group_ids=[self.security_group_id, *props.extra_security_group_ids])
         fn = aws.lambda_function.LambdaFunction(
             self, "function", function_name=function_name, role=self.role_arn,
             **self._code(props.code),
@@ -163,9 +177,7 @@ class Function(Construct):
             environment=aws.lambda_function.LambdaFunctionEnvironment(
                 variables={"ENVIRONMENT": n.environment, **props.environment}),
             kms_key_arn=props.environment_key_arn,
-            vpc_config=aws.lambda_function.LambdaFunctionVpcConfig(
-                subnet_ids=props.subnet_ids,
-                security_group_ids=[self.security_group_id, *props.extra_security_group_ids]),
+            vpc_config=vpc_config,
             tracing_config=aws.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
             dead_letter_config=dead_letter_config,
             logging_config=aws.lambda_function.LambdaFunctionLoggingConfig(

@@ -25,6 +25,7 @@ NOT_EMULATED = {
     "aws_appautoscaling_policy": "its scalable target is not created",
     "aws_cloudfront_response_headers_policy": "CreateResponseHeadersPolicy answers 404",
     "aws_cloudfront_function": "CloudFront Functions are not implemented",
+    "aws_chatbot_slack_channel_configuration": "AWS Chatbot is not implemented",
     # moto reports a distribution's ARN without the empty region field
     # (arn:aws:cloudfront:<account>:distribution/...), which the provider refuses as a source.
     "aws_cloudwatch_log_delivery_source": "its CloudFront distribution ARN is malformed",
@@ -71,8 +72,10 @@ DRIFTING = {
                         "health_check_grace_period_seconds", "capacity_provider_strategy",
                         "deployment_controller"],
     "aws_cognito_user_pool": ["user_pool_tier"],
-    # ...and an image function with an image_config it was not sent (empty command, entry point).
-    "aws_lambda_function": ["kms_key_arn", "logging_config", "image_config"],
+    # ...and an image function with an image_config it was not sent (empty command, entry point),
+    # and a function without the dead-letter queue it was sent (the PagerDuty relay's).
+    "aws_lambda_function": ["kms_key_arn", "logging_config", "image_config",
+                            "dead_letter_config"],
     "aws_vpc_security_group_ingress_rule": ["description", "referenced_security_group_id"],
     "aws_vpc_security_group_egress_rule": ["description", "referenced_security_group_id"],
     # The origin access control id comes back empty; each behaviour comes back with legacy
