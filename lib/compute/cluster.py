@@ -57,8 +57,8 @@ class ExecSessionLog:
 def exec_statements(log: ExecSessionLog) -> list[dict]:
     """Amazon ECS Developer Guide, "Monitor Amazon ECS containers with ECS Exec" (IAM
     permissions): the SSM agent in the container opens the session's channels (actions without
-    resource types: Resource "*"), decrypts with the cluster's session key, checks that the log
-    group is encrypted (DescribeLogGroups takes "*" only), and writes the session there."""
+    resource types: Resource "*"), decrypts with the cluster's session key, looks the log group
+    up (DescribeLogGroups takes "*" only) and writes the session there."""
     return [
         {"Sid": "ExecSessionChannels", "Effect": "Allow", "Resource": "*",
          "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
@@ -153,8 +153,8 @@ class Cluster(Construct):
     def _exec_configuration(log: ExecSessionLog | None):
         """Amazon ECS API Reference, ExecuteCommandConfiguration: `kmsKeyId` encrypts the data
         between the client and the container; OVERRIDE logs to `logConfiguration` (DEFAULT would
-        follow the task's awslogs, unencrypted by this key); the agent refuses to log to a group
-        that is not encrypted when `cloudWatchEncryptionEnabled` is set."""
+        follow the task's awslogs configuration); `cloudWatchEncryptionEnabled` turns on the
+        encryption of the log data (off when not specified)."""
         if log is None:
             return None
         c = aws.ecs_cluster
