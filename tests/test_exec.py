@@ -12,6 +12,7 @@ import pytest
 
 from conftest import MINIMAL_CONFIG as MINIMAL, ROOT, SAMPLE, SynthStack
 from contracts import decide
+from lib.analysis.diagram import mermaid
 from lib.config import ConfigError, load_environment
 
 SERVICES = ("web", "worker")
@@ -117,6 +118,11 @@ def test_every_service_allows_execute_command(exec_stack):
     services = exec_stack.resources("aws_ecs_service")
     assert sorted(services) == [f"service-{s}/service" for s in SERVICES]
     assert all(s["enable_execute_command"] is True for s in services.values())
+
+
+def test_the_diagram_marks_the_services_people_can_open_a_shell_in(exec_stack, dev):
+    assert mermaid(exec_stack.json).count(", ECS Exec") == len(SERVICES)
+    assert ", ECS Exec" not in mermaid(dev.json)
 
 
 def test_the_readme_command_uses_outputs_the_stack_has(exec_stack):
