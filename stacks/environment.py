@@ -99,6 +99,10 @@ class EnvironmentStack(TerraformStack):
         self.messaging_key = self._key(
             "messaging", "SNS topics",
             allow_services=("cloudwatch.amazonaws.com", "events.amazonaws.com"))
+        # ECS Exec sessions: the task roles decrypt with it, whoever starts a session generates
+        # data keys with it (README, "Shell access (ECS Exec)").
+        self.exec_key = self._key("exec", "ECS Exec sessions") \
+            if self.config.compute.exec else None
 
     def _network_and_data(self) -> None:
         c, n = self.config, self.naming

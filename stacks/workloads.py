@@ -7,7 +7,7 @@ stack's own scope, so their ids are the stack's."""
 from typing import TYPE_CHECKING
 
 from lib.compute.apprunner import AppRunnerService, AppRunnerServiceProps, vpc_connector
-from lib.compute.cluster import Cluster, ClusterProps, Ec2Capacity
+from lib.compute.cluster import Cluster, ClusterProps, Ec2Capacity, ExecSessions
 from lib.compute.container_service import ContainerService, ContainerServiceProps
 from lib.compute.ecr import ImageRepository, ImageRepositoryProps
 from lib.compute.function_service import FunctionServiceProps, function_service
@@ -95,7 +95,11 @@ def add_services(stack: "EnvironmentStack") -> None:
         ec2=from_config(Ec2Capacity, c.compute.ec2) if c.compute.ec2 else None,
         subnet_ids=net.private_subnet_ids, vpc_id=net.vpc_id,
         volume_key_arn=stack.data_key.arn,
-        container_insights=c.observability.container_insights, session_logs=session_log_access(n)))
+        container_insights=c.observability.container_insights, session_logs=session_log_access(n),
+        # Session logs are security logs: kept as long as the flow and WAF logs.
+        exec_sessions=ExecSessions(
+            key_arn=stack.exec_key.arn, log_key_arn=stack.logs_key.arn,
+            log_retention_days=c.logs.security_retention_days) if stack.exec_key else None))
     for svc in c.services:
         one_off = svc.kind == "task"
         (stack.tasks if one_off else stack.services)[svc.name] = ContainerService(
@@ -109,7 +113,7 @@ def add_services(stack: "EnvironmentStack") -> None:
                 otel_sidecar=c.observability.otel_sidecar,
                 internet_egress=c.network.nat != "none",
                 consumes=stack.messaging.access(svc.queue) if svc.queue else None,
-                **common(svc)))
+                exec_log=cluster.exec_log, **common(svc)))
     stack.outputs.update(url=lb.url, cluster_name=cluster.name)
     if stack.tasks:
         # What tools/run_task.py passes to RunTask, besides cluster_name and private_subnet_ids.
@@ -119,6 +123,9 @@ def add_services(stack: "EnvironmentStack") -> None:
                                   for p, b, w in task.capacity_strategy],
             "container": name, "log_group": task.log_group_name}
             for name, task in stack.tasks.items()}
+    if cluster.exec_log is not None:  # what `aws ecs execute-command` needs (README)
+        stack.outputs.update(exec_key_arn=cluster.exec_log.key_arn,
+                             exec_log_group=cluster.exec_log.log_group_name)
     awaiting = [name for name, service in stack.services.items() if service.awaiting_image]
     if awaiting:
         stack.outputs["first_image"] = (

@@ -108,8 +108,9 @@ def mermaid(document: dict[str, Any]) -> str:
         spot = any(s.get("capacity_provider") == "FARGATE_SPOT"
                    for s in svc.get("capacity_provider_strategy", []))
         ports = [str(lb.get("container_port")) for lb in svc.get("load_balancer", [])]
+        shell = ", ECS Exec" if svc.get("enable_execute_command") else ""  # a way in for people
         label = f"ECS {svc.get('name', '')}" + (f" :{','.join(ports)}" if ports else "") + \
-            f"<br/>{size}{' Spot' if spot else ''}"
+            f"<br/>{size}{' Spot' if spot else ''}{shell}"
         add("aws_ecs_service", lid, _tier_of_subnets(g, g.refs(net.get("subnets", []))), label,
             "box", net.get("security_groups", []))
     # One-off tasks: task definitions no service runs; the stack's `tasks` output says where

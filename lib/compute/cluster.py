@@ -1,5 +1,5 @@
-"""The ECS cluster: Container Insights (switchable), Fargate and Fargate Spot, and an optional EC2
-capacity provider."""
+"""The ECS cluster: Container Insights (switchable), Fargate and Fargate Spot, an optional EC2
+capacity provider, and optional ECS Exec with encrypted, logged sessions."""
 
 import base64
 from dataclasses import dataclass
@@ -35,6 +35,45 @@ class Ec2Capacity:
 
 
 @dataclass(frozen=True)
+class ExecSessions:
+    """ECS Exec (`[compute] exec`): the key that encrypts every session between the client and
+    the container, and the log group sessions are written to (created here, encrypted)."""
+
+    key_arn: str
+    log_key_arn: str
+    log_retention_days: int
+
+
+@dataclass(frozen=True)
+class ExecSessionLog:
+    """What a task needs for an ECS Exec session to start: the session key to decrypt with, and
+    the one log group to write the session to (`exec_statements`)."""
+
+    key_arn: str
+    log_group_name: str
+    log_group_arn: str
+
+
+def exec_statements(log: ExecSessionLog) -> list[dict]:
+    """Amazon ECS Developer Guide, "Monitor Amazon ECS containers with ECS Exec" (IAM
+    permissions): the SSM agent in the container opens the session's channels (actions without
+    resource types: Resource "*"), decrypts with the cluster's session key, looks the log group
+    up (DescribeLogGroups takes "*" only) and writes the session there."""
+    return [
+        {"Sid": "ExecSessionChannels", "Effect": "Allow", "Resource": "*",
+         "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]},
+        {"Sid": "ExecSessionKey", "Effect": "Allow", "Action": "kms:Decrypt",
+         "Resource": log.key_arn},
+        {"Sid": "ExecSessionLogEncryption", "Effect": "Allow", "Action": "logs:DescribeLogGroups",
+         "Resource": "*"},
+        {"Sid": "ExecSessionLogWrites", "Effect": "Allow",
+         "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+         "Resource": f"{log.log_group_arn}:*"},
+    ]
+
+
+@dataclass(frozen=True)
 class ClusterProps:
     naming: Naming
     # fargate: on-demand; spot: Fargate Spot only; mixed: one on-demand task, the rest 1:1
@@ -48,6 +87,7 @@ class ClusterProps:
     # Where the account's Session Manager preferences log sessions: EC2 instances may write there
     # and use its key (without, a logged, encrypted session cannot start). None: not granted.
     session_logs: SessionLogAccess | None = None
+    exec_sessions: ExecSessions | None = None  # ECS Exec off without
 
 
 class Cluster(Construct):
@@ -58,18 +98,27 @@ class Cluster(Construct):
     `session_logs`, no inbound rules) behind a capacity provider with managed scaling and
     termination protection.
 
+    With `exec_sessions`, ECS Exec sessions are encrypted with its key and logged (OVERRIDE) to
+    the KMS-encrypted group `/<project>/<env>/ecs-exec`; the services must still turn it on and
+    grant their task roles `exec_statements(exec_log)`.
+
     Outputs: `name`, `arn`, `default_strategy` (list of (provider, base, weight)),
-    `ec2_provider_name` (None without EC2), `strategy(on_ec2)` (a service's strategy).
+    `ec2_provider_name` (None without EC2), `strategy(on_ec2)` (a service's strategy),
+    `exec_log` (None without ECS Exec).
     """
 
     def __init__(self, scope: Construct, id: str, props: ClusterProps):
         super().__init__(scope, id)
         n = props.naming
+        self.exec_log: ExecSessionLog | None = None
+        if props.exec_sessions is not None:
+            self.exec_log = self._exec_log(n, props.exec_sessions)
         cluster = aws.ecs_cluster.EcsCluster(
             self, "cluster", name=n.name("cluster"),
             setting=[aws.ecs_cluster.EcsClusterSetting(
                 name="containerInsights",
                 value="enabled" if props.container_insights else "disabled")],
+            configuration=self._exec_configuration(self.exec_log),
             tags=n.tags("cluster"))
         self.name: str = cluster.name
         self.arn: str = cluster.arn
@@ -91,6 +140,31 @@ class Cluster(Construct):
                 EcsClusterCapacityProvidersDefaultCapacityProviderStrategy(
                     capacity_provider=p, base=base, weight=weight)
                 for p, base, weight in self.default_strategy])
+
+    def _exec_log(self, n: Naming, sessions: ExecSessions) -> ExecSessionLog:
+        group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self, "exec-logs", name=n.log_group("ecs-exec"),
+            retention_in_days=sessions.log_retention_days, kms_key_id=sessions.log_key_arn,
+            tags=n.tags("ecs-exec"))
+        return ExecSessionLog(key_arn=sessions.key_arn, log_group_name=group.name,
+                              log_group_arn=group.arn)
+
+    @staticmethod
+    def _exec_configuration(log: ExecSessionLog | None):
+        """Amazon ECS API Reference, ExecuteCommandConfiguration: `kmsKeyId` encrypts the data
+        between the client and the container; OVERRIDE logs to `logConfiguration` (DEFAULT would
+        follow the task's awslogs configuration); `cloudWatchEncryptionEnabled` turns on the
+        encryption of the log data (off when not specified)."""
+        if log is None:
+            return None
+        c = aws.ecs_cluster
+        return c.EcsClusterConfiguration(
+            execute_command_configuration=c.EcsClusterConfigurationExecuteCommandConfiguration(
+                kms_key_id=log.key_arn, logging="OVERRIDE",
+                log_configuration=c.
+                EcsClusterConfigurationExecuteCommandConfigurationLogConfiguration(
+                    cloud_watch_log_group_name=log.log_group_name,
+                    cloud_watch_encryption_enabled=True)))
 
     def strategy(self, on_ec2: bool) -> list[tuple[str, int, int]]:
         """Where a service's tasks run: the EC2 capacity provider alone, or the default."""

@@ -11,6 +11,7 @@ from lib.core import aws
 from lib.core.iam import service_role
 from lib.core.naming import Naming
 from lib.serverless.scheduler import TaskTarget
+from lib.compute.cluster import ExecSessionLog, exec_statements
 from lib.compute.first_image import PLACEHOLDER_IMAGE, placeholder_command
 from lib.compute.load_balancer import Ingress
 from lib.compute.service_access import secret_read_statements, service_access
@@ -78,6 +79,9 @@ class ContainerServiceProps:
     media: BucketAccess | None = None
     consumes: QueueAccess | None = None  # a worker's queue: it scales on that queue's backlog
     sends_to: tuple[QueueAccess, ...] = ()
+    # ECS Exec on (the cluster's `exec_log`): the service allows `aws ecs execute-command` and
+    # its task role may open the session and write its log. None: off.
+    exec_log: ExecSessionLog | None = None
 
 
 class ContainerService(Construct):
@@ -90,7 +94,8 @@ class ContainerService(Construct):
     - Execution role: pull from its own repository, write its own log stream, read its own
       secrets and decrypt them with the secrets key through Secrets Manager only. Task role: only
       what the service is granted (the database: `rds-db:connect` as its application user;
-      Redis: `elasticache:Connect` on the group and its user).
+      Redis: `elasticache:Connect` on the group and its user; with `exec_log`, the ECS Exec
+      session channels, key and log).
     - Network: private subnets, no public IP; web services admit the load balancer's group on the
       container port and nothing else, workers admit nothing. Services that use a data store also
       join the application tier's group, the only one the stores admit.
@@ -136,7 +141,8 @@ class ContainerService(Construct):
             self._execution_statements(props, log_group.arn, access.readable_secret_arns))
         task_role = service_role(
             self, "task-role", n, f"{svc.name}-task", "ecs-tasks.amazonaws.com",
-            access.runtime_statements + (otel_statements(n) if props.otel_sidecar else []))
+            access.runtime_statements + (otel_statements(n) if props.otel_sidecar else [])
+            + (exec_statements(props.exec_log) if props.exec_log else []))
         self.execution_role_arn: str = execution_role.arn
         self.task_role_arn: str = task_role.arn
 
@@ -181,6 +187,7 @@ class ContainerService(Construct):
             deployment_circuit_breaker=ecs.EcsServiceDeploymentCircuitBreaker(
                 enable=True, rollback=True),
             propagate_tags="SERVICE", enable_ecs_managed_tags=True,
+            enable_execute_command=True if props.exec_log else None,
             # A deploy fails (after the provider's 20-minute create/update timeout) unless the
             # service's tasks start and pass their health checks: tools/service_events.py then
             # says why. The local target turns it off (lib/targets/local.py).

@@ -72,6 +72,21 @@ class ComputeConfig(Section):
                                                  "repository.")
     untagged_image_days: int = Field(default=7, ge=1, le=3650,
                                      description="Days before ECR expires an untagged image.")
+    exec: bool = Field(
+        default=False,
+        description="ECS Exec: `aws ecs execute-command` opens a shell in a running task (README, "
+                    "\"Shell access (ECS Exec)\"). Each task role gets the four `ssmmessages` "
+                    "channel actions and write access to the session log only; sessions are "
+                    "encrypted with the environment's `exec` key and logged to the KMS-encrypted "
+                    "group `/<project>/<env>/ecs-exec`. ECS only. Needs every service's "
+                    "`read_only_root_filesystem = false` (the SSM agent writes into the container) "
+                    "and, without NAT, the `ssmmessages` and `kms` interface endpoints. prod "
+                    "refuses it without `exec_in_prod_reason`.")
+    exec_in_prod_reason: str | None = Field(
+        default=None,
+        description="Why a prod-profile environment allows a shell into its containers (one "
+                    "line, e.g. a break-glass runbook's name); required there with `exec = "
+                    "true`, refused without it.")
 
 
 # ACM: 10 domain names per certificate by default ("Quotas for AWS Certificate Manager"); the
@@ -176,6 +191,7 @@ def compute_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
                              f"'{ec2.instance_type}' does not run {c.compute.architecture} "
                              "images; use a Graviton type (t4g, m7g...) for arm64, an Intel or "
                              "AMD type for x86_64"))
+    problems += _exec_problems(c)
     ingress = c.ingress
     if ingress.hosted_zone_id and not ingress.domain:
         problems.append(("ingress.hosted_zone_id", "only used with ingress.domain"))
@@ -186,6 +202,31 @@ def compute_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
         problems.append(("ingress.allowed_ipv6_cidrs", "allowed_cidrs narrows IPv4 access but "
                          "IPv6 would stay open to ::/0; list the IPv6 ranges to admit, or set "
                          "ingress.ipv6 = false"))
+    return problems
+
+
+def _exec_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
+    """ECS Exec is a shell in a running ECS task: nothing to open on Lambda or App Runner, a
+    reason on record before prod allows it, and a root file system the SSM agent can write to
+    (Amazon ECS Developer Guide, "Monitor Amazon ECS containers with ECS Exec", Considerations:
+    a read-only root file system is not supported)."""
+    compute, reason = c.compute, c.compute.exec_in_prod_reason
+    if reason is not None and (not reason.strip() or "\n" in reason):
+        return [("compute.exec_in_prod_reason", "say why in one line of text")]
+    if not compute.exec:
+        return [("compute.exec_in_prod_reason", "only used with compute.exec = true")] \
+            if reason is not None else []
+    if compute.platform != "ecs":
+        return [("compute.exec", f"ECS Exec opens a shell in an ECS task; on "
+                                 f"{compute.platform} there is none to open (set it false)")]
+    problems: list[tuple[str, str]] = []
+    if c.profile == "prod" and reason is None:
+        problems.append(("compute.exec", "prod allows no shell into its containers unless "
+                                         "compute.exec_in_prod_reason says why (one line)"))
+    problems += [(f"services.{s.name}.read_only_root_filesystem",
+                  "ECS Exec's SSM agent writes into the container, which a read-only root file "
+                  "system refuses; set it false, or leave compute.exec off")
+                 for s in c.services if s.read_only_root_filesystem]
     return problems
 
 

@@ -117,6 +117,9 @@ ENDPOINT_APIS = {
     "logs": ("CloudWatch Logs", ("logs",)),
     "secretsmanager": ("Secrets Manager", ("secretsmanager",)),
     "sqs": ("SQS", ("sqs",)),
+    # ECS Exec: the session channels, and the session key the agent in the container decrypts.
+    "ssmmessages": ("Session Manager's message channels", ("ssmmessages",)),
+    "kms": ("KMS", ("kms",)),
 }
 WITH_NAT = "set network.nat to 'instance', 'single' or 'per_az'"
 
@@ -162,6 +165,9 @@ def egress_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
             need("sqs", f"{where}.sends_to")
     if on_ecs and c.services:
         needed.setdefault("logs", []).insert(0, "compute.platform")
+    if on_ecs and c.compute.exec:
+        need("ssmmessages", "compute.exec")
+        need("kms", "compute.exec")
     if c.api.enabled:
         # Lambda has no secret injection: the functions read <NAME>_SECRET_ARN themselves.
         if c.api.secrets:
