@@ -274,7 +274,8 @@ def test_images_yml_learns_where_a_lambda_service_runs(tmp_path):
     [config] = load_environments([tmp_path / "dev.toml"])
     assert workflow_values(config, "backend") == {
         "project": "webplat", "region": "us-east-1", "platform": "linux/arm64",
-        "runtime": "lambda", "image_tag": "first", "function": "webplat-dev-backend"}
+        "runtime": "lambda", "image_tag": "first", "function": "webplat-dev-backend",
+        "task": "false", "tasks": "", "before_deploy": ""}
     assert workflow_values(config, None) == {"project": "webplat", "region": "us-east-1"}
 
 

@@ -336,7 +336,7 @@ def test_a_lambda_service_is_deployed_by_digest_and_waited_for(tmp_path):
     step = deploy["Point the function at the digest"]
     assert step["if"] == "needs.config.outputs.runtime == 'lambda'"
     assert deploy["Roll the service onto the digest"]["if"] == \
-        "needs.config.outputs.runtime == 'ecs'"
+        "needs.config.outputs.runtime == 'ecs' && needs.config.outputs.task != 'true'"
     assert step["env"]["FUNCTION"] == "${{ needs.config.outputs.function }}"
     assert flow["jobs"]["config"]["outputs"]["function"] == \
         "${{ steps.config.outputs.function }}"

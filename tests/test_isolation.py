@@ -18,7 +18,7 @@ import contracts
 from conftest import SAMPLE, SynthStack, synthesize
 from data_reads import data_reading
 from iam_reference import Action, action, expand, fill, supports
-from lib.delivery.policies import ACCOUNT_WIDE_WRITES
+from lib.delivery.action_lists import ACCOUNT_WIDE_WRITES
 
 ACCOUNT, REGION, PROJECT = "123456789012", "us-east-1", "webplat"
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -156,7 +156,7 @@ def test_no_deploy_role_reads_another_environments_data(policies, attacker):
 def test_writes_without_a_resource_are_creates_or_listed(policies):
     """An action AWS authorizes on "*" only has no other environment's resource to scope it to:
     the deploy roles hold such writes only where they create something new, or where
-    lib/delivery/policies.py ACCOUNT_WIDE_WRITES says why (account-wide settings, such as EBS
+    lib/delivery/action_lists.py ACCOUNT_WIDE_WRITES says why (account-wide settings, such as EBS
     encryption by default or the serial console, stay out of reach)."""
     found = set()
     for env in ENVIRONMENTS:

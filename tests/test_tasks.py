@@ -279,7 +279,8 @@ def test_images_workflow_runs_the_migrations_before_the_service_takes_the_image(
     assert workflow["defaults"]["run"]["shell"].startswith("bash")
     assert "continue-on-error" not in before
     assert "always()" not in steps[roll].get("if", "")
-    assert steps[roll]["if"] == "needs.config.outputs.task != 'true'"
+    assert steps[roll]["if"] == \
+        "needs.config.outputs.runtime == 'ecs' && needs.config.outputs.task != 'true'"
     outputs = workflow["jobs"]["config"]["outputs"]
     assert {"task", "tasks", "before_deploy"} <= set(outputs)
 
