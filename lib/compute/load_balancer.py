@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from cdktf import TerraformResource
+from lib.core.cdk import TerraformResource
 from constructs import Construct
 
 from lib.core import aws
