@@ -15,7 +15,8 @@ import re
 
 import pytest
 
-from cdktn_synth import CANARY, VALIDATE_REPORT, module_name, stack_files
+from cdktn_synth import (CANARY, VALIDATE_REPORT, argument_paths, covering, module_name,
+                         stack_files)
 from conftest import CDKTN_INSTALLED, CDKTN_OUT, background
 
 pytestmark = pytest.mark.slow
@@ -112,6 +113,17 @@ def test_only_the_expected_fields_differ(fork, default):
         assert all(differences(s, fork[label]).get(path) for label, s in default.items()), path
 
 
+def test_the_covering_stacks_hold_every_argument_path():
+    """A stack whose argument paths the others hold is left out of the validation; one with a
+    path of its own is not."""
+    a = {"provider": {"aws": [{"region": "x"}]}, "resource": {"aws_vpc": {"v": {"cidr_block": 1}}}}
+    b = {"provider": {"aws": [{"region": "y"}]},
+         "resource": {"aws_vpc": {"v": {"cidr_block": 2, "tags": {"Name": "n"}}}}}
+    assert covering({"a": a, "b": b}) == ["b"]
+    c = {"provider": {"aws": [{"region": "y", "alias": "z"}]}, "resource": {}}
+    assert covering({"a": a, "b": b, "c": c}) == ["b", "c"]
+
+
 def test_the_comparison_sees_a_changed_id_field_or_value(default):
     """The checks above on a planted change: a renamed logical id, a new argument, a changed
     value; and the expected differences alone pass."""
@@ -141,12 +153,15 @@ ERROR_MODULE = re.compile(r"^Error: .*?\n(?:.*\n)*?\s+on (\S+?)/main\.tf\.json l
 
 
 def test_terraform_validate_with_aws_5_finds_no_argument_only_version_6_has(fork):
-    """Every stack as a module of one configuration (tests/cdktn_synth.py); the canary, the dev
-    stack with a bucket's `region` (an argument since version 6, "Enhanced Region Support"),
-    must fail, and nothing else may."""
+    """The stacks that hold every argument path, as modules of one configuration
+    (tests/cdktn_synth.py); the canary, the dev stack with a bucket's `region` (an argument
+    since version 6, "Enhanced Region Support"), must fail, and nothing else may."""
     report = json.loads((CDKTN_OUT / VALIDATE_REPORT).read_text())
     assert report["step"] == "validate", report["output"][-3000:]
-    assert set(report["modules"]) == {module_name(label) for label in fork} | {CANARY}
+    validated = [label for label in fork if module_name(label) in report["modules"]]
+    assert set(report["modules"]) == {module_name(label) for label in validated} | {CANARY}
+    every_path = set().union(*(argument_paths(stack) for stack in fork.values()))
+    assert set().union(*(argument_paths(fork[label]) for label in validated)) == every_path
     failing = set(ERROR_MODULE.findall(report["output"]))
     assert report["returncode"] == 1 and failing == {CANARY}, report["output"][-6000:]
     assert '"region"' in report["output"]
