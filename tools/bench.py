@@ -91,13 +91,13 @@ def main() -> int:
           f"{os.cpu_count()} CPUs")
     for style in RUNS_OF:
         samples = " ".join(f"{t:.2f}" for t in times[style])
-        print(f"  {style:<10} median {statistics.median(times[style]):6.2f} s   runs: {samples}")
-    print(f"  ratio      {documented / fast:6.2f}x faster with lib/core/aws.py")
+        print(f"  {style:<16} median {statistics.median(times[style]):6.2f} s   runs: {samples}")
+    print(f"  ratio            {documented / fast:6.2f}x faster with lib/core/aws.py")
     if "cdktn" in times:
         fork, fork_documented = (statistics.median(times[s]) for s in ("cdktn", "cdktn documented"))
-        print(f"  cdktn      {fork / fast:6.2f}x the time of cdktf; "
+        print(f"  cdktn            {fork / fast:6.2f}x the time of cdktf; "
               f"{fork_documented / fork:.2f}x faster with lib/core/aws.py")
-    print(f"  targets    fast <= 4.00 s: {'met' if fast <= 4 else 'MISSED'};"
+    print(f"  targets          fast <= 4.00 s: {'met' if fast <= 4 else 'MISSED'};"
           f"  ratio >= 4x: {'met' if documented / fast >= 4 else 'MISSED'}")
     return 0
 
