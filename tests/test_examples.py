@@ -16,6 +16,7 @@ PRESETS = {
     "fastify-monorepo": "001",
     "mobilytics": "002",
     "portfolio": "003",
+    "portfolio-prod": "003",
     "rayman": "004",
     "rayman-staging": "004",
     "rayman-dev": "004",
@@ -132,7 +133,7 @@ def test_the_readme_covers_every_preset():
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_every_preset_synthesizes_for_its_project_and_the_placeholder_account(presets, name):
     stack = presets[name]
-    project = name.removesuffix("-dev").removesuffix("-staging")
+    project = name.removesuffix("-dev").removesuffix("-staging").removesuffix("-prod")
     for provider in stack.json["provider"]["aws"]:
         assert provider["allowed_account_ids"] == ["123456789012"]
         # us-east-2: AWS Chatbot's (a topic's `slack`, lib/observability/chatbot.py).
@@ -173,6 +174,8 @@ def portfolio_delegated(tmp_path_factory) -> SynthStack:
     assert "\nzone_delegated = false\n" in text
     config = directory / "portfolio.toml"
     config.write_text(text.replace("\nzone_delegated = false\n", "\nzone_delegated = true\n"))
+    # the base it extends, beside it
+    (directory / "portfolio.base.toml").write_text((EXAMPLES / "portfolio.base.toml").read_text())
     return synthesize(directory / "out", [config])["dev-stack"]
 
 
