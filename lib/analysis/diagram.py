@@ -321,8 +321,16 @@ def _edges(g: _Graph, by_ref: dict, members: dict[str, list[str]]) -> None:
                "filters")
     for assoc in g.of_type("aws_wafv2_web_acl_association").values():
         g.edge(node(assoc.get("web_acl_arn")), node(assoc.get("resource_arn")), "filters")
+    # One arrow per zone and target, naming every name that aliases it (ingress.hosts: www beside
+    # the apex), so several hostnames on one load balancer show.
+    served: dict[tuple, tuple[set, set]] = {}
     for record in g.of_type("aws_route53_record").values():
-        g.edge(node(record.get("zone_id")), node(record.get("alias")), record.get("type", ""))
+        key = (node(record.get("zone_id")), node(record.get("alias")))
+        types, names = served.setdefault(key, (set(), set()))
+        types.add(record.get("type", ""))
+        names.add(record.get("name", ""))
+    for (zone, target), (types, names) in served.items():
+        g.edge(zone, target, f"{', '.join(sorted(types))}: {', '.join(sorted(names))}")
     _detection_edges(g, by_ref, node)
     internet = next((n for n, (group, _, _) in g.nodes.items() if n == "internet_users"), None)
     for (type_, _), nat in by_ref.items():
