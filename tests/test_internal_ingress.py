@@ -1,6 +1,6 @@
 """`ingress.internal`: the load balancer in the private tier, reached only by CloudFront through a
 VPC origin, as a reviewer checks it on the synthesized JSON (tests/fixtures/internal.toml: HTTPS
-on a domain, WAF; internal-dev.toml: no domain, no WAF), and the inputs the config refuses.
+on a domain; internal-dev.toml: no domain, plain HTTP), and the inputs the config refuses.
 
 AWS's rules, from "Restrict access with VPC origins" (Amazon CloudFront Developer Guide) unless
 a test names another page: the origin is an ALB, NLB or EC2 instance in a private subnet with an
@@ -205,14 +205,13 @@ def test_without_a_domain_the_ingress_distribution_is_the_url(http):
         "aws_cloudfront_distribution", "cdn-ingress/distribution", "domain_name")
 
 
-def test_the_waf_is_cloudfronts_alone(https, http):
-    [acl] = https.resources("aws_wafv2_web_acl").values()
+def test_the_waf_is_cloudfronts_alone(internal):
+    [acl] = internal.resources("aws_wafv2_web_acl").values()
     assert acl["scope"] == "CLOUDFRONT"
-    assert https.resources("aws_wafv2_web_acl_association") == {}
-    arn = https.ref("aws_wafv2_web_acl", "waf-cloudfront/acl", "arn")
-    assert {d["web_acl_id"] for d in https.resources("aws_cloudfront_distribution").values()} \
+    assert internal.resources("aws_wafv2_web_acl_association") == {}
+    arn = internal.ref("aws_wafv2_web_acl", "waf-cloudfront/acl", "arn")
+    assert {d["web_acl_id"] for d in internal.resources("aws_cloudfront_distribution").values()} \
         == {arn}
-    assert http.resources("aws_wafv2_web_acl") == {}  # edge.waf = false
 
 
 # --- cost, diagram, deploy role, the preset ---------------------------------------------------
