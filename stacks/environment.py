@@ -20,8 +20,10 @@ from lib.data.cache import Cache, CacheProps, CacheSettings
 from lib.data.database import Database, DatabaseProps, DatabaseSettings
 from lib.data.serverless_cache import (ServerlessCache, ServerlessCacheProps,
                                        ServerlessCacheSettings)
-from lib.edge.cdn import ApiOrigin, StaticSite, StaticSiteProps
+from lib.config.compute import INTERNAL_DISTRIBUTION
+from lib.edge.cdn import ApiOrigin, IngressSite, IngressSiteProps, StaticSite, StaticSiteProps
 from lib.edge.storage import Storage, StorageProps
+from lib.edge.vpc_origin import LoadBalancerVpcOrigin, LoadBalancerVpcOriginProps
 from lib.edge.waf import EdgeProtectionProps, protect_edge
 from lib.identity.kms import EncryptionKey, EncryptionKeyProps
 from lib.identity.secrets import SecretSpec, ServiceSecrets, ServiceSecretsProps
@@ -112,6 +114,7 @@ class EnvironmentStack(TerraformStack):
             nat_instance_type=c.network.nat_instance_type,
             interface_endpoints=list(c.network.interface_endpoints),
             ipv6_public=c.dual_stack_ingress,
+            private_ingress_ports=(c.ingress.origin_port,) if c.ingress.internal else (),
             flow_log_retention_days=c.logs.security_retention_days,
             flow_log_key_arn=self.logs_key.arn))
         self.app = AppTier(self, "app-tier", AppTierProps(
@@ -215,18 +218,30 @@ class EnvironmentStack(TerraformStack):
             self.outputs[f"{name}_bucket"] = bucket.name
 
     def _edge(self) -> None:
-        """WAF on the load balancer and the distributions; a distribution per static surface."""
+        """WAF on the load balancer and the distributions; a distribution per static surface;
+        with an internal load balancer, its VPC origin and the distribution for its domain."""
         c, n, lb = self.config, self.naming, self.load_balancer
+        internal = lb is not None and c.ingress.internal
+        # An internal load balancer gets no regional web ACL: every request it sees came
+        # through CloudFront's, which applies the same rules, and a per-IP rate limit there
+        # would count CloudFront's addresses, not the viewers'.
         cloudfront_acl = protect_edge(self, EdgeProtectionProps(
             naming=n, rate_limit=c.edge.waf_rate_limit, log_key_arn=self.logs_key.arn,
             log_retention_days=c.logs.security_retention_days,
-            load_balancer_arn=lb.arn if lb is not None else None,
+            load_balancer_arn=lb.arn if lb is not None and not internal else None,
             cloudfront_provider=self.us_east_1 if c.edge.cloudfront else None)) \
             if c.edge.waf else None
         # The custom domain only once the load balancer serves it (HTTPS); before that (no
         # domain, or a created zone not yet delegated) its own DNS name over HTTP.
-        api = ApiOrigin(domain=c.ingress.domain if lb.https else lb.dns_name, https=lb.https) \
-            if c.edge.api_behavior and lb is not None else None
+        origin = ApiOrigin(domain=c.ingress.domain if lb.https else lb.dns_name,
+                           https=lb.https) if lb is not None else None
+        if internal:
+            origin = LoadBalancerVpcOrigin(self, "alb-origin", LoadBalancerVpcOriginProps(
+                naming=n, vpc_id=self.network.vpc_id, load_balancer_arn=lb.arn,
+                load_balancer_security_group_id=lb.security_group_id, domain=origin.domain,
+                https=lb.https)).origin
+            self._ingress_site(origin, cloudfront_acl)
+        api = origin if c.edge.api_behavior else None
         for surface, bucket in self.storage.static.items():
             if not c.edge.cloudfront:
                 bucket.attach_policy([])  # nothing serves it: only the TLS and owner rules
@@ -239,6 +254,18 @@ class EnvironmentStack(TerraformStack):
                 domain=c.edge.surface_domains.get(surface), zone_id=c.edge.hosted_zone_id))
             self.outputs[f"{surface}_url"] = site.url
             self.outputs[f"{surface}_distribution_id"] = site.distribution_id
+
+    def _ingress_site(self, origin: ApiOrigin, web_acl_arn: str | None) -> None:
+        """The distribution in front of the internal load balancer: it answers for
+        ingress.domain once the load balancer serves HTTPS there, and is the stack's `url`."""
+        c, lb = self.config, self.load_balancer
+        site = IngressSite(self, f"cdn-{INTERNAL_DISTRIBUTION}", IngressSiteProps(
+            naming=self.naming, component=INTERNAL_DISTRIBUTION, origin=origin,
+            price_class=c.edge.price_class, us_east_1=self.us_east_1,
+            log_bucket_arn=self.storage.logs.arn, log_bucket_policy=self.storage.logs.policy,
+            web_acl_arn=web_acl_arn, domain=c.ingress.domain if lb.https else None,
+            zone_id=lb.hosted_zone_id or c.ingress.hosted_zone_id))
+        self.outputs.update(url=site.url, ingress_distribution_id=site.distribution_id)
 
     def _identity(self) -> None:
         c = self.config

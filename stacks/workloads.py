@@ -83,7 +83,8 @@ def add_services(stack: "EnvironmentStack") -> None:
 
     lb = stack.load_balancer = LoadBalancer(stack, "load-balancer", from_config(
         LoadBalancerProps, c.ingress, naming=n, vpc_id=net.vpc_id,
-        subnet_ids=net.public_subnet_ids, allowed_cidrs=list(c.ingress.allowed_cidrs),
+        subnet_ids=net.private_subnet_ids if c.ingress.internal else net.public_subnet_ids,
+        allowed_cidrs=list(c.ingress.allowed_cidrs),
         access_log_bucket=stack.storage.logs.name if c.ingress.access_logs else None,
         access_log_bucket_policy=stack.storage.logs.policy,
         access_log_prefix=ALB_LOG_PREFIX, ipv6=c.dual_stack_ingress,

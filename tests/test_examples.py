@@ -379,17 +379,18 @@ def test_mobilytics_data_is_multi_az_with_a_replica_and_a_noeviction_redis(mobil
 
 def test_mobilytics_serves_support_and_portal_through_cloudfront_behind_waf(mobilytics):
     distributions = mobilytics.resources("aws_cloudfront_distribution")
+    # The API on api.mobilytics.com through a distribution of its own: the ALB is internal.
     assert {p: d["aliases"] for p, d in distributions.items()} == {
         "cdn-support/distribution": ["support.mobilytics.com"],
-        "cdn-portal/distribution": ["portal.mobilytics.com"]}
+        "cdn-portal/distribution": ["portal.mobilytics.com"],
+        "cdn-ingress/distribution": ["api.mobilytics.com"]}
     for distribution in distributions.values():
         assert distribution["web_acl_id"] == mobilytics.ref("aws_wafv2_web_acl",
                                                             "waf-cloudfront/acl", "arn")
-    assert only(mobilytics, "aws_wafv2_web_acl_association")["resource_arn"] == \
-        mobilytics.ref("aws_lb", "load-balancer/alb", "arn")
+    assert mobilytics.resources("aws_wafv2_web_acl_association") == {}  # no regional ACL
     assert bucket_names(mobilytics) == {f"mobilytics-prod-{b}-123456789012" for b in
                                         ("support-assets", "portal-assets", "artifacts", "logs")}
-    api = mobilytics.resource("aws_route53_record", "load-balancer/alias")
+    api = mobilytics.resource("aws_route53_record", "cdn-ingress/alias")
     assert api["name"] == "api.mobilytics.com"
     assert mobilytics.json["terraform"]["backend"]["s3"]["use_lockfile"] is True
     assert "dynamodb_table" not in mobilytics.json["terraform"]["backend"]["s3"]

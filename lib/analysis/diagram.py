@@ -83,7 +83,11 @@ def mermaid(document: dict[str, Any]) -> str:
         g.edge(internet, by_ref[("aws_apprunner_service", lid)], "HTTPS")
 
     for lid, lb in g.of_type("aws_lb").items():
-        node = add("aws_lb", lid, "public", f"ALB {lb.get('name', '')}", "box",
+        # An internal one sits in the private tier, reached from CloudFront only (_edges).
+        tier = _tier_of_subnets(g, g.refs(lb.get("subnets", []))) if lb.get("internal") \
+            else "public"
+        node = add("aws_lb", lid, tier, f"ALB {lb.get('name', '')}"
+                   f"{' (internal)' if lb.get('internal') else ''}", "box",
                    lb.get("security_groups", []))
         if not lb.get("internal"):
             listeners = [x for x in g.of_type("aws_lb_listener").values()
@@ -308,15 +312,25 @@ def _edges(g: _Graph, by_ref: dict, members: dict[str, list[str]]) -> None:
                 g.edge(s, redis, f"tcp {rule.get('from_port')}")
     # A record name -> what it aliases, for origins addressed by domain name.
     aliases = {r.get("name"): node(r.get("alias")) for r in g.of_type("aws_route53_record").values()}
+    # A VPC origin -> the load balancer it reaches.
+    vpc_origins = {i: node(o.get("vpc_origin_endpoint_config"))
+                   for i, o in g.of_type("aws_cloudfront_vpc_origin").items()}
     for dist_id, dist in g.of_type("aws_cloudfront_distribution").items():
         origins = dist.get("origin", [])
+        paths = {b.get("target_origin_id"): b.get("path_pattern")
+                 for b in dist.get("ordered_cache_behavior", [])}
+        paths[dist.get("default_cache_behavior", {}).get("target_origin_id")] = "/*"
         for origin in origins:
             bucket = next((by_ref[r] for r in g.refs(origin) if r[0] == "aws_s3_bucket"), None)
-            balancer = next((by_ref[r] for r in g.refs(origin) if r[0] == "aws_lb"), None) \
+            through = next((i for t, i in g.refs(origin.get("vpc_origin_config"))
+                            if t == "aws_cloudfront_vpc_origin"), None)
+            balancer = vpc_origins.get(through) or next(
+                (by_ref[r] for r in g.refs(origin) if r[0] == "aws_lb"), None) \
                 or aliases.get(origin.get("domain_name"))
             source = by_ref[("aws_cloudfront_distribution", dist_id)]
             g.edge(source, bucket, "origin access control")
-            g.edge(source, balancer, "/api/*")
+            g.edge(source, balancer, f"{paths.get(origin.get('origin_id'), '')}"
+                                     f"{' via VPC origin' if through else ''}")
         g.edge(node(dist.get("web_acl_id")), by_ref[("aws_cloudfront_distribution", dist_id)],
                "filters")
     for assoc in g.of_type("aws_wafv2_web_acl_association").values():

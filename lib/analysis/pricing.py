@@ -41,6 +41,11 @@ FREE_TYPES = frozenset({
     "aws_apprunner_vpc_connector", "aws_ssm_document", "aws_config_delivery_channel",
     "aws_config_configuration_recorder_status", "aws_vpc_endpoint_route_table_association",
     "aws_cloudwatch_event_target", "aws_s3_bucket_object_lock_configuration",
+    # "There is no additional cost for using VPC origins with CloudFront" ("Protecting your
+    # origin (BP1, BP5)", AWS Best Practices for DDoS Resiliency); its network interfaces' private
+    # addresses cost nothing either ("Restrict access with VPC origins", CloudFront Developer
+    # Guide).
+    "aws_cloudfront_vpc_origin",
 })
 # Charged per request or GB with a monthly always-free allowance that a small platform stays
 # inside: priced at $0 with that assumption stated, not silently dropped.

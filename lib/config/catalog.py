@@ -39,6 +39,8 @@ RDS_FAMILIES: dict[str, tuple[str, ...]] = {
 CACHE_FAMILIES: dict[str, tuple[str, ...]] = {
     family: tuple(sizes)
     for family, sizes in _CATALOG["elasticache_node_types"]["families"].items()}
+# Regions where CloudFront reaches a VPC origin (an internal load balancer).
+VPC_ORIGIN_REGIONS: tuple[str, ...] = tuple(_CATALOG["cloudfront_vpc_origins"]["regions"])
 
 
 def postgres_majors(today: datetime.date | None = None) -> tuple[int, ...]:

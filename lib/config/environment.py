@@ -126,9 +126,10 @@ class EnvironmentConfig(Section):
     @property
     def dual_stack_ingress(self) -> bool:
         """A dual-stack load balancer: on ECS, with a domain (DNS records), unless ingress.ipv6
-        is off. The public subnets get IPv6 for it and nothing else does."""
+        is off or the load balancer is internal (in the IPv4-only private tier: viewers reach
+        CloudFront over IPv6). The public subnets get IPv6 for it and nothing else does."""
         return self.compute.platform == "ecs" and self.ingress.domain is not None and \
-            self.ingress.ipv6
+            self.ingress.ipv6 and not self.ingress.internal
 
     @property
     def subnet_plan(self) -> SubnetPlan:

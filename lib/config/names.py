@@ -225,9 +225,13 @@ def generated_names(c: EnvironmentConfig) -> list[GeneratedName]:
         prefixed("aws_cognito_user_pool_domain", "domain", f"-{acct}")
         prefixed("aws_cognito_user_pool", "name", "-users")
         prefixed("aws_cognito_user_pool_client", "name", "-web")
+    internal = ecs and c.ingress.internal  # the distribution in front of it, no regional ACL
     if c.edge.waf:
-        prefixed("aws_wafv2_web_acl", "name", "-waf-regional",
+        prefixed("aws_wafv2_web_acl", "name", *([] if internal else ["-waf-regional"]),
                  *(["-waf-cloudfront"] if c.edge.cloudfront and c.storage.surfaces else []))
+    if internal:
+        prefixed("aws_cloudwatch_log_delivery_source", "name", "-ingress-cloudfront")
+        prefixed("aws_cloudwatch_log_delivery_destination", "name", "-ingress-cloudfront-s3")
     if c.api.enabled or c.compute.platform == "lambda":
         prefixed("aws_apigatewayv2_api", "name", "-http-api")
     if c.api.enabled:
