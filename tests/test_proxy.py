@@ -221,5 +221,5 @@ def test_the_deploy_role_manages_its_own_proxies_only(bootstrap):
                   context={"iam:PassedToService": "rds.amazonaws.com"}) == "allow"
     logs = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/rds/proxy/webplat-staging-db-proxy"
     assert decide(statements, "logs:CreateLogGroup", logs, context=region) == "allow"
-    assert decide(statements, "logs:CreateLogGroup", logs.replace("staging", "prod"),
-                  context=region) != "allow"
+    assert decide(statements, "logs:DeleteLogGroup", logs.replace("staging", "prod"),
+                  context=tagged("prod")) != "allow"
