@@ -18,6 +18,7 @@ from lib.core.provider import aws_provider
 from lib.core.stateful import PreventDestroy
 from lib.data.cache import Cache, CacheProps, CacheSettings
 from lib.data.database import Database, DatabaseProps, DatabaseSettings
+from lib.data.proxy import DatabaseProxy, DatabaseProxyProps
 from lib.data.serverless_cache import (ServerlessCache, ServerlessCacheProps,
                                        ServerlessCacheSettings)
 from lib.config.compute import INTERNAL_DISTRIBUTION
@@ -131,7 +132,8 @@ class EnvironmentStack(TerraformStack):
             storage_key_arn=self.data_key.arn, secret_key_arn=self.secrets_key.arn,
             **placement, **logs))
         self._cache(placement, logs)
-        self.database_access = database_without_replica(db.access) if self.local else db.access
+        direct = database_without_replica(db.access) if self.local else db.access
+        self.database_access = self._proxy(direct, logs) if c.database.proxy else direct
         self.outputs.update({
             "vpc_id": net.vpc_id, "private_subnet_ids": net.private_subnet_ids,
             "app_security_group_id": self.app.security_group_id,
@@ -146,6 +148,29 @@ class EnvironmentStack(TerraformStack):
             self.outputs["redis_reader_endpoint"] = self.cache.reader_endpoint
         if db.reader_endpoint and not self.local:  # no replica in the emulator
             self.outputs["database_reader_endpoint"] = db.reader_endpoint
+
+    def _proxy(self, direct, logs: dict):
+        """An RDS Proxy in front of the primary (`database.proxy`) and the secret of the role it
+        logs in as: what workloads are given instead of the primary's address."""
+        c, net, db = self.config, self.network, self.database
+        login = ServiceSecrets(self, "database-proxy-user", ServiceSecretsProps(
+            naming=self.naming, secrets=[SecretSpec(
+                name="proxy-user", service="database",
+                description=f"{c.database.proxy_user} and its password: RDS Proxy logs in "
+                            "with them (sql/proxy-role.sql)")],
+            kms_key_arn=self.secrets_key.arn, recovery_days=7 if self.disposable else 30))
+        self.proxy = DatabaseProxy(self, "database-proxy", DatabaseProxyProps(
+            naming=self.naming, vpc_id=net.vpc_id, subnet_ids=net.isolated_subnet_ids,
+            client_security_group_ids=[self.app.security_group_id],
+            database_security_group_id=db.security_group_id, database_identifier=db.identifier,
+            secret_arn=login.arns["proxy-user"], secret_key_arn=self.secrets_key.arn,
+            idle_client_timeout_seconds=c.database.proxy_idle_client_timeout_seconds,
+            connection_borrow_timeout_seconds=c.database.proxy_connection_borrow_timeout_seconds,
+            **logs))
+        self.outputs.update(database_proxy_endpoint=self.proxy.endpoint,
+                            database_proxy_user=c.database.proxy_user,
+                            database_proxy_user_secret_arn=login.arns["proxy-user"])
+        return self.proxy.through(direct, c.database.proxy_user)
 
     def _cache(self, placement: dict, logs: dict) -> None:
         """Redis OSS nodes, ElastiCache Serverless for Valkey (`cache.serverless`), the secret

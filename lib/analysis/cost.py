@@ -237,6 +237,19 @@ def _db_storage(body: dict, copies: int, role: str, p: Prices, add: Add) -> None
         add(item, gb * copies, "GB-month", copies * gb * per_gb)
 
 
+def _db_proxy_target(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    """RDS Proxy: per vCPU of the instance it fronts (a Multi-AZ standby is not counted)."""
+    cls = (stack.follow(body.get("db_instance_identifier")) or {}).get("instance_class", "")
+    vcpus = p.rate("rds.instance_vcpus", cls)
+    if vcpus is None:
+        add(f"RDS Proxy for {cls or 'an instance outside this stack'}", 1, "", None)
+        return
+    vcpus = max(vcpus, p["rds.proxy.minimum_vcpus"])
+    add(f"RDS Proxy ({cls}, {vcpus:g} vCPUs)", vcpus, "vCPU-month",
+        vcpus * p["rds.proxy.vcpu_hour"] * p.hours,
+        f"billed for at least {p['rds.proxy.minimum_vcpus']:g} vCPUs")
+
+
 def _replication_group(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
     node = body["node_type"]
     count = float(body.get("num_cache_clusters", 1))
@@ -452,6 +465,7 @@ _PRICERS: dict[str, Callable[[dict, _Stack, Prices, Add], None]] = {
     "aws_instance": _instance,
     "aws_autoscaling_group": _autoscaling_group,
     "aws_db_instance": _db_instance,
+    "aws_db_proxy_target": _db_proxy_target,
     "aws_elasticache_replication_group": _replication_group,
     "aws_elasticache_serverless_cache": _serverless_cache,
     "aws_ecs_service": _ecs_service,

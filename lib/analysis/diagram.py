@@ -142,6 +142,13 @@ def mermaid(document: dict[str, Any]) -> str:
                 f"{db.get('storage_type', '')}{', Multi-AZ' if db.get('multi_az') else ''}"
         add("aws_db_instance", lid, _tier_of_subnets(g, subnets), label, "cylinder",
             db.get("vpc_security_group_ids", []))
+    for lid, proxy in g.of_type("aws_db_proxy").items():
+        tls = ", TLS" if proxy.get("require_tls") else ""
+        iam = ", IAM" if any(a.get("iam_auth") == "REQUIRED" for a in proxy.get("auth", [])) \
+            else ""
+        add("aws_db_proxy", lid, _tier_of_subnets(g, g.refs(proxy.get("vpc_subnet_ids", []))),
+            f"RDS Proxy {proxy.get('name', '')}<br/>pool{tls}{iam}", "box",
+            proxy.get("vpc_security_group_ids", []))
     for lid, rg in g.of_type("aws_elasticache_replication_group").items():
         groups = g.of_type("aws_elasticache_subnet_group")
         subnets = [r for t, i in g.refs(rg.get("subnet_group_name")) if i in groups

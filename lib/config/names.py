@@ -76,6 +76,9 @@ LIMITS: tuple[NameLimit, ...] = (
               "Database Service"),
     NameLimit("aws_db_instance", "final_snapshot_identifier", 255, _RDS,
               "DeleteDBInstance - Amazon Relational Database Service"),
+    # CreateDBProxy states the pattern but no length: RDS identifiers' 63 is assumed.
+    NameLimit("aws_db_proxy", "name", 63, _RDS, "CreateDBProxy - Amazon Relational Database "
+              "Service"),
     NameLimit("aws_db_parameter_group", "name", 255, _RDS, "CreateDBParameterGroup - Amazon "
               "Relational Database Service"),
     NameLimit("aws_db_subnet_group", "name", 255, r"[\w .-]+", "CreateDBSubnetGroup - Amazon "
@@ -199,6 +202,8 @@ def generated_names(c: EnvironmentConfig) -> list[GeneratedName]:
     major = c.database.engine_version.split(".")[0]
     prefixed("aws_db_parameter_group", "name", f"-db-postgres{major}")
     prefixed("aws_db_subnet_group", "name", "-db")
+    if c.database.proxy:
+        prefixed("aws_db_proxy", "name", "-db-proxy")
     if c.cache.elasticache and c.cache.serverless:
         prefixed("aws_elasticache_serverless_cache", "name", "-valkey")
     elif c.cache.elasticache:

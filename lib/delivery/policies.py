@@ -230,6 +230,7 @@ class EnvironmentPolicies(Construct):
             "NamedLogGroups": (["logs:*"], [
                 f"{arn}:logs:*:{acct}:log-group:/{n.project}/{n.environment}/*",
                 f"{arn}:logs:*:{acct}:log-group:/aws/rds/instance/{p}-*",
+                f"{arn}:logs:*:{acct}:log-group:/aws/rds/proxy/{p}-*",
                 f"{arn}:logs:*:{acct}:log-group:/aws/lambda/{p}-*",
                 f"{arn}:logs:*:{acct}:log-group:aws-waf-logs-{p}-*",
                 f"{arn}:logs:*:{acct}:delivery-source:{p}-*",
@@ -333,6 +334,15 @@ class EnvironmentPolicies(Construct):
              "Action": ["secretsmanager:CreateSecret", "secretsmanager:TagResource",
                         "secretsmanager:DescribeSecret", "secretsmanager:UpdateSecret",
                         "secretsmanager:RotateSecret", "secretsmanager:DeleteSecret"]},
+            # RDS Proxy (lib/data/proxy.py): a proxy and its target group are named by id
+            # (db-proxy:prx-..., target-group:prx-tg-...), so their tags scope them. Registering
+            # the primary also names the instance, which NamedDatabases covers.
+            {"Sid": "OwnDbProxiesByTag", "Effect": "Allow",
+             "Action": ["rds:*DBProxy*", "rds:AddTagsToResource", "rds:RemoveTagsFromResource",
+                        "rds:ListTagsForResource"],
+             "Resource": [f"{arn}:rds:{region}:{acct}:{kind}:*"
+                          for kind in ("db-proxy", "target-group")],
+             "Condition": {"StringEqualsIfExists": own}},
             # An instance created without an option group gets the engine's default one, which
             # CreateDBInstance may authorize as one of its resources; it grants nothing else.
             {"Sid": "DefaultOptionGroups", "Effect": "Allow",
