@@ -81,11 +81,10 @@ def app_metric(m: AppMetric, cluster_name: str, service_name: str) -> TrackedMet
 def latency_p99(target_ms: int, load_balancer_suffix: str,
                 target_group_suffix: str) -> TrackedMetric:
     """The target group's p99 TargetResponseTime (seconds), 0 in minutes without requests."""
-    p99 = MetricQuery("m1", "p99 response time (s)", "AWS/ApplicationELB", "TargetResponseTime",
-                      (("LoadBalancer", load_balancer_suffix),
-                       ("TargetGroup", target_group_suffix)), "p99")
-    filled = MetricQuery("e1", "p99 response time (s), 0 without requests",
-                         expression="FILL(m1, 0)", returned=True)
+    dimensions = (("LoadBalancer", load_balancer_suffix), ("TargetGroup", target_group_suffix))
+    p99 = MetricQuery("m1", "TargetResponseTime p99 (s)", "AWS/ApplicationELB",
+                      "TargetResponseTime", dimensions, "p99")
+    filled = MetricQuery("e1", "p99 response time (s)", expression="FILL(m1, 0)", returned=True)
     return TrackedMetric("latency-p99", "p99 response time", (p99, filled), target_ms / 1000)
 
 
