@@ -262,6 +262,10 @@ BAD = [
      "services.jobs.scale_on_metric", "already scales on its queue 'email'"),
     ("per task without Container Insights", WORKER.replace("= true", "= false") + METRIC,
      "services.jobs.scale_on_metric.per_task", "observability.container_insights = true"),
+    # Without NAT the task reaches CloudWatch through its interface endpoint only (service name
+    # com.amazonaws.<region>.monitoring).
+    ("without NAT or the monitoring endpoint", 'nat = "none"\n' + WORKER + METRIC,
+     "services.jobs.scale_on_metric", 'out of reach from a VPC without NAT; add "monitoring"'),
     ("on a one-off task", WORKER.replace('kind = "worker"', 'kind = "task"') + METRIC,
      "services.jobs.scale_on_metric", "does not scale"),
     ("on Lambda", WORKER.replace('name = "web"\n', 'name = "web"\nscale_on_latency_p99_ms = 300\n')
