@@ -14,7 +14,7 @@ import contracts
 from conftest import MINIMAL_CONFIG as MINIMAL, SynthStack
 from lib.analysis.cost import estimate
 from lib.analysis.diagram import mermaid
-from lib.analysis.pricing import load_prices
+from lib.analysis.pricing import Prices, load_prices
 from lib.config import ConfigError, load_environment
 
 WORKERS, API = "service-bullmq-workers", "service-app-api"
@@ -181,6 +181,36 @@ def test_the_estimate_counts_the_alarms_target_tracking_creates_and_the_publishe
     assert reads == 3 + 2 + 1 + 2  # app-api: CPU, memory, requests, p99; workers: + waiting, tasks
     assert lines["CloudWatch alarm (target tracking, per metric)"].quantity == 2 * reads
     assert lines["CloudWatch custom metric (the application publishes)"].quantity == 1
+
+
+def test_a_target_tracking_policy_costs_its_alarms_and_the_metric_it_needs_published():
+    """By hand: a backlog-per-task policy reads two metrics, so each of its two alarms is two
+    alarm metrics (4 x $0.10); the application's metric is one custom metric ($0.30) published
+    once a minute (43,800 PutMetricData requests at $0.01 per 1,000); RunningTaskCount is
+    Container Insights', priced on the cluster. A predefined policy: two alarms, nothing else."""
+    prices = Prices({"hours_per_month": 730, "usage": {"app_metric_puts": 43800},
+                     "cloudwatch": {"alarm_month": 0.10, "custom_metric_month": 0.30,
+                                    "api_requests_1000": 0.01}})
+    tracked = [{"id": "m1", "return_data": False, "metric_stat": {"stat": "Average", "metric": {
+        "namespace": "BullMQ", "metric_name": "waiting"}}},
+               {"id": "m2", "return_data": False, "metric_stat": {"stat": "Average", "metric": {
+                   "namespace": "ECS/ContainerInsights", "metric_name": "RunningTaskCount"}}},
+               {"id": "e1", "expression": "m1 / m2", "return_data": True}]
+    stack = {"resource": {"aws_appautoscaling_policy": {
+        "backlog": {"policy_type": "TargetTrackingScaling",
+                    "target_tracking_scaling_policy_configuration": {
+                        "customized_metric_specification": {"metrics": tracked}}},
+        "cpu": {"policy_type": "TargetTrackingScaling",
+                "target_tracking_scaling_policy_configuration": {
+                    "predefined_metric_specification": {
+                        "predefined_metric_type": "ECSServiceAverageCPUUtilization"}}},
+        "steps": {"policy_type": "StepScaling"}}}}
+    result = estimate("by-hand", stack, prices)
+    assert {(i.item, i.quantity, i.monthly_usd) for i in result.items} == {
+        ("CloudWatch alarm (target tracking, per metric)", 6, 0.60),
+        ("CloudWatch custom metric (the application publishes)", 1, 0.30),
+        ("CloudWatch PutMetricData requests", 43800, 0.44)}
+    assert not result.not_priced
 
 
 # --- the deploy role -----------------------------------------------------------------------------
