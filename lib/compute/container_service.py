@@ -138,11 +138,10 @@ class ContainerService(Construct):
             tags=n.tags(svc.name, "logs"))
         self.log_group_name: str = log_group.name
 
-        published = svc.scale_on_metric
-        access = service_access({**svc.environment, **(metric_environment(published)
-                                                        if published else {})},
-                                props.secret_arns, props.database, props.cache, props.media,
-                                props.consumes, props.sends_to)
+        published = svc.scale_on_metric  # the application publishes it: it is told what
+        environment = {**svc.environment, **(metric_environment(published) if published else {})}
+        access = service_access(environment, props.secret_arns, props.database, props.cache,
+                                props.media, props.consumes, props.sends_to)
         uses_data_store = any(store is not None
                               for store in (props.database, props.cache, props.media))
         execution_role = service_role(
