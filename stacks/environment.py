@@ -311,7 +311,8 @@ class EnvironmentStack(TerraformStack):
         services = [MonitoredService(
             name=svc.task_family, cluster=n.name("cluster"),
             web=WebTarget(lb.arn_suffix, svc.target_group_arn_suffix)
-            if svc.target_group_arn_suffix else None) for svc in self.services.values()]
+            if svc.target_group_arn_suffix else None, scaling=tuple(svc.tracked_metrics))
+            for svc in self.services.values()]
         Observability(self, "observability", ObservabilityProps(
             naming=n, thresholds=from_config(AlarmThresholds, c.observability.alarms),
             alerts_topic_arn=alerts, dashboard=c.observability.dashboard, services=services,

@@ -12,7 +12,7 @@ from lib.compute.container_service import ContainerService, ContainerServiceProp
 from lib.compute.ecr import ImageRepository, ImageRepositoryProps
 from lib.compute.function_service import FunctionServiceProps, function_service
 from lib.compute.load_balancer import HostRedirect, LoadBalancer, LoadBalancerProps
-from lib.compute.service_spec import ServiceSpec
+from lib.compute.service_spec import AppMetric, ServiceSpec
 from lib.config import PROJECT_ROOT
 from lib.config.compute import REDIRECT_PRIORITY
 from lib.config.lambda_platform import route_keys
@@ -55,7 +55,10 @@ def add_services(stack: "EnvironmentStack") -> None:
         return dict(naming=n, settings=from_config(ServiceSpec, svc,
                                                    on_ec2=svc.capacity == "ec2",
                                                    one_off=svc.kind == "task",
-                                                   command=tuple(svc.command)),
+                                                   command=tuple(svc.command),
+                                                   scale_on_metric=from_config(
+                                                       AppMetric, svc.scale_on_metric)
+                                                   if svc.scale_on_metric else None),
                     image=f"{repo.url}:{svc.image_tag}" if repo else svc.image,
                     repository_arn=repo.arn if repo else None,
                     secret_arns=secrets.by_env_name(svc.secrets),

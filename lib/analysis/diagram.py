@@ -103,6 +103,7 @@ def mermaid(document: dict[str, Any]) -> str:
         add("aws_nat_gateway", lid, "public", "NAT gateway")
 
     tasks = g.of_type("aws_ecs_task_definition")
+    tracked = _tracked_by_service(g)
     for lid, svc in g.of_type("aws_ecs_service").items():
         net = svc.get("network_configuration", {})
         task = next((tasks[i] for t, i in g.refs(svc.get("task_definition"))
@@ -114,7 +115,8 @@ def mermaid(document: dict[str, Any]) -> str:
         ports = [str(lb.get("container_port")) for lb in svc.get("load_balancer", [])]
         shell = ", ECS Exec" if svc.get("enable_execute_command") else ""  # a way in for people
         label = f"ECS {svc.get('name', '')}" + (f" :{','.join(ports)}" if ports else "") + \
-            f"<br/>{size}{' Spot' if spot else ''}{shell}"
+            f"<br/>{size}{' Spot' if spot else ''}{shell}" + \
+            "".join(f"<br/>scales on {label}" for label in tracked.get(lid, []))
         add("aws_ecs_service", lid, _tier_of_subnets(g, g.refs(net.get("subnets", []))), label,
             "box", net.get("security_groups", []))
     # One-off tasks: task definitions no service runs; the stack's `tasks` output says where
@@ -186,6 +188,22 @@ def mermaid(document: dict[str, Any]) -> str:
 
     _edges(g, by_ref, members)
     return _render(g)
+
+
+def _tracked_by_service(g: _Graph) -> dict[str, list[str]]:
+    """ECS service logical id -> what its target tracking policies on a customized metric track
+    (the label of the value each returns): the application's metric, its latency."""
+    targets = g.of_type("aws_appautoscaling_target")
+    tracked: dict[str, list[str]] = {}
+    for policy in g.of_type("aws_appautoscaling_policy").values():
+        custom = (policy.get("target_tracking_scaling_policy_configuration") or {}).get(
+            "customized_metric_specification") or {}
+        labels = [q.get("label", "") for q in custom.get("metrics", []) if q.get("return_data")]
+        for _, target in g.refs(policy.get("resource_id")):
+            for type_, service in g.refs(targets.get(target, {}).get("resource_id")):
+                if type_ == "aws_ecs_service":
+                    tracked.setdefault(service, []).extend(labels)
+    return tracked
 
 
 def _alarms_by_topic(g: _Graph) -> dict[str, int]:

@@ -25,7 +25,7 @@ FREE_TYPES = frozenset({
     "aws_s3_bucket_versioning", "aws_s3_bucket_cors_configuration", "aws_lb_listener",
     "aws_lb_listener_rule", "aws_lb_target_group", "aws_ecs_cluster_capacity_providers",
     "aws_ecs_capacity_provider", "aws_ecs_task_definition", "aws_appautoscaling_target",
-    "aws_appautoscaling_policy", "aws_db_parameter_group", "aws_db_subnet_group",
+    "aws_db_parameter_group", "aws_db_subnet_group",
     # An RDS Proxy is priced on its target (the instance's vCPUs): lib/analysis/cost.py.
     "aws_db_proxy", "aws_db_proxy_default_target_group",
     "aws_elasticache_parameter_group", "aws_elasticache_subnet_group", "aws_elasticache_user",

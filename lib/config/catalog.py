@@ -115,7 +115,7 @@ LOG_RETENTION_DAYS = (
 
 # Interface endpoints the Network construct knows how to create (service name suffixes).
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "secretsmanager", "logs", "ssm", "ssmmessages",
-                       "ec2messages", "kms", "sts", "sqs", "sns")
+                       "ec2messages", "kms", "sts", "sqs", "sns", "monitoring")
 
 
 def _check_class(value: str, prefix: str, families: dict[str, tuple[str, ...]], what: str) -> str:
