@@ -83,6 +83,7 @@ from cdktf_cdktf_provider_aws import (  # noqa: E402,F401  (must follow the regi
     config_configuration_recorder_status,
     config_delivery_channel,
     db_instance,
+    db_instance_automated_backups_replication,
     db_parameter_group,
     db_subnet_group,
     default_network_acl,
