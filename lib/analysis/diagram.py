@@ -138,6 +138,11 @@ def mermaid(document: dict[str, Any]) -> str:
                 f"{db.get('storage_type', '')}{', Multi-AZ' if db.get('multi_az') else ''}"
         add("aws_db_instance", lid, _tier_of_subnets(g, subnets), label, "cylinder",
             db.get("vpc_security_group_ids", []))
+    for lid, copy in g.of_type("aws_db_instance_automated_backups_replication").items():
+        region = (copy.get("provider") or "").rpartition(".")[2].replace("_", "-")
+        add("aws_db_instance_automated_backups_replication", lid, "other_region",
+            f"RDS automated backups replicated to {region}<br/>"
+            f"{copy.get('retention_period', '')} days, its own KMS key", "cylinder")
     for lid, rg in g.of_type("aws_elasticache_replication_group").items():
         groups = g.of_type("aws_elasticache_subnet_group")
         subnets = [r for t, i in g.refs(rg.get("subnet_group_name")) if i in groups
@@ -347,6 +352,10 @@ def _edges(g: _Graph, by_ref: dict, members: dict[str, list[str]]) -> None:
                node(target.get("arn")), schedule.get("schedule_expression", ""))
     for lid, q in g.of_type("aws_sqs_queue").items():
         g.edge(by_ref[("aws_sqs_queue", lid)], node(q.get("redrive_policy")), "dead letters")
+    for lid, copy in g.of_type("aws_db_instance_automated_backups_replication").items():
+        g.edge(node(copy.get("source_db_instance_arn")),
+               by_ref[("aws_db_instance_automated_backups_replication", lid)],
+               "snapshots and transaction logs")
     # What a service's task role (a function's role) may use: the queue it drains, queues it
     # sends to, the media bucket (read from the role's policy statements, by their Sid).
     grants = {"ConsumeItsQueue": "consumes", "SendToQueues": "sends", "MediaObjects": "objects"}
@@ -412,7 +421,7 @@ def _topic_subscribers(g: _Graph, node) -> None:
 _SHAPES = {"box": ('["', '"]'), "cylinder": ('[("', '")]'), "circle": ('(("', '"))'),
            "queue": ('[["', '"]]')}
 _GROUPS = [("edge", "Edge"), ("vpc", None), ("regional", "Regional services"),
-           ("account", "Account security and detection")]
+           ("other_region", "Second Region"), ("account", "Account security and detection")]
 _TIERS = [("public", "public subnets"), ("private", "private subnets"),
           ("isolated", "isolated subnets: no route out of the VPC")]
 
