@@ -279,7 +279,7 @@ def _backup_copy_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
                  "remove this")] if db.backup_copy_retention_days is not None else []
     if region == c.region:
         return [("database.backup_copy_region",
-                 f"{region} is the stack's own region; a copy in the same Region survives "
+                 f"{region} is the stack's own Region; a copy in the same Region survives "
                  "nothing the primary's backups do not: choose another Region")]
     if catalog.partition(region) != catalog.partition(c.region):
         return [("database.backup_copy_region",
