@@ -11,6 +11,8 @@ import pytest
 import contracts
 from conftest import MINIMAL_CONFIG, SAMPLE, SynthStack, synthesize
 from iam_reference import action, expand, fill, supports
+from lib.analysis.cost import estimate
+from lib.analysis.pricing import Prices
 from lib.config import ConfigError, load_environment
 
 REPLICATION = "aws_db_instance_automated_backups_replication"
@@ -94,6 +96,21 @@ def test_the_emulator_creates_the_key_but_not_the_replication(tmp_path):
     assert replication(stack).body["count"] == 0
     assert "count" not in stack.resource("aws_kms_key", "backup-copy/key/key")
     assert "database_backup_copy_arn" not in stack.json["output"]
+
+
+def test_the_copy_is_priced_as_backup_storage_there_and_transfer_between_regions():
+    """Amazon RDS for PostgreSQL Pricing: backup storage per GB-month (the free allowance, 100 %
+    of the database's storage, is its own Region's) and data transfer to another Region per GB."""
+    prices = Prices({"hours_per_month": 100, "usage": {"backup_copy_gb_per_gb": 0.5},
+                     "rds": {"backup_gb_month": 0.1, "cross_region_transfer_gb": 0.02,
+                             "gp3_gb_month": 0.1, "instance_hour": {"db.t4g.micro": 0.02}}})
+    stack = {"resource": {
+        "aws_db_instance": {"db": {"instance_class": "db.t4g.micro", "allocated_storage": 200,
+                                   "storage_type": "gp3"}},
+        REPLICATION: {"copy": {"source_db_instance_arn": "${aws_db_instance.db.arn}"}}}}
+    lines = {i.item: (i.quantity, i.monthly_usd) for i in estimate("s", stack, prices).items}
+    assert lines["RDS replicated backup storage (second Region)"] == (200, 20.00)
+    assert lines["RDS backup replication transfer between Regions"] == (100, 2.00)
 
 
 # --- what the config refuses ---------------------------------------------------------------------
