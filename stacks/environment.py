@@ -6,7 +6,7 @@ layer what it needs: keys, network and data stores, queues and topics, buckets, 
 and no rule is defined here: the constructs own both.
 """
 
-from cdktf import Aspects, TerraformOutput, TerraformStack
+from cdktf import Aspects, TerraformOutput, TerraformProvider, TerraformStack
 from constructs import Construct
 
 from lib.config import EnvironmentConfig, Target
@@ -16,6 +16,7 @@ from lib.core.iam import PermissionsBoundary, boundary_policy_arn
 from lib.core.naming import Naming
 from lib.core.provider import aws_provider
 from lib.core.stateful import PreventDestroy
+from lib.data.backup_copy import BackupCopy, BackupCopyProps
 from lib.data.cache import Cache, CacheProps, CacheSettings
 from lib.data.database import Database, DatabaseProps, DatabaseSettings
 from lib.data.proxy import DatabaseProxy, DatabaseProxyProps
@@ -63,14 +64,15 @@ class EnvironmentStack(TerraformStack):
             # Deployed by the bootstrap stack's roles, which create roles only with it attached.
             Aspects.of(self).add(PermissionsBoundary(boundary_policy_arn(self.naming)))
         aws_provider(self, self.naming, c.tags, target, local_endpoint=local_endpoint)
+        self._regional: dict[str, TerraformProvider] = {}
         # CloudFront's certificates, web ACL and log deliveries must be in us-east-1.
-        self.us_east_1 = aws_provider(self, self.naming, c.tags, target, region="us-east-1",
-                                      local_endpoint=local_endpoint) \
+        self.us_east_1 = self._provider_in("us-east-1", target, local_endpoint) \
             if c.edge.cloudfront or c.edge.waf else None
-        self.chatbot_provider = aws_provider(self, self.naming, c.tags, target,
-                                             region=CHATBOT_REGION,
-                                             local_endpoint=local_endpoint) \
+        self.chatbot_provider = self._provider_in(CHATBOT_REGION, target, local_endpoint) \
             if any(t.slack for t in c.messaging.topics) else None
+        self.backup_provider = self._provider_in(c.database.backup_copy_region, target,
+                                                 local_endpoint) \
+            if c.database.backup_copy_region else None
         # Without AWS (offline plan, local emulator) a remote backend is out of reach too: state
         # stays in a local file.
         configure_backend(self, self.naming, from_config(BackendSettings, c.backend)
@@ -86,6 +88,14 @@ class EnvironmentStack(TerraformStack):
         self._observability()
         for name, value in self.outputs.items():
             TerraformOutput(self, name.replace("-", "_"), value=value)
+
+    def _provider_in(self, region: str, target: Target,
+                     local_endpoint: str | None) -> TerraformProvider:
+        """The aliased provider of another Region, one per Region whatever needs it there."""
+        if region not in self._regional:
+            self._regional[region] = aws_provider(self, self.naming, self.config.tags, target,
+                                                  region=region, local_endpoint=local_endpoint)
+        return self._regional[region]
 
     def _key(self, purpose: str, description: str, **grants) -> EncryptionKey:
         return EncryptionKey(self, f"{purpose}-key", EncryptionKeyProps(
@@ -148,6 +158,19 @@ class EnvironmentStack(TerraformStack):
             self.outputs["redis_reader_endpoint"] = self.cache.reader_endpoint
         if db.reader_endpoint and not self.local:  # no replica in the emulator
             self.outputs["database_reader_endpoint"] = db.reader_endpoint
+        if c.database.backup_copy_region:
+            self._backup_copy(db)
+
+    def _backup_copy(self, db: Database) -> None:
+        """The primary's automated backups replicated to `database.backup_copy_region`."""
+        c = self.config
+        copy = BackupCopy(self, "backup-copy", BackupCopyProps(
+            naming=self.naming, source_instance_arn=db.arn, region=c.database.backup_copy_region,
+            provider=self.backup_provider, retention_days=c.database.copy_retention_days,
+            key_deletion_window_days=7 if self.disposable else 30))
+        self.outputs["database_backup_copy_region"] = copy.region
+        if not self.local:  # the emulator has no backup replication (lib/targets/local.py)
+            self.outputs["database_backup_copy_arn"] = copy.arn
 
     def _proxy(self, direct, logs: dict):
         """An RDS Proxy in front of the primary (`database.proxy`) and the secret of the role it

@@ -250,6 +250,23 @@ def _db_proxy_target(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
         f"billed for at least {p['rds.proxy.minimum_vcpus']:g} vCPUs")
 
 
+def _backup_copy(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    """Automated backups replicated to a second Region (lib/data/backup_copy.py): backup storage
+    there, none of it free (the free allowance is the source Region's), and the copy's transfer
+    between Regions. Backups are taken as large as the database's allocated storage."""
+    source = stack.follow(body.get("source_db_instance_arn"))
+    if source is None:
+        add("RDS replicated backups of an instance not in this stack", 1, "", None)
+        return
+    gb = float(source.get("allocated_storage", 0))
+    add("RDS replicated backup storage (second Region)", gb, "GB-month",
+        gb * p["rds.backup_gb_month"], "backups as large as the allocated storage")
+    copied = gb * p.usage["backup_copy_gb_per_gb"]
+    add("RDS backup replication transfer between Regions", copied, "GB",
+        copied * p["rds.cross_region_transfer_gb"],
+        f"{p.usage['backup_copy_gb_per_gb']:g} x the allocated storage copied a month")
+
+
 def _replication_group(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
     node = body["node_type"]
     count = float(body.get("num_cache_clusters", 1))
@@ -466,6 +483,7 @@ _PRICERS: dict[str, Callable[[dict, _Stack, Prices, Add], None]] = {
     "aws_autoscaling_group": _autoscaling_group,
     "aws_db_instance": _db_instance,
     "aws_db_proxy_target": _db_proxy_target,
+    "aws_db_instance_automated_backups_replication": _backup_copy,
     "aws_elasticache_replication_group": _replication_group,
     "aws_elasticache_serverless_cache": _serverless_cache,
     "aws_ecs_service": _ecs_service,

@@ -151,6 +151,11 @@ def mermaid(document: dict[str, Any]) -> str:
         add("aws_db_proxy", lid, _tier_of_subnets(g, g.refs(proxy.get("vpc_subnet_ids", []))),
             f"RDS Proxy {proxy.get('name', '')}<br/>pool{tls}{iam}", "box",
             proxy.get("vpc_security_group_ids", []))
+    for lid, copy in g.of_type("aws_db_instance_automated_backups_replication").items():
+        region = (copy.get("provider") or "").rpartition(".")[2].replace("_", "-")
+        add("aws_db_instance_automated_backups_replication", lid, "other_region",
+            f"RDS automated backups replicated to {region}<br/>"
+            f"{copy.get('retention_period', '')} days, its own KMS key", "cylinder")
     for lid, rg in g.of_type("aws_elasticache_replication_group").items():
         groups = g.of_type("aws_elasticache_subnet_group")
         subnets = [r for t, i in g.refs(rg.get("subnet_group_name")) if i in groups
@@ -394,6 +399,10 @@ def _edges(g: _Graph, by_ref: dict, members: dict[str, list[str]]) -> None:
                node(target.get("arn")), schedule.get("schedule_expression", ""))
     for lid, q in g.of_type("aws_sqs_queue").items():
         g.edge(by_ref[("aws_sqs_queue", lid)], node(q.get("redrive_policy")), "dead letters")
+    for lid, copy in g.of_type("aws_db_instance_automated_backups_replication").items():
+        g.edge(node(copy.get("source_db_instance_arn")),
+               by_ref[("aws_db_instance_automated_backups_replication", lid)],
+               "snapshots and transaction logs")
     # What a service's task role (a function's role) may use: the queue it drains, queues it
     # sends to, the media bucket (read from the role's policy statements, by their Sid).
     grants = {"ConsumeItsQueue": "consumes", "SendToQueues": "sends", "MediaObjects": "objects"}
@@ -459,7 +468,7 @@ def _topic_subscribers(g: _Graph, node) -> None:
 _SHAPES = {"box": ('["', '"]'), "cylinder": ('[("', '")]'), "circle": ('(("', '"))'),
            "queue": ('[["', '"]]')}
 _GROUPS = [("edge", "Edge"), ("vpc", None), ("regional", "Regional services"),
-           ("account", "Account security and detection")]
+           ("other_region", "Second Region"), ("account", "Account security and detection")]
 _TIERS = [("public", "public subnets"), ("private", "private subnets"),
           ("isolated", "isolated subnets: no route out of the VPC")]
 

@@ -32,6 +32,9 @@ REDIS_VERSIONS: tuple[str, ...] = tuple(_CATALOG["elasticache_redis"]["versions"
 # Valkey majors of ElastiCache Serverless (IAM authentication needs Valkey 7.2+: all of them).
 VALKEY_MAJORS: tuple[str, ...] = tuple(_CATALOG["elasticache_valkey_serverless"]["majors"])
 
+# Region names, the commercial and GovCloud partitions (README, "Data layer": backup copies).
+REGIONS: tuple[str, ...] = tuple(_CATALOG["regions"]["names"])
+
 # Instance classes: family -> sizes.
 RDS_FAMILIES: dict[str, tuple[str, ...]] = {
     family: tuple(sizes)
@@ -94,6 +97,21 @@ def check_valkey_major(value: str) -> str:
                          "majors ElastiCache Serverless creates; IAM authentication needs Valkey "
                          "7.2 or later, so no earlier one is offered)")
     return value
+
+
+def check_region(value: str) -> str:
+    if value in REGIONS:
+        return value
+    hint = difflib.get_close_matches(value, REGIONS, n=1, cutoff=0.8)
+    raise ValueError(f"'{value}' is not an AWS Region name; "
+                     + (f"did you mean '{hint[0]}'? " if hint else "")
+                     + f"allowed: the Regions in pricing/aws-catalog.toml [regions] (as of "
+                     f"{AS_OF}), e.g. us-west-2")
+
+
+def partition(region: str) -> str:
+    """The partition a Region belongs to (lib/core/naming.py Naming.partition says the same)."""
+    return "aws-us-gov" if "-gov-" in region else "aws"
 
 
 # Names PostgreSQL or RDS will not take for a database or its master user.

@@ -1,8 +1,9 @@
 """The data sections (`[database]`: RDS for PostgreSQL, `[cache]`: ElastiCache for Redis OSS
 nodes, ElastiCache Serverless for Valkey, a Redis outside AWS, or none) and their rules: a
-Multi-AZ database needs a second AZ, a read replica needs backups, an RDS Proxy takes its own
-settings and engines only, Redis failover needs a replica to promote, a cache takes the settings
-of its own kind only, and no workload uses a cache that is not there.
+Multi-AZ database needs a second AZ, a read replica needs backups, so does a backup copy, which
+goes to another Region of the partition, an RDS Proxy takes its own settings and engines only,
+Redis failover needs a replica to promote, a cache takes the settings of its own kind only, and
+no workload uses a cache that is not there.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from lib.config import catalog
-from lib.config.fields import (CacheNodeType, DailyWindow, Identifier, MaxmemoryPolicy,
-                               PerformanceInsightsRetention, PostgresVersion, RdsInstanceClass,
-                               RedisVersion, RoleName, Section, TimeOfDay, ValkeyMajor,
-                               WeeklyWindow, computed_default)
+from lib.config.fields import (CacheNodeType, DailyWindow, Identifier, KnownRegion,
+                               MaxmemoryPolicy, PerformanceInsightsRetention, PostgresVersion,
+                               RdsInstanceClass, RedisVersion, RoleName, Section, TimeOfDay,
+                               ValkeyMajor, WeeklyWindow, computed_default)
 
 if TYPE_CHECKING:
     from lib.config.environment import EnvironmentConfig
@@ -71,6 +72,19 @@ class DatabaseConfig(Section):
     backup_retention_days: int = Field(default=7, ge=0, le=35,
                                        description="Days of automated backups (point-in-time "
                                                    "recovery); 0 turns them off.")
+    backup_copy_region: KnownRegion | None = Field(
+        default=None,
+        description="A second Region that RDS replicates the primary's automated backups to "
+                    "(snapshots and transaction logs), encrypted there with a key of its own: "
+                    "a point-in-time restore in that Region when the stack's Region is down "
+                    "(README, \"Data layer\"). Not the stack's Region; needs backups on "
+                    "(`backup_retention_days` >= 1). Billed as backup storage in that Region "
+                    "plus cross-Region transfer. Unset: no copy.")
+    backup_copy_retention_days: int | None = Field(
+        default=None, ge=1, le=35, json_schema_extra=computed_default("backup_retention_days"),
+        description="Days the replicated backups are kept in `backup_copy_region` (the "
+                    "restore window there). A change replaces the replication (README, "
+                    "\"Data layer\"). Only with `backup_copy_region`.")
     backup_window: DailyWindow = Field(default="03:00-04:00",
                                        description="Daily backup window, UTC (`hh:mm-hh:mm`).")
     maintenance_window: WeeklyWindow = Field(
@@ -110,6 +124,10 @@ class DatabaseConfig(Section):
     def proxy_user(self) -> str:
         """The role workloads log in as through the proxy (sql/proxy-role.sql)."""
         return f"{self.app_user}{PROXY_USER_SUFFIX}"
+
+    @property
+    def copy_retention_days(self) -> int:
+        return self.backup_copy_retention_days or self.backup_retention_days
 
     @property
     def storage_ceiling_gb(self) -> int:
@@ -279,7 +297,8 @@ def data_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     if db.read_replica and db.backup_retention_days == 0:
         problems.append(("database.read_replica", "a read replica needs automated backups on "
                                                   "the primary (backup_retention_days >= 1)"))
-    return problems + _proxy_problems(db) + cache_problems(c.cache) + _cache_user_problems(c)
+    return problems + _proxy_problems(db) + _backup_copy_problems(c) + cache_problems(c.cache) + \
+        _cache_user_problems(c)
 
 
 def _proxy_problems(db: DatabaseConfig) -> list[tuple[str, str]]:
@@ -303,6 +322,29 @@ def _proxy_problems(db: DatabaseConfig) -> list[tuple[str, str]]:
                                               "through it, would pass PostgreSQL's 63 "
                                               "characters; shorten app_user"))
     return problems
+
+
+def _backup_copy_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
+    """RDS User Guide, "Replicating automated backups to another AWS Region": the copy goes to
+    another Region of the same partition, from an instance whose automated backups are on."""
+    db, region = c.database, c.database.backup_copy_region
+    if region is None:
+        return [("database.backup_copy_retention_days",
+                 "the retention of backup copies, but backup_copy_region is not set; set it or "
+                 "remove this")] if db.backup_copy_retention_days is not None else []
+    if region == c.region:
+        return [("database.backup_copy_region",
+                 f"{region} is the stack's own Region; a copy in the same Region survives "
+                 "nothing the primary's backups do not: choose another Region")]
+    if catalog.partition(region) != catalog.partition(c.region):
+        return [("database.backup_copy_region",
+                 f"{region} is in another partition than {c.region}; RDS replicates backups "
+                 "within a partition only")]
+    if db.backup_retention_days == 0:
+        return [("database.backup_copy_region",
+                 "RDS replicates automated backups, which backup_retention_days = 0 turns off; "
+                 "set it to 1 or more")]
+    return []
 
 
 def _cache_user_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:

@@ -85,6 +85,7 @@ from cdktf_cdktf_provider_aws import (  # noqa: E402,F401  (must follow the regi
     config_delivery_channel,
     data_aws_security_group,
     db_instance,
+    db_instance_automated_backups_replication,
     db_parameter_group,
     db_proxy,
     db_proxy_default_target_group,

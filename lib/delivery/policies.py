@@ -67,6 +67,7 @@ class EnvironmentPoliciesProps:
     domains: tuple[str, ...]  # the DNS names its records may have (and their subdomains)
     foreign_domains: tuple[str, ...]  # other environments' domains of the account
     protected_roles: tuple[str, ...]  # role-name patterns of every delivery principal
+    backup_copy_region: str | None = None  # database.backup_copy_region
 
 
 def boundary_document(n: Naming, account: AccountResources,
@@ -349,6 +350,8 @@ class EnvironmentPolicies(Construct):
              "Action": ["rds:CreateDBInstance", "rds:CreateDBInstanceReadReplica"],
              "Resource": f"{arn}:rds:{region}:{acct}:og:default:*"},
         ]
+        if props.backup_copy_region:
+            statements += self._backup_copy_region(props, own)
         if props.domains:
             # Route 53 has no tags to scope by: records by name instead ("Using IAM policy
             # conditions for fine-grained access control", Route 53 Developer Guide; names are
@@ -370,6 +373,27 @@ class EnvironmentPolicies(Construct):
                                           "route53:ChangeTagsForResource"],
                                "Resource": f"{arn}:route53:::hostedzone/*"})
         return statements
+
+    @staticmethod
+    def _backup_copy_region(props: EnvironmentPoliciesProps, own: dict) -> list[dict]:
+        """lib/data/backup_copy.py in the second Region: its key (created there, then used by
+        tag, OwnKeysByTag) and alias, and the replication, which Terraform starts, reads and
+        stops there. Start is authorized on the source instance (NamedDatabases) and on the new
+        replicated backup, whose id RDS picks (Service Authorization Reference, "Actions,
+        resources, and condition keys for Amazon RDS": auto-backup); Stop on the instance."""
+        n, other = props.naming, props.backup_copy_region
+        arn, acct = f"arn:{n.partition}", n.account_id
+        return [
+            {"Sid": "BackupCopyRegion", "Effect": "Allow", "Resource": "*",
+             "Action": ["kms:CreateKey", "kms:ListAliases", "kms:ListKeys", "rds:Describe*"],
+             "Condition": {"StringEqualsIfExists": own,
+                           "StringEquals": {"aws:RequestedRegion": other}}},
+            {"Sid": "BackupCopyKeyAlias", "Effect": "Allow", "Action": "kms:*Alias",
+             "Resource": f"{arn}:kms:{other}:{acct}:alias/{n.prefix}-*"},
+            {"Sid": "ReplicateOwnBackups", "Effect": "Allow",
+             "Action": "rds:StartDBInstanceAutomatedBackupsReplication",
+             "Resource": f"{arn}:rds:{other}:{acct}:auto-backup:*"},
+        ]
 
     def _guardrails(self, props: EnvironmentPoliciesProps) -> list[dict]:
         """Explicit denies: they win over every allow above, whatever a later edit adds there."""

@@ -34,6 +34,8 @@ NOT_EMULATED = {
     "aws_apprunner_vpc_connector": "App Runner is not implemented",
     "aws_apprunner_auto_scaling_configuration_version": "App Runner is not implemented",
     "aws_lambda_provisioned_concurrency_config": "provisioned concurrency is not implemented",
+    "aws_db_instance_automated_backups_replication":
+        "StartDBInstanceAutomatedBackupsReplication is not implemented",
 }
 # Inside a resource that is not created, references to other resources that are not created are
 # still checked by Terraform: they get inert literals.
