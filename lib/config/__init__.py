@@ -6,6 +6,7 @@ is reported in a fraction of a second and before any output is written.
     network.py        [network]                  data.py      [database], [cache]
     compute.py        [compute], [ingress]       services.py  [[services]]
     identity.py       [[secrets]], [auth]        edge.py      [edge], [storage]
+    access.py         [access] ([access.client_vpn])
     serverless.py     [messaging], [api], [[schedules]]
     observability.py  [logs], [observability], [cost]
     delivery.py       [backend], [github], and the account file (AccountConfig: [github],
