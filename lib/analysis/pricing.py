@@ -41,6 +41,7 @@ FREE_TYPES = frozenset({
     "aws_apprunner_vpc_connector", "aws_ssm_document", "aws_config_delivery_channel",
     "aws_config_configuration_recorder_status", "aws_vpc_endpoint_route_table_association",
     "aws_cloudwatch_event_target", "aws_s3_bucket_object_lock_configuration",
+    "aws_ec2_client_vpn_authorization_rule",
 })
 # Charged per request or GB with a monthly always-free allowance that a small platform stays
 # inside: priced at $0 with that assumption stated, not silently dropped.
