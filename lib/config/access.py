@@ -64,7 +64,7 @@ class ClientVpnConfig(Section):
         default=None, json_schema_extra=computed_default("required with `enabled`"),
         description="The endpoint's server certificate in ACM, in the stack's region and "
                     "account (ACM certificates are regional), imported with its key and chain "
-                    "(RSA 2048).")
+                    "(Client VPN takes RSA keys of 1024 or 2048 bits).")
     client_root_certificate_chain_arn: CertificateArn | None = Field(
         default=None, json_schema_extra=computed_default("required with `enabled`"),
         description="The CA that signs the users' client certificates, in ACM in the stack's "
@@ -161,8 +161,8 @@ def _reach_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if "services" in reach and not (c.compute.platform == "ecs" and
                                     any(s.kind == "web" for s in c.services)):
-        problems.append((field, "'services' needs ECS web services, which listen in the "
-                                "private tier; there are none on this platform"))
+        problems.append((field, "'services' needs ECS web services (they listen in the "
+                                "private tier); this environment has none"))
     if "cache" in reach and not c.cache.elasticache:
         problems.append((field, "'cache' needs ElastiCache in the isolated tier (cache.enabled, "
                                 "not cache.external)"))
