@@ -74,8 +74,9 @@ class ClientVpnConfig(Section):
     client_cidr: ClientCidr = Field(
         default="172.16.0.0/22",
         description="The range users' addresses come from, outside `network.cidr` (AWS refuses "
-                    "an overlap). A /22 serves about 500 connections: AWS keeps half for its "
-                    "availability model. Changing it replaces the endpoint: users import a new "
+                    "an overlap). A /22 serves about 500 connections at once: AWS uses part of the "
+                    "range for its availability model and recommends twice the addresses of the "
+                    "connections. Changing it replaces the endpoint: users import a new "
                     "configuration file.")
     transport_protocol: Literal["udp", "tcp"] = Field(
         default="udp",
