@@ -31,6 +31,7 @@ from lib.identity.kms import EncryptionKey, EncryptionKeyProps
 from lib.identity.secrets import SecretSpec, ServiceSecrets, ServiceSecretsProps
 from lib.identity.user_pool import UserPool, UserPoolProps
 from lib.network.app_tier import ANYWHERE, REDIS, AppTier, AppTierProps
+from lib.network.client_vpn import ClientVpn, ClientVpnProps, ClientVpnSettings
 from lib.network.vpc import Network, NetworkProps
 from lib.observability.alarms import (AlarmThresholds, MonitoredCache, MonitoredDatabase,
                                       MonitoredServerlessCache, MonitoredService, Observability,
@@ -82,6 +83,7 @@ class EnvironmentStack(TerraformStack):
         self._messaging()
         self._storage()
         add_services(self)
+        self._client_vpn()
         self._edge()
         add_serverless(self)
         self._identity()
@@ -221,6 +223,36 @@ class EnvironmentStack(TerraformStack):
                 storage_key_arn=self.data_key.arn, **placement, **logs))
         self.cache_access = cache_stand_in(n, cache.port, c.cache.serverless) if self.local \
             else cache.access
+
+    def _client_vpn(self) -> None:
+        """AWS Client VPN into the private tier (`[access.client_vpn]`), authorized to the
+        tiers of what `reach` lists, and admitted by each of them: every ECS web service on its
+        port, the database, the cache. Nothing else admits the VPN's group."""
+        c, net = self.config, self.network
+        vpn = c.access.client_vpn
+        if not vpn.enabled:
+            return
+        letters = [az[-1] for az in net.availability_zones]
+        tiers = (["private"] if "services" in vpn.reach else []) + \
+            (["isolated"] if {"database", "cache"} & set(vpn.reach) else [])
+        client_vpn = ClientVpn(self, "client-vpn", ClientVpnProps(
+            naming=self.naming, settings=from_config(ClientVpnSettings, vpn), vpc_id=net.vpc_id,
+            vpc_cidr=net.vpc_cidr,
+            subnets=dict(zip(letters[:vpn.associations], net.private_subnet_ids)),
+            destinations={f"{tier}-{letter}": str(block) for tier in tiers
+                          for letter, block in zip(letters, c.subnet_plan.tier(tier))},
+            log_key_arn=self.logs_key.arn, log_retention_days=c.logs.security_retention_days))
+        if "services" in vpn.reach:
+            for svc in (s for s in c.services if s.kind == "web"):
+                client_vpn.admit(f"service-{svc.name}",
+                                 self.services[svc.name].security_group_id, svc.port)
+        if "database" in vpn.reach:
+            client_vpn.admit("database", self.database.security_group_id, self.database.port)
+        if "cache" in vpn.reach:
+            client_vpn.admit("cache", self.cache.security_group_id, self.cache.port)
+        if not self.local:  # the emulator has no Client VPN (lib/targets/local.py)
+            self.outputs.update(client_vpn_endpoint_id=client_vpn.endpoint_id,
+                                client_vpn_log_group=client_vpn.log_group_name)
 
     def _messaging(self) -> None:
         c = self.config

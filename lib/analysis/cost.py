@@ -420,6 +420,17 @@ def _vpc_endpoint(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
         f"{gb:g} GB a month per endpoint")
 
 
+def _client_vpn_association(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    add("Client VPN endpoint association", 1, "association-month",
+        p["clientvpn.association_hour"] * p.hours)
+
+
+def _client_vpn(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
+    hours = p.usage["vpn_connection_hours_per_month"]
+    add("Client VPN connections", hours, "connection-hours", hours * p["clientvpn.connection_hour"],
+        f"{hours:g} connection-hours a month per endpoint")
+
+
 def _per_month(item: str, unit: str, price: str) -> Callable:
     def pricer(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
         add(item, 1, unit, p[price])
@@ -494,6 +505,8 @@ _PRICERS: dict[str, Callable[[dict, _Stack, Prices, Add], None]] = {
     "aws_lambda_provisioned_concurrency_config": _provisioned_concurrency,
     "aws_apigatewayv2_api": _http_api,
     "aws_vpc_endpoint": _vpc_endpoint,
+    "aws_ec2_client_vpn_endpoint": _client_vpn,
+    "aws_ec2_client_vpn_network_association": _client_vpn_association,
     "aws_kms_key": _per_month("KMS customer managed key", "key-month", "kms.key_month"),
     "aws_secretsmanager_secret": _per_month("Secrets Manager secret", "secret-month",
                                             "secretsmanager.secret_month"),

@@ -101,6 +101,16 @@ def mermaid(document: dict[str, Any]) -> str:
             "box", inst.get("vpc_security_group_ids", []))
     for lid, _ in g.of_type("aws_nat_gateway").items():
         add("aws_nat_gateway", lid, "public", "NAT gateway")
+    for lid, vpn in g.of_type("aws_ec2_client_vpn_endpoint").items():
+        # In the tier of the subnets it is associated with; its group's rules draw what it reaches.
+        subnets = [r for a in g.of_type("aws_ec2_client_vpn_network_association").values()
+                   if ("aws_ec2_client_vpn_endpoint", lid) in g.refs(a)
+                   for r in g.refs(a.get("subnet_id"))]
+        node = add("aws_ec2_client_vpn_endpoint", lid, _tier_of_subnets(g, subnets),
+                   f"Client VPN, mutual TLS<br/>clients {vpn.get('client_cidr_block', '')}",
+                   "box", vpn.get("security_group_ids", []))
+        g.edge(g.node("aws_people", f"vpn_{lid}", "outside", "VPN users", "circle"), node,
+               f"{vpn.get('transport_protocol', 'udp')} {vpn.get('vpn_port', 443)}")
 
     tasks = g.of_type("aws_ecs_task_definition")
     tracked = _tracked_by_service(g)

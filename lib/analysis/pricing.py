@@ -48,6 +48,7 @@ FREE_TYPES = frozenset({
     # addresses cost nothing either ("Restrict access with VPC origins", CloudFront Developer
     # Guide).
     "aws_cloudfront_vpc_origin",
+    "aws_ec2_client_vpn_authorization_rule",
 })
 # Charged per request or GB with a monthly always-free allowance that a small platform stays
 # inside: priced at $0 with that assumption stated, not silently dropped.
