@@ -169,7 +169,9 @@ def test_each_web_service_admits_the_vpn_on_its_port_and_the_workers_do_not(pres
 
 
 def test_the_data_stores_admit_the_vpn_only_where_reach_lists_them(preset, fixture):
-    assert admitted(preset, "database/sg") == {("app-tier/sg", 5432), (SG, 5432)}
+    # the preset's RDS Proxy (database.proxy) reaches the database too
+    assert admitted(preset, "database/sg") == {("app-tier/sg", 5432), (SG, 5432),
+                                               ("database-proxy/sg", 5432)}
     assert admitted(preset, "cache/sg") == {("app-tier/sg", 6379), (SG, 6379)}
     # reach = ["database"]: the cache and the services stay as without a VPN
     assert admitted(fixture, "database/sg") == {("app-tier/sg", 5432), (SG, 5432)}

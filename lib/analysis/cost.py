@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from lib.analysis import scaling_cost, security_cost
+from lib.analysis import access_cost, scaling_cost, security_cost
 from lib.analysis.pricing import FREE_TIER_TYPES, FREE_TYPES, Prices
 
 _REFERENCE = re.compile(r"^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.[a-z_]+\}$")
@@ -237,36 +237,6 @@ def _db_storage(body: dict, copies: int, role: str, p: Prices, add: Add) -> None
         add(item, gb * copies, "GB-month", copies * gb * per_gb)
 
 
-def _db_proxy_target(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
-    """RDS Proxy: per vCPU of the instance it fronts (a Multi-AZ standby is not counted)."""
-    cls = (stack.follow(body.get("db_instance_identifier")) or {}).get("instance_class", "")
-    vcpus = p.rate("rds.instance_vcpus", cls)
-    if vcpus is None:
-        add(f"RDS Proxy for {cls or 'an instance outside this stack'}", 1, "", None)
-        return
-    vcpus = max(vcpus, p["rds.proxy.minimum_vcpus"])
-    add(f"RDS Proxy ({cls}, {vcpus:g} vCPUs)", vcpus, "vCPU-month",
-        vcpus * p["rds.proxy.vcpu_hour"] * p.hours,
-        f"billed for at least {p['rds.proxy.minimum_vcpus']:g} vCPUs")
-
-
-def _backup_copy(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
-    """Automated backups replicated to a second Region (lib/data/backup_copy.py): backup storage
-    there, none of it free (the free allowance is the source Region's), and the copy's transfer
-    between Regions. Backups are taken as large as the database's allocated storage."""
-    source = stack.follow(body.get("source_db_instance_arn"))
-    if source is None:
-        add("RDS replicated backups of an instance not in this stack", 1, "", None)
-        return
-    gb = float(source.get("allocated_storage", 0))
-    add("RDS replicated backup storage (second Region)", gb, "GB-month",
-        gb * p["rds.backup_gb_month"], "backups as large as the allocated storage")
-    copied = gb * p.usage["backup_copy_gb_per_gb"]
-    add("RDS backup replication transfer between Regions", copied, "GB",
-        copied * p["rds.cross_region_transfer_gb"],
-        f"{p.usage['backup_copy_gb_per_gb']:g} x the allocated storage copied a month")
-
-
 def _replication_group(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
     node = body["node_type"]
     count = float(body.get("num_cache_clusters", 1))
@@ -420,17 +390,6 @@ def _vpc_endpoint(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
         f"{gb:g} GB a month per endpoint")
 
 
-def _client_vpn_association(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
-    add("Client VPN endpoint association", 1, "association-month",
-        p["clientvpn.association_hour"] * p.hours)
-
-
-def _client_vpn(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
-    hours = p.usage["vpn_connection_hours_per_month"]
-    add("Client VPN connections", hours, "connection-hours", hours * p["clientvpn.connection_hour"],
-        f"{hours:g} connection-hours a month per endpoint")
-
-
 def _per_month(item: str, unit: str, price: str) -> Callable:
     def pricer(body: dict, stack: _Stack, p: Prices, add: Add) -> None:
         add(item, 1, unit, p[price])
@@ -493,8 +452,6 @@ _PRICERS: dict[str, Callable[[dict, _Stack, Prices, Add], None]] = {
     "aws_instance": _instance,
     "aws_autoscaling_group": _autoscaling_group,
     "aws_db_instance": _db_instance,
-    "aws_db_proxy_target": _db_proxy_target,
-    "aws_db_instance_automated_backups_replication": _backup_copy,
     "aws_elasticache_replication_group": _replication_group,
     "aws_elasticache_serverless_cache": _serverless_cache,
     "aws_ecs_service": _ecs_service,
@@ -505,8 +462,6 @@ _PRICERS: dict[str, Callable[[dict, _Stack, Prices, Add], None]] = {
     "aws_lambda_provisioned_concurrency_config": _provisioned_concurrency,
     "aws_apigatewayv2_api": _http_api,
     "aws_vpc_endpoint": _vpc_endpoint,
-    "aws_ec2_client_vpn_endpoint": _client_vpn,
-    "aws_ec2_client_vpn_network_association": _client_vpn_association,
     "aws_kms_key": _per_month("KMS customer managed key", "key-month", "kms.key_month"),
     "aws_secretsmanager_secret": _per_month("Secrets Manager secret", "secret-month",
                                             "secretsmanager.secret_month"),
@@ -522,4 +477,5 @@ _PRICERS: dict[str, Callable[[dict, _Stack, Prices, Add], None]] = {
     "aws_cognito_user_pool": _user_pool,
     **security_cost.PRICERS,
     **scaling_cost.PRICERS,
+    **access_cost.PRICERS,
 }
