@@ -64,6 +64,8 @@ def test_an_adopted_preset_is_one_project_in_one_account(tmp_path, preset, domai
         assert config.cost.monthly_budget_usd == source.get("cost", {}).get(
             "monthly_budget_usd", config.cost.monthly_budget_usd)
         assert config.network.cidr == source["network"]["cidr"]
+        vpn = config.access.client_vpn  # its placeholder certificates, in the adopter's account
+        assert not vpn.enabled or ACCOUNT in vpn.server_certificate_arn
         seed_domain = source.get("ingress", {}).get("domain")
         if seed_domain:  # the seed owner's name is gone from every value
             owner = adopt_tool.registrable(seed_domain)

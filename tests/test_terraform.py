@@ -40,7 +40,7 @@ def test_terraform_validate(synth_dir, stack):
     validate(synth_dir / "stacks" / stack)
 
 
-@pytest.mark.parametrize("stack", ["full-stack", "lean-stack"])
+@pytest.mark.parametrize("stack", ["full-stack", "lean-stack", "vpn-stack"])
 def test_terraform_validate_with_every_switch_on(fixture_dir, stack):
     validate(fixture_dir / "stacks" / stack)
 
