@@ -71,7 +71,7 @@ synth: install
 	@echo "synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
 
 ## test: the whole suite: config errors, construct properties, AWS contracts, terraform validate,
-##       offline plans, checkov, the local deploy cycles of dev and prod
+##       offline plans, checkov, the local deploy cycles of dev, prod, lean and portfolio
 test: install
 	$(RUN) python -m pytest
 

@@ -97,7 +97,8 @@ class BootstrapStack(TerraformStack):
                 domains=env.dns_names,
                 foreign_domains=tuple(d for other in ours if other is not env
                                       for d in other.dns_names),
-                protected_roles=protected_roles)
+                protected_roles=protected_roles,
+                backup_copy_region=env.database.backup_copy_region)
             policies = EnvironmentPolicies(self, f"delivery-{env.environment}", props)
             outputs[f"{env.environment}_boundary_arn"] = policies.boundary_arn
             if provider_arn is not None:

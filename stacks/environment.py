@@ -6,7 +6,7 @@ layer what it needs: keys, network and data stores, queues and topics, buckets, 
 and no rule is defined here: the constructs own both.
 """
 
-from lib.core.cdk import Aspects, TerraformOutput, TerraformStack
+from lib.core.cdk import Aspects, TerraformOutput, TerraformProvider, TerraformStack
 from constructs import Construct
 
 from lib.config import EnvironmentConfig, Target
@@ -16,17 +16,22 @@ from lib.core.iam import PermissionsBoundary, boundary_policy_arn
 from lib.core.naming import Naming
 from lib.core.provider import aws_provider
 from lib.core.stateful import PreventDestroy
+from lib.data.backup_copy import BackupCopy, BackupCopyProps
 from lib.data.cache import Cache, CacheProps, CacheSettings
 from lib.data.database import Database, DatabaseProps, DatabaseSettings
+from lib.data.proxy import DatabaseProxy, DatabaseProxyProps
 from lib.data.serverless_cache import (ServerlessCache, ServerlessCacheProps,
                                        ServerlessCacheSettings)
-from lib.edge.cdn import ApiOrigin, StaticSite, StaticSiteProps
+from lib.config.compute import INTERNAL_DISTRIBUTION
+from lib.edge.cdn import ApiOrigin, IngressSite, IngressSiteProps, StaticSite, StaticSiteProps
 from lib.edge.storage import Storage, StorageProps
+from lib.edge.vpc_origin import LoadBalancerVpcOrigin, LoadBalancerVpcOriginProps
 from lib.edge.waf import EdgeProtectionProps, protect_edge
 from lib.identity.kms import EncryptionKey, EncryptionKeyProps
 from lib.identity.secrets import SecretSpec, ServiceSecrets, ServiceSecretsProps
 from lib.identity.user_pool import UserPool, UserPoolProps
 from lib.network.app_tier import ANYWHERE, REDIS, AppTier, AppTierProps
+from lib.network.client_vpn import ClientVpn, ClientVpnProps, ClientVpnSettings
 from lib.network.vpc import Network, NetworkProps
 from lib.observability.alarms import (AlarmThresholds, MonitoredCache, MonitoredDatabase,
                                       MonitoredServerlessCache, MonitoredService, Observability,
@@ -60,14 +65,15 @@ class EnvironmentStack(TerraformStack):
             # Deployed by the bootstrap stack's roles, which create roles only with it attached.
             Aspects.of(self).add(PermissionsBoundary(boundary_policy_arn(self.naming)))
         aws_provider(self, self.naming, c.tags, target, local_endpoint=local_endpoint)
+        self._regional: dict[str, TerraformProvider] = {}
         # CloudFront's certificates, web ACL and log deliveries must be in us-east-1.
-        self.us_east_1 = aws_provider(self, self.naming, c.tags, target, region="us-east-1",
-                                      local_endpoint=local_endpoint) \
+        self.us_east_1 = self._provider_in("us-east-1", target, local_endpoint) \
             if c.edge.cloudfront or c.edge.waf else None
-        self.chatbot_provider = aws_provider(self, self.naming, c.tags, target,
-                                             region=CHATBOT_REGION,
-                                             local_endpoint=local_endpoint) \
+        self.chatbot_provider = self._provider_in(CHATBOT_REGION, target, local_endpoint) \
             if any(t.slack for t in c.messaging.topics) else None
+        self.backup_provider = self._provider_in(c.database.backup_copy_region, target,
+                                                 local_endpoint) \
+            if c.database.backup_copy_region else None
         # Without AWS (offline plan, local emulator) a remote backend is out of reach too: state
         # stays in a local file.
         configure_backend(self, self.naming, from_config(BackendSettings, c.backend)
@@ -77,12 +83,21 @@ class EnvironmentStack(TerraformStack):
         self._messaging()
         self._storage()
         add_services(self)
+        self._client_vpn()
         self._edge()
         add_serverless(self)
         self._identity()
         self._observability()
         for name, value in self.outputs.items():
             TerraformOutput(self, name.replace("-", "_"), value=value)
+
+    def _provider_in(self, region: str, target: Target,
+                     local_endpoint: str | None) -> TerraformProvider:
+        """The aliased provider of another Region, one per Region whatever needs it there."""
+        if region not in self._regional:
+            self._regional[region] = aws_provider(self, self.naming, self.config.tags, target,
+                                                  region=region, local_endpoint=local_endpoint)
+        return self._regional[region]
 
     def _key(self, purpose: str, description: str, **grants) -> EncryptionKey:
         return EncryptionKey(self, f"{purpose}-key", EncryptionKeyProps(
@@ -112,6 +127,7 @@ class EnvironmentStack(TerraformStack):
             nat_instance_type=c.network.nat_instance_type,
             interface_endpoints=list(c.network.interface_endpoints),
             ipv6_public=c.dual_stack_ingress,
+            private_ingress_ports=(c.ingress.origin_port,) if c.ingress.internal else (),
             flow_log_retention_days=c.logs.security_retention_days,
             flow_log_key_arn=self.logs_key.arn))
         self.app = AppTier(self, "app-tier", AppTierProps(
@@ -128,7 +144,8 @@ class EnvironmentStack(TerraformStack):
             storage_key_arn=self.data_key.arn, secret_key_arn=self.secrets_key.arn,
             **placement, **logs))
         self._cache(placement, logs)
-        self.database_access = database_without_replica(db.access) if self.local else db.access
+        direct = database_without_replica(db.access) if self.local else db.access
+        self.database_access = self._proxy(direct, logs) if c.database.proxy else direct
         self.outputs.update({
             "vpc_id": net.vpc_id, "private_subnet_ids": net.private_subnet_ids,
             "app_security_group_id": self.app.security_group_id,
@@ -143,6 +160,42 @@ class EnvironmentStack(TerraformStack):
             self.outputs["redis_reader_endpoint"] = self.cache.reader_endpoint
         if db.reader_endpoint and not self.local:  # no replica in the emulator
             self.outputs["database_reader_endpoint"] = db.reader_endpoint
+        if c.database.backup_copy_region:
+            self._backup_copy(db)
+
+    def _backup_copy(self, db: Database) -> None:
+        """The primary's automated backups replicated to `database.backup_copy_region`."""
+        c = self.config
+        copy = BackupCopy(self, "backup-copy", BackupCopyProps(
+            naming=self.naming, source_instance_arn=db.arn, region=c.database.backup_copy_region,
+            provider=self.backup_provider, retention_days=c.database.copy_retention_days,
+            key_deletion_window_days=7 if self.disposable else 30))
+        self.outputs["database_backup_copy_region"] = copy.region
+        if not self.local:  # the emulator has no backup replication (lib/targets/local.py)
+            self.outputs["database_backup_copy_arn"] = copy.arn
+
+    def _proxy(self, direct, logs: dict):
+        """An RDS Proxy in front of the primary (`database.proxy`) and the secret of the role it
+        logs in as: what workloads are given instead of the primary's address."""
+        c, net, db = self.config, self.network, self.database
+        login = ServiceSecrets(self, "database-proxy-user", ServiceSecretsProps(
+            naming=self.naming, secrets=[SecretSpec(
+                name="proxy-user", service="database",
+                description=f"{c.database.proxy_user} and its password: RDS Proxy logs in "
+                            "with them (sql/proxy-role.sql)")],
+            kms_key_arn=self.secrets_key.arn, recovery_days=7 if self.disposable else 30))
+        self.proxy = DatabaseProxy(self, "database-proxy", DatabaseProxyProps(
+            naming=self.naming, vpc_id=net.vpc_id, subnet_ids=net.isolated_subnet_ids,
+            client_security_group_ids=[self.app.security_group_id],
+            database_security_group_id=db.security_group_id, database_identifier=db.identifier,
+            secret_arn=login.arns["proxy-user"], secret_key_arn=self.secrets_key.arn,
+            idle_client_timeout_seconds=c.database.proxy_idle_client_timeout_seconds,
+            connection_borrow_timeout_seconds=c.database.proxy_connection_borrow_timeout_seconds,
+            **logs))
+        self.outputs.update(database_proxy_endpoint=self.proxy.endpoint,
+                            database_proxy_user=c.database.proxy_user,
+                            database_proxy_user_secret_arn=login.arns["proxy-user"])
+        return self.proxy.through(direct, c.database.proxy_user)
 
     def _cache(self, placement: dict, logs: dict) -> None:
         """Redis OSS nodes, ElastiCache Serverless for Valkey (`cache.serverless`), the secret
@@ -170,6 +223,36 @@ class EnvironmentStack(TerraformStack):
                 storage_key_arn=self.data_key.arn, **placement, **logs))
         self.cache_access = cache_stand_in(n, cache.port, c.cache.serverless) if self.local \
             else cache.access
+
+    def _client_vpn(self) -> None:
+        """AWS Client VPN into the private tier (`[access.client_vpn]`), authorized to the
+        tiers of what `reach` lists, and admitted by each of them: every ECS web service on its
+        port, the database, the cache. Nothing else admits the VPN's group."""
+        c, net = self.config, self.network
+        vpn = c.access.client_vpn
+        if not vpn.enabled:
+            return
+        letters = [az[-1] for az in net.availability_zones]
+        tiers = (["private"] if "services" in vpn.reach else []) + \
+            (["isolated"] if {"database", "cache"} & set(vpn.reach) else [])
+        client_vpn = ClientVpn(self, "client-vpn", ClientVpnProps(
+            naming=self.naming, settings=from_config(ClientVpnSettings, vpn), vpc_id=net.vpc_id,
+            vpc_cidr=net.vpc_cidr,
+            subnets=dict(zip(letters[:vpn.associations], net.private_subnet_ids)),
+            destinations={f"{tier}-{letter}": str(block) for tier in tiers
+                          for letter, block in zip(letters, c.subnet_plan.tier(tier))},
+            log_key_arn=self.logs_key.arn, log_retention_days=c.logs.security_retention_days))
+        if "services" in vpn.reach:
+            for svc in (s for s in c.services if s.kind == "web"):
+                client_vpn.admit(f"service-{svc.name}",
+                                 self.services[svc.name].security_group_id, svc.port)
+        if "database" in vpn.reach:
+            client_vpn.admit("database", self.database.security_group_id, self.database.port)
+        if "cache" in vpn.reach:
+            client_vpn.admit("cache", self.cache.security_group_id, self.cache.port)
+        if not self.local:  # the emulator has no Client VPN (lib/targets/local.py)
+            self.outputs.update(client_vpn_endpoint_id=client_vpn.endpoint_id,
+                                client_vpn_log_group=client_vpn.log_group_name)
 
     def _messaging(self) -> None:
         c = self.config
@@ -215,18 +298,30 @@ class EnvironmentStack(TerraformStack):
             self.outputs[f"{name}_bucket"] = bucket.name
 
     def _edge(self) -> None:
-        """WAF on the load balancer and the distributions; a distribution per static surface."""
+        """WAF on the load balancer and the distributions; a distribution per static surface;
+        with an internal load balancer, its VPC origin and the distribution for its domain."""
         c, n, lb = self.config, self.naming, self.load_balancer
+        internal = lb is not None and c.ingress.internal
+        # An internal load balancer gets no regional web ACL: every request it sees came
+        # through CloudFront's, which applies the same rules, and a per-IP rate limit there
+        # would count CloudFront's addresses, not the viewers'.
         cloudfront_acl = protect_edge(self, EdgeProtectionProps(
             naming=n, rate_limit=c.edge.waf_rate_limit, log_key_arn=self.logs_key.arn,
             log_retention_days=c.logs.security_retention_days,
-            load_balancer_arn=lb.arn if lb is not None else None,
+            load_balancer_arn=lb.arn if lb is not None and not internal else None,
             cloudfront_provider=self.us_east_1 if c.edge.cloudfront else None)) \
             if c.edge.waf else None
         # The custom domain only once the load balancer serves it (HTTPS); before that (no
         # domain, or a created zone not yet delegated) its own DNS name over HTTP.
-        api = ApiOrigin(domain=c.ingress.domain if lb.https else lb.dns_name, https=lb.https) \
-            if c.edge.api_behavior and lb is not None else None
+        origin = ApiOrigin(domain=c.ingress.domain if lb.https else lb.dns_name,
+                           https=lb.https) if lb is not None else None
+        if internal:
+            origin = LoadBalancerVpcOrigin(self, "alb-origin", LoadBalancerVpcOriginProps(
+                naming=n, vpc_id=self.network.vpc_id, load_balancer_arn=lb.arn,
+                load_balancer_security_group_id=lb.security_group_id, domain=origin.domain,
+                https=lb.https)).origin
+            self._ingress_site(origin, cloudfront_acl)
+        api = origin if c.edge.api_behavior else None
         for surface, bucket in self.storage.static.items():
             if not c.edge.cloudfront:
                 bucket.attach_policy([])  # nothing serves it: only the TLS and owner rules
@@ -239,6 +334,18 @@ class EnvironmentStack(TerraformStack):
                 domain=c.edge.surface_domains.get(surface), zone_id=c.edge.hosted_zone_id))
             self.outputs[f"{surface}_url"] = site.url
             self.outputs[f"{surface}_distribution_id"] = site.distribution_id
+
+    def _ingress_site(self, origin: ApiOrigin, web_acl_arn: str | None) -> None:
+        """The distribution in front of the internal load balancer: it answers for
+        ingress.domain once the load balancer serves HTTPS there, and is the stack's `url`."""
+        c, lb = self.config, self.load_balancer
+        site = IngressSite(self, f"cdn-{INTERNAL_DISTRIBUTION}", IngressSiteProps(
+            naming=self.naming, component=INTERNAL_DISTRIBUTION, origin=origin,
+            price_class=c.edge.price_class, us_east_1=self.us_east_1,
+            log_bucket_arn=self.storage.logs.arn, log_bucket_policy=self.storage.logs.policy,
+            web_acl_arn=web_acl_arn, domain=c.ingress.domain if lb.https else None,
+            zone_id=lb.hosted_zone_id or c.ingress.hosted_zone_id))
+        self.outputs.update(url=site.url, ingress_distribution_id=site.distribution_id)
 
     def _identity(self) -> None:
         c = self.config
@@ -259,7 +366,8 @@ class EnvironmentStack(TerraformStack):
         services = [MonitoredService(
             name=svc.task_family, cluster=n.name("cluster"),
             web=WebTarget(lb.arn_suffix, svc.target_group_arn_suffix)
-            if svc.target_group_arn_suffix else None) for svc in self.services.values()]
+            if svc.target_group_arn_suffix else None, scaling=tuple(svc.tracked_metrics))
+            for svc in self.services.values()]
         Observability(self, "observability", ObservabilityProps(
             naming=n, thresholds=from_config(AlarmThresholds, c.observability.alarms),
             alerts_topic_arn=alerts, dashboard=c.observability.dashboard, services=services,

@@ -12,7 +12,7 @@ from lib.compute.container_service import ContainerService, ContainerServiceProp
 from lib.compute.ecr import ImageRepository, ImageRepositoryProps
 from lib.compute.function_service import FunctionServiceProps, function_service
 from lib.compute.load_balancer import HostRedirect, LoadBalancer, LoadBalancerProps
-from lib.compute.service_spec import ServiceSpec
+from lib.compute.service_spec import AppMetric, ServiceSpec
 from lib.config import PROJECT_ROOT
 from lib.config.compute import REDIRECT_PRIORITY
 from lib.config.lambda_platform import route_keys
@@ -55,7 +55,10 @@ def add_services(stack: "EnvironmentStack") -> None:
         return dict(naming=n, settings=from_config(ServiceSpec, svc,
                                                    on_ec2=svc.capacity == "ec2",
                                                    one_off=svc.kind == "task",
-                                                   command=tuple(svc.command)),
+                                                   command=tuple(svc.command),
+                                                   scale_on_metric=from_config(
+                                                       AppMetric, svc.scale_on_metric)
+                                                   if svc.scale_on_metric else None),
                     image=f"{repo.url}:{svc.image_tag}" if repo else svc.image,
                     repository_arn=repo.arn if repo else None,
                     secret_arns=secrets.by_env_name(svc.secrets),
@@ -83,7 +86,8 @@ def add_services(stack: "EnvironmentStack") -> None:
 
     lb = stack.load_balancer = LoadBalancer(stack, "load-balancer", from_config(
         LoadBalancerProps, c.ingress, naming=n, vpc_id=net.vpc_id,
-        subnet_ids=net.public_subnet_ids, allowed_cidrs=list(c.ingress.allowed_cidrs),
+        subnet_ids=net.private_subnet_ids if c.ingress.internal else net.public_subnet_ids,
+        allowed_cidrs=list(c.ingress.allowed_cidrs),
         access_log_bucket=stack.storage.logs.name if c.ingress.access_logs else None,
         access_log_bucket_policy=stack.storage.logs.policy,
         access_log_prefix=ALB_LOG_PREFIX, ipv6=c.dual_stack_ingress,

@@ -230,9 +230,11 @@ def run(cmd: list[str], cwd: Path, timeout: int = 300, **env: str) -> subprocess
 LOCAL_DEPLOY_TEST = "test_local_deploy.py"
 # dev is the everyday environment; prod has everything dev lacks (HTTPS, CloudFront, WAF, IPv6,
 # Multi-AZ, deletion protection); the lean preset runs its services on Lambda (image functions,
-# the HTTP API's routes) with the serverless cache. Their cycles run side by side.
+# the HTTP API's routes) with the serverless cache; seed 003's portfolio extends its base file and
+# has a one-off task (migrate), a stack-owned zone and a www name. Their cycles run side by side.
 LOCAL_DEPLOY_CONFIGS = {"dev": SAMPLE / "dev.toml", "prod": SAMPLE / "prod.toml",
-                        "lean": ROOT / "examples" / "lean.toml"}
+                        "lean": ROOT / "examples" / "lean.toml",
+                        "portfolio": ROOT / "examples" / "portfolio.toml"}
 MOTO_PYTHON = ROOT / ".tools" / "moto" / "bin" / "python"
 # CDK Terrain's synth and validate of every stack (tests/cdktn_synth.py, for tests/test_cdktn.py)
 # likewise: a separate process in the fork's own environment, started at collection.

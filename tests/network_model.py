@@ -22,10 +22,12 @@ STORE_ADDRESSES = {
     "aws_elasticache_replication_group": ("primary_endpoint_address", "reader_endpoint_address",
                                           "configuration_endpoint_address"),
     "aws_elasticache_serverless_cache": ("endpoint", "reader_endpoint"),
+    "aws_db_proxy": ("endpoint",),
 }
 # A serverless cache's clients use 6379 ("Valkey and Redis OSS configuration and limits").
+# An RDS Proxy listens on its engine family's port ("Connecting to a database through RDS Proxy").
 STORE_PORTS = {"postgres": 5432, "mysql": 3306, "redis": 6379, "valkey": 6379,
-               "aurora-postgresql": 5432}
+               "aurora-postgresql": 5432, "POSTGRESQL": 5432}
 # must name a data store of the stack
 STORE_VARIABLES = ("DATABASE_HOST", "DATABASE_READER_HOST", "REDIS_HOST")
 API_OF_TYPE = {"aws_sqs_queue": "sqs", "aws_s3_bucket": "s3", "aws_sns_topic": "sns",

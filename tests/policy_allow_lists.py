@@ -12,6 +12,8 @@ TRUSTED_SERVICES = {
     "ec2.amazonaws.com": "EC2 User Guide, 'IAM roles for Amazon EC2' (NAT and ECS instances)",
     "monitoring.rds.amazonaws.com": "RDS User Guide, 'Setting up and enabling Enhanced "
                                     "Monitoring'",
+    "rds.amazonaws.com": "RDS User Guide, 'Setting up IAM authentication for RDS Proxy' (the "
+                         "proxy's role, which reads its database secret: lib/data/proxy.py)",
     "vpc-flow-logs.amazonaws.com": "VPC User Guide, 'IAM role for publishing flow logs to "
                                    "CloudWatch Logs'",
     "scheduler.amazonaws.com": "EventBridge Scheduler User Guide, 'Set up the execution role'",

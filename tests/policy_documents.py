@@ -63,6 +63,7 @@ NOT_DOCUMENTS = {
     ("aws_lb_listener", "ssl_policy"): "a TLS negotiation policy name",
     ("aws_apigatewayv2_domain_name", "*security_policy"): "a TLS version",
     ("aws_cloudfront_distribution", "*_policy*"): "cache, header and protocol policy ids",
+    ("aws_cloudfront_vpc_origin", "*origin_protocol_policy"): "http-only or https-only",
     ("aws_cloudfront_response_headers_policy", "*referrer_policy*"): "a Referrer-Policy header",
     ("aws_appautoscaling_policy", "policy_type"): "target tracking or step scaling",
     ("aws_s3_bucket_public_access_block", "block_public_policy"): "a switch",

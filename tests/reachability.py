@@ -210,10 +210,13 @@ def _store(stack: Stack, w: Workload, need: Need, subnet: str) -> list[Check]:
     # A same-Region read replica runs its source's engine in its source's DB subnet group
     # (Amazon RDS User Guide, "Creating a read replica").
     source = stack.body(store.get("replicate_source_db"))
-    port = store.get("port") or STORE_PORTS[store.get("engine") or source["engine"]]
+    port = store.get("port") or STORE_PORTS[store.get("engine") or store.get("engine_family")
+                                            or source["engine"]]
     groups = Stack.keys(store.get("vpc_security_group_ids") or store.get("security_group_ids"))
-    # A serverless cache names its subnets itself; the others through a subnet group.
-    placement = store if "subnet_ids" in store else stack.body(
+    # A serverless cache and an RDS Proxy name their subnets themselves; the others through a
+    # subnet group.
+    placement = {"subnet_ids": store["vpc_subnet_ids"]} if "vpc_subnet_ids" in store \
+        else store if "subnet_ids" in store else stack.body(
         store.get("db_subnet_group_name") or source.get("db_subnet_group_name")
         or store.get("subnet_group_name"))
     subnets = Stack.keys(placement.get("subnet_ids"))

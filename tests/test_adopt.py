@@ -64,6 +64,8 @@ def test_an_adopted_preset_is_one_project_in_one_account(tmp_path, preset, domai
         assert config.cost.monthly_budget_usd == source.get("cost", {}).get(
             "monthly_budget_usd", config.cost.monthly_budget_usd)
         assert config.network.cidr == source["network"]["cidr"]
+        vpn = config.access.client_vpn  # its placeholder certificates, in the adopter's account
+        assert not vpn.enabled or ACCOUNT in vpn.server_certificate_arn
         seed_domain = source.get("ingress", {}).get("domain")
         if seed_domain:  # the seed owner's name is gone from every value
             owner = adopt_tool.registrable(seed_domain)
@@ -118,8 +120,8 @@ def test_a_preset_with_a_base_file_is_adopted_with_it(tmp_path):
     ({"preset": "portfolo"}, "PRESET: 'portfolo' is not a preset; presets: fastify-monorepo, "
                              "fastify-monorepo-lean, lean, mirama, mobilytics, portfolio, "
                              "rayman"),
-    ({"account": "21098765432"}, "config/dev.toml: account_id:"),
-    ({"project": "Acme Corp"}, "config/dev.toml: project:"),
+    ({"preset": "mirama", "account": "21098765432"}, "config/dev.toml: account_id:"),
+    ({"preset": "mirama", "project": "Acme Corp"}, "config/dev.toml: project:"),
     # rayman's project is written in its base file: the line names it, and the environment
     ({"preset": "rayman", "project": "Acme Corp"},
      "config/rayman.base.toml: project: 'Acme Corp' is not allowed; use 2-20 lowercase letters, "
@@ -144,8 +146,9 @@ def test_a_mistake_is_one_line_and_nothing_is_written(overrides, line):
 def test_an_environment_whose_account_has_no_account_file_is_refused(tmp_path):
     """The bootstrap stack of an account creates its environments' roles and state: an
     environment of another account used to be left out of it without a word."""
-    directory = adopted(tmp_path, "portfolio")
+    directory = adopted(tmp_path, "mirama")  # its account_id is in the environment's own file
     dev = directory / "dev.toml"
+    assert ACCOUNT in dev.read_text()
     dev.write_text(dev.read_text().replace(ACCOUNT, "111122223333"))
     with pytest.raises(ConfigError) as refused:
         load_config_dir(directory)

@@ -131,8 +131,10 @@ def test_execution_roles_pull_only_their_own_repository_and_log_to_their_own_gro
 def test_task_roles_hold_only_what_the_service_is_granted(full, dev):
     backend = {s["Sid"]: s for s in policy(full, "backend", "task")}
     otel = {"OtelTraces", "OtelMetricsAsEmfLogs", "OtelMetrics"}
+    # PublishScalingMetric: the metric it scales on, in its namespace only (test_scaling.py).
     assert set(backend) == {"DatabaseIamAuthentication", "RedisIamAuthentication", *otel,
-                            "MediaObjects", "MediaList", "MediaKeyThroughS3"}
+                            "MediaObjects", "MediaList", "MediaKeyThroughS3",
+                            "PublishScalingMetric"}
     assert backend["RedisIamAuthentication"]["Action"] == "elasticache:Connect"
     assert backend["RedisIamAuthentication"]["Resource"] == [
         full.ref("aws_elasticache_replication_group", "cache/group", "arn"),

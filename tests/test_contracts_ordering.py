@@ -11,8 +11,9 @@ its kind, and has a test that feeds it a hand-made broken stack.
 
 import pytest
 
-from contracts import (FakeStack, Report, assert_clean, bucket_named, bucket_policy, listed,
-                       role_policy_resources, run)
+from contracts import (FakeStack, Report, Resource, assert_clean, bucket_named, bucket_policy,
+                       listed, role_policy_resources, run)
+from lib.edge.vpc_origin import SERVICE_GROUP_NAME
 
 
 def explicit_dependencies(gs, report: Report) -> None:
@@ -174,10 +175,34 @@ def services_wait_for_the_resources_they_would_create(gs, report: Report) -> Non
                              f"does not wait for a listener that forwards to {group.path}")
 
 
+def vpc_origins_come_between_their_load_balancer_and_its_group(gs, report: Report) -> None:
+    """"Restrict access with VPC origins" (CloudFront Developer Guide): the load balancer must be
+    Active before a VPC origin names it (the VPC origin references it, and the provider returns a
+    new load balancer only once it is active), and CloudFront's service-managed group
+    (`CloudFront-VPCOrigins-Service-SG`) exists only once a VPC origin does: a read of it that
+    does not wait for the VPC origin fails on the first apply."""
+    for g in gs:
+        for origin in g.of_type("aws_cloudfront_vpc_origin"):
+            for config in listed(origin.body.get("vpc_origin_endpoint_config")):
+                target = g.ref(config.get("arn"))
+                report.check(origin, target is not None and target.type == "aws_lb",
+                             "does not reference a load balancer of the stack")
+        for key, body in g.json.get("data", {}).get("aws_security_group", {}).items():
+            names = [v for f in listed(body.get("filter")) if f.get("name") == "group-name"
+                     for v in f.get("values", [])]
+            if not any(n.startswith(SERVICE_GROUP_NAME) for n in names):
+                continue
+            waits = [a for a in body.get("depends_on", [])
+                     if a.startswith("aws_cloudfront_vpc_origin.") and a in g.resources]
+            report.check(Resource(g, "data.aws_security_group", key, body), bool(waits),
+                         "reads CloudFront's VPC-origin group without waiting for a VPC origin")
+
+
 RULES = [explicit_dependencies, bucket_writers_wait_for_the_bucket_policy,
          service_roles_are_granted_first, config_starts_after_its_channel,
          log_deliveries_wait_for_the_log_resource_policy,
-         services_wait_for_the_resources_they_would_create]
+         services_wait_for_the_resources_they_would_create,
+         vpc_origins_come_between_their_load_balancer_and_its_group]
 
 # Problems in files this change may not touch, by rule; each names its owner. A fixed gap fails
 # the test until its line goes (contracts.assert_clean).
@@ -294,3 +319,26 @@ def test_services_that_would_create_what_the_stack_creates_fail():
     stack["aws_db_instance"]["db"]["depends_on"] = ["aws_cloudwatch_log_group.pg"]
     stack["aws_ecs_service"]["svc"]["depends_on"] = ["aws_lb_listener_rule.rule"]
     assert problems(services_wait_for_the_resources_they_would_create, stack) == []
+
+
+def test_a_read_of_cloudfronts_group_before_its_vpc_origin_fails():
+    origin = {"vpc_origin_endpoint_config": [{"arn": "${aws_lb.lb.arn}"}]}
+    group = {"filter": [{"name": "group-name", "values": [f"{SERVICE_GROUP_NAME}*"]}]}
+    stack = FakeStack({"aws_lb": {"lb": {"internal": True}},
+                       "aws_cloudfront_vpc_origin": {"vo": origin}})
+
+    class WithData:  # FakeStack has resources only; the rule also reads data sources
+        name = stack.name
+
+        def __init__(self, body: dict):
+            self.json = {**stack.json, "data": {"aws_security_group": {"g": body}}}
+
+    rule = vpc_origins_come_between_their_load_balancer_and_its_group
+    assert run(rule, [WithData(group)]).problems == [
+        "fake-stack: data.aws_security_group g: reads CloudFront's VPC-origin group "
+        "without waiting for a VPC origin"]
+    waiting = {**group, "depends_on": ["aws_cloudfront_vpc_origin.vo"]}
+    assert run(rule, [WithData(waiting)]).problems == []
+    origin["vpc_origin_endpoint_config"][0]["arn"] = "arn:aws:elasticloadbalancing:x"
+    assert run(rule, [WithData(waiting)]).problems == [
+        "fake-stack: aws_cloudfront_vpc_origin vo: does not reference a load balancer of the stack"]

@@ -13,6 +13,12 @@ AWS's rules they state:
   authenticates only on an instance with IAM database authentication enabled.
 - Amazon RDS User Guide, "Database authentication with Amazon RDS": do not use the master user in
   applications; give them a user with the minimal privileges they need.
+- Amazon RDS User Guide, "Connecting to a database through RDS Proxy" (IAM authentication): through
+  a proxy, `rds-db:connect` names the proxy's resource id (`prx-...`, the last field of its ARN)
+  instead of an instance's, and the token is signed for the proxy's endpoint. "Setting up
+  database credentials for RDS Proxy": the proxy logs in as the user of the secret whose user
+  name the client connects with. "Amazon RDS Proxy" (limitations): a proxy fronts the writer of
+  a replication configuration, never a read replica.
 
 A workload is found from the JSON, never from a list here: an ECS task definition (which is also
 what a scheduled job runs), a Lambda function, an App Runner service, each with the roles that act
@@ -69,15 +75,40 @@ class Database:
     primary: Resource
     replica: Resource | None
     app_user: str  # the stack's output database_app_user
+    proxy: Resource | None = None  # an RDS Proxy in front of the primary
+    proxy_user: str | None = None  # the stack's output database_proxy_user
 
     def user_arn(self, instance: Resource, user: str | None = None) -> str:
         g = instance.graph
         return (f"arn:{g.partition}:rds-db:{instance.region}:{g.account}:dbuser:"
-                f"{instance.attr('resource_id')}/{user or self.app_user}")
+                f"{resource_id(instance)}/{user or self.app_user}")
 
     @property
     def instances(self) -> list[Resource]:
         return [self.primary] + ([self.replica] if self.replica else [])
+
+    @property
+    def writer(self) -> Resource:
+        """What a workload connects to for writes: the proxy where there is one."""
+        return self.proxy or self.primary
+
+    @property
+    def connections(self) -> list[tuple[Resource, str]]:
+        """(what is connected to, as which user) for every connection a workload may open."""
+        writer = (self.proxy, self.proxy_user) if self.proxy else (self.primary, self.app_user)
+        return [writer] + ([(self.replica, self.app_user)] if self.replica else [])
+
+
+def resource_id(target: Resource) -> str:
+    """The id `rds-db:connect` names: an instance's DbiResourceId (`resource_id`), a proxy's
+    `prx-` id: the last field of its ARN, which the stack splits off into a local value."""
+    if target.type != "aws_db_proxy":
+        return target.attr("resource_id")
+    locals_ = target.graph.json.get("locals", {})
+    [name] = [k for k, v in locals_.items() if f"{target.address}.arn" in v]
+    # arn:<partition>:rds:<region>:<account>:db-proxy:prx-...: the seventh field.
+    assert locals_[name] == f'${{element(split(":", {target.address}.arn), 6)}}', locals_[name]
+    return f"${{local.{name}}}"
 
 
 def database(g: Graph) -> Database | None:
@@ -87,8 +118,12 @@ def database(g: Graph) -> Database | None:
     [primary] = [i for i in instances if not i.body.get("replicate_source_db")]
     replicas = [i for i in instances if g.ref(i.body.get("replicate_source_db")) == primary]
     assert len(replicas) <= 1 and len(replicas) + 1 == len(instances), g.name
+    proxies = g.of_type("aws_db_proxy")
+    assert len(proxies) <= 1, g.name
+    outputs = g.json["output"]
     return Database(primary, replicas[0] if replicas else None,
-                    g.json["output"]["database_app_user"]["value"])
+                    outputs["database_app_user"]["value"], proxies[0] if proxies else None,
+                    outputs.get("database_proxy_user", {}).get("value"))
 
 
 @pytest.fixture(scope="module")
@@ -122,14 +157,17 @@ def test_every_workload_with_database_access_connects_as_the_app_user_over_tls(s
                 continue
             seen.add(w.resource.type)
             assert db is not None, f"{w.resource}: told of a database the stack does not have"
-            assert g.ref(env["DATABASE_HOST"]) == db.primary, str(w.resource)
+            assert g.ref(env["DATABASE_HOST"]) == db.writer, str(w.resource)
             assert env["DATABASE_PORT"] == "5432" and env["DATABASE_NAME"] == \
                 db.primary.body["db_name"], str(w.resource)
+            writer_user = db.connections[0][1]
             assert (env["DATABASE_USERNAME"], env["DATABASE_AUTH"], env["DATABASE_SSLMODE"]) == \
-                (db.app_user, "iam", "verify-full"), str(w.resource)
-            assert db.app_user != db.primary.body["username"], "the master user is no app user"
+                (writer_user, "iam", "verify-full"), str(w.resource)
+            assert db.primary.body["username"] not in (db.app_user, writer_user), \
+                "the master user is no app user"
             if db.replica is not None:
                 assert g.ref(env["DATABASE_READER_HOST"]) == db.replica, str(w.resource)
+                assert env["DATABASE_READER_USERNAME"] == db.app_user, str(w.resource)
             else:
                 assert "DATABASE_READER_HOST" not in env, str(w.resource)
     # Every kind of workload is checked somewhere (App Runner: the lean preset and fixture).
@@ -144,20 +182,26 @@ def test_a_workload_may_connect_as_the_app_user_on_its_instances_and_nothing_els
             stmts = statements_of(w)
             if "DATABASE_HOST" not in w.environment:
                 if db is not None:  # no database access: no connect at all
-                    assert decide(stmts, "rds-db:connect", db.user_arn(db.primary)) != "allow", \
-                        str(w.resource)
+                    for target, user in [(db.primary, None), *db.connections]:
+                        assert decide(stmts, "rds-db:connect", db.user_arn(target, user)) != \
+                            "allow", str(w.resource)
                 continue
             checked += 1
-            allowed = [db.user_arn(i) for i in db.instances]
+            allowed = [db.user_arn(target, user) for target, user in db.connections]
             for arn in allowed:
                 assert decide(stmts, "rds-db:connect", arn) == "allow", f"{w.resource}: {arn}"
             # Exactly those: no other user (dbuser:*/* or a wildcard user), not the master user,
-            # no other instance, and nothing but the runtime role holds rds-db:connect.
+            # no other instance, and nothing but the runtime role holds rds-db:connect. Behind a
+            # proxy, not the primary directly either.
             master = db.primary.body["username"]
-            probes = [db.user_arn(i, user) for i in db.instances
+            targets = [t for t, _ in db.connections]
+            probes = [db.user_arn(t, user) for t in targets
                       for user in (master, "postgres", "rdsadmin", f"{db.app_user}_other")]
-            probes += [db.user_arn(i).replace(i.attr("resource_id"), "db-ANOTHERINSTANCE000000000")
-                       for i in db.instances]
+            probes += [db.user_arn(t, u).replace(resource_id(t), "db-ANOTHERINSTANCE000000000")
+                       for t, u in db.connections]
+            if db.proxy is not None:
+                probes += [db.user_arn(db.primary, u) for u in (db.app_user, db.proxy_user)]
+                probes.append(db.user_arn(db.proxy, db.app_user))
             assert [p for p in probes if decide(stmts, "rds-db:connect", p) == "allow"] == [], \
                 str(w.resource)
             named = {arn for s in stmts if any(a.lower().startswith("rds-db:")

@@ -52,3 +52,11 @@ def test_arrows_show_who_reaches_what(dev):
     # The data stores sit in the isolated tier box.
     isolated = text.split('subgraph isolated')[1].split("end")[0]
     assert database in isolated and redis in isolated
+
+
+def test_backups_copied_to_a_second_region_are_drawn_there(full):
+    text = mermaid(full.json)
+    database = _node(text, "RDS postgres")
+    copy = _node(text, "RDS automated backups replicated to us-west-2")
+    assert f'{database} -->|"snapshots and transaction logs"| {copy}' in text
+    assert copy in text.split('subgraph other_region["Second Region"]')[1].split("end")[0]

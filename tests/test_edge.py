@@ -122,11 +122,14 @@ def test_cloudfront_is_https_only_compressed_and_spa_ready(stacks, name):
 
 def distributions(stacks, presets, full) -> list[tuple[str, SynthStack, str, dict]]:
     """(label, stack, surface construct, distribution) over the shipped stacks, every preset
-    and the full fixture (presets share stack names, so they are labelled by file)."""
+    and the full fixture (presets share stack names, so they are labelled by file). Not the
+    distribution in front of an internal load balancer, which serves no surface
+    (tests/test_internal_ingress.py)."""
     every = {**stacks, **{f"examples/{name}": s for name, s in presets.items()}, "full": full}
     return [(f"{label}: {path}", stack, path.rsplit("/", 1)[0], body)
             for label, stack in every.items()
-            for path, body in stack.resources("aws_cloudfront_distribution").items()]
+            for path, body in stack.resources("aws_cloudfront_distribution").items()
+            if path != "cdn-ingress/distribution"]
 
 
 def test_no_error_response_turns_an_api_error_or_a_waf_block_into_a_200(stacks, presets, full):

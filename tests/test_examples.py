@@ -16,6 +16,7 @@ PRESETS = {
     "fastify-monorepo": "001",
     "mobilytics": "002",
     "portfolio": "003",
+    "portfolio-prod": "003",
     "rayman": "004",
     "rayman-staging": "004",
     "rayman-dev": "004",
@@ -132,12 +133,12 @@ def test_the_readme_covers_every_preset():
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_every_preset_synthesizes_for_its_project_and_the_placeholder_account(presets, name):
     stack = presets[name]
-    project = name.removesuffix("-dev").removesuffix("-staging")
+    project = name.removesuffix("-dev").removesuffix("-staging").removesuffix("-prod")
     for provider in stack.json["provider"]["aws"]:
         assert provider["allowed_account_ids"] == ["123456789012"]
-        # us-east-2: AWS Chatbot's (a topic's `slack`, lib/observability/chatbot.py).
-        assert provider["region"] == ("us-east-2" if provider.get("alias") == "us_east_2"
-                                      else "us-east-1")
+        # An aliased provider is another Region's: AWS Chatbot's us-east-2 (a topic's `slack`),
+        # CloudFront's us-east-1, a backup copy's (`database.backup_copy_region`).
+        assert provider["region"] == provider.get("alias", "us_east_1").replace("_", "-")
         assert provider["default_tags"][0]["tags"]["Project"] == project
 
 
@@ -173,6 +174,8 @@ def portfolio_delegated(tmp_path_factory) -> SynthStack:
     assert "\nzone_delegated = false\n" in text
     config = directory / "portfolio.toml"
     config.write_text(text.replace("\nzone_delegated = false\n", "\nzone_delegated = true\n"))
+    # the base it extends, beside it
+    (directory / "portfolio.base.toml").write_text((EXAMPLES / "portfolio.base.toml").read_text())
     return synthesize(directory / "out", [config])["dev-stack"]
 
 
@@ -334,6 +337,19 @@ def test_rayman_has_api_gateway_lambda_queues_topics_and_its_three_buckets(prese
         f"/rayman/{env}/api/third-party-api-keys", f"/rayman/{env}/api/jwt-secret"}
 
 
+@pytest.mark.parametrize("name", sorted(RAYMAN_TABLE))
+def test_rayman_copies_prods_backups_to_a_second_region(presets, name):
+    """seed 004, Disaster Recovery: "Cross-region snapshot copy (for prod)"; it names no Region."""
+    stack = presets[name]
+    copies = stack.resources("aws_db_instance_automated_backups_replication")
+    if name != "rayman":
+        assert copies == {}
+        return
+    copy = only(stack, "aws_db_instance_automated_backups_replication")
+    assert copy["source_db_instance_arn"] == stack.ref("aws_db_instance", "database/primary", "arn")
+    assert copy["provider"] == "aws.us_west_2" and copy["retention_period"] == 7
+
+
 # --- seed 002: Mobilytics (prod) --------------------------------------------------------------
 
 def test_mobilytics_spans_three_azs_with_a_nat_each_and_its_interface_endpoints(mobilytics):
@@ -372,21 +388,28 @@ def test_mobilytics_data_is_multi_az_with_a_replica_and_a_noeviction_redis(mobil
     group = only(mobilytics, "aws_elasticache_replication_group")
     assert group["automatic_failover_enabled"] is True and group["multi_az_enabled"] is True
     assert maxmemory_policy(mobilytics) == "noeviction"  # BullMQ's requirement
+    # seed 002, Open Questions: a disaster recovery strategy with "cross-region replicas,
+    # backups": the primary's automated backups in a second Region (the seed names none).
+    copy = only(mobilytics, "aws_db_instance_automated_backups_replication")
+    assert copy["source_db_instance_arn"] == mobilytics.ref("aws_db_instance", "database/primary",
+                                                            "arn")
+    assert copy["provider"] == "aws.us_west_2"
 
 
 def test_mobilytics_serves_support_and_portal_through_cloudfront_behind_waf(mobilytics):
     distributions = mobilytics.resources("aws_cloudfront_distribution")
+    # The API on api.mobilytics.com through a distribution of its own: the ALB is internal.
     assert {p: d["aliases"] for p, d in distributions.items()} == {
         "cdn-support/distribution": ["support.mobilytics.com"],
-        "cdn-portal/distribution": ["portal.mobilytics.com"]}
+        "cdn-portal/distribution": ["portal.mobilytics.com"],
+        "cdn-ingress/distribution": ["api.mobilytics.com"]}
     for distribution in distributions.values():
         assert distribution["web_acl_id"] == mobilytics.ref("aws_wafv2_web_acl",
                                                             "waf-cloudfront/acl", "arn")
-    assert only(mobilytics, "aws_wafv2_web_acl_association")["resource_arn"] == \
-        mobilytics.ref("aws_lb", "load-balancer/alb", "arn")
+    assert mobilytics.resources("aws_wafv2_web_acl_association") == {}  # no regional ACL
     assert bucket_names(mobilytics) == {f"mobilytics-prod-{b}-123456789012" for b in
                                         ("support-assets", "portal-assets", "artifacts", "logs")}
-    api = mobilytics.resource("aws_route53_record", "load-balancer/alias")
+    api = mobilytics.resource("aws_route53_record", "cdn-ingress/alias")
     assert api["name"] == "api.mobilytics.com"
     assert mobilytics.json["terraform"]["backend"]["s3"]["use_lockfile"] is True
     assert "dynamodb_table" not in mobilytics.json["terraform"]["backend"]["s3"]

@@ -7,6 +7,7 @@ refused in one line each."""
 import pytest
 
 from conftest import MINIMAL_CONFIG as MINIMAL, SynthStack, synthesize
+from lib.analysis.diagram import mermaid
 from lib.config import load_environment
 from test_config import problems, write
 
@@ -74,6 +75,14 @@ def test_every_name_has_an_a_and_an_aaaa_alias_to_the_dual_stack_load_balancer(f
         assert record["zone_id"] == zone
         assert record["alias"]["name"] == full.ref("aws_lb", "load-balancer/alb", "dns_name")
         assert record["alias"]["zone_id"] == full.ref("aws_lb", "load-balancer/alb", "zone_id")
+
+
+def test_the_diagram_names_every_host_on_the_zones_arrow_to_the_load_balancer(full):
+    drawn = mermaid(full.json)
+    arrows = [line for line in drawn.splitlines() if "route53_zone" in line and "-->" in line
+              and "lb_load_balancer_alb" in line]
+    assert len(arrows) == 1, arrows
+    assert f"A, AAAA: {ADMIN}, {DOMAIN}, {WWW}" in arrows[0]
 
 
 # --- listener rules ---------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The stacks really create and destroy resources through the AWS API: the full local cycle of
-dev, prod and the lean preset, side by side, each against its own moto on 127.0.0.1 (tools/deploy_local.py),
+dev, prod, the lean preset and seed 003's portfolio (dev), side by side, each against its own moto on 127.0.0.1 (tools/deploy_local.py),
 started in the background by conftest.py when this test is collected; the test runs last and
 waits for it."""
 
@@ -9,6 +9,7 @@ import os
 import pytest
 
 from conftest import LOCAL_DEPLOY_CONFIGS, MOTO_PYTHON, background
+from tools.deploy_local import label
 
 pytestmark = pytest.mark.slow
 
@@ -20,6 +21,9 @@ EXPECTED_OUTPUTS = {
     # The HTTP API's URL in front of the function, the repository CI pushes to.
     "lean": {"vpc_id", "url", "database_endpoint", "redis_primary_endpoint",
              "api_repository_url"},
+    # What tools/run_task.py reads to run the migrate task, and the zone to delegate.
+    "portfolio": {"vpc_id", "url", "database_endpoint", "redis_primary_endpoint", "cluster_name",
+                  "private_subnet_ids", "tasks", "name_servers"},
 }
 
 
@@ -35,10 +39,12 @@ def test_deploy_plan_destroy_against_a_local_emulator():
     output = process.log.read()
     print(output)
     assert process.returncode == 0, output[-6000:]
-    reports = {r["stack"]: r for r in json.loads(output[output.rindex("\n[\n") + 1:])}
-    assert sorted(reports) == sorted(f"{env}-stack" for env in LOCAL_DEPLOY_CONFIGS)
-    for env in LOCAL_DEPLOY_CONFIGS:
-        report = reports[f"{env}-stack"]
+    # By file: the portfolio preset's stack is a dev-stack too.
+    reports = {r["config"]: r for r in json.loads(output[output.rindex("\n[\n") + 1:])}
+    files = {env: label(path) for env, path in LOCAL_DEPLOY_CONFIGS.items()}
+    assert sorted(reports) == sorted(files.values())
+    for env, file in files.items():
+        report = reports[file]
         assert report["resources_deployed"] == report["resources_declared"], (
             f"{env}: {report['resources_deployed']} of {report['resources_declared']} declared "
             "resources exist after the deploy")

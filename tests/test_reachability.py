@@ -59,8 +59,10 @@ SUBNET_USERS = {
     "aws_apprunner_vpc_connector",  # workloads
     "aws_nat_gateway", "aws_instance", "aws_vpc_endpoint", "aws_lb",  # on the way
     "aws_db_subnet_group", "aws_elasticache_subnet_group",  # stores
-    "aws_elasticache_serverless_cache",
+    "aws_elasticache_serverless_cache", "aws_db_proxy",
     "aws_network_acl", "aws_route_table_association",  # the network itself
+    # a way in for people: its ACLs and groups are tests/test_client_vpn.py's
+    "aws_ec2_client_vpn_network_association",
 }
 
 

@@ -66,6 +66,8 @@ ALLOWED = {
     ("DATABASE_AUTH", "iam"): "the database auth *mode* (lib/compute/service_access.py): workloads "
                               "sign 15-minute IAM auth tokens for the application user; no "
                               "credential",
+    ("iam_auth", "REQUIRED"): "an RDS Proxy's client authentication *mode* (lib/data/proxy.py): "
+                              "clients must sign IAM tokens; no credential",
 }
 
 

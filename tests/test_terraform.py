@@ -40,7 +40,7 @@ def test_terraform_validate(synth_dir, stack):
     validate(synth_dir / "stacks" / stack)
 
 
-@pytest.mark.parametrize("stack", ["full-stack", "lean-stack"])
+@pytest.mark.parametrize("stack", ["full-stack", "lean-stack", "vpn-stack"])
 def test_terraform_validate_with_every_switch_on(fixture_dir, stack):
     validate(fixture_dir / "stacks" / stack)
 
@@ -63,3 +63,25 @@ def test_cdktf_diff_plans_the_dev_stack_offline(tmp_path):
     assert plan, output[-3000:]
     assert int(plan.group(1)) >= 30
     assert "end-of-life" not in output.lower() and "Warning: Unable to open" not in output
+
+
+def test_a_second_working_directory_reuses_the_provider_cache_without_rewriting_it(tmp_path):
+    """Two inits with no lock file (every cdktf.out stack has none): the second must link the
+    cached provider, not install it again. Since Terraform 1.4 an entry the lock file does not
+    list is reinstalled, rewriting the shared binary while a parallel run may be starting it
+    ("Failed to load plugin schemas"; hashicorp/terraform#32129, "Provider Plugin Cache" in the
+    CLI configuration docs); `plugin_cache_may_break_dependency_lock_file` turns that off."""
+    terraform = require_tool("terraform")
+    required = '{"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", ' \
+               '"version": "5.100.0"}}}}'
+    outputs = []
+    for name in ("first", "second"):
+        directory = tmp_path / name
+        directory.mkdir()
+        (directory / "main.tf.json").write_text(required)
+        init = run([terraform, "init", "-input=false", "-backend=false", "-no-color"],
+                   cwd=directory)
+        assert init.returncode == 0, init.stdout + init.stderr
+        outputs.append(init.stdout)
+    assert "from the shared cache directory" in outputs[1], outputs[1]
+    assert "Installing hashicorp/aws" not in outputs[1], outputs[1]

@@ -13,8 +13,9 @@ protection, no Terraform guard against destroying it. A preset's domain belongs 
 owner, so it never survives: with DOMAIN (and ZONE, the Route 53 zone that answers for it) prod
 serves DOMAIN, staging staging.DOMAIN and dev dev.DOMAIN; without it dev and staging serve plain
 HTTP on the load balancer's name, and prod, which must serve HTTPS, gets a placeholder under
-example.com to replace before its first deploy. Budgets, sizes and everything else stay as the
-preset sets them; comments stay too.
+example.com to replace before its first deploy. A preset's placeholder certificate ARNs (its
+Client VPN) move to the adopter's account, placeholders still. Budgets, sizes and everything
+else stay as the preset sets them; comments stay too.
 
 Every file is checked as `make synth` would check it before any is written: a mistake prints
 one line per problem and writes nothing. Then docs/architecture.md is redrawn and the next
@@ -145,6 +146,12 @@ def environment_file(source: Path, env: str, args: argparse.Namespace) -> str:
         if data.get("database", {}).get("deletion_protection"):
             doc.set("database", "deletion_protection", False, "dev is disposable")
         doc.drop("", "prevent_destroy")
+    vpn = data.get("access", {}).get("client_vpn", {})
+    for key in ("server_certificate_arn", "client_root_certificate_chain_arn"):
+        if key in vpn:  # the preset's placeholders, moved to the adopter's account
+            arn = vpn[key].split(":")
+            doc.set("access.client_vpn", key, ":".join([*arn[:4], args.account, *arn[5:]]),
+                    "placeholder: your certificate in ACM (README, \"Client VPN\")")
     if data.get("compute", {}).get("images_pushed"):  # a preset on Lambda shows phase two
         doc.set("compute", "images_pushed", False, "phase one: push each image, then true "
                                                    "(README, \"Lambda\")")

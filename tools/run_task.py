@@ -25,12 +25,11 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lib.config import ConfigError, load_environment_named  # noqa: E402
+from tools.service_events import Aws, cli  # noqa: E402  (the same `aws` CLI caller)
 
 ROOT = Path(__file__).resolve().parent.parent
 POLL_SECONDS = 6  # as `aws ecs wait tasks-stopped`, which gives up after 10 minutes
 TIMEOUT_SECONDS = 3600  # a migration may take longer than the CLI's waiter allows
-
-Aws = Callable[[list[str]], dict]  # the arguments after `aws`; the parsed JSON answer
 
 
 class TaskError(Exception):
@@ -99,14 +98,6 @@ def run(aws: Aws, outputs: dict, task: str, sleep: Callable[[float], None] = tim
         say(f"container: {container['reason']}")
     say(f"log: group {spec['log_group']}, stream {stream}")
     return code if code is not None else 1
-
-
-def cli(region: str) -> Aws:
-    def call(args: list[str]) -> dict:
-        result = subprocess.run(["aws", *args, "--region", region, "--output", "json"],
-                                capture_output=True, text=True, check=True)
-        return json.loads(result.stdout or "{}")
-    return call
 
 
 def read_outputs(path: str | None, stack: str) -> dict:

@@ -70,6 +70,14 @@ def render(mirror: Path | None) -> str:
     lines = [
         "# Written by tools/terraform_cli_config.py (make install); machine-specific, not committed.",
         f'plugin_cache_dir = "{PLUGIN_CACHE}"',
+        # Since Terraform 1.4 a cache entry the working directory's lock file does not list
+        # (cdktf.out has none, and lock files are not committed here) is not used: init
+        # installs the provider again and rewrites the shared entry, while another terraform
+        # (a parallel local deploy cycle, a test's validate) may be starting that very binary:
+        # "Failed to load plugin schemas" (hashicorp/terraform#32129; "Provider Plugin Cache"
+        # in the CLI configuration docs). The lock files written instead list this platform's
+        # h1 checksum only, which is all a filesystem mirror gives anyway.
+        "plugin_cache_may_break_dependency_lock_file = true",
     ]
     if mirror is None:
         lines.append("# No provider mirror found: providers come from the registry.")

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from lib.analysis import security_cost
+from lib.analysis import access_cost, scaling_cost, security_cost
 from lib.analysis.pricing import FREE_TIER_TYPES, FREE_TYPES, Prices
 
 _REFERENCE = re.compile(r"^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.[a-z_]+\}$")
@@ -476,4 +476,6 @@ _PRICERS: dict[str, Callable[[dict, _Stack, Prices, Add], None]] = {
     "aws_s3_bucket": _per_gb("S3 Standard storage", "s3_gb_per_bucket", "s3.standard_gb_month"),
     "aws_cognito_user_pool": _user_pool,
     **security_cost.PRICERS,
+    **scaling_cost.PRICERS,
+    **access_cost.PRICERS,
 }

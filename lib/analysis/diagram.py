@@ -16,6 +16,9 @@ import json
 import re
 from typing import Any
 
+from lib.analysis.diagram_detection import detection as _detection
+from lib.analysis.diagram_detection import detection_edges as _detection_edges
+
 _REFERENCE = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.[a-z_]+\}")
 
 
@@ -83,7 +86,11 @@ def mermaid(document: dict[str, Any]) -> str:
         g.edge(internet, by_ref[("aws_apprunner_service", lid)], "HTTPS")
 
     for lid, lb in g.of_type("aws_lb").items():
-        node = add("aws_lb", lid, "public", f"ALB {lb.get('name', '')}", "box",
+        # An internal one sits in the private tier, reached from CloudFront only (_edges).
+        tier = _tier_of_subnets(g, g.refs(lb.get("subnets", []))) if lb.get("internal") \
+            else "public"
+        node = add("aws_lb", lid, tier, f"ALB {lb.get('name', '')}"
+                   f"{' (internal)' if lb.get('internal') else ''}", "box",
                    lb.get("security_groups", []))
         if not lb.get("internal"):
             listeners = [x for x in g.of_type("aws_lb_listener").values()
@@ -97,8 +104,19 @@ def mermaid(document: dict[str, Any]) -> str:
             "box", inst.get("vpc_security_group_ids", []))
     for lid, _ in g.of_type("aws_nat_gateway").items():
         add("aws_nat_gateway", lid, "public", "NAT gateway")
+    for lid, vpn in g.of_type("aws_ec2_client_vpn_endpoint").items():
+        # In the tier of the subnets it is associated with; its group's rules draw what it reaches.
+        subnets = [r for a in g.of_type("aws_ec2_client_vpn_network_association").values()
+                   if ("aws_ec2_client_vpn_endpoint", lid) in g.refs(a)
+                   for r in g.refs(a.get("subnet_id"))]
+        node = add("aws_ec2_client_vpn_endpoint", lid, _tier_of_subnets(g, subnets),
+                   f"Client VPN, mutual TLS<br/>clients {vpn.get('client_cidr_block', '')}",
+                   "box", vpn.get("security_group_ids", []))
+        g.edge(g.node("aws_people", f"vpn_{lid}", "outside", "VPN users", "circle"), node,
+               f"{vpn.get('transport_protocol', 'udp')} {vpn.get('vpn_port', 443)}")
 
     tasks = g.of_type("aws_ecs_task_definition")
+    tracked = _tracked_by_service(g)
     for lid, svc in g.of_type("aws_ecs_service").items():
         net = svc.get("network_configuration", {})
         task = next((tasks[i] for t, i in g.refs(svc.get("task_definition"))
@@ -110,7 +128,8 @@ def mermaid(document: dict[str, Any]) -> str:
         ports = [str(lb.get("container_port")) for lb in svc.get("load_balancer", [])]
         shell = ", ECS Exec" if svc.get("enable_execute_command") else ""  # a way in for people
         label = f"ECS {svc.get('name', '')}" + (f" :{','.join(ports)}" if ports else "") + \
-            f"<br/>{size}{' Spot' if spot else ''}{shell}"
+            f"<br/>{size}{' Spot' if spot else ''}{shell}" + \
+            "".join(f"<br/>scales on {label}" for label in tracked.get(lid, []))
         add("aws_ecs_service", lid, _tier_of_subnets(g, g.refs(net.get("subnets", []))), label,
             "box", net.get("security_groups", []))
     # One-off tasks: task definitions no service runs; the stack's `tasks` output says where
@@ -138,6 +157,18 @@ def mermaid(document: dict[str, Any]) -> str:
                 f"{db.get('storage_type', '')}{', Multi-AZ' if db.get('multi_az') else ''}"
         add("aws_db_instance", lid, _tier_of_subnets(g, subnets), label, "cylinder",
             db.get("vpc_security_group_ids", []))
+    for lid, proxy in g.of_type("aws_db_proxy").items():
+        tls = ", TLS" if proxy.get("require_tls") else ""
+        iam = ", IAM" if any(a.get("iam_auth") == "REQUIRED" for a in proxy.get("auth", [])) \
+            else ""
+        add("aws_db_proxy", lid, _tier_of_subnets(g, g.refs(proxy.get("vpc_subnet_ids", []))),
+            f"RDS Proxy {proxy.get('name', '')}<br/>pool{tls}{iam}", "box",
+            proxy.get("vpc_security_group_ids", []))
+    for lid, copy in g.of_type("aws_db_instance_automated_backups_replication").items():
+        region = (copy.get("provider") or "").rpartition(".")[2].replace("_", "-")
+        add("aws_db_instance_automated_backups_replication", lid, "other_region",
+            f"RDS automated backups replicated to {region}<br/>"
+            f"{copy.get('retention_period', '')} days, its own KMS key", "cylinder")
     for lid, rg in g.of_type("aws_elasticache_replication_group").items():
         groups = g.of_type("aws_elasticache_subnet_group")
         subnets = [r for t, i in g.refs(rg.get("subnet_group_name")) if i in groups
@@ -177,6 +208,22 @@ def mermaid(document: dict[str, Any]) -> str:
     return _render(g)
 
 
+def _tracked_by_service(g: _Graph) -> dict[str, list[str]]:
+    """ECS service logical id -> what its target tracking policies on a customized metric track
+    (the label of the value each returns): the application's metric, its latency."""
+    targets = g.of_type("aws_appautoscaling_target")
+    tracked: dict[str, list[str]] = {}
+    for policy in g.of_type("aws_appautoscaling_policy").values():
+        custom = (policy.get("target_tracking_scaling_policy_configuration") or {}).get(
+            "customized_metric_specification") or {}
+        labels = [q.get("label", "") for q in custom.get("metrics", []) if q.get("return_data")]
+        for _, target in g.refs(policy.get("resource_id")):
+            for type_, service in g.refs(targets.get(target, {}).get("resource_id")):
+                if type_ == "aws_ecs_service":
+                    tracked.setdefault(service, []).extend(labels)
+    return tracked
+
+
 def _alarms_by_topic(g: _Graph) -> dict[str, int]:
     """Topic logical id -> how many alarms notify it."""
     counts: dict[str, int] = {}
@@ -184,86 +231,6 @@ def _alarms_by_topic(g: _Graph) -> dict[str, int]:
         for lid in {i for t, i in g.refs(alarm.get("alarm_actions")) if t == "aws_sns_topic"}:
             counts[lid] = counts.get(lid, 0) + 1
     return counts
-
-
-def _detection(g: _Graph, add) -> None:
-    """The account's trail, its CloudWatch Logs copy with the metric filters on it, GuardDuty
-    detectors, AWS Config and the EventBridge rules, with their counts (the bootstrap stack)."""
-    for lid, trail in g.of_type("aws_cloudtrail").items():
-        scope = "all regions" if trail.get("is_multi_region_trail") else "one region"
-        add("aws_cloudtrail", lid, "account", f"CloudTrail {trail.get('name', '')} ({scope})")
-    filters = g.of_type("aws_cloudwatch_log_metric_filter")
-    for lid, group in g.of_type("aws_cloudwatch_log_group").items():
-        on_group = [f for f in filters.values() if f.get("log_group_name") == group.get("name")
-                    or ("aws_cloudwatch_log_group", lid) in g.refs(f.get("log_group_name"))]
-        if on_group:
-            add("aws_cloudwatch_log_group", lid, "account", f"CloudWatch Logs {group['name']}"
-                f"<br/>{len(on_group)} metric filters")
-    for lid, detector in g.of_type("aws_guardduty_detector").items():
-        region = (detector.get("provider") or "").rpartition(".")[2].replace("_", "-")
-        add("aws_guardduty_detector", lid, "account",
-            f"GuardDuty detector{' ' + region if region else ''}")
-    for lid, _ in g.of_type("aws_config_configuration_recorder").items():
-        add("aws_config_configuration_recorder", lid, "account", "AWS Config recorder")
-    for lid, rule in g.of_type("aws_cloudwatch_event_rule").items():
-        add("aws_cloudwatch_event_rule", lid, "account", f"EventBridge rule {rule.get('name', '')}")
-
-
-def _detection_edges(g: _Graph, by_ref: dict, node) -> None:
-    """Trail to its bucket and log group, log group to the topic its alarms notify, detectors to
-    the findings rules, rules to their targets (another region's rule to the account region's),
-    Config to its bucket, topics to their email subscribers."""
-    for lid, trail in g.of_type("aws_cloudtrail").items():
-        g.edge(by_ref.get(("aws_cloudtrail", lid)), node(trail.get("s3_bucket_name")),
-               "log files")
-        g.edge(by_ref.get(("aws_cloudtrail", lid)), node(trail.get("cloud_watch_logs_group_arn")),
-               "events")
-    filters = {(f.get("metric_transformation") or {}).get("name"): f
-               for f in g.of_type("aws_cloudwatch_log_metric_filter").values()}
-    groups = {group.get("name"): by_ref.get(("aws_cloudwatch_log_group", lid))
-              for lid, group in g.of_type("aws_cloudwatch_log_group").items()}
-    for alarm in g.of_type("aws_cloudwatch_metric_alarm").values():
-        source = filters.get(alarm.get("metric_name"))
-        if source is not None:
-            group = node(source.get("log_group_name")) or groups.get(source.get("log_group_name"))
-            g.edge(group, node(alarm.get("alarm_actions")), "alarms")
-    rules = g.of_type("aws_cloudwatch_event_rule")
-    home_rule = next((by_ref.get(("aws_cloudwatch_event_rule", i)) for i, r in rules.items()
-                      if not r.get("provider")), None)
-    for rule_id, rule in rules.items():
-        pattern = json.loads(rule.get("event_pattern") or "{}")
-        if "aws.guardduty" not in pattern.get("source", []):
-            continue
-        for lid, detector in g.of_type("aws_guardduty_detector").items():
-            if detector.get("provider") == rule.get("provider"):
-                g.edge(by_ref.get(("aws_guardduty_detector", lid)),
-                       by_ref.get(("aws_cloudwatch_event_rule", rule_id)), _severity(pattern))
-    for target in g.of_type("aws_cloudwatch_event_target").values():
-        rule = next((by_ref.get(("aws_cloudwatch_event_rule", i)) for t, i in
-                     g.refs(target.get("rule")) if t == "aws_cloudwatch_event_rule"), None)
-        # Another region's rule targets the account region's event bus, where its rule picks up.
-        g.edge(rule, node(target.get("arn")) or home_rule, "findings")
-    recorder = next((by_ref.get(("aws_config_configuration_recorder", i))
-                     for i in g.of_type("aws_config_configuration_recorder")), None)
-    for channel in g.of_type("aws_config_delivery_channel").values():
-        g.edge(recorder, node(channel.get("s3_bucket_name")), "configuration items")
-    if not any(group == "account" for group, _, _ in g.nodes.values()):
-        return  # environments: their topics' subscribers are not drawn
-    for lid in g.of_type("aws_sns_topic"):
-        emails = [s for s in g.of_type("aws_sns_topic_subscription").values()
-                  if ("aws_sns_topic", lid) in g.refs(s.get("topic_arn"))
-                  and s.get("protocol") == "email"]
-        if emails:
-            people = g.node("aws_people", f"email_{lid}", "outside",
-                            f"{len(emails)} email subscriber{'s' if len(emails) != 1 else ''}",
-                            "circle")
-            g.edge(by_ref.get(("aws_sns_topic", lid)), people, "email")
-
-
-def _severity(pattern: dict) -> str:
-    numeric = [v for s in pattern.get("detail", {}).get("severity", []) if isinstance(s, dict)
-               for v in [s.get("numeric")] if v]
-    return f"severity {numeric[0][0]} {numeric[0][1]}" if numeric else "findings"
 
 
 def _edges(g: _Graph, by_ref: dict, members: dict[str, list[str]]) -> None:
@@ -308,21 +275,39 @@ def _edges(g: _Graph, by_ref: dict, members: dict[str, list[str]]) -> None:
                 g.edge(s, redis, f"tcp {rule.get('from_port')}")
     # A record name -> what it aliases, for origins addressed by domain name.
     aliases = {r.get("name"): node(r.get("alias")) for r in g.of_type("aws_route53_record").values()}
+    # A VPC origin -> the load balancer it reaches.
+    vpc_origins = {i: node(o.get("vpc_origin_endpoint_config"))
+                   for i, o in g.of_type("aws_cloudfront_vpc_origin").items()}
     for dist_id, dist in g.of_type("aws_cloudfront_distribution").items():
         origins = dist.get("origin", [])
+        paths = {b.get("target_origin_id"): b.get("path_pattern")
+                 for b in dist.get("ordered_cache_behavior", [])}
+        paths[dist.get("default_cache_behavior", {}).get("target_origin_id")] = "/*"
         for origin in origins:
             bucket = next((by_ref[r] for r in g.refs(origin) if r[0] == "aws_s3_bucket"), None)
-            balancer = next((by_ref[r] for r in g.refs(origin) if r[0] == "aws_lb"), None) \
+            through = next((i for t, i in g.refs(origin.get("vpc_origin_config"))
+                            if t == "aws_cloudfront_vpc_origin"), None)
+            balancer = vpc_origins.get(through) or next(
+                (by_ref[r] for r in g.refs(origin) if r[0] == "aws_lb"), None) \
                 or aliases.get(origin.get("domain_name"))
             source = by_ref[("aws_cloudfront_distribution", dist_id)]
             g.edge(source, bucket, "origin access control")
-            g.edge(source, balancer, "/api/*")
+            g.edge(source, balancer, f"{paths.get(origin.get('origin_id'), '')}"
+                                     f"{' via VPC origin' if through else ''}")
         g.edge(node(dist.get("web_acl_id")), by_ref[("aws_cloudfront_distribution", dist_id)],
                "filters")
     for assoc in g.of_type("aws_wafv2_web_acl_association").values():
         g.edge(node(assoc.get("web_acl_arn")), node(assoc.get("resource_arn")), "filters")
+    # One arrow per zone and target, naming every name that aliases it (ingress.hosts: www beside
+    # the apex), so several hostnames on one load balancer show.
+    served: dict[tuple, tuple[set, set]] = {}
     for record in g.of_type("aws_route53_record").values():
-        g.edge(node(record.get("zone_id")), node(record.get("alias")), record.get("type", ""))
+        key = (node(record.get("zone_id")), node(record.get("alias")))
+        types, names = served.setdefault(key, (set(), set()))
+        types.add(record.get("type", ""))
+        names.add(record.get("name", ""))
+    for (zone, target), (types, names) in served.items():
+        g.edge(zone, target, f"{', '.join(sorted(types))}: {', '.join(sorted(names))}")
     _detection_edges(g, by_ref, node)
     internet = next((n for n, (group, _, _) in g.nodes.items() if n == "internet_users"), None)
     for (type_, _), nat in by_ref.items():
@@ -347,6 +332,10 @@ def _edges(g: _Graph, by_ref: dict, members: dict[str, list[str]]) -> None:
                node(target.get("arn")), schedule.get("schedule_expression", ""))
     for lid, q in g.of_type("aws_sqs_queue").items():
         g.edge(by_ref[("aws_sqs_queue", lid)], node(q.get("redrive_policy")), "dead letters")
+    for lid, copy in g.of_type("aws_db_instance_automated_backups_replication").items():
+        g.edge(node(copy.get("source_db_instance_arn")),
+               by_ref[("aws_db_instance_automated_backups_replication", lid)],
+               "snapshots and transaction logs")
     # What a service's task role (a function's role) may use: the queue it drains, queues it
     # sends to, the media bucket (read from the role's policy statements, by their Sid).
     grants = {"ConsumeItsQueue": "consumes", "SendToQueues": "sends", "MediaObjects": "objects"}
@@ -412,7 +401,7 @@ def _topic_subscribers(g: _Graph, node) -> None:
 _SHAPES = {"box": ('["', '"]'), "cylinder": ('[("', '")]'), "circle": ('(("', '"))'),
            "queue": ('[["', '"]]')}
 _GROUPS = [("edge", "Edge"), ("vpc", None), ("regional", "Regional services"),
-           ("account", "Account security and detection")]
+           ("other_region", "Second Region"), ("account", "Account security and detection")]
 _TIERS = [("public", "public subnets"), ("private", "private subnets"),
           ("isolated", "isolated subnets: no route out of the VPC")]
 

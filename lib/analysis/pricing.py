@@ -25,7 +25,9 @@ FREE_TYPES = frozenset({
     "aws_s3_bucket_versioning", "aws_s3_bucket_cors_configuration", "aws_lb_listener",
     "aws_lb_listener_rule", "aws_lb_target_group", "aws_ecs_cluster_capacity_providers",
     "aws_ecs_capacity_provider", "aws_ecs_task_definition", "aws_appautoscaling_target",
-    "aws_appautoscaling_policy", "aws_db_parameter_group", "aws_db_subnet_group",
+    "aws_db_parameter_group", "aws_db_subnet_group",
+    # An RDS Proxy is priced on its target (the instance's vCPUs): lib/analysis/cost.py.
+    "aws_db_proxy", "aws_db_proxy_default_target_group",
     "aws_elasticache_parameter_group", "aws_elasticache_subnet_group", "aws_elasticache_user",
     "aws_elasticache_user_group", "aws_ecr_lifecycle_policy", "aws_apigatewayv2_integration",
     "aws_apigatewayv2_route", "aws_apigatewayv2_stage", "aws_apigatewayv2_domain_name",
@@ -41,6 +43,12 @@ FREE_TYPES = frozenset({
     "aws_apprunner_vpc_connector", "aws_ssm_document", "aws_config_delivery_channel",
     "aws_config_configuration_recorder_status", "aws_vpc_endpoint_route_table_association",
     "aws_cloudwatch_event_target", "aws_s3_bucket_object_lock_configuration",
+    # "There is no additional cost for using VPC origins with CloudFront" ("Protecting your
+    # origin (BP1, BP5)", AWS Best Practices for DDoS Resiliency); its network interfaces' private
+    # addresses cost nothing either ("Restrict access with VPC origins", CloudFront Developer
+    # Guide).
+    "aws_cloudfront_vpc_origin",
+    "aws_ec2_client_vpn_authorization_rule",
 })
 # Charged per request or GB with a monthly always-free allowance that a small platform stays
 # inside: priced at $0 with that assumption stated, not silently dropped.

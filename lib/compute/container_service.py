@@ -15,6 +15,8 @@ from lib.compute.cluster import ExecSessionLog, exec_statements
 from lib.compute.first_image import PLACEHOLDER_IMAGE, placeholder_command
 from lib.compute.load_balancer import Ingress
 from lib.compute.service_access import secret_read_statements, service_access
+from lib.compute.service_scaling import (TrackedMetric, app_metric, latency_p99,
+                                         metric_environment, publish_statement, track)
 from lib.compute.service_spec import ServiceSpec
 from lib.core.access import (BucketAccess, CacheAccess, DatabaseAccess, ExternalCacheAccess,
                              QueueAccess)
@@ -107,12 +109,15 @@ class ContainerService(Construct):
       egress the placeholder cannot be pulled: the first task definition then names `image` in
       the project's repository, which nothing has pushed yet, so Terraform does not wait for
       that service (`awaiting_image`: the stack says what to push first).
-    - Autoscaling between min and max tasks on CPU, memory and (web) ALB requests per target;
-      a worker with a queue scales on that queue's backlog instead (see `_scale_on_backlog`).
+    - Autoscaling between min and max tasks on CPU, memory and (web) ALB requests per target,
+      and where configured on a metric the application publishes (its task role may publish in
+      that namespace only) and on the p99 response time (service_scaling.py); a worker with a
+      queue scales on that queue's backlog instead (see `_scale_on_backlog`).
 
     Outputs: `service_name`, `awaiting_image`, `security_group_id`,
     `network_security_group_ids` (all the task joins), `log_group_name`, `task_role_arn`,
     `execution_role_arn`, `target_group_arn` (web only), `task_family`, `capacity_strategy`,
+    `tracked_metrics` (what its application-metric and latency policies track, for a dashboard),
     `schedule_target(cluster_arn)` (for a scheduled job that runs one task of this service).
 
     A one-off task (`settings.one_off`, e.g. a migration) is the same task definition, roles, log
@@ -126,13 +131,16 @@ class ContainerService(Construct):
         self._props = props
         self.task_family: str = n.name(svc.name)
         self.capacity_strategy: list[tuple[str, int, int]] = props.capacity_strategy
+        self.tracked_metrics: list[TrackedMetric] = []
         log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self, "logs", name=n.log_group("ecs", svc.name),
             retention_in_days=props.log_retention_days, kms_key_id=props.log_key_arn,
             tags=n.tags(svc.name, "logs"))
         self.log_group_name: str = log_group.name
 
-        access = service_access(svc.environment, props.secret_arns, props.database, props.cache,
+        published = svc.scale_on_metric  # the application publishes it: it is told what
+        environment = {**svc.environment, **(metric_environment(published) if published else {})}
+        access = service_access(environment, props.secret_arns, props.database, props.cache,
                                 props.media, props.consumes, props.sends_to)
         uses_data_store = any(store is not None
                               for store in (props.database, props.cache, props.media))
@@ -142,6 +150,7 @@ class ContainerService(Construct):
         task_role = service_role(
             self, "task-role", n, f"{svc.name}-task", "ecs-tasks.amazonaws.com",
             access.runtime_statements + (otel_statements(n) if props.otel_sidecar else [])
+            + ([publish_statement(published.namespace)] if published else [])
             + (exec_statements(props.exec_log) if props.exec_log else []))
         self.execution_role_arn: str = execution_role.arn
         self.task_role_arn: str = task_role.arn
@@ -359,6 +368,15 @@ class ContainerService(Construct):
                     predefined_metric_specification=policy.
                     AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
                         predefined_metric_type=metric, resource_label=label)))
+        if svc.scale_on_metric is not None:
+            self.tracked_metrics.append(app_metric(svc.scale_on_metric, props.cluster_name,
+                                                   service_name))
+        if svc.scale_on_latency_p99_ms is not None and target_group_arn_suffix is not None:
+            self.tracked_metrics.append(latency_p99(svc.scale_on_latency_p99_ms,
+                                                    props.ingress.arn_suffix,
+                                                    target_group_arn_suffix))
+        for tracked in self.tracked_metrics:
+            track(self, props.naming, svc.name, resource_id, scalable_dimension, tracked)
 
     def _scale_on_backlog(self, props: ContainerServiceProps, resource_id: str,
                           scalable_dimension: str) -> None:

@@ -1,4 +1,5 @@
-"""The internet-facing Application Load Balancer: the only way into the container services."""
+"""The Application Load Balancer: the only way into the container services. Internet-facing, or
+internal behind CloudFront (lib/edge/vpc_origin.py)."""
 
 from dataclasses import dataclass
 
@@ -37,8 +38,8 @@ class HostRedirect:
 class LoadBalancerProps:
     naming: Naming
     vpc_id: str
-    subnet_ids: list[str]  # the public tier
-    allowed_cidrs: list[str]
+    subnet_ids: list[str]  # the public tier; the private tier when `internal`
+    allowed_cidrs: list[str]  # not used when `internal`
     domain: str | None  # with a domain: HTTPS, HTTP redirects, ACM certificate, DNS records
     hosted_zone_id: str | None  # an existing, delegated Route53 zone; None: create one
     zone_name: str | None  # the zone to create (default: `domain`)
@@ -59,10 +60,15 @@ class LoadBalancerProps:
     # More names in the same zone (with HTTPS): on the certificate, each with its aliases.
     hosts: tuple[str, ...] = ()
     redirect: HostRedirect | None = None
+    # No public address: its group admits no range, and `domain` gets no record here (what
+    # reaches it, a CloudFront VPC origin, adds its own rule; the domain names the distribution).
+    internal: bool = False
 
 
 class LoadBalancer(Construct):
-    """An ALB in the public subnets whose security group admits 80/443 from `allowed_cidrs` only.
+    """An ALB in the public subnets whose security group admits 80/443 from `allowed_cidrs` only;
+    with `internal`, in the subnets given (the private tier) with no public address, no ingress
+    rule and no DNS record (what reaches it adds both, lib/edge/vpc_origin.py).
 
     With a domain in a zone that answers for it (`hosted_zone_id`, or a zone created here with
     `zone_delegated`): an ACM certificate validated through Route53, an HTTPS listener with the
@@ -91,13 +97,13 @@ class LoadBalancer(Construct):
         self.https: bool = props.domain is not None and (
             props.hosted_zone_id is not None or props.zone_delegated)
         self.awaiting_delegation: bool = creates_zone and not self.https
-        self.ipv6: bool = props.ipv6 and self.https
+        self.ipv6: bool = props.ipv6 and self.https and not props.internal
         sg = aws.security_group.SecurityGroup(
             self, "sg", name=n.name("alb"), vpc_id=props.vpc_id,
             description="Load balancer: HTTP/HTTPS from the allowed ranges",
             tags=n.tags("alb"))
         self.security_group_id: str = sg.id
-        ports = [80, 443] if self.https else [80]
+        ports = [] if props.internal else [80, 443] if self.https else [80]
         for port in ports:
             for i, cidr in enumerate(props.allowed_cidrs):
                 aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
@@ -111,7 +117,8 @@ class LoadBalancer(Construct):
                     description=f"port {port} from {cidr}")
 
         lb = aws.lb.Lb(
-            self, "alb", name=n.name("alb"), load_balancer_type="application", internal=False,
+            self, "alb", name=n.name("alb"), load_balancer_type="application",
+            internal=props.internal,
             # Explicit "ipv4" with a domain, so that turning ingress.ipv6 off reverts a dual-stack
             # ALB; without one the attribute stays unset (the provider's default, ipv4).
             ip_address_type="dualstack" if self.ipv6 else "ipv4" if self.https else None,
@@ -162,9 +169,10 @@ class LoadBalancer(Construct):
             ssl_policy=TLS_POLICY, certificate_arn=certificate,
             default_action=[not_found], tags=n.tags("alb", "https"))
         self.listener_arn = listener.arn
-        alias_records(self, zone_id, props.domain, self.dns_name, self.zone_id, ipv6=self.ipv6,
-                      evaluate_target_health=True)
-        for host in props.hosts:
+        if not props.internal:
+            alias_records(self, zone_id, props.domain, self.dns_name, self.zone_id,
+                          ipv6=self.ipv6, evaluate_target_health=True)
+        for host in () if props.internal else props.hosts:
             alias_records(self, zone_id, host, self.dns_name, self.zone_id, ipv6=self.ipv6,
                           evaluate_target_health=True, id=f"alias-{host.replace('.', '-')}")
         # The canonical name: where the redirect, if any, sends.

@@ -38,7 +38,9 @@ def service_access(environment: dict[str, str], secret_arns: dict[str, str],
             DATABASE_NAME=database.name, DATABASE_USERNAME=database.user,
             DATABASE_AUTH="iam", DATABASE_SSLMODE="verify-full")
         if database.reader_endpoint is not None:
-            access.environment["DATABASE_READER_HOST"] = database.reader_endpoint
+            access.environment.update(DATABASE_READER_HOST=database.reader_endpoint,
+                                      DATABASE_READER_USERNAME=database.reader_user
+                                      or database.user)
         access.runtime_statements.append({
             "Sid": "DatabaseIamAuthentication", "Effect": "Allow", "Action": "rds-db:connect",
             "Resource": database.user_arns})

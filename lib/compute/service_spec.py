@@ -6,6 +6,18 @@ from typing import Mapping
 
 
 @dataclass(frozen=True)
+class AppMetric:
+    """A metric the application publishes (cloudwatch:PutMetricData) and the value to hold."""
+
+    namespace: str
+    metric: str
+    dimensions: Mapping[str, str]
+    statistic: str  # Average, Minimum, Maximum, SampleCount or Sum
+    target: float  # per running task with per_task, else the metric's value
+    per_task: bool  # divided by the service's running tasks (Container Insights)
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """One container service. The web-only fields (`port`, `paths`, `priority`, health check,
     `requests_per_target`) are None or empty for a worker."""
@@ -32,3 +44,7 @@ class ServiceSpec:
     # service; the scaling and web fields are then unused.
     one_off: bool = False
     command: tuple[str, ...] = ()  # replaces the image's command; empty: the image's own
+    # Target tracking on what the application experiences (lib/compute/service_scaling.py), ECS
+    # only: a metric it publishes, and (web) the p99 response time at the load balancer.
+    scale_on_metric: AppMetric | None = None
+    scale_on_latency_p99_ms: int | None = None

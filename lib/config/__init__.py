@@ -5,7 +5,9 @@ is reported in a fraction of a second and before any output is written.
     fields.py         reusable field types, each with a message saying what is allowed; `Section`
     network.py        [network]                  data.py      [database], [cache]
     compute.py        [compute], [ingress]       services.py  [[services]]
+    scaling.py        a service's scale_on_metric and scale_on_latency_p99_ms
     identity.py       [[secrets]], [auth]        edge.py      [edge], [storage]
+    access.py         [access] ([access.client_vpn])
     serverless.py     [messaging], [api], [[schedules]]
     observability.py  [logs], [observability], [cost]
     delivery.py       [backend], [github], and the account file (AccountConfig: [github],

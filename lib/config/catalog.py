@@ -32,6 +32,9 @@ REDIS_VERSIONS: tuple[str, ...] = tuple(_CATALOG["elasticache_redis"]["versions"
 # Valkey majors of ElastiCache Serverless (IAM authentication needs Valkey 7.2+: all of them).
 VALKEY_MAJORS: tuple[str, ...] = tuple(_CATALOG["elasticache_valkey_serverless"]["majors"])
 
+# Region names, the commercial and GovCloud partitions (README, "Data layer": backup copies).
+REGIONS: tuple[str, ...] = tuple(_CATALOG["regions"]["names"])
+
 # Instance classes: family -> sizes.
 RDS_FAMILIES: dict[str, tuple[str, ...]] = {
     family: tuple(sizes)
@@ -39,6 +42,8 @@ RDS_FAMILIES: dict[str, tuple[str, ...]] = {
 CACHE_FAMILIES: dict[str, tuple[str, ...]] = {
     family: tuple(sizes)
     for family, sizes in _CATALOG["elasticache_node_types"]["families"].items()}
+# Regions where CloudFront reaches a VPC origin (an internal load balancer).
+VPC_ORIGIN_REGIONS: tuple[str, ...] = tuple(_CATALOG["cloudfront_vpc_origins"]["regions"])
 
 
 def postgres_majors(today: datetime.date | None = None) -> tuple[int, ...]:
@@ -94,6 +99,21 @@ def check_valkey_major(value: str) -> str:
     return value
 
 
+def check_region(value: str) -> str:
+    if value in REGIONS:
+        return value
+    hint = difflib.get_close_matches(value, REGIONS, n=1, cutoff=0.8)
+    raise ValueError(f"'{value}' is not an AWS Region name; "
+                     + (f"did you mean '{hint[0]}'? " if hint else "")
+                     + f"allowed: the Regions in pricing/aws-catalog.toml [regions] (as of "
+                     f"{AS_OF}), e.g. us-west-2")
+
+
+def partition(region: str) -> str:
+    """The partition a Region belongs to (lib/core/naming.py Naming.partition says the same)."""
+    return "aws-us-gov" if "-gov-" in region else "aws"
+
+
 # Names PostgreSQL or RDS will not take for a database or its master user.
 POSTGRES_RESERVED = ("postgres", "rdsadmin", "admin", "user", "public", "template0", "template1")
 # Role name prefixes an application role must not take: PostgreSQL reserves `pg_` for its
@@ -113,7 +133,7 @@ LOG_RETENTION_DAYS = (
 
 # Interface endpoints the Network construct knows how to create (service name suffixes).
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "secretsmanager", "logs", "ssm", "ssmmessages",
-                       "ec2messages", "kms", "sts", "sqs", "sns")
+                       "ec2messages", "kms", "sts", "sqs", "sns", "monitoring")
 
 
 def _check_class(value: str, prefix: str, families: dict[str, tuple[str, ...]], what: str) -> str:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
+from lib.config.catalog import AS_OF, VPC_ORIGIN_REGIONS
 from lib.config.fields import AnyCidr, AnyIpv6Cidr, DomainName, Section, computed_default
 
 if TYPE_CHECKING:
@@ -95,6 +96,9 @@ MAX_HOSTS = 9
 # The redirect between the apex and www matches on the host alone, so it must come before the
 # services' rules, which match any host by default.
 REDIRECT_PRIORITY = 1
+# The component name of the distribution in front of an internal load balancer: a surface's
+# distribution takes the surface's name, so no surface may have this one.
+INTERNAL_DISTRIBUTION = "ingress"
 
 
 class IngressConfig(Section):
@@ -137,6 +141,17 @@ class IngressConfig(Section):
                     "`www-to-apex` sends `www.<domain>` to `domain`, `apex-to-www` the reverse. "
                     f"A listener rule at priority {REDIRECT_PRIORITY}, before every service's "
                     "rule, so no service may take that priority.")
+    internal: bool = Field(
+        default=False,
+        description="ECS, with `edge.cloudfront`: the load balancer in the private subnets "
+                    "(internal scheme, no public address), reached only by CloudFront through a "
+                    "VPC origin (README, \"Edge\"). A distribution of its own answers for "
+                    "`domain` (its A/AAAA records alias it; without a domain, on its "
+                    "`*.cloudfront.net` name) and sends every path to the load balancer, as "
+                    "each surface's `/api/*` does; its security group admits CloudFront's "
+                    "VPC-origin group alone, and only the CloudFront web ACL filters (no "
+                    "regional one). No `hosts`, `redirect` or `allowed_cidrs`; `ipv6` has no "
+                    "effect (viewers reach CloudFront over IPv6).")
     allowed_cidrs: list[AnyCidr] = Field(default=["0.0.0.0/0"],
                                          description="Who may reach ports 80/443 (IPv4 CIDRs).")
     ipv6: bool = Field(
@@ -144,7 +159,8 @@ class IngressConfig(Section):
         description="With a domain (ECS): a dual-stack load balancer with an AAAA alias beside "
                     "the A record; the VPC gets an Amazon-provided IPv6 block, only the public "
                     "subnets a /64 each (`::/0` to the internet gateway, NACL mirrored); the "
-                    "private and isolated tiers stay IPv4-only. No effect without a domain.")
+                    "private and isolated tiers stay IPv4-only. No effect without a domain or with "
+                    "`internal`.")
     allowed_ipv6_cidrs: list[AnyIpv6Cidr] = Field(
         default=["::/0"], description="Who may reach ports 80/443 over IPv6 (IPv6 CIDRs); must "
                                       "be set when `allowed_cidrs` is narrowed.")
@@ -158,6 +174,14 @@ class IngressConfig(Section):
         if self.domain is None or self.hosted_zone_id is not None:
             return None
         return self.zone_name or self.domain
+
+    @property
+    def origin_port(self) -> int:
+        """The port the load balancer serves viewers on: 443 with a domain in a zone that answers
+        for it (lib/compute/load_balancer.py's `https`), else 80."""
+        https = self.domain is not None and (self.hosted_zone_id is not None or
+                                             self.zone_delegated)
+        return 443 if https else 80
 
     @property
     def redirect_names(self) -> tuple[str, str] | None:
@@ -192,12 +216,14 @@ def compute_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
                              "images; use a Graviton type (t4g, m7g...) for arm64, an Intel or "
                              "AMD type for x86_64"))
     problems += _exec_problems(c)
+    problems += _internal_problems(c)
     ingress = c.ingress
     if ingress.hosted_zone_id and not ingress.domain:
         problems.append(("ingress.hosted_zone_id", "only used with ingress.domain"))
     problems += _zone_problems(c)
     problems += _host_problems(c)
-    if (ingress.domain and ingress.ipv6 and "allowed_ipv6_cidrs" not in ingress.model_fields_set
+    if (ingress.domain and ingress.ipv6 and not ingress.internal
+            and "allowed_ipv6_cidrs" not in ingress.model_fields_set
             and ingress.allowed_cidrs != ["0.0.0.0/0"]):
         problems.append(("ingress.allowed_ipv6_cidrs", "allowed_cidrs narrows IPv4 access but "
                          "IPv6 would stay open to ::/0; list the IPv6 ranges to admit, or set "
@@ -227,6 +253,41 @@ def _exec_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
                   "ECS Exec's SSM agent writes into the container, which a read-only root file "
                   "system refuses; set it false, or leave compute.exec off")
                  for s in c.services if s.read_only_root_filesystem]
+    return problems
+
+
+def _internal_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
+    """An internal load balancer has no public address: CloudFront reaches it through a VPC
+    origin ("Restrict access with VPC origins", Amazon CloudFront Developer Guide: in a supported
+    region), and nothing else from the internet does."""
+    ingress = c.ingress
+    if not ingress.internal:
+        return []
+    if c.compute.platform != "ecs":
+        return [("ingress.internal", f"only on ECS: {c.compute.platform} has no load balancer "
+                                     "to make internal (set it false)")]
+    problems: list[tuple[str, str]] = []
+    if not c.edge.cloudfront:
+        problems.append(("ingress.internal", "needs edge.cloudfront = true: an internal load "
+                                             "balancer has no public address, and CloudFront "
+                                             "(through a VPC origin) is the only way in"))
+    if c.region not in VPC_ORIGIN_REGIONS:
+        problems.append(("ingress.internal", f"CloudFront has no VPC origins in {c.region} "
+                                             f"(pricing/aws-catalog.toml, as of {AS_OF})"))
+    for field, value in (("ingress.hosts", ingress.hosts), ("ingress.redirect", ingress.redirect)):
+        if value:
+            problems.append((field, "an internal load balancer has no public address for these "
+                                    "names' records; only ingress.domain is served, through "
+                                    "CloudFront (set ingress.internal = false to keep them)"))
+    for field in ("allowed_cidrs", "allowed_ipv6_cidrs"):
+        if field in ingress.model_fields_set:
+            problems.append((f"ingress.{field}", "an internal load balancer admits only "
+                                                 "CloudFront; narrow who reaches CloudFront "
+                                                 "with the web ACL (edge.waf) instead"))
+    if INTERNAL_DISTRIBUTION in c.storage.surfaces:
+        problems.append(("storage.surfaces", f"'{INTERNAL_DISTRIBUTION}' names the distribution "
+                                             "in front of the internal load balancer; call the "
+                                             "surface something else"))
     return problems
 
 

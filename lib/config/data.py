@@ -1,8 +1,9 @@
 """The data sections (`[database]`: RDS for PostgreSQL, `[cache]`: ElastiCache for Redis OSS
 nodes, ElastiCache Serverless for Valkey, a Redis outside AWS, or none) and their rules: a
-Multi-AZ database needs a second AZ, a read replica needs backups, Redis failover needs a replica
-to promote, a cache takes the settings of its own kind only, and no workload uses a cache that is
-not there.
+Multi-AZ database needs a second AZ, a read replica needs backups, so does a backup copy, which
+goes to another Region of the partition, an RDS Proxy takes its own settings and engines only,
+Redis failover needs a replica to promote, a cache takes the settings of its own kind only, and
+no workload uses a cache that is not there.
 """
 
 from __future__ import annotations
@@ -12,13 +13,21 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from lib.config import catalog
-from lib.config.fields import (CacheNodeType, DailyWindow, Identifier, MaxmemoryPolicy,
-                               PerformanceInsightsRetention, PostgresVersion, RdsInstanceClass,
-                               RedisVersion, RoleName, Section, TimeOfDay, ValkeyMajor,
-                               WeeklyWindow, computed_default)
+from lib.config.fields import (CacheNodeType, DailyWindow, Identifier, KnownRegion,
+                               MaxmemoryPolicy, PerformanceInsightsRetention, PostgresVersion,
+                               RdsInstanceClass, RedisVersion, RoleName, Section, TimeOfDay,
+                               ValkeyMajor, WeeklyWindow, computed_default)
 
 if TYPE_CHECKING:
     from lib.config.environment import EnvironmentConfig
+
+
+# The PostgreSQL majors RDS Proxy takes (AWS, "Supported Regions and DB engines for Amazon RDS
+# Proxy", RDS for PostgreSQL). 18 is left out: its support could not be confirmed from here (as
+# of pricing/aws-catalog.toml's date); add it once that page lists it.
+PROXY_POSTGRES_MAJORS = (14, 15, 16, 17)
+PROXY_ONLY = ("proxy_idle_client_timeout_seconds", "proxy_connection_borrow_timeout_seconds")
+PROXY_USER_SUFFIX = "_proxy"  # <app_user>_proxy: the password role the proxy logs in as
 
 
 class DatabaseConfig(Section):
@@ -63,6 +72,19 @@ class DatabaseConfig(Section):
     backup_retention_days: int = Field(default=7, ge=0, le=35,
                                        description="Days of automated backups (point-in-time "
                                                    "recovery); 0 turns them off.")
+    backup_copy_region: KnownRegion | None = Field(
+        default=None,
+        description="A second Region that RDS replicates the primary's automated backups to "
+                    "(snapshots and transaction logs), encrypted there with a key of its own: "
+                    "a point-in-time restore in that Region when the stack's Region is down "
+                    "(README, \"Data layer\"). Not the stack's Region; needs backups on "
+                    "(`backup_retention_days` >= 1). Billed as backup storage in that Region "
+                    "plus cross-Region transfer. Unset: no copy.")
+    backup_copy_retention_days: int | None = Field(
+        default=None, ge=1, le=35, json_schema_extra=computed_default("backup_retention_days"),
+        description="Days the replicated backups are kept in `backup_copy_region` (the "
+                    "restore window there). A change replaces the replication (README, "
+                    "\"Data layer\"). Only with `backup_copy_region`.")
     backup_window: DailyWindow = Field(default="03:00-04:00",
                                        description="Daily backup window, UTC (`hh:mm-hh:mm`).")
     maintenance_window: WeeklyWindow = Field(
@@ -79,6 +101,33 @@ class DatabaseConfig(Section):
         default=7, description="Days: 7 (free), a multiple of 31 up to 713, or 731.")
     monitoring_interval_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = Field(
         default=60, description="Enhanced monitoring interval in seconds; 0 turns it off.")
+    proxy: bool = Field(
+        default=False,
+        description="An RDS Proxy in front of the primary, in the isolated subnets: services "
+                    "connect to it (DATABASE_HOST) with TLS and an IAM token as `<app_user>_proxy`"
+                    ", a role of its own whose password the proxy reads from the secret "
+                    "`/<project>/<env>/database/proxy-user` (the operator puts both: README, "
+                    "\"Database access\"); it pools their connections and follows a Multi-AZ "
+                    "failover. The read replica stays direct, as `app_user`. Billed per vCPU of "
+                    "the primary (at least 2). PostgreSQL "
+                    f"{', '.join(map(str, PROXY_POSTGRES_MAJORS))} only.")
+    proxy_idle_client_timeout_seconds: int = Field(
+        default=1800, ge=1, le=28_800,
+        description="Seconds a client connection to the proxy may stay idle before the proxy "
+                    "closes it (its database connection goes back to the pool). Proxy only.")
+    proxy_connection_borrow_timeout_seconds: int = Field(
+        default=120, ge=0, le=300,
+        description="Seconds a client waits for a pooled connection when the proxy has opened "
+                    "all it may; 0 waits without limit. Proxy only.")
+
+    @property
+    def proxy_user(self) -> str:
+        """The role workloads log in as through the proxy (sql/proxy-role.sql)."""
+        return f"{self.app_user}{PROXY_USER_SUFFIX}"
+
+    @property
+    def copy_retention_days(self) -> int:
+        return self.backup_copy_retention_days or self.backup_retention_days
 
     @property
     def storage_ceiling_gb(self) -> int:
@@ -248,7 +297,54 @@ def data_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     if db.read_replica and db.backup_retention_days == 0:
         problems.append(("database.read_replica", "a read replica needs automated backups on "
                                                   "the primary (backup_retention_days >= 1)"))
-    return problems + cache_problems(c.cache) + _cache_user_problems(c)
+    return problems + _proxy_problems(db) + _backup_copy_problems(c) + cache_problems(c.cache) + \
+        _cache_user_problems(c)
+
+
+def _proxy_problems(db: DatabaseConfig) -> list[tuple[str, str]]:
+    """Proxy settings without a proxy, and a proxy in front of an engine it does not take. (Its
+    two subnets in different AZs, AWS, "Setting up network prerequisites for RDS Proxy", are the
+    database's: one AZ is refused above.)"""
+    if not db.proxy:
+        return [(f"database.{name}", "a proxy setting, but proxy = false builds no proxy; "
+                                     "remove it or set proxy = true")
+                for name in PROXY_ONLY if name in db.model_fields_set]
+    problems = []
+    major = int(db.engine_version.split(".")[0])
+    if major not in PROXY_POSTGRES_MAJORS:
+        problems.append(("database.proxy", f"RDS Proxy does not take PostgreSQL {major} (it "
+                                           f"takes {', '.join(map(str, PROXY_POSTGRES_MAJORS))})"
+                                           "; choose one of those engine_version majors or "
+                                           "remove proxy"))
+    if len(db.proxy_user) > 63:
+        problems.append(("database.app_user", f"'{db.app_user}' is too long for a proxy: "
+                                              f"'{db.proxy_user}', the role workloads log in as "
+                                              "through it, would pass PostgreSQL's 63 "
+                                              "characters; shorten app_user"))
+    return problems
+
+
+def _backup_copy_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
+    """RDS User Guide, "Replicating automated backups to another AWS Region": the copy goes to
+    another Region of the same partition, from an instance whose automated backups are on."""
+    db, region = c.database, c.database.backup_copy_region
+    if region is None:
+        return [("database.backup_copy_retention_days",
+                 "the retention of backup copies, but backup_copy_region is not set; set it or "
+                 "remove this")] if db.backup_copy_retention_days is not None else []
+    if region == c.region:
+        return [("database.backup_copy_region",
+                 f"{region} is the stack's own Region; a copy in the same Region survives "
+                 "nothing the primary's backups do not: choose another Region")]
+    if catalog.partition(region) != catalog.partition(c.region):
+        return [("database.backup_copy_region",
+                 f"{region} is in another partition than {c.region}; RDS replicates backups "
+                 "within a partition only")]
+    if db.backup_retention_days == 0:
+        return [("database.backup_copy_region",
+                 "RDS replicates automated backups, which backup_retention_days = 0 turns off; "
+                 "set it to 1 or more")]
+    return []
 
 
 def _cache_user_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:

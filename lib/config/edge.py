@@ -21,7 +21,8 @@ class EdgeConfig(Section):
     cloudfront: bool = Field(description="A CloudFront distribution per surface in "
                                          "`storage.surfaces` (origin access control, HTTPS only, "
                                          "compression).")
-    waf: bool = Field(description="WAFv2 web ACLs on the load balancer and the distributions "
+    waf: bool = Field(description="WAFv2 web ACLs on the load balancer (not an internal one: "
+                                  "CloudFront's filters all its traffic) and the distributions "
                                   "(AWS managed rule groups and a per-IP rate limit).")
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = Field(
         description="The edge locations CloudFront serves from: `PriceClass_100` (the cheapest: "

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from lib.config.access import AccessConfig, access_problems
 from lib.config.compute import ComputeConfig, IngressConfig, compute_problems
 from lib.config.data import CacheConfig, DatabaseConfig, data_problems
 from lib.config.delivery import BackendConfig, GithubConfig, backend_problems
@@ -88,6 +89,8 @@ class EnvironmentConfig(Section):
                                                            "dashboard, metrics.")
     compute: ComputeConfig = Field(description="`[compute]`: ECS or App Runner.")
     ingress: IngressConfig = Field(description="`[ingress]`: the load balancer.")
+    access: AccessConfig = Field(default=AccessConfig(),
+                                 description="`[access]`: how people reach the private network.")
     services: list[ServiceConfig] = Field(
         description="Container services, see \"Services\" (which also says what the profiles' "
                     "own do); a file's `[[services]]` replace the profile's.")
@@ -126,9 +129,10 @@ class EnvironmentConfig(Section):
     @property
     def dual_stack_ingress(self) -> bool:
         """A dual-stack load balancer: on ECS, with a domain (DNS records), unless ingress.ipv6
-        is off. The public subnets get IPv6 for it and nothing else does."""
+        is off or the load balancer is internal (in the IPv4-only private tier: viewers reach
+        CloudFront over IPv6). The public subnets get IPv6 for it and nothing else does."""
         return self.compute.platform == "ecs" and self.ingress.domain is not None and \
-            self.ingress.ipv6
+            self.ingress.ipv6 and not self.ingress.internal
 
     @property
     def subnet_plan(self) -> SubnetPlan:
@@ -145,7 +149,8 @@ def cross_field_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
     return [*network_problems(c), *data_problems(c), *_tag_problems(c), *secret_problems(c),
             *service_problems(c), *compute_problems(c), *lambda_problems(c),
             *edge_problems(c), *serverless_problems(c), *egress_problems(c), *auth_problems(c),
-            *logs_problems(c), *backend_problems(c), *name_problems(c)]
+            *logs_problems(c), *backend_problems(c), *name_problems(c),
+            *access_problems(c)]
 
 
 def _tag_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:

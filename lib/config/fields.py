@@ -277,6 +277,8 @@ MaxmemoryPolicy = Literal[catalog.MAXMEMORY_POLICIES]  # type: ignore[valid-type
 Cidr = Annotated[str, AfterValidator(_cidr)]
 VpcCidr = Annotated[str, AfterValidator(_vpc_cidr)]
 Region = Annotated[str, AfterValidator(_region)]
+# A Region the catalog lists (a second Region: it must exist, not only look like one).
+KnownRegion = Annotated[str, AfterValidator(catalog.check_region)]
 AccountId = Annotated[str, AfterValidator(_account_id)]
 AzName = Annotated[str, AfterValidator(_az_name)]
 LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]

@@ -76,6 +76,9 @@ LIMITS: tuple[NameLimit, ...] = (
               "Database Service"),
     NameLimit("aws_db_instance", "final_snapshot_identifier", 255, _RDS,
               "DeleteDBInstance - Amazon Relational Database Service"),
+    # CreateDBProxy states the pattern but no length: RDS identifiers' 63 is assumed.
+    NameLimit("aws_db_proxy", "name", 63, _RDS, "CreateDBProxy - Amazon Relational Database "
+              "Service"),
     NameLimit("aws_db_parameter_group", "name", 255, _RDS, "CreateDBParameterGroup - Amazon "
               "Relational Database Service"),
     NameLimit("aws_db_subnet_group", "name", 255, r"[\w .-]+", "CreateDBSubnetGroup - Amazon "
@@ -199,6 +202,8 @@ def generated_names(c: EnvironmentConfig) -> list[GeneratedName]:
     major = c.database.engine_version.split(".")[0]
     prefixed("aws_db_parameter_group", "name", f"-db-postgres{major}")
     prefixed("aws_db_subnet_group", "name", "-db")
+    if c.database.proxy:
+        prefixed("aws_db_proxy", "name", "-db-proxy")
     if c.cache.elasticache and c.cache.serverless:
         prefixed("aws_elasticache_serverless_cache", "name", "-valkey")
     elif c.cache.elasticache:
@@ -225,9 +230,13 @@ def generated_names(c: EnvironmentConfig) -> list[GeneratedName]:
         prefixed("aws_cognito_user_pool_domain", "domain", f"-{acct}")
         prefixed("aws_cognito_user_pool", "name", "-users")
         prefixed("aws_cognito_user_pool_client", "name", "-web")
+    internal = ecs and c.ingress.internal  # the distribution in front of it, no regional ACL
     if c.edge.waf:
-        prefixed("aws_wafv2_web_acl", "name", "-waf-regional",
+        prefixed("aws_wafv2_web_acl", "name", *([] if internal else ["-waf-regional"]),
                  *(["-waf-cloudfront"] if c.edge.cloudfront and c.storage.surfaces else []))
+    if internal:
+        prefixed("aws_cloudwatch_log_delivery_source", "name", "-ingress-cloudfront")
+        prefixed("aws_cloudwatch_log_delivery_destination", "name", "-ingress-cloudfront-s3")
     if c.api.enabled or c.compute.platform == "lambda":
         prefixed("aws_apigatewayv2_api", "name", "-http-api")
     if c.api.enabled:

@@ -69,9 +69,10 @@ class NetworkConfig(Section):
                                 "NAT). Under `nat = \"none\"` every API a workload needs must "
                                 "have one, or the file is refused: `ecr.api`, `ecr.dkr` and "
                                 "`logs` for ECS tasks, `secretsmanager` for secrets (ECS "
-                                "services, functions), `sqs` for queues; the database needs none "
-                                "(IAM tokens are signed in the workload). The gateway endpoints "
-                                "(S3, DynamoDB) are always on and free.")
+                                "services, functions), `sqs` for queues, `monitoring` for a "
+                                "metric a service publishes (`scale_on_metric`); the database "
+                                "needs none (IAM tokens are signed in the workload). The gateway "
+                                "endpoints (S3, DynamoDB) are always on and free.")
 
 
 def network_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
@@ -120,6 +121,8 @@ ENDPOINT_APIS = {
     # ECS Exec: the session channels, and the session key the agent in the container decrypts.
     "ssmmessages": ("Session Manager's message channels", ("ssmmessages",)),
     "kms": ("KMS", ("kms",)),
+    # A metric the application publishes for its scaling: CloudWatch's PutMetricData.
+    "monitoring": ("CloudWatch (PutMetricData)", ("monitoring",)),
 }
 WITH_NAT = "set network.nat to 'instance', 'single' or 'per_az'"
 
@@ -159,6 +162,8 @@ def egress_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
         if on_lambda and s.secrets:
             # Lambda has no secret injection: the function reads <NAME>_SECRET_ARN itself.
             need("secretsmanager", f"{where}.secrets")
+        if on_ecs and s.scale_on_metric is not None:
+            need("monitoring", f"{where}.scale_on_metric")
         if s.queue and not on_lambda:  # Lambda polls a function's queue from outside the VPC
             need("sqs", f"{where}.queue")
         elif s.sends_to:

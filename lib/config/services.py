@@ -15,6 +15,7 @@ from lib.config import catalog
 from lib.config.credentials import as_secret_name, looks_like_credential
 from lib.config.fields import (DomainName, ImageTag, Section, Slug, StoreAccess,
                                computed_default)
+from lib.config.scaling import ScaleOnMetricConfig, scaling_problems
 
 if TYPE_CHECKING:
     from lib.config.environment import EnvironmentConfig
@@ -150,6 +151,15 @@ class ServiceConfig(Section):
         default=1000, ge=0, le=1_000_000,
         description="web: target-tracking scaling on load balancer requests per target "
                     "(ALBRequestCountPerTarget); 0 turns it off.")
+    scale_on_metric: ScaleOnMetricConfig | None = Field(
+        default=None,
+        description="ECS: target tracking on a metric the application publishes, beside CPU and "
+                    "memory (e.g. a BullMQ queue's waiting jobs per task); none: not used.")
+    scale_on_latency_p99_ms: int | None = Field(
+        default=None, ge=1, le=60_000,
+        description="ECS web: target tracking on the p99 response time of its targets at the "
+                    "load balancer, milliseconds (TargetResponseTime), beside CPU, memory and "
+                    "requests; none: not used.")
     read_only_root_filesystem: bool = Field(default=True,
                                             description="A read-only root file system; /tmp "
                                                         "stays writable.")
@@ -231,6 +241,7 @@ def service_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
                 s.cpu, ()):
             problems.append((f"{where}.memory", catalog.describe_fargate(s.cpu, s.memory)))
         problems += _queue_problems(c, s, where)
+        problems += scaling_problems(c, s, where)
         problems += _credential_problems(s, where)
         for name in s.secrets:
             if name not in declared:
@@ -275,8 +286,8 @@ def _task_problems(c: EnvironmentConfig, s: ServiceConfig,
     problems = [(f"{where}.{key}", f"a one-off task has no ingress, so it takes no {key}")
                 for key in ("port", "paths", "priority") if key in s.model_fields_set]
     problems += [(f"{where}.{key}", "a one-off task runs one task per run and does not scale")
-                 for key in ("min_tasks", "max_tasks", "desired_tasks") if key in
-                 s.model_fields_set]
+                 for key in ("min_tasks", "max_tasks", "desired_tasks", "scale_on_metric",
+                             "scale_on_latency_p99_ms") if key in s.model_fields_set]
     if s.image_from is None:
         if s.run_before_deploy and not s.builds_image:
             problems.append((f"{where}.run_before_deploy",

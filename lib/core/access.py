@@ -22,6 +22,9 @@ class DatabaseAccess:
     user_arn: str
     reader_endpoint: str | None = None
     reader_user_arn: str | None = None
+    # The user on the reader: `user` unless the writer is reached through an RDS Proxy, whose
+    # user is the one of its secret (lib/data/proxy.py).
+    reader_user: str | None = None
 
     @property
     def user_arns(self) -> list[str]:

@@ -34,7 +34,7 @@ CORE, BINDINGS, BINDINGS_NPM, AWS_MAJOR = FLAVORS[NAME]
 _CORE_NAMES = frozenset({
     "App", "Aspects", "AssetType", "CloudBackend", "Fn", "IAspect", "LocalBackend",
     "NamedCloudWorkspace", "S3Backend", "TerraformAsset", "TerraformOutput", "TerraformProvider",
-    "TerraformResource", "TerraformResourceLifecycle", "TerraformStack",
+    "TerraformLocal", "TerraformResource", "TerraformResourceLifecycle", "TerraformStack",
 })
 
 

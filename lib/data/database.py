@@ -69,7 +69,7 @@ class Database(Construct):
       the environment's retention; deletion protection and a final snapshot where configured.
 
     Outputs: `endpoint`, `port`, `secret_arn` (the master user's, break-glass), `security_group_id`,
-    `identifier`, `resource_id`, `reader_endpoint` (None without a replica), `access` (what a
+    `identifier`, `arn` (the primary's), `resource_id`, `reader_endpoint` (None without a replica), `access` (what a
     service that uses the database needs: DatabaseAccess), and the literal `instance_name` and
     `replica_name` (None without a replica) that alarms name.
     """
@@ -133,6 +133,7 @@ class Database(Construct):
             **common,
         )
         self.identifier: str = primary.identifier
+        self.arn: str = primary.arn
         self.endpoint: str = primary.address
         self.port: int = PORT
         self.resource_id: str = primary.resource_id

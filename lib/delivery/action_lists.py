@@ -3,7 +3,8 @@ from: what a deploy may pass roles to, which services are scoped by tag, and whi
 cannot scope at all (and so are left out, or granted on "*" with the reason)."""
 
 # The only services a deploy may hand one of the environment's roles to: the ones lib/ creates
-# roles for (ECS tasks, Lambda, EC2 capacity, RDS monitoring, flow logs, schedules, App Runner).
+# roles for (ECS tasks, Lambda, EC2 capacity, RDS monitoring and RDS Proxy, flow logs,
+# schedules, App Runner).
 # Where it is unclear which name a service checks (RDS monitoring, instances that Auto Scaling
 # launches, App Runner), each candidate is listed.
 PASSED_TO_SERVICES = sorted({

@@ -67,6 +67,7 @@ class EnvironmentPoliciesProps:
     domains: tuple[str, ...]  # the DNS names its records may have (and their subdomains)
     foreign_domains: tuple[str, ...]  # other environments' domains of the account
     protected_roles: tuple[str, ...]  # role-name patterns of every delivery principal
+    backup_copy_region: str | None = None  # database.backup_copy_region
 
 
 def boundary_document(n: Naming, account: AccountResources,
@@ -230,6 +231,7 @@ class EnvironmentPolicies(Construct):
             "NamedLogGroups": (["logs:*"], [
                 f"{arn}:logs:*:{acct}:log-group:/{n.project}/{n.environment}/*",
                 f"{arn}:logs:*:{acct}:log-group:/aws/rds/instance/{p}-*",
+                f"{arn}:logs:*:{acct}:log-group:/aws/rds/proxy/{p}-*",
                 f"{arn}:logs:*:{acct}:log-group:/aws/lambda/{p}-*",
                 f"{arn}:logs:*:{acct}:log-group:aws-waf-logs-{p}-*",
                 f"{arn}:logs:*:{acct}:delivery-source:{p}-*",
@@ -333,12 +335,23 @@ class EnvironmentPolicies(Construct):
              "Action": ["secretsmanager:CreateSecret", "secretsmanager:TagResource",
                         "secretsmanager:DescribeSecret", "secretsmanager:UpdateSecret",
                         "secretsmanager:RotateSecret", "secretsmanager:DeleteSecret"]},
+            # RDS Proxy (lib/data/proxy.py): a proxy and its target group are named by id
+            # (db-proxy:prx-..., target-group:prx-tg-...), so their tags scope them. Registering
+            # the primary also names the instance, which NamedDatabases covers.
+            {"Sid": "OwnDbProxiesByTag", "Effect": "Allow",
+             "Action": ["rds:*DBProxy*", "rds:AddTagsToResource", "rds:RemoveTagsFromResource",
+                        "rds:ListTagsForResource"],
+             "Resource": [f"{arn}:rds:{region}:{acct}:{kind}:*"
+                          for kind in ("db-proxy", "target-group")],
+             "Condition": {"StringEqualsIfExists": own}},
             # An instance created without an option group gets the engine's default one, which
             # CreateDBInstance may authorize as one of its resources; it grants nothing else.
             {"Sid": "DefaultOptionGroups", "Effect": "Allow",
              "Action": ["rds:CreateDBInstance", "rds:CreateDBInstanceReadReplica"],
              "Resource": f"{arn}:rds:{region}:{acct}:og:default:*"},
         ]
+        if props.backup_copy_region:
+            statements += self._backup_copy_region(props, own)
         if props.domains:
             # Route 53 has no tags to scope by: records by name instead ("Using IAM policy
             # conditions for fine-grained access control", Route 53 Developer Guide; names are
@@ -360,6 +373,27 @@ class EnvironmentPolicies(Construct):
                                           "route53:ChangeTagsForResource"],
                                "Resource": f"{arn}:route53:::hostedzone/*"})
         return statements
+
+    @staticmethod
+    def _backup_copy_region(props: EnvironmentPoliciesProps, own: dict) -> list[dict]:
+        """lib/data/backup_copy.py in the second Region: its key (created there, then used by
+        tag, OwnKeysByTag) and alias, and the replication, which Terraform starts, reads and
+        stops there. Start is authorized on the source instance (NamedDatabases) and on the new
+        replicated backup, whose id RDS picks (Service Authorization Reference, "Actions,
+        resources, and condition keys for Amazon RDS": auto-backup); Stop on the instance."""
+        n, other = props.naming, props.backup_copy_region
+        arn, acct = f"arn:{n.partition}", n.account_id
+        return [
+            {"Sid": "BackupCopyRegion", "Effect": "Allow", "Resource": "*",
+             "Action": ["kms:CreateKey", "kms:ListAliases", "kms:ListKeys", "rds:Describe*"],
+             "Condition": {"StringEqualsIfExists": own,
+                           "StringEquals": {"aws:RequestedRegion": other}}},
+            {"Sid": "BackupCopyKeyAlias", "Effect": "Allow", "Action": "kms:*Alias",
+             "Resource": f"{arn}:kms:{other}:{acct}:alias/{n.prefix}-*"},
+            {"Sid": "ReplicateOwnBackups", "Effect": "Allow",
+             "Action": "rds:StartDBInstanceAutomatedBackupsReplication",
+             "Resource": f"{arn}:rds:{other}:{acct}:auto-backup:*"},
+        ]
 
     def _guardrails(self, props: EnvironmentPoliciesProps) -> list[dict]:
         """Explicit denies: they win over every allow above, whatever a later edit adds there."""

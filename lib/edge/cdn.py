@@ -1,4 +1,5 @@
-"""CloudFront in front of a static surface's bucket (and optionally the API on the load balancer)."""
+"""CloudFront in front of a static surface's bucket (and optionally the API on the load balancer),
+and in front of an internal load balancer for its own domain."""
 
 from dataclasses import dataclass
 
@@ -44,6 +45,32 @@ class ApiOrigin:
 
     domain: str  # its custom domain when it has HTTPS (the certificate's name), else its DNS name
     https: bool
+    # An internal load balancer's VPC origin (lib/edge/vpc_origin.py), which holds the protocol
+    # and ports; None: the load balancer's public address, a custom origin.
+    vpc_origin_id: str | None = None
+
+
+def _api_origin(api: ApiOrigin):
+    cf = aws.cloudfront_distribution
+    if api.vpc_origin_id is not None:
+        return cf.CloudfrontDistributionOrigin(
+            origin_id="api", domain_name=api.domain,
+            vpc_origin_config=cf.CloudfrontDistributionOriginVpcOriginConfig(
+                vpc_origin_id=api.vpc_origin_id))
+    return cf.CloudfrontDistributionOrigin(
+        origin_id="api", domain_name=api.domain,
+        custom_origin_config=cf.CloudfrontDistributionOriginCustomOriginConfig(
+            http_port=80, https_port=443, origin_ssl_protocols=["TLSv1.2"],
+            origin_protocol_policy="https-only" if api.https else "http-only"))
+
+
+# The API's behaviour: uncached, every method, the viewer's headers but Host (the origin's
+# certificate is checked against the origin's name, which is then the Host the ALB sees).
+API_BEHAVIOR = dict(
+    target_origin_id="api", viewer_protocol_policy="redirect-to-https", compress=True,
+    allowed_methods=["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+    cached_methods=["GET", "HEAD"], cache_policy_id=CACHING_DISABLED,
+    origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_HEADER)
 
 
 @dataclass(frozen=True)
@@ -89,7 +116,7 @@ class StaticSite(Construct):
             self, "oac", name=name, origin_access_control_origin_type="s3",
             signing_behavior="always", signing_protocol="sigv4",
             description=f"{name}: CloudFront signs every request to the bucket")
-        headers = self._security_headers(name)
+        headers = security_headers(self, name)
         spa_routes = aws.cloudfront_function.CloudfrontFunction(
             self, "spa-routes", name=f"{name}-spa-routes", runtime=SPA_REWRITE_RUNTIME,
             code=SPA_REWRITE_JS, publish=True,  # only a published (LIVE) function associates
@@ -102,19 +129,9 @@ class StaticSite(Construct):
             origin_access_control_id=oac.id)]
         behaviors = []
         if props.api_origin:
-            origins.append(cf.CloudfrontDistributionOrigin(
-                origin_id="api", domain_name=props.api_origin.domain,
-                custom_origin_config=cf.CloudfrontDistributionOriginCustomOriginConfig(
-                    http_port=80, https_port=443, origin_ssl_protocols=["TLSv1.2"],
-                    origin_protocol_policy="https-only" if props.api_origin.https
-                    else "http-only")))
+            origins.append(_api_origin(props.api_origin))
             behaviors.append(cf.CloudfrontDistributionOrderedCacheBehavior(
-                path_pattern="/api/*", target_origin_id="api",
-                viewer_protocol_policy="redirect-to-https", compress=True,
-                allowed_methods=["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
-                cached_methods=["GET", "HEAD"], cache_policy_id=CACHING_DISABLED,
-                origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_HEADER,
-                response_headers_policy_id=headers))
+                path_pattern="/api/*", response_headers_policy_id=headers, **API_BEHAVIOR))
 
         certificate = None
         if props.domain:
@@ -148,49 +165,117 @@ class StaticSite(Construct):
             "Resource": f"{props.bucket.arn}/*",
             "Condition": {"StringEquals": {"AWS:SourceArn": self.distribution_arn}},
         }])
-        self._access_logs(n, name, self.distribution_arn, props)
+        access_logs(self, name, self.distribution_arn, props.us_east_1, props.log_bucket_arn,
+                    props.log_bucket_policy)
         if props.domain:  # AAAA too: the distribution serves IPv6 (is_ipv6_enabled)
             alias_records(self, props.zone_id, props.domain, self.domain_name,
                           distribution.hosted_zone_id, ipv6=True)
         self.distribution_id: str = distribution.id
         self.url: str = f"https://{props.domain or self.domain_name}"
 
-    def _security_headers(self, name: str) -> str:
-        rh = aws.cloudfront_response_headers_policy
-        sh = rh.CloudfrontResponseHeadersPolicySecurityHeadersConfig
-        policy = rh.CloudfrontResponseHeadersPolicy(
-            self, "security-headers", name=f"{name}-security-headers",
-            security_headers_config=sh(
-                strict_transport_security=rh.
-                CloudfrontResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurity(
-                    access_control_max_age_sec=31536000, include_subdomains=True, preload=True,
-                    override=True),
-                content_type_options=rh.
-                CloudfrontResponseHeadersPolicySecurityHeadersConfigContentTypeOptions(
-                    override=True),
-                frame_options=rh.CloudfrontResponseHeadersPolicySecurityHeadersConfigFrameOptions(
-                    frame_option="DENY", override=True),
-                referrer_policy=rh.
-                CloudfrontResponseHeadersPolicySecurityHeadersConfigReferrerPolicy(
-                    referrer_policy="strict-origin-when-cross-origin", override=True),
-                xss_protection=rh.CloudfrontResponseHeadersPolicySecurityHeadersConfigXssProtection(
-                    protection=True, mode_block=True, override=True)))
-        return policy.id
 
-    def _access_logs(self, n: Naming, name: str, distribution_arn: str,
-                     props: StaticSiteProps) -> None:
-        """CloudFront standard logging v2: a CloudWatch Logs delivery into the logs bucket (no
-        bucket ACLs needed, unlike the legacy logging)."""
-        source = aws.cloudwatch_log_delivery_source.CloudwatchLogDeliverySource(
-            self, "log-source", name=f"{name}-cloudfront", log_type="ACCESS_LOGS",
-            resource_arn=distribution_arn, provider=props.us_east_1)
-        destination = aws.cloudwatch_log_delivery_destination.CloudwatchLogDeliveryDestination(
-            self, "log-destination", name=f"{name}-cloudfront-s3", output_format="json",
-            delivery_destination_configuration=[aws.cloudwatch_log_delivery_destination.
-                                                CloudwatchLogDeliveryDestinationDeliveryDestinationConfiguration(
-                                                    destination_resource_arn=props.log_bucket_arn)],
-            provider=props.us_east_1)
-        aws.cloudwatch_log_delivery.CloudwatchLogDelivery(
-            self, "log-delivery", delivery_source_name=source.name,
-            delivery_destination_arn=destination.arn, provider=props.us_east_1,
-            depends_on=[props.log_bucket_policy] if props.log_bucket_policy else None)
+@dataclass(frozen=True)
+class IngressSiteProps:
+    naming: Naming
+    component: str  # the component of its resources' names
+    origin: ApiOrigin  # the internal load balancer, through its VPC origin
+    price_class: str
+    us_east_1: TerraformProvider
+    log_bucket_arn: str
+    log_bucket_policy: TerraformResource | None
+    web_acl_arn: str | None = None
+    domain: str | None = None  # served here: a us-east-1 certificate, alias A and AAAA records
+    zone_id: str | None = None  # Route53 zone of `domain`
+
+
+class IngressSite(Construct):
+    """A CloudFront distribution that sends every path to the load balancer: the public face of
+    an internal one, which has no address of its own on the internet.
+
+    - The default behaviour is the API's (`API_BEHAVIOR`): uncached, every method, the viewer's
+      headers but Host; HTTPS only (HTTP redirects), HTTP/2 and 3, the security-headers policy.
+    - With `domain`: its us-east-1 certificate (TLSv1.2_2021) and alias A and AAAA records in
+      `zone_id`; without, the `*.cloudfront.net` name.
+    - Access logs (standard logging v2) to the logs bucket; WAF where given.
+
+    Outputs: `distribution_id`, `distribution_arn`, `domain_name`, `url`.
+    """
+
+    def __init__(self, scope: Construct, id: str, props: IngressSiteProps):
+        super().__init__(scope, id)
+        n, cf = props.naming, aws.cloudfront_distribution
+        name = n.name(props.component)
+        headers = security_headers(self, name)
+        certificate = dns_validated_certificate(self, n, props.domain, props.zone_id,
+                                                provider=props.us_east_1) \
+            if props.domain else None
+        distribution = cf.CloudfrontDistribution(
+            self, "distribution", enabled=True, comment=name, price_class=props.price_class,
+            http_version="http2and3", is_ipv6_enabled=True,
+            aliases=[props.domain] if props.domain else None, web_acl_id=props.web_acl_arn,
+            origin=[_api_origin(props.origin)],
+            default_cache_behavior=cf.CloudfrontDistributionDefaultCacheBehavior(
+                response_headers_policy_id=headers, **API_BEHAVIOR),
+            restrictions=cf.CloudfrontDistributionRestrictions(
+                geo_restriction=cf.CloudfrontDistributionRestrictionsGeoRestriction(
+                    restriction_type="none")),
+            viewer_certificate=cf.CloudfrontDistributionViewerCertificate(
+                acm_certificate_arn=certificate, ssl_support_method="sni-only",
+                minimum_protocol_version="TLSv1.2_2021") if certificate else
+            cf.CloudfrontDistributionViewerCertificate(cloudfront_default_certificate=True),
+            tags=n.tags(props.component))
+        self.distribution_arn: str = distribution.arn
+        self.domain_name: str = distribution.domain_name
+        self.distribution_id: str = distribution.id
+        access_logs(self, name, self.distribution_arn, props.us_east_1, props.log_bucket_arn,
+                    props.log_bucket_policy)
+        if props.domain:
+            alias_records(self, props.zone_id, props.domain, self.domain_name,
+                          distribution.hosted_zone_id, ipv6=True)
+        self.url: str = f"https://{props.domain or self.domain_name}"
+
+
+def security_headers(scope: Construct, name: str) -> str:
+    """A response-headers policy (HSTS, nosniff, frame DENY, strict referrer, XSS protection);
+    returns its id."""
+    rh = aws.cloudfront_response_headers_policy
+    sh = rh.CloudfrontResponseHeadersPolicySecurityHeadersConfig
+    policy = rh.CloudfrontResponseHeadersPolicy(
+        scope, "security-headers", name=f"{name}-security-headers",
+        security_headers_config=sh(
+            strict_transport_security=rh.
+            CloudfrontResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurity(
+                access_control_max_age_sec=31536000, include_subdomains=True, preload=True,
+                override=True),
+            content_type_options=rh.
+            CloudfrontResponseHeadersPolicySecurityHeadersConfigContentTypeOptions(
+                override=True),
+            frame_options=rh.CloudfrontResponseHeadersPolicySecurityHeadersConfigFrameOptions(
+                frame_option="DENY", override=True),
+            referrer_policy=rh.
+            CloudfrontResponseHeadersPolicySecurityHeadersConfigReferrerPolicy(
+                referrer_policy="strict-origin-when-cross-origin", override=True),
+            xss_protection=rh.CloudfrontResponseHeadersPolicySecurityHeadersConfigXssProtection(
+                protection=True, mode_block=True, override=True)))
+    return policy.id
+
+
+def access_logs(scope: Construct, name: str, distribution_arn: str,
+                us_east_1: TerraformProvider, log_bucket_arn: str,
+                log_bucket_policy: TerraformResource | None) -> None:
+    """CloudFront standard logging v2: a CloudWatch Logs delivery into the logs bucket (no
+    bucket ACLs needed, unlike the legacy logging)."""
+    source = aws.cloudwatch_log_delivery_source.CloudwatchLogDeliverySource(
+        scope, "log-source", name=f"{name}-cloudfront", log_type="ACCESS_LOGS",
+        resource_arn=distribution_arn, provider=us_east_1)
+    delivery = aws.cloudwatch_log_delivery_destination
+    destination = delivery.CloudwatchLogDeliveryDestination(
+        scope, "log-destination", name=f"{name}-cloudfront-s3", output_format="json",
+        delivery_destination_configuration=[
+            delivery.CloudwatchLogDeliveryDestinationDeliveryDestinationConfiguration(
+                destination_resource_arn=log_bucket_arn)],
+        provider=us_east_1)
+    aws.cloudwatch_log_delivery.CloudwatchLogDelivery(
+        scope, "log-delivery", delivery_source_name=source.name,
+        delivery_destination_arn=destination.arn, provider=us_east_1,
+        depends_on=[log_bucket_policy] if log_bucket_policy else None)

@@ -3,6 +3,7 @@
 import json
 from dataclasses import dataclass
 
+from lib.core.cdk import TerraformProvider
 from constructs import Construct
 
 from lib.core import aws
@@ -28,8 +29,13 @@ class EncryptionKeyProps:
     # Trails that encrypt their logs with the key: CloudTrail may generate data keys for them,
     # describe the key and decrypt (an S3 Bucket Key), each only on behalf of these trails.
     cloudtrail_trail_arns: tuple[str, ...] = ()
+    # Services, by their kms:ViaService name (rds.us-west-2.amazonaws.com), through which the
+    # account's principals use the key, as with the AWS managed aws/rds key.
+    used_through: tuple[str, ...] = ()
     # 7-30 days; a short window lets a disposable environment be torn down and rebuilt.
     deletion_window_days: int = 30
+    # Another Region's AWS provider, for a key there (a key never leaves its Region).
+    provider: TerraformProvider | None = None
 
 
 class EncryptionKey(Construct):
@@ -37,7 +43,9 @@ class EncryptionKey(Construct):
 
     The key policy gives the account (and so IAM policies) administration of the key, and, where
     asked, the CloudWatch Logs service the use of it scoped to this account's log groups, other
-    services the data-key use they publish with, and CloudTrail what its trails need.
+    services the data-key use they publish with, CloudTrail what its trails need, and the
+    account's principals its use through named services (`used_through`). With `provider`, the
+    key and its alias are created in that provider's Region.
 
     Outputs: `arn`, `key_id`, `alias_name`.
     """
@@ -73,6 +81,20 @@ class EncryptionKey(Construct):
                 {"kms:EncryptionContext:aws:sns:topicArn": list(props.topic_arns)}))
         if props.cloudtrail_trail_arns:
             statements += cloudtrail_statements(n, props.cloudtrail_trail_arns)
+        if props.used_through:
+            # AWS KMS Developer Guide, "kms:ViaService" and "kms:CallerAccount": this account's
+            # principals, through these services only (the key policy of aws/rds, narrowed to
+            # the account); what each principal may do is still its IAM policy's to say.
+            statements.append({
+                "Sid": "AccountUsesTheKeyThroughServices",
+                "Effect": "Allow",
+                "Principal": {"AWS": n.account_root_arn},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                           "kms:CreateGrant", "kms:ListGrants", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": list(props.used_through),
+                                               "kms:CallerAccount": n.account_id}},
+            })
         key = aws.kms_key.KmsKey(
             self, "key",
             description=props.description,
@@ -80,10 +102,12 @@ class EncryptionKey(Construct):
             deletion_window_in_days=props.deletion_window_days,
             policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
             tags=n.tags(props.purpose),
+            provider=props.provider,
         )
         self.key_id: str = key.key_id
         alias = aws.kms_alias.KmsAlias(
             self, "alias", name=f"alias/{n.name(props.purpose)}", target_key_id=self.key_id,
+            provider=props.provider,
         )
         self.arn: str = key.arn
         self.alias_name: str = alias.name

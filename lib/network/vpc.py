@@ -3,7 +3,8 @@ VPC endpoints. IPv4 everywhere; optionally IPv6 on the public tier only (a dual-
 
 Tiers:
 - public:   the load balancer and the NAT gateways or NAT instance; route to the internet gateway.
-- private:  the application (containers, functions); egress through NAT when there is one.
+- private:  the application (containers, functions, an internal load balancer); egress through NAT
+            when there is one.
 - isolated: the data stores; no route out of the VPC at all, and a NACL that only speaks to the VPC.
 """
 
@@ -38,7 +39,7 @@ EPHEMERAL_PORTS = {
 # and speaks only to the VPC, whose replies it admits on every port.
 TIER_CLIENTS = {
     "public": ("nat_gateway", "nat_instance", "elb"),
-    "private": ("lambda", "amazon_linux", "apprunner"),
+    "private": ("lambda", "amazon_linux", "apprunner", "elb"),  # elb: an internal one
 }
 
 
@@ -88,6 +89,11 @@ class NetworkProps:
     # An Amazon-provided IPv6 block on the VPC, a /64 for each public subnet, ::/0 to the internet
     # gateway and the public NACL's rules mirrored for IPv6. Private and isolated stay IPv4-only.
     ipv6_public: bool = False
+    # Ports the private NACL admits from anywhere: an internal load balancer's listener. A
+    # CloudFront VPC origin's connections may come from CloudFront's public ranges ("Restrict
+    # access with VPC origins" lets the origin's group admit its managed prefix list), which a
+    # NACL cannot name; the load balancer's security group admits CloudFront alone.
+    private_ingress_ports: tuple[int, ...] = ()
 
 
 class Network(Construct):
@@ -310,7 +316,9 @@ class Network(Construct):
                 # From outside the VPC only replies to connections the tier opened (through NAT
                 # or the gateway endpoints), on the ports its functions, tasks and connector use.
                 [rule(100, "-1", vpc_cidr),
-                 rule(110, "tcp", ANYWHERE, private_low, private_high)],
+                 rule(110, "tcp", ANYWHERE, private_low, private_high),
+                 *(rule(120 + 10 * i, "tcp", ANYWHERE, port, port)
+                   for i, port in enumerate(self._props.private_ingress_ports))],
                 [rule(100, "-1", ANYWHERE)],
             ),
             "isolated": (

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from constructs import Construct
 
+from lib.compute.service_scaling import TrackedMetric
 from lib.core import aws
 from lib.core.naming import Naming
 
@@ -42,6 +43,8 @@ class MonitoredService:
     name: str  # the ECS service name
     cluster: str
     web: WebTarget | None = None
+    # Its target tracking policies on the application's metric or latency: a graph each.
+    scaling: tuple[TrackedMetric, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,8 @@ class Observability(Construct):
     - queues: age of the oldest message; dead-letter queues: any message at all;
     - functions: errors and throttles; the HTTP API: 5xx per minute.
 
-    And a dashboard `<project>-<env>` with the same metrics.
+    And a dashboard `<project>-<env>` with the same metrics, and for each target tracking policy
+    on the application's metric or latency what it tracks, with its target as a line.
 
     Outputs: `alarm_names`, `dashboard_name` (None without one).
     """
@@ -124,6 +128,8 @@ class Observability(Construct):
                                 svc.web.load_balancer_suffix, "TargetGroup",
                                 svc.web.target_group_suffix, {"stat": "p99"}])
             self._widget(f"Service {svc.name}", metrics)
+            for tracked in svc.scaling:
+                self._scaling_widget(svc.name, tracked)
 
         db = props.database
         if db:
@@ -229,9 +235,27 @@ class Observability(Construct):
             ok_actions=[self._props.alerts_topic_arn], tags=n.tags("alarm"))
         self.alarm_names.append(alarm_name)
 
-    def _widget(self, title: str, metrics: list[list]) -> None:
+    def _scaling_widget(self, service: str, tracked: TrackedMetric) -> None:
+        """The policy's own queries, only the tracked value shown, and the target as a line.
+        Target tracking's alarms (TargetTracking-...) are Application Auto Scaling's: they
+        change capacity and notify no one."""
+        rows: list[list] = []
+        for q in tracked.queries:
+            shown = {"id": q.id, "label": q.label, "visible": q.returned}
+            if q.expression:
+                rows.append([{"expression": q.expression, **shown}])
+            else:
+                dimensions = [part for dimension in q.dimensions for part in dimension]
+                rows.append([q.namespace, q.metric, *dimensions, {"stat": q.stat, **shown}])
+        self._widget(f"{service} scales on {tracked.label}", rows, annotations={
+            "horizontal": [{"label": "target", "value": tracked.target}]})
+
+    def _widget(self, title: str, metrics: list[list], annotations: dict | None = None) -> None:
+        properties = {"title": title, "metrics": metrics, "period": 60, "stat": "Average",
+                      "region": self._props.naming.region, "view": "timeSeries"}
+        if annotations:
+            properties["annotations"] = annotations
         self._widgets.append({
             "type": "metric", "width": 12, "height": 6,
             "x": 12 * (len(self._widgets) % 2), "y": 6 * (len(self._widgets) // 2),
-            "properties": {"title": title, "metrics": metrics, "period": 60, "stat": "Average",
-                           "region": self._props.naming.region, "view": "timeSeries"}})
+            "properties": properties})

@@ -34,6 +34,11 @@ NOT_EMULATED = {
     "aws_apprunner_vpc_connector": "App Runner is not implemented",
     "aws_apprunner_auto_scaling_configuration_version": "App Runner is not implemented",
     "aws_lambda_provisioned_concurrency_config": "provisioned concurrency is not implemented",
+    "aws_db_instance_automated_backups_replication":
+        "StartDBInstanceAutomatedBackupsReplication is not implemented",
+    "aws_ec2_client_vpn_endpoint": "CreateClientVpnEndpoint is not implemented",
+    "aws_ec2_client_vpn_network_association": "its Client VPN endpoint is not created",
+    "aws_ec2_client_vpn_authorization_rule": "its Client VPN endpoint is not created",
 }
 # Inside a resource that is not created, references to other resources that are not created are
 # still checked by Terraform: they get inert literals.
@@ -43,6 +48,8 @@ DANGLING_REFERENCES = {
     "aws_elasticache_replication_group": {"parameter_group_name": "none",
                                           "subnet_group_name": "none"},
     "aws_cloudwatch_log_delivery": {"delivery_source_name": "none"},
+    "aws_ec2_client_vpn_network_association": {"client_vpn_endpoint_id": "none"},
+    "aws_ec2_client_vpn_authorization_rule": {"client_vpn_endpoint_id": "none"},
     # Well-formed ARNs: the provider checks their shape even on a resource it does not create.
     "aws_apprunner_service": {
         "auto_scaling_configuration_arn":
