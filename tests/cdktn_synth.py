@@ -10,7 +10,7 @@ background as soon as the test is collected; README, "CDK Terrain (cdktn)").
    has (no 6.x binary, no registry). What exists only in provider 6 is then an "Unsupported
    argument" or "Unsupported block type", a question of argument names: the stacks validated are
    a few that hold every (resource type, argument path) of all of them (`covering`: 9 of
-   19), each a child module of one configuration (`as_aws_5`), so the provider's schema loads
+   24), each a child module of one configuration (`as_aws_5`), so the provider's schema loads
    once. The fork's output must have no such error. One more module, the canary, is the dev
    stack with a resource-level `region` (version 6's "Enhanced Region Support"), which must
    fail: the proof that a version-6-only argument is caught. OUT/validate.json holds the exit

@@ -93,7 +93,7 @@ def unexpected(default_stack: dict, fork_stack: dict) -> list[str]:
 
 def test_the_fork_synthesizes_every_stack(fork, default):
     assert sorted(fork) == sorted(default)
-    assert len(fork) >= 19  # the sample's four, six fixtures, nine presets
+    assert len(fork) >= 24  # the sample's four, ten fixtures, ten presets
 
 
 def test_same_resources_logical_ids_and_construct_paths(fork, default):
