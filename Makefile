@@ -11,11 +11,12 @@ export PIPENV_YES := 1
 .PHONY: install adopt synth test cost diagram docs addresses bench mutate list diff deploy-local deploy-local-all clean terraform-config run-task
 
 ## install: Python deps (pipenv, from Pipfile.lock), the cdktf CLI and Node.js 22 (package-lock.json),
-##          checkov and moto in their own venvs, and the project-local Terraform CLI config
-##          (the four installs run side by side: each is mostly download and unpacking)
+##          checkov and moto in their own venvs, CDK Terrain (cdktn, its AWS bindings and CLI) in
+##          .cdktn/, and the project-local Terraform CLI config (the five installs run side by
+##          side: each is mostly download and unpacking)
 install:
-	@$(MAKE) --no-print-directory -j4 .venv/.installed node_modules/.installed \
-	  .tools/checkov/.installed .tools/moto/.installed
+	@$(MAKE) --no-print-directory -j5 .venv/.installed node_modules/.installed \
+	  .tools/checkov/.installed .tools/moto/.installed .cdktn/.installed
 	@$(MAKE) --no-print-directory terraform-config
 
 .venv/.installed: Pipfile Pipfile.lock
@@ -40,6 +41,16 @@ node_modules/.installed: package.json package-lock.json
 .tools/moto/.installed: tools/moto-requirements.txt
 	$(PYTHON) -m venv .tools/moto
 	.tools/moto/bin/pip install --quiet --disable-pip-version-check -r tools/moto-requirements.txt
+	@touch $@
+
+# The fork's own environment (README, "CDK Terrain (cdktn)"): the runtime of PLATFORM_CDK=cdktn
+# (bin/run), and what the comparison test (tests/test_cdktn.py) synthesizes with on every run.
+.cdktn/.installed: tools/cdktn/requirements.txt tools/cdktn/package.json tools/cdktn/package-lock.json
+	$(PYTHON) -m venv .cdktn/venv
+	.cdktn/venv/bin/pip install --quiet --disable-pip-version-check -r tools/cdktn/requirements.txt
+	.cdktn/venv/bin/python -O -m compileall -q -j 0 .cdktn/venv/lib >/dev/null
+	cp tools/cdktn/package.json tools/cdktn/package-lock.json .cdktn/
+	npm ci --prefix .cdktn --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # Runs every time: it depends on $$PLATFORM_PROVIDER_MIRROR and on what the machine has.
@@ -121,4 +132,4 @@ diff: install
 
 ## clean: remove synth output and installed tooling (not your Terraform state files)
 clean:
-	rm -rf cdktf.out .venv node_modules .tools .terraformrc .terraform-plugin-cache
+	rm -rf cdktf.out .venv node_modules .tools .cdktn .terraformrc .terraform-plugin-cache

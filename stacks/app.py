@@ -22,6 +22,7 @@ from pathlib import Path
 
 from lib.config import (AccountConfig, EnvironmentConfig, Target, check_accounts, load_account,
                         load_environments, load_local_endpoint)
+from lib.core import cdk
 
 # A stack to build: the account's bootstrap stack, or one environment.
 StackConfig = AccountConfig | EnvironmentConfig
@@ -67,10 +68,10 @@ def synthesize_in_workers(outdir: Path, stacks: list[StackConfig],
     to `workers` forked processes. Returns the exit code: 0, or 1 when a worker failed (its
     traceback is on stderr, and `outdir` is left as it was).
 
-    Where cdktf is already imported, its jsii kernel is running and a forked process cannot have
-    one of its own, so the stacks are built in this process instead (and so where os.fork is
-    missing)."""
-    in_process = "cdktf" in sys.modules or not hasattr(os, "fork")
+    Where the CDK core (cdktf, or cdktn: lib/core/cdk.py) is already imported, its jsii kernel is
+    running and a forked process cannot have one of its own, so the stacks are built in this
+    process instead (and so where os.fork is missing)."""
+    in_process = cdk.CORE in sys.modules or not hasattr(os, "fork")
     shares = [stacks] if in_process else \
         [stacks[i::workers] for i in range(min(workers, len(stacks)))]
     outdir.parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +99,7 @@ def synthesize_in_workers(outdir: Path, stacks: list[StackConfig],
 
 def _build(part: Path, share: list[StackConfig], environments: list[EnvironmentConfig],
            target: Target, endpoint: str | None) -> None:
-    from cdktf import App
+    from lib.core.cdk import App
 
     app = App(outdir=str(part))
     add_stacks(app, share, environments, target, endpoint)
@@ -108,7 +109,7 @@ def _build(part: Path, share: list[StackConfig], environments: list[EnvironmentC
 def _fork_worker(part: Path, share: list[StackConfig], environments: list[EnvironmentConfig],
                  target: Target, endpoint: str | None) -> int:
     """Start a process that synthesizes `share` into `part`; return its pid. The process imports
-    cdktf itself, and so starts a jsii kernel of its own."""
+    the CDK core itself, and so starts a jsii kernel of its own."""
     pid = os.fork()
     if pid:
         return pid

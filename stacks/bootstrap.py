@@ -6,7 +6,7 @@ Its own state stays local (terraform.bootstrap-stack.tfstate): it is what the ot
 state lives in.
 """
 
-from cdktf import Aspects, LocalBackend, TerraformOutput, TerraformStack
+from lib.core.cdk import Aspects, LocalBackend, TerraformOutput, TerraformStack
 from constructs import Construct
 
 from lib.config import AccountConfig, EnvironmentConfig, Target

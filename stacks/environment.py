@@ -6,7 +6,7 @@ layer what it needs: keys, network and data stores, queues and topics, buckets, 
 and no rule is defined here: the constructs own both.
 """
 
-from cdktf import Aspects, TerraformOutput, TerraformProvider, TerraformStack
+from lib.core.cdk import Aspects, TerraformOutput, TerraformProvider, TerraformStack
 from constructs import Construct
 
 from lib.config import EnvironmentConfig, Target

@@ -236,6 +236,11 @@ LOCAL_DEPLOY_CONFIGS = {"dev": SAMPLE / "dev.toml", "prod": SAMPLE / "prod.toml"
                         "lean": ROOT / "examples" / "lean.toml",
                         "portfolio": ROOT / "examples" / "portfolio.toml"}
 MOTO_PYTHON = ROOT / ".tools" / "moto" / "bin" / "python"
+# CDK Terrain's synth and validate of every stack (tests/cdktn_synth.py, for tests/test_cdktn.py)
+# likewise: a separate process in the fork's own environment, started at collection.
+CDKTN_TEST = "test_cdktn.py"
+CDKTN_INSTALLED = ROOT / ".cdktn" / ".installed"
+CDKTN_OUT = Path(tempfile.mkdtemp(prefix="cdktn-"))
 background: dict[str, subprocess.Popen] = {}
 
 
@@ -249,8 +254,15 @@ def pytest_addoption(parser):
 # test (the fast suite) does not start the cycles only to stop them at the end.
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    # Its test runs last, so everything else runs while the cycle does.
-    items.sort(key=lambda item: item.path.name == LOCAL_DEPLOY_TEST)
+    # Their tests run last, so everything else runs while the background processes do.
+    items.sort(key=lambda item: (item.path.name == LOCAL_DEPLOY_TEST, item.path.name == CDKTN_TEST))
+    if CDKTN_INSTALLED.exists() and any(i.path.name == CDKTN_TEST for i in items):
+        log = tempfile.TemporaryFile("w+")
+        background["cdktn"] = subprocess.Popen(
+            [str(ROOT / "bin" / "run"), "python", "-O", str(ROOT / "tests" / "cdktn_synth.py"),
+             str(CDKTN_OUT)], cwd=ROOT, env={**os.environ, "PLATFORM_CDK": "cdktn"},
+            stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        background["cdktn"].log = log
     if MOTO_PYTHON.exists() and any(i.path.name == LOCAL_DEPLOY_TEST for i in items):
         log = tempfile.TemporaryFile("w+")
         background["local_deploy"] = subprocess.Popen(
@@ -261,11 +273,13 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def pytest_unconfigure(config):
-    """An interrupted run must not leave the cycle or its emulator behind."""
-    process = background.pop("local_deploy", None)
-    if process is not None and process.poll() is None:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=60)
+    """An interrupted run must not leave the cycle, its emulator or the fork's synth behind."""
+    for name in ("local_deploy", "cdktn"):
+        process = background.pop(name, None)
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, 15)
+            process.wait(timeout=60)
+    shutil.rmtree(CDKTN_OUT, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -42,10 +42,10 @@ def test_synth_is_byte_identical_to_the_documented_import_style_and_with_type_ch
 def test_this_process_loaded_only_the_bindings_lib_aws_lists(stacks):
     from types import ModuleType
 
-    from lib.core import aws
+    from lib.core import aws, cdk
 
     listed = {name for name, value in vars(aws).items() if isinstance(value, ModuleType)
-              and value.__name__.startswith("cdktf_cdktf_provider_aws.")}
-    loaded = {m.split(".")[1] for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.")}
+              and value.__name__.startswith(f"{cdk.BINDINGS}.")}
+    loaded = {m.split(".")[1] for m in sys.modules if m.startswith(f"{cdk.BINDINGS}.")}
     assert loaded - {"_jsii"} == listed
     assert len(listed) < 200  # of the package's ~2,100

@@ -64,8 +64,25 @@ def test_the_config_builds_nothing():
     """The schema and loader need no CDKTF, no AWS bindings and no construct: `make synth` reports
     a config mistake before the jsii kernel starts."""
     assert violations(LIB / "config", ("cdktf", "constructs", "stacks", "cdktf_cdktf_provider_aws",
+                                       "cdktn", "cdktn_provider_aws", "lib.core.cdk",
                                        *(f"lib.{layer}" for layer in CONSTRUCT_LAYERS),
                                        "lib.core.aws", "lib.analysis")) == []
+
+
+def test_only_lib_core_cdk_chooses_the_cdk():
+    """CDK for Terraform or CDK Terrain, and their AWS bindings: lib/core/cdk.py decides which
+    (README, "CDK Terrain (cdktn)"); everything else imports the core's classes from it and the
+    bindings through lib/core/aws.py, so no module names either package in an import."""
+    packages = ("cdktf", "cdktn", "cdktf_cdktf_provider_aws", "cdktn_provider_aws")
+    found = []
+    for folder in (LIB, ROOT / "stacks", ROOT / "tools", ROOT / "tests"):
+        found += violations(folder, packages)
+    assert found + violations_of(ROOT / "main.py", packages) == []
+
+
+def violations_of(path: Path, forbidden: tuple[str, ...]) -> list[str]:
+    return [f"{path.name} imports {name}" for name in sorted(imported(path))
+            if any(within(name, f) for f in forbidden)]
 
 
 def test_analysis_reads_json_only():

@@ -5,7 +5,7 @@ import base64
 from dataclasses import dataclass
 from typing import Literal
 
-from cdktf import TerraformResourceLifecycle
+from lib.core.cdk import TerraformResourceLifecycle
 from constructs import Construct
 
 from lib.core import aws

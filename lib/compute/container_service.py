@@ -4,7 +4,7 @@ logs, security group, load-balancer target and autoscaling."""
 import json
 from dataclasses import dataclass
 
-from cdktf import TerraformResourceLifecycle
+from lib.core.cdk import TerraformResourceLifecycle
 from constructs import Construct
 
 from lib.core import aws

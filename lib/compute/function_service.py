@@ -11,7 +11,7 @@ The image needs one line for it (README, "Lambda"):
 
 from dataclasses import dataclass
 
-from cdktf import TerraformResource
+from lib.core.cdk import TerraformResource
 from constructs import Construct
 
 from lib.compute.service_access import function_access

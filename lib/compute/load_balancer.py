@@ -3,7 +3,7 @@ internal behind CloudFront (lib/edge/vpc_origin.py)."""
 
 from dataclasses import dataclass
 
-from cdktf import TerraformResource
+from lib.core.cdk import TerraformResource
 from constructs import Construct
 
 from lib.core import aws

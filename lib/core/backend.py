@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from cdktf import CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformStack
+from lib.core.cdk import CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformStack
 
 from lib.core.naming import Naming
 

@@ -1,7 +1,7 @@
 """ACM certificates validated through a Route53 record, and the alias records that point a
 domain at what serves it."""
 
-from cdktf import TerraformProvider, TerraformResourceLifecycle
+from lib.core.cdk import TerraformProvider, TerraformResourceLifecycle
 from constructs import Construct
 
 from lib.core import aws

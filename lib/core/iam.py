@@ -3,7 +3,7 @@
 import json
 
 import jsii
-from cdktf import IAspect
+from lib.core.cdk import IAspect
 from constructs import Construct, IConstruct
 
 from lib.core import aws

@@ -19,7 +19,7 @@ cost switch that legitimately removes them).
 """
 
 import jsii
-from cdktf import IAspect, TerraformResource
+from lib.core.cdk import IAspect, TerraformResource
 from constructs import IConstruct
 
 # {Terraform type: what a destroy or replacement loses}

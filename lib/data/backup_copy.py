@@ -3,7 +3,7 @@ start when the stack's Region cannot."""
 
 from dataclasses import dataclass
 
-from cdktf import TerraformProvider
+from lib.core.cdk import TerraformProvider
 from constructs import Construct
 
 from lib.core import aws

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, replace
 
-from cdktf import Fn, TerraformLocal
+from lib.core.cdk import Fn, TerraformLocal
 from constructs import Construct
 
 from lib.core import aws

@@ -5,7 +5,7 @@ in more regions, and GuardDuty Runtime Monitoring of ECS Fargate tasks."""
 import json
 from dataclasses import dataclass, field
 
-from cdktf import TerraformProvider
+from lib.core.cdk import TerraformProvider
 from constructs import Construct
 
 from lib.core import aws

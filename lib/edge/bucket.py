@@ -3,7 +3,7 @@
 import json
 from dataclasses import dataclass, field
 
-from cdktf import TerraformResource
+from lib.core.cdk import TerraformResource
 from constructs import Construct
 
 from lib.core import aws

@@ -3,7 +3,7 @@ and in front of an internal load balancer for its own domain."""
 
 from dataclasses import dataclass
 
-from cdktf import TerraformProvider, TerraformResource
+from lib.core.cdk import TerraformProvider, TerraformResource
 from constructs import Construct
 
 from lib.core import aws

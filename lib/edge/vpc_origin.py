@@ -3,7 +3,7 @@ address ("Restrict access with VPC origins", Amazon CloudFront Developer Guide).
 
 from dataclasses import dataclass
 
-from cdktf import TerraformResourceLifecycle
+from lib.core.cdk import TerraformResourceLifecycle
 from constructs import Construct
 
 from lib.core import aws

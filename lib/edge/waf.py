@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Literal
 
-from cdktf import TerraformProvider
+from lib.core.cdk import TerraformProvider
 from constructs import Construct
 
 from lib.core import aws

@@ -3,7 +3,7 @@
 import json
 from dataclasses import dataclass
 
-from cdktf import TerraformProvider
+from lib.core.cdk import TerraformProvider
 from constructs import Construct
 
 from lib.core import aws

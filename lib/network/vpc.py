@@ -12,7 +12,7 @@ import base64
 from dataclasses import dataclass, field
 from typing import Literal
 
-from cdktf import Fn
+from lib.core.cdk import Fn
 from constructs import Construct
 
 from lib.core import aws

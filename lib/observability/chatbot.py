@@ -4,7 +4,7 @@ applications), with a role that can only read CloudWatch."""
 import json
 from dataclasses import dataclass
 
-from cdktf import TerraformProvider
+from lib.core.cdk import TerraformProvider
 from constructs import Construct
 
 from lib.core import aws

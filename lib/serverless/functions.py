@@ -9,7 +9,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cdktf import AssetType, TerraformAsset, TerraformResource, TerraformResourceLifecycle
+from lib.core.cdk import AssetType, TerraformAsset, TerraformResource, TerraformResourceLifecycle
 from constructs import Construct
 
 from lib.core import aws

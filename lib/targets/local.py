@@ -6,7 +6,7 @@ for real AWS. Each adjustment names the emulator gap it works around (README, "L
 from dataclasses import replace
 
 import jsii
-from cdktf import IAspect, TerraformResource
+from lib.core.cdk import IAspect, TerraformResource
 from constructs import IConstruct
 
 from lib.core import aws
