@@ -319,7 +319,7 @@ class EnvironmentStack(TerraformStack):
             origin = LoadBalancerVpcOrigin(self, "alb-origin", LoadBalancerVpcOriginProps(
                 naming=n, vpc_id=self.network.vpc_id, load_balancer_arn=lb.arn,
                 load_balancer_security_group_id=lb.security_group_id, domain=origin.domain,
-                https=lb.https)).origin
+                https=lb.https, internet_gateway=self.network.internet_gateway)).origin
             self._ingress_site(origin, cloudfront_acl)
         api = origin if c.edge.api_behavior else None
         for surface, bucket in self.storage.static.items():

@@ -79,6 +79,15 @@ def test_the_vpc_has_an_internet_gateway(internal):
     assert igw["vpc_id"] == internal.ref("aws_vpc", "network/vpc")
 
 
+def test_the_vpc_origin_is_created_once_the_internet_gateway_is_attached(internal):
+    # The page's Prerequisites: "Before you create a VPC origin ... you must" have the internet
+    # gateway in the VPC. An internal load balancer, its subnets and its group do not need one,
+    # so without depends_on Terraform may create the VPC origin while the gateway is not there.
+    origin = internal.resource("aws_cloudfront_vpc_origin", VPC_ORIGIN)
+    igw = internal.ref("aws_internet_gateway", "network/igw").removeprefix("${")
+    assert igw.removesuffix(".id}") in origin.get("depends_on", [])
+
+
 def test_no_name_resolves_to_the_load_balancer(internal):
     lb_dns = internal.ref("aws_lb", "load-balancer/alb", "dns_name")
     aliased = [r for r in internal.resources("aws_route53_record").values()

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import MINIMAL_CONFIG as MINIMAL, ROOT, SynthStack
-from contracts import decide
+from contracts import Graph, decide, role_may_use_key
 from lib.analysis.cost import estimate
 from lib.analysis.diagram import mermaid
 from lib.analysis.pricing import load_prices
@@ -108,6 +108,24 @@ def test_the_proxy_role_reads_that_one_secret_and_only_rds_assumes_it(proxied):
     assert decide(statements, "kms:Decrypt", key) != "allow"  # only through Secrets Manager
     assert {a for s in statements for a in [s["Action"]]} == {
         "secretsmanager:GetSecretValue", "kms:Decrypt"}
+
+
+def test_the_secrets_key_lets_the_proxy_role_decrypt_the_secret(proxied):
+    # "Setting up database credentials for RDS Proxy": the proxy's role needs kms:Decrypt on
+    # the key of its secret; AWS KMS Developer Guide, "Key policies in AWS KMS": the role's IAM
+    # policy counts only where the key policy names the role or delegates to its account.
+    graph = Graph(proxied)
+    role = graph.ref(proxied.ref("aws_iam_role", "database-proxy/role"))
+    key = graph.ref(proxied.ref("aws_kms_key", "secrets-key/key"))
+    via = {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
+    assert role_may_use_key(role, key, "kms:Decrypt", via)
+
+
+def test_the_proxy_is_created_once_its_role_may_read_the_secret(proxied):
+    # "Getting started with RDS Proxy": the proxy reads its secrets with its role as it starts;
+    # the role's inline policy is a resource of its own, which nothing else orders first.
+    policy = Graph(proxied).ref(proxied.ref("aws_iam_role_policy", "database-proxy/role-policy"))
+    assert policy.address in proxy(proxied)["depends_on"]
 
 
 # --- logs and pool settings ----------------------------------------------------------------------

@@ -3,7 +3,7 @@ address ("Restrict access with VPC origins", Amazon CloudFront Developer Guide).
 
 from dataclasses import dataclass
 
-from lib.core.cdk import TerraformResourceLifecycle
+from lib.core.cdk import TerraformResource, TerraformResourceLifecycle
 from constructs import Construct
 
 from lib.core import aws
@@ -29,6 +29,11 @@ class LoadBalancerVpcOriginProps:
     # its certificate with `https`, else its own DNS name.
     domain: str
     https: bool
+    # "Restrict access with VPC origins", Prerequisites: the VPC has an internet gateway before
+    # a VPC origin is created in it (it marks the VPC as one that may receive internet traffic;
+    # nothing routes through it). An internal load balancer does not need one, so nothing else
+    # orders the VPC origin after it.
+    internet_gateway: TerraformResource | None = None
 
 
 class LoadBalancerVpcOrigin(Construct):
@@ -62,6 +67,7 @@ class LoadBalancerVpcOrigin(Construct):
                     # The provider requires it even for http-only; it applies to https-only.
                     origin_ssl_protocols=[tls(items=["TLSv1.2"], quantity=1)])],
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+            depends_on=[props.internet_gateway] if props.internet_gateway else None,
             tags=n.tags("alb", "vpc-origin"))
         self.id: str = origin.id
         # Read after the VPC origin is created (depends_on defers the read to the apply that

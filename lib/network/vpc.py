@@ -12,7 +12,7 @@ import base64
 from dataclasses import dataclass, field
 from typing import Literal
 
-from lib.core.cdk import Fn
+from lib.core.cdk import Fn, TerraformResource
 from constructs import Construct
 
 from lib.core import aws
@@ -109,7 +109,8 @@ class Network(Construct):
     Outputs: `vpc_id`, `vpc_cidr`, `availability_zones`, `{public,private,isolated}_subnet_ids`
     (AZ order), `isolated_subnet_cidrs`, `public_route_table_id`, `private_route_table_ids` (AZ order),
     `isolated_route_table_id`, `nat_gateway_ids`, `nat_instance_id` (None unless nat = instance),
-    `endpoint_security_group_id` (None without interface endpoints).
+    `endpoint_security_group_id` (None without interface endpoints), `internet_gateway` (the
+    resource, for what needs it attached first, such as a CloudFront VPC origin).
     """
 
     def __init__(self, scope: Construct, id: str, props: NetworkProps):
@@ -137,6 +138,7 @@ class Network(Construct):
 
         igw = aws.internet_gateway.InternetGateway(self, "igw", vpc_id=vpc_id, tags=n.tags("igw"))
         igw_id: str = igw.id
+        self.internet_gateway: TerraformResource = igw
 
         vpc_ipv6_block: str | None = vpc.ipv6_cidr_block if props.ipv6_public else None
         subnets: dict[str, list[aws.subnet.Subnet]] = {}
