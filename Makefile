@@ -71,7 +71,8 @@ synth: install
 	@echo "synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
 
 ## test: the whole suite: config errors, construct properties, AWS contracts, terraform validate,
-##       offline plans, checkov, the local deploy cycles of dev, prod, lean and portfolio
+##       offline plans, checkov, the local deploy cycles of dev, prod, lean and portfolio,
+##       every stack on CDK Terrain compared with the default and validated
 test: install
 	$(RUN) python -m pytest
 
