@@ -80,7 +80,10 @@ def service_roles_are_granted_first(gs, report: Report) -> None:
     InvalidParameterValueException when the execution role may not create the function's network
     interfaces, Lambda Developer Guide "Giving Lambda functions access to resources in an Amazon
     VPC", or send to its dead-letter queue, "Capturing records of Lambda asynchronous
-    invocations") need the role's permissions, not only the role, before they are created."""
+    invocations") need the role's permissions, not only the role, before they are created; so
+    does RDS Proxy, which reads its login secret as its role as soon as it is created ("Setting
+    up database credentials for RDS Proxy": the role needs secretsmanager:GetSecretValue and
+    kms:Decrypt, or the proxy's targets stay unavailable)."""
     for g in gs:
         users = [(r, r.body["role_arn"]) for r in g.of_type("aws_config_configuration_recorder")]
         recorders = g.of_type("aws_config_configuration_recorder")
@@ -89,6 +92,7 @@ def service_roles_are_granted_first(gs, report: Report) -> None:
         users += [(f, f.body["iam_role_arn"]) for f in g.of_type("aws_flow_log")
                   if f.body.get("iam_role_arn")]
         users += [(f, f.body["role"]) for f in g.of_type("aws_lambda_function")]
+        users += [(p, p.body["role_arn"]) for p in g.of_type("aws_db_proxy")]
         for user, role_arn in users:
             role = g.ref(role_arn)
             if role is None:
@@ -289,6 +293,16 @@ def test_a_function_created_before_its_roles_grants_fails():
     stack["aws_lambda_function"]["fn"]["depends_on"] = ["aws_iam_role_policy.p"]
     assert problems(service_roles_are_granted_first, stack) == []
 
+
+
+def test_a_proxy_created_before_its_roles_grants_fails():
+    stack = {"aws_iam_role": {"r": {"name": "proxy", "assume_role_policy": "{}"}},
+             "aws_iam_role_policy": {"p": {"role": "${aws_iam_role.r.id}", "policy": "{}"}},
+             "aws_db_proxy": {"px": {"role_arn": "${aws_iam_role.r.arn}"}}}
+    assert problems(service_roles_are_granted_first, stack) == [
+        "fake-stack: aws_db_proxy px: does not depend on its role's grants ['p']"]
+    stack["aws_db_proxy"]["px"]["depends_on"] = ["aws_iam_role_policy.p"]
+    assert problems(service_roles_are_granted_first, stack) == []
 
 def test_a_delivery_that_ignores_a_managed_log_resource_policy_fails():
     stack = {"aws_cloudwatch_log_group": {"g": {"name": "aws-waf-logs-x"}},
