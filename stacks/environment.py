@@ -22,6 +22,7 @@ from lib.data.database import Database, DatabaseProps, DatabaseSettings
 from lib.data.proxy import DatabaseProxy, DatabaseProxyProps
 from lib.data.serverless_cache import (ServerlessCache, ServerlessCacheProps,
                                        ServerlessCacheSettings)
+from lib.config.catalog import VPC_ORIGIN_EXCLUDED_ZONE_IDS
 from lib.config.compute import INTERNAL_DISTRIBUTION
 from lib.edge.cdn import ApiOrigin, IngressSite, IngressSiteProps, StaticSite, StaticSiteProps
 from lib.edge.storage import Storage, StorageProps
@@ -56,6 +57,7 @@ class EnvironmentStack(TerraformStack):
         self.disposable = c.disposable
         self.outputs: dict = {}
         self.local = target is Target.LOCAL
+        self.offline = target is Target.OFFLINE
         if c.prevent_destroy and not self.local:
             # Not for the emulator: its cycle destroys what it deploys (tools/deploy_local.py).
             Aspects.of(self).add(PreventDestroy())
@@ -319,7 +321,9 @@ class EnvironmentStack(TerraformStack):
             origin = LoadBalancerVpcOrigin(self, "alb-origin", LoadBalancerVpcOriginProps(
                 naming=n, vpc_id=self.network.vpc_id, load_balancer_arn=lb.arn,
                 load_balancer_security_group_id=lb.security_group_id, domain=origin.domain,
-                https=lb.https, internet_gateway=self.network.internet_gateway)).origin
+                https=lb.https, internet_gateway=self.network.internet_gateway,
+                zones=() if self.offline else tuple(c.availability_zones),
+                excluded_zone_ids=VPC_ORIGIN_EXCLUDED_ZONE_IDS)).origin
             self._ingress_site(origin, cloudfront_acl)
         api = origin if c.edge.api_behavior else None
         for surface, bucket in self.storage.static.items():

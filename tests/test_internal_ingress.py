@@ -10,14 +10,18 @@ service-managed group `CloudFront-VPCOrigins-Service-SG` (which exists only once
 does) or the CloudFront managed prefix list; the region is one the page lists.
 """
 
+import json
+
 import pytest
 
 import contracts
-from conftest import MINIMAL_CONFIG as MINIMAL, SynthStack
+from conftest import (MINIMAL_CONFIG as MINIMAL, ROOT, SynthStack, require_tool, run,
+                      synthesize)
 from lib.analysis.cost import estimate
 from lib.analysis.diagram import mermaid
 from lib.analysis.pricing import load_prices
 from lib.config import load_environment
+from lib.config.catalog import VPC_ORIGIN_EXCLUDED_ZONE_IDS
 from lib.edge.cdn import ALL_VIEWER_EXCEPT_HOST_HEADER, CACHING_DISABLED
 from test_config import problems, write
 from test_isolation import ACCOUNT, PROJECT, REGION, documents
@@ -126,6 +130,71 @@ def test_cloudfronts_group_is_looked_up_after_the_vpc_origin_creates_it(internal
     [group] = internal.json["data"]["aws_security_group"].values()
     origin = internal.ref("aws_cloudfront_vpc_origin", VPC_ORIGIN).split(".")[:2]
     assert group["depends_on"] == [".".join(origin).removeprefix("${")]
+
+
+# "Restrict access with VPC origins", Supported AWS Regions: VPC origins are not supported in
+# use1-az3 (us-east-1), usw1-az2 (us-west-1), apne1-az3 (ap-northeast-1), cac1-az3
+# (ca-central-1). These are zone IDs: which zone name each is differs per account
+# ("AZ IDs for your AWS resources", AWS RAM User Guide).
+UNSUPPORTED_ZONE_IDS = {"use1-az3", "usw1-az2", "apne1-az3", "cac1-az3"}
+
+
+def zone_checks(stack: SynthStack) -> dict[str, dict]:
+    return stack.json.get("data", {}).get("aws_availability_zone", {})
+
+
+def test_every_zone_of_the_load_balancer_is_checked_against_the_unsupported_ids(internal):
+    assert set(VPC_ORIGIN_EXCLUDED_ZONE_IDS) == UNSUPPORTED_ZONE_IDS
+    subnets = internal.json["resource"]["aws_subnet"]
+    zones = {b["availability_zone"] for b in subnets.values()}
+    checks = zone_checks(internal)
+    assert {c["name"] for c in checks.values()} == zones
+    for check in checks.values():
+        [condition] = check["lifecycle"]["postcondition"]
+        # A JSON-syntax expression is a "${...}" template; a bare string is a constant, which
+        # Terraform refuses ("must refer to at least one object").
+        assert condition["condition"].startswith("${") and "self.zone_id" in condition["condition"]
+        assert all(f'"{z}"' in condition["condition"] for z in UNSUPPORTED_ZONE_IDS)
+        assert "network.availability_zones" in condition["error_message"]
+
+
+def test_the_offline_plan_looks_up_no_zone(tmp_path):
+    """The offline target has no network: a zone lookup would fail its plan."""
+    [stack] = synthesize(tmp_path, [ROOT / "tests" / "fixtures" / "internal.toml"],
+                         target="offline").values()
+    assert zone_checks(stack) == {}
+
+
+@pytest.mark.slow
+def test_the_plan_stops_on_a_zone_vpc_origins_do_not_support(https, tmp_path):
+    """`terraform test` with a mocked provider (no AWS): the stack's zone checks fail the plan
+    when the account maps a zone to an unsupported ID, and pass on any other."""
+    terraform = require_tool("terraform")
+    checks = zone_checks(https)
+    (tmp_path / "main.tf.json").write_text(json.dumps({
+        "terraform": {"required_providers": https.json["terraform"]["required_providers"]},
+        "data": {"aws_availability_zone": checks}}))
+    first = next(iter(checks))
+    address = f"data.aws_availability_zone.{first}"
+    # Supported first: after a run fails, `terraform test` skips the ones after it.
+    runs = "".join(f"""
+run "{name}" {{
+  command = plan
+  override_data {{
+    target = {address}
+    values = {{ zone_id = "{zone_id}" }}
+  }}
+}}
+""" for name, zone_id in (("supported", "use1-az1"), ("unsupported", "use1-az3")))
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "zones.tftest.hcl").write_text('mock_provider "aws" {}\n' + runs)
+    assert run([terraform, "init", "-input=false", "-no-color"], cwd=tmp_path).returncode == 0
+    result = run([terraform, "test", "-no-color"], cwd=tmp_path)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 1, output
+    assert 'run "unsupported"... fail' in output and 'run "supported"... pass' in output, output
+    assert (f"Availability Zone {checks[first]['name']} is use1-az3 in this account, where "
+            "CloudFront VPC origins are not available") in output, output
 
 
 def test_the_private_nacl_lets_cloudfront_reach_the_listener(https, http):

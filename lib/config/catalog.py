@@ -44,6 +44,9 @@ CACHE_FAMILIES: dict[str, tuple[str, ...]] = {
     for family, sizes in _CATALOG["elasticache_node_types"]["families"].items()}
 # Regions where CloudFront reaches a VPC origin (an internal load balancer).
 VPC_ORIGIN_REGIONS: tuple[str, ...] = tuple(_CATALOG["cloudfront_vpc_origins"]["regions"])
+# Availability Zone IDs where they cannot (per account, an ID is a different AZ name).
+VPC_ORIGIN_EXCLUDED_ZONE_IDS: tuple[str, ...] = tuple(
+    _CATALOG["cloudfront_vpc_origins"]["excluded_zone_ids"])
 
 
 def postgres_majors(today: datetime.date | None = None) -> tuple[int, ...]:

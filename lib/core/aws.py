@@ -89,6 +89,7 @@ SUBMODULES = (
     "config_configuration_recorder",
     "config_configuration_recorder_status",
     "config_delivery_channel",
+    "data_aws_availability_zone",
     "data_aws_security_group",
     "db_instance",
     "db_instance_automated_backups_replication",

@@ -33,8 +33,9 @@ CORE, BINDINGS, BINDINGS_NPM, AWS_MAJOR = FLAVORS[NAME]
 # The core's names the project uses; both packages export each of them.
 _CORE_NAMES = frozenset({
     "App", "Aspects", "AssetType", "CloudBackend", "Fn", "IAspect", "LocalBackend",
-    "NamedCloudWorkspace", "S3Backend", "TerraformAsset", "TerraformOutput", "TerraformProvider",
-    "TerraformLocal", "TerraformResource", "TerraformResourceLifecycle", "TerraformStack",
+    "NamedCloudWorkspace", "Postcondition", "S3Backend", "TerraformAsset", "TerraformLocal",
+    "TerraformOutput", "TerraformProvider", "TerraformResource", "TerraformResourceLifecycle",
+    "TerraformStack",
 })
 
 

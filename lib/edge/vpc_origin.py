@@ -3,7 +3,7 @@ address ("Restrict access with VPC origins", Amazon CloudFront Developer Guide).
 
 from dataclasses import dataclass
 
-from lib.core.cdk import TerraformResource, TerraformResourceLifecycle
+from lib.core.cdk import Postcondition, TerraformResource, TerraformResourceLifecycle
 from constructs import Construct
 
 from lib.core import aws
@@ -34,6 +34,12 @@ class LoadBalancerVpcOriginProps:
     # nothing routes through it). An internal load balancer does not need one, so nothing else
     # orders the VPC origin after it.
     internet_gateway: TerraformResource | None = None
+    # "Restrict access with VPC origins", Supported AWS Regions: a few Availability Zone IDs
+    # cannot hold a VPC origin. The load balancer's zones are checked against them when Terraform
+    # plans (IDs map to zone names per account, so only a lookup in the account can tell);
+    # empty where no lookup is possible (the offline target).
+    zones: tuple[str, ...] = ()
+    excluded_zone_ids: tuple[str, ...] = ()
 
 
 class LoadBalancerVpcOrigin(Construct):
@@ -48,6 +54,9 @@ class LoadBalancerVpcOrigin(Construct):
       uses it ("Update a VPC origin"), so a change of protocol is a new VPC origin the
       distributions move to (`terraform apply -replace`, README "Edge"); its name carries the
       protocol so the two may exist side by side.
+
+    - Each of `zones` is looked up when Terraform plans, and the plan stops, before anything
+      is created, if one is a zone ID VPC origins do not support in this account.
 
     Outputs: `id`, `origin` (the `ApiOrigin` a distribution's behaviours point at).
     """
@@ -70,6 +79,18 @@ class LoadBalancerVpcOrigin(Construct):
             depends_on=[props.internet_gateway] if props.internet_gateway else None,
             tags=n.tags("alb", "vpc-origin"))
         self.id: str = origin.id
+        excluded = ", ".join(f'"{z}"' for z in props.excluded_zone_ids)
+        for zone in props.zones:
+            aws.data_aws_availability_zone.DataAwsAvailabilityZone(
+                self, f"zone-{zone}", name=zone, lifecycle=TerraformResourceLifecycle(
+                    postcondition=[Postcondition(
+                        # In JSON syntax an expression is a "${...}" template, not a bare string.
+                        condition=f"${{!contains([{excluded}], self.zone_id)}}",
+                        error_message=(
+                            f"Availability Zone {zone} is ${{self.zone_id}} in this account, "
+                            "where CloudFront VPC origins are not available (ingress.internal): "
+                            "set network.availability_zones to zones with other IDs (aws ec2 "
+                            "describe-availability-zones lists each zone's ID)."))]))
         # Read after the VPC origin is created (depends_on defers the read to the apply that
         # creates it): before that the group does not exist and the read would fail.
         group = aws.data_aws_security_group.DataAwsSecurityGroup(
