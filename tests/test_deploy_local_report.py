@@ -113,6 +113,36 @@ def test_a_server_error_is_the_emulators_even_without_its_log():
                            "at aws_elasticache_parameter_group.cache_parameters_40CE81C8: "), line
 
 
+# What the cdktf CLI printed when moto had no route for CloudFront's CreateVpcOrigin: the SDK's
+# error wrapped over lines, with the CLI's progress lines and the stack name in between.
+VPC_ORIGIN_404 = """\
+prod-stack  Error: creating CloudFront VPC Origin
+
+              with aws_cloudfront_vpc_origin.alb-origin_vpc-origin_80C91A00 (alb-origin/vpc-origin),
+              on cdk.tf.json line 1479, in resource.aws_cloudfront_vpc_origin.alb-origin_...:
+            1479:       }
+
+            operation error CloudFront: CreateVpcOrigin, https response error StatusCode:
+
+
+1 Stack deploying     0 Stacks done     0 Stacks waiting
+prod-stack  404, RequestID: , error while deserializing xml error response: XML syntax
+            error on line 2: unquoted or missing attribute value in element
+"""
+
+
+def test_a_call_the_emulator_has_no_route_for_is_the_emulators():
+    # Every AWS answer carries a request id ("Common Errors": RequestId in every error
+    # response); a 404 without one, whose body is not an AWS error document, is the emulator's.
+    line = explain("deploy", VPC_ORIGIN_404)
+    assert line.startswith("the emulator (moto) cannot CreateVpcOrigin (HTTP 404, not an AWS "
+                           "answer: no such API there) at aws_cloudfront_vpc_origin."), line
+    assert "lib/targets/local.py for aws_cloudfront_vpc_origin" in line and "\n" not in line
+    # A real AWS 404 (a request id, an AWS error document) stays Terraform's error.
+    real = VPC_ORIGIN_404.replace("RequestID: ,", "RequestID: 3f1c0e7a-0000-4000-8000-1,")
+    assert "emulator" not in explain("deploy", real)
+
+
 def test_a_call_moto_lacks_elsewhere_is_not_blamed_for_this_error():
     log = "NotImplementedError: The list_tags_for_resource action has not been implemented\n"
     assert "emulator" not in explain("deploy", QUEUE_400, log)

@@ -30,6 +30,12 @@ _SERVER_ERROR = re.compile(r"StatusCode: 5\d\d|InternalFailure|not (?:yet |been 
 _STATUS = re.compile(r"StatusCode: (\d+)")
 _API_ERROR = re.compile(r"api error (.+)")
 _NEVER_READY = re.compile(r"timeout while waiting for|unexpected state")
+# A call the emulator has no route for: an answer with no request id (AWS gives every answer
+# one) and a body that is not an AWS error document, e.g. moto's 404 for CloudFront's
+# CreateVpcOrigin. Matched on the diagnostic with its line breaks folded, since the cdktf CLI
+# wraps it and puts its progress lines in between.
+_UNROUTED = re.compile(r"operation error [\w ]+: (\w+), https response error StatusCode:"
+                       r".{0,300}?\b(\d{3}), RequestID: , error while deserializing")
 _PROTECTED = re.compile(r"deletion protection|DeletionProtection|protected DB", re.IGNORECASE)
 # `# aws_sqs_queue.jobs will be updated in-place`; `~ redrive_policy = ...`; `~ origin {`.
 _PLANNED = re.compile(r"^\s*# (\S+) (?:will|must) be ", re.MULTILINE)
@@ -40,6 +46,7 @@ _CHANGED_ATTRIBUTE = re.compile(r"^\s*[~+-] (\w+)\s*(?:=|\{)")
 class TerraformError:
     summary: str  # the text after "Error: "
     address: str | None  # "aws_db_instance.database_main" when Terraform names one
+    detail: str = ""  # the diagnostic's body, up to the next one
 
     @property
     def resource_type(self) -> str | None:
@@ -56,7 +63,7 @@ def terraform_errors(output: str) -> list[TerraformError]:
         where = _WITH.search(block) or _PREVENT_DESTROY.search(block)
         address = f"{where.group(1)}.{where.group(2)}" if where else \
             next(iter(unfinished)) if len(unfinished) == 1 else None
-        errors.append(TerraformError(match.group(1).strip(), address))
+        errors.append(TerraformError(match.group(1).strip(), address, block))
     return errors
 
 
@@ -79,6 +86,12 @@ def explain(step: str, output: str, emulator_log: str = "") -> str:
         return (f"{step} failed{where}: deletion protection refuses it: turn it off for the "
                 f"local target, {error.resource_type or 'its type'} in PROTECTED in "
                 f"{ADJUSTMENTS} (like aws_lb's enable_deletion_protection)")
+    unrouted = _UNROUTED.search(" ".join(error.detail.split()))
+    if unrouted:
+        return (f"the emulator (moto) cannot {unrouted.group(1)} (HTTP {unrouted.group(2)}, "
+                f"not an AWS answer: no such API there){where}: add a local-target adjustment "
+                f"in {ADJUSTMENTS} for {error.resource_type or 'that resource'} (like the "
+                "existing aws_cloudfront_response_headers_policy in NOT_EMULATED)")
     operation = _OPERATION.search(error.summary)
     call = operation.group(2) if operation else "answer this call"
     # moto's own log names the calls it lacks (create_db_instance for CreateDBInstance); one
