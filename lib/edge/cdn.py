@@ -147,13 +147,7 @@ class StaticSite(Construct):
                 compress=True, allowed_methods=["GET", "HEAD"], cached_methods=["GET", "HEAD"],
                 cache_policy_id=CACHING_OPTIMIZED, response_headers_policy_id=headers,
                 function_association=[spa_rewrite]),  # the bucket's behaviour only
-            restrictions=cf.CloudfrontDistributionRestrictions(
-                geo_restriction=cf.CloudfrontDistributionRestrictionsGeoRestriction(
-                    restriction_type="none")),
-            viewer_certificate=cf.CloudfrontDistributionViewerCertificate(
-                acm_certificate_arn=certificate, ssl_support_method="sni-only",
-                minimum_protocol_version="TLSv1.2_2021") if certificate else
-            cf.CloudfrontDistributionViewerCertificate(cloudfront_default_certificate=True),
+            restrictions=_no_geo_restriction(), viewer_certificate=_viewer_certificate(certificate),
             tags=n.tags(props.surface))
         self.distribution_arn: str = distribution.arn
         self.domain_name: str = distribution.domain_name
@@ -216,13 +210,7 @@ class IngressSite(Construct):
             origin=[_api_origin(props.origin)],
             default_cache_behavior=cf.CloudfrontDistributionDefaultCacheBehavior(
                 response_headers_policy_id=headers, **API_BEHAVIOR),
-            restrictions=cf.CloudfrontDistributionRestrictions(
-                geo_restriction=cf.CloudfrontDistributionRestrictionsGeoRestriction(
-                    restriction_type="none")),
-            viewer_certificate=cf.CloudfrontDistributionViewerCertificate(
-                acm_certificate_arn=certificate, ssl_support_method="sni-only",
-                minimum_protocol_version="TLSv1.2_2021") if certificate else
-            cf.CloudfrontDistributionViewerCertificate(cloudfront_default_certificate=True),
+            restrictions=_no_geo_restriction(), viewer_certificate=_viewer_certificate(certificate),
             tags=n.tags(props.component))
         self.distribution_arn: str = distribution.arn
         self.domain_name: str = distribution.domain_name
@@ -233,6 +221,25 @@ class IngressSite(Construct):
             alias_records(self, props.zone_id, props.domain, self.domain_name,
                           distribution.hosted_zone_id, ipv6=True)
         self.url: str = f"https://{props.domain or self.domain_name}"
+
+
+def _no_geo_restriction():
+    """Served everywhere: geo restriction is a business's legal choice, not a default."""
+    cf = aws.cloudfront_distribution
+    return cf.CloudfrontDistributionRestrictions(
+        geo_restriction=cf.CloudfrontDistributionRestrictionsGeoRestriction(
+            restriction_type="none"))
+
+
+def _viewer_certificate(certificate: str | None):
+    """A domain's us-east-1 certificate, SNI, TLSv1.2_2021 at least; without one, the
+    `*.cloudfront.net` certificate CloudFront manages."""
+    cf = aws.cloudfront_distribution
+    if certificate is None:
+        return cf.CloudfrontDistributionViewerCertificate(cloudfront_default_certificate=True)
+    return cf.CloudfrontDistributionViewerCertificate(
+        acm_certificate_arn=certificate, ssl_support_method="sni-only",
+        minimum_protocol_version="TLSv1.2_2021")
 
 
 def security_headers(scope: Construct, name: str) -> str:
