@@ -5,13 +5,10 @@ the shipped sample costs no second scan."""
 
 import hashlib
 import json
-import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
-from conftest import ROOT, SynthStack
+from conftest import ROOT, SynthStack, missing
 from waivers import Finding, Verdict, judge, parse, profile_of, settings_of
 
 CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
@@ -33,10 +30,7 @@ def scan(stacks: dict[str, SynthStack]) -> dict[str, dict[str, list]]:
     """{stack label: {"passed": [check, ...], "failed": [check, ...]}}, the stacks scanned side
     by side."""
     if not CHECKOV.exists():
-        message = f"{CHECKOV.relative_to(ROOT)} is missing (run `make install`)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"{CHECKOV.relative_to(ROOT)} is missing (run `make install`)")
     keys = {label: hashlib.sha256((stack.directory / "cdk.tf.json").read_bytes()).hexdigest()
             for label, stack in stacks.items()}
     running = {}

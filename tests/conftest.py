@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -200,14 +201,18 @@ def tool_path() -> str:
                             os.environ.get("PATH", "")])
 
 
+def missing(message: str) -> NoReturn:
+    """Something the test needs is not installed: a skip on a laptop, a failure under CI."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def require_tool(name: str) -> str:
-    """The path of a tool the test needs. Missing is a skip on a laptop, a failure under CI."""
+    """The path of a tool the test needs (`missing` when it is not installed)."""
     path = shutil.which(name, path=tool_path())
     if path is None:
-        message = f"{name} is not installed (run `make install`)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"{name} is not installed (run `make install`)")
     return path
 
 
@@ -257,19 +262,33 @@ def pytest_collection_modifyitems(session, config, items):
     # Their tests run last, so everything else runs while the background processes do.
     items.sort(key=lambda item: (item.path.name == LOCAL_DEPLOY_TEST, item.path.name == CDKTN_TEST))
     if CDKTN_INSTALLED.exists() and any(i.path.name == CDKTN_TEST for i in items):
-        log = tempfile.TemporaryFile("w+")
-        background["cdktn"] = subprocess.Popen(
-            [str(ROOT / "bin" / "run"), "python", "-O", str(ROOT / "tests" / "cdktn_synth.py"),
-             str(CDKTN_OUT)], cwd=ROOT, env={**os.environ, "PLATFORM_CDK": "cdktn"},
-            stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        background["cdktn"].log = log
+        start_in_background("cdktn", ["python", "-O", str(ROOT / "tests" / "cdktn_synth.py"),
+                                      str(CDKTN_OUT)], PLATFORM_CDK="cdktn")
     if MOTO_PYTHON.exists() and any(i.path.name == LOCAL_DEPLOY_TEST for i in items):
-        log = tempfile.TemporaryFile("w+")
-        background["local_deploy"] = subprocess.Popen(
-            [str(ROOT / "bin" / "run"), "python", str(ROOT / "tools" / "deploy_local.py"),
-             "--json", *map(str, LOCAL_DEPLOY_CONFIGS.values())],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        background["local_deploy"].log = log
+        start_in_background("local_deploy", [
+            "python", str(ROOT / "tools" / "deploy_local.py"), "--json",
+            *map(str, LOCAL_DEPLOY_CONFIGS.values())])
+
+
+def start_in_background(name: str, cmd: list[str], **env: str) -> None:
+    """`cmd` through bin/run, in its own process group (pytest_unconfigure stops it), its output
+    kept for `background_result`."""
+    log = tempfile.TemporaryFile("w+")
+    background[name] = subprocess.Popen(
+        [str(ROOT / "bin" / "run"), *cmd], cwd=ROOT, env={**os.environ, **env}, stdout=log,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    background[name].log = log
+
+
+def background_result(name: str, not_started: str, timeout: int) -> tuple[int, str]:
+    """(exit code, output) of what `start_in_background` started as `name`, once it ends;
+    `missing(not_started)` if it was not started."""
+    if name not in background:
+        missing(not_started)
+    process = background[name]
+    process.wait(timeout=timeout)
+    process.log.seek(0)
+    return process.returncode, process.log.read()
 
 
 def pytest_unconfigure(config):

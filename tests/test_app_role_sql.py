@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, missing
 from lib.config import catalog
 from lib.config.data import DatabaseConfig
 
@@ -41,10 +41,7 @@ def pglast():
     try:
         import pglast as module
     except ImportError:
-        message = "pglast is not installed (run `make install`)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("pglast is not installed (run `make install`)")
     return module
 
 

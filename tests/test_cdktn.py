@@ -10,14 +10,13 @@ session's default synth and check it against the Terraform AWS Provider Version 
 
 import base64
 import json
-import os
 import re
 
 import pytest
 
 from cdktn_synth import (CANARY, VALIDATE_REPORT, argument_paths, covering, module_name,
                          stack_files)
-from conftest import CDKTN_INSTALLED, CDKTN_OUT, background
+from conftest import CDKTN_INSTALLED, CDKTN_OUT, background_result
 
 pytestmark = pytest.mark.slow
 
@@ -34,17 +33,10 @@ EXPECTED_DIFFERENCES = {
 @pytest.fixture(scope="module")
 def fork() -> dict[str, dict]:
     """{label: the fork's cdk.tf.json}, once tests/cdktn_synth.py has finished."""
-    if "cdktn" not in background:
-        message = f"{CDKTN_INSTALLED.parent} is missing: CDK Terrain is not installed (run " \
-                  "`make install`)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    process = background["cdktn"]
-    process.wait(timeout=900)
-    process.log.seek(0)
-    output = process.log.read()
-    assert process.returncode == 0, output[-6000:]
+    returncode, output = background_result(
+        "cdktn", f"{CDKTN_INSTALLED.parent} is missing: CDK Terrain is not installed (run "
+        "`make install`)", timeout=900)
+    assert returncode == 0, output[-6000:]
     return {label: json.loads(path.read_text()) for label, path in stack_files(CDKTN_OUT).items()}
 
 

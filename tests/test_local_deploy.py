@@ -4,11 +4,10 @@ started in the background by conftest.py when this test is collected; the test r
 waits for it."""
 
 import json
-import os
 
 import pytest
 
-from conftest import LOCAL_DEPLOY_CONFIGS, MOTO_PYTHON, background
+from conftest import LOCAL_DEPLOY_CONFIGS, MOTO_PYTHON, background_result
 from tools.deploy_local import label
 
 pytestmark = pytest.mark.slow
@@ -28,17 +27,11 @@ EXPECTED_OUTPUTS = {
 
 
 def test_deploy_plan_destroy_against_a_local_emulator():
-    if "local_deploy" not in background:
-        message = f"{MOTO_PYTHON} is missing: moto is not installed (run `make install`)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    process = background["local_deploy"]
-    process.wait(timeout=1500)
-    process.log.seek(0)
-    output = process.log.read()
+    returncode, output = background_result(
+        "local_deploy", f"{MOTO_PYTHON} is missing: moto is not installed (run `make install`)",
+        timeout=1500)
     print(output)
-    assert process.returncode == 0, output[-6000:]
+    assert returncode == 0, output[-6000:]
     # By file: the portfolio preset's stack is a dev-stack too.
     reports = {r["config"]: r for r in json.loads(output[output.rindex("\n[\n") + 1:])}
     files = {env: label(path) for env, path in LOCAL_DEPLOY_CONFIGS.items()}
