@@ -284,25 +284,17 @@ def test_config_without_its_roles_grants_or_order_fails():
     assert problems(config_starts_after_its_channel, stack) == []
 
 
-def test_a_function_created_before_its_roles_grants_fails():
-    stack = {"aws_iam_role": {"r": {"name": "fn", "assume_role_policy": "{}"}},
+@pytest.mark.parametrize("user, role_attribute", [("aws_lambda_function", "role"),
+                                                  ("aws_db_proxy", "role_arn")])
+def test_a_service_created_before_its_roles_grants_fails(user, role_attribute):
+    stack = {"aws_iam_role": {"r": {"name": "svc", "assume_role_policy": "{}"}},
              "aws_iam_role_policy": {"p": {"role": "${aws_iam_role.r.id}", "policy": "{}"}},
-             "aws_lambda_function": {"fn": {"role": "${aws_iam_role.r.arn}"}}}
+             user: {"u": {role_attribute: "${aws_iam_role.r.arn}"}}}
     assert problems(service_roles_are_granted_first, stack) == [
-        "fake-stack: aws_lambda_function fn: does not depend on its role's grants ['p']"]
-    stack["aws_lambda_function"]["fn"]["depends_on"] = ["aws_iam_role_policy.p"]
+        f"fake-stack: {user} u: does not depend on its role's grants ['p']"]
+    stack[user]["u"]["depends_on"] = ["aws_iam_role_policy.p"]
     assert problems(service_roles_are_granted_first, stack) == []
 
-
-
-def test_a_proxy_created_before_its_roles_grants_fails():
-    stack = {"aws_iam_role": {"r": {"name": "proxy", "assume_role_policy": "{}"}},
-             "aws_iam_role_policy": {"p": {"role": "${aws_iam_role.r.id}", "policy": "{}"}},
-             "aws_db_proxy": {"px": {"role_arn": "${aws_iam_role.r.arn}"}}}
-    assert problems(service_roles_are_granted_first, stack) == [
-        "fake-stack: aws_db_proxy px: does not depend on its role's grants ['p']"]
-    stack["aws_db_proxy"]["px"]["depends_on"] = ["aws_iam_role_policy.p"]
-    assert problems(service_roles_are_granted_first, stack) == []
 
 def test_a_delivery_that_ignores_a_managed_log_resource_policy_fails():
     stack = {"aws_cloudwatch_log_group": {"g": {"name": "aws-waf-logs-x"}},
