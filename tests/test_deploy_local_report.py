@@ -168,8 +168,30 @@ def test_an_unknown_error_falls_back_to_terraforms_first_error_with_its_resource
         "aws_sqs_queue.messaging_jobs_9A8B", None]
     assert explain("deploy", QUEUE_400) == (
         "deploy failed at aws_sqs_queue.messaging_jobs_9A8B: creating SQS Queue (shop-dev-jobs): "
-        "operation error SQS: CreateQueue, https response error StatusCode: 400, RequestID: 1, "
+        "operation error SQS: CreateQueue, HTTP 400, "
         "InvalidAttributeValue: Invalid value for the parameter MessageRetentionPeriod.")
+
+
+# A CI run's destroy failed with a line cut before the SDK's cause, and the log file stayed on
+# the CI machine: the line keeps the start (what was done) and the end (why), not the request id.
+ROUTE_TABLE_200 = """\
+prod-stack  aws_route_table.network_private-rt-c_22C05B44: Destroying... [id=rtb-0b731d83ae4fa9b1]
+prod-stack  Error: reading Route Table (rtb-0b731d83ae4fa9b14): operation error EC2: \
+DescribeRouteTables, exceeded maximum number of attempts, 2, https response error StatusCode: \
+200, RequestID: FsQuMzw61ydDnO6I1mWJ0vXgVQ3Xhx8bqLQ5Xyq2Xy8u0Zr2Qw, deserialization failed, \
+failed to decode response body, read tcp 127.0.0.1:52044->127.0.0.1:36783: read: connection \
+reset by peer
+"""
+
+
+def test_a_long_sdk_error_keeps_its_cause_and_drops_the_request_id():
+    line = explain("destroy", ROUTE_TABLE_200)
+    assert line.startswith(
+        "destroy failed at aws_route_table.network_private-rt-c_22C05B44: "
+        "reading Route Table (rtb-0b731d83ae4fa9b14): operation error EC2: "), line
+    assert line.endswith("read: connection reset by peer"), line
+    assert "RequestID" not in line and "HTTP 200" in line, line
+    assert len(line) <= 400, len(line)
 
 
 def test_output_without_an_error_line_falls_back_to_its_last_line():
@@ -221,7 +243,8 @@ def test_a_failed_cycle_is_one_line_and_a_log_outside_the_project(monkeypatch, c
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err and err == ""
     failed, log_line = out.strip().splitlines()
-    assert failed.split()[:5] == ["tests/fixtures/sample/dev.toml", "FAILED", "at", "deploy_local.py", "after"]
+    assert failed.split()[:5] == ["tests/fixtures/sample/dev.toml", "FAILED", "at",
+                                  "deploy_local.py", "after"]
     assert failed.endswith("internal error in tools/deploy_local.py: KeyError: 'a bug in the "
                            "cycle'")
     log = Path(log_line.split("full log: ")[1])

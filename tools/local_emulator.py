@@ -12,8 +12,9 @@ and sends it again, which then fails on its own first attempt: "already exists"
 (CreateNetworkAclEntry), "priority in use" (CreateRule), "not found" (RevokeSecurityGroupEgress).
 Every attempt of one SDK operation carries the same `amz-sdk-invocation-id` header, so the
 emulator answers a retry with the first attempt's response, as an idempotent API would, and
-writes one line for it to stderr (the cycle's report counts them). The server is threaded only to
-keep HTTP/1.1 connections open, as AWS's endpoints do.
+writes one line for it to stderr (the cycle's report counts them). The server is threaded so
+that connections are accepted while a request runs; werkzeug closes each connection after its
+answer (it has no keep-alive).
 """
 
 import logging

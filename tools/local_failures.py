@@ -29,6 +29,8 @@ _NOT_IMPLEMENTED = re.compile(r"NotImplementedError: The (\w+) action has not be
 _SERVER_ERROR = re.compile(r"StatusCode: 5\d\d|InternalFailure|not (?:yet |been )?implemented")
 _STATUS = re.compile(r"StatusCode: (\d+)")
 _API_ERROR = re.compile(r"api error (.+)")
+# The SDK's wrapper around an answer; its request id is noise in one line, its cause (last) is not.
+_RESPONSE_ERROR = re.compile(r"https response error StatusCode: (\d+), RequestID: [^,]*, ")
 _NEVER_READY = re.compile(r"timeout while waiting for|unexpected state")
 # A call the emulator has no route for: an answer with no request id (AWS gives every answer
 # one) and a body that is not an AWS error document, e.g. moto's 404 for CloudFront's
@@ -108,7 +110,8 @@ def explain(step: str, output: str, emulator_log: str = "") -> str:
                 f"a local-target adjustment in {ADJUSTMENTS} for "
                 f"{error.resource_type or 'that resource'} (like the existing override of "
                 "aws_subnet's IPv6 CIDR, which moto never associates)")
-    return f"{step} failed{where}: {_short(error.summary)}"
+    summary = _RESPONSE_ERROR.sub(r"HTTP \1, ", error.summary)
+    return f"{step} failed{where}: {_short(summary)}"
 
 
 def explain_drift(plan: str) -> str:
@@ -141,5 +144,9 @@ def _server_error(summary: str) -> str:
     return _short(", ".join(p for p in parts if p) or summary)
 
 
-def _short(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+def _short(text: str, limit: int = 300) -> str:
+    """`text` within `limit`, its start (what was done) and its end (the SDK's cause) kept."""
+    if len(text) <= limit:
+        return text
+    head = limit // 2
+    return text[:head - 2] + " ... " + text[-(limit - head - 3):]

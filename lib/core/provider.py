@@ -37,10 +37,15 @@ def aws_provider(scope: Construct, naming: Naming, extra_tags: dict[str, str],
         settings.update(skip_credentials_validation=True, skip_requesting_account_id=True,
                         skip_metadata_api_check="true", skip_region_validation=True)
     elif target is Target.LOCAL:
-        # The emulator: every endpoint there, nothing looked up, few retries (errors are final).
+        # The emulator: every endpoint there, nothing looked up. Five attempts per call: the
+        # emulator answers a retry from the first attempt (tools/local_emulator.py), so a retry
+        # never repeats an action, and a call whose connection drops twice in a row (CI,
+        # 2026-12-01: DescribeRouteTables, "exceeded maximum number of attempts, 2") still
+        # gets its answer. make test's four cycles got no 5xx answer to retry (2026-12-01), so
+        # the extra attempts cost time only when a connection drops.
         settings.update(skip_credentials_validation=True, skip_requesting_account_id=True,
                         skip_metadata_api_check="true", skip_region_validation=True,
-                        s3_use_path_style=True, max_retries=2,
+                        s3_use_path_style=True, max_retries=5,
                         endpoints=[aws.provider.AwsProviderEndpoints(
                             **{service: local_endpoint for service in LOCAL_SERVICES})])
     if region is not None:
