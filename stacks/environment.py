@@ -37,7 +37,8 @@ from lib.network.vpc import Network, NetworkProps
 from lib.observability.alarms import (AlarmThresholds, MonitoredCache, MonitoredDatabase,
                                       MonitoredServerlessCache, MonitoredService, Observability,
                                       ObservabilityProps, WebTarget)
-from lib.observability.chatbot import CHATBOT_REGION, SlackChannel, SlackChannelProps
+from lib.observability.chatbot import (CHATBOT_REGION, LOG_REGION, SlackChannel,
+                                       SlackChannelProps)
 from lib.observability.pagerduty import PagerDutyRelay, PagerDutyRelayProps
 from lib.serverless.functions import ZipCode
 from lib.serverless.messaging import Messaging, MessagingProps, QueueSpec, TopicSpec
@@ -71,8 +72,12 @@ class EnvironmentStack(TerraformStack):
         # CloudFront's certificates, web ACL and log deliveries must be in us-east-1.
         self.us_east_1 = self._provider_in("us-east-1", target, local_endpoint) \
             if c.edge.cloudfront or c.edge.waf else None
+        slack = any(t.slack for t in c.messaging.topics)
         self.chatbot_provider = self._provider_in(CHATBOT_REGION, target, local_endpoint) \
-            if any(t.slack for t in c.messaging.topics) else None
+            if slack else None
+        # Chatbot's log groups are in us-east-1 whatever the stack's Region.
+        self.chatbot_log_provider = self._provider_in(LOG_REGION, target, local_endpoint) \
+            if slack and c.region != LOG_REGION else None
         self.backup_provider = self._provider_in(c.database.backup_copy_region, target,
                                                  local_endpoint) \
             if c.database.backup_copy_region else None
@@ -113,9 +118,10 @@ class EnvironmentStack(TerraformStack):
         self.data_key = self._key("data", "RDS, ElastiCache, ECR, S3 and Lambda data at rest",
                                   allow_services=("cloudfront.amazonaws.com",))
         self.secrets_key = self._key("secrets", "Secrets Manager secrets")
+        # CloudWatch alarms publish to the topics; no EventBridge rule of an environment does
+        # (the bootstrap stack's findings do, with a key scoped by topic, not by account).
         self.messaging_key = self._key(
-            "messaging", "SNS topics",
-            allow_services=("cloudwatch.amazonaws.com", "events.amazonaws.com"))
+            "messaging", "SNS topics", allow_services=("cloudwatch.amazonaws.com",))
         # ECS Exec sessions: the task roles decrypt with it, whoever starts a session generates
         # data keys with it (README, "Shell access (ECS Exec)").
         self.exec_key = self._key("exec", "ECS Exec sessions") \
@@ -287,7 +293,11 @@ class EnvironmentStack(TerraformStack):
             if t.slack:
                 SlackChannel(self, f"{t.name}-slack", SlackChannelProps(
                     naming=n, topic=t.name, topic_arn=arn, workspace_id=t.slack.workspace_id,
-                    channel_id=t.slack.channel_id, provider=self.chatbot_provider))
+                    channel_id=t.slack.channel_id, provider=self.chatbot_provider,
+                    log_retention_days=c.logs.retention_days,
+                    log_provider=self.chatbot_log_provider,
+                    # A key serves log groups of its own Region only (as for CloudFront's WAF).
+                    log_key_arn=None if self.chatbot_log_provider else self.logs_key.arn))
 
     def _storage(self) -> None:
         c = self.config

@@ -261,11 +261,15 @@ def publishers_to_encrypted_topics(gs, report: Report) -> None:
     """Amazon SNS Developer Guide, "Key management", "Enable compatibility between event sources
     from AWS services and encrypted topics": the topic's customer managed key lets the publishing
     service (cloudwatch.amazonaws.com for alarms, events.amazonaws.com for EventBridge rules)
-    kms:GenerateDataKey* and kms:Decrypt."""
+    kms:GenerateDataKey* and kms:Decrypt. SNS always names the topic in the encryption context
+    (aws:sns:topicArn); CloudWatch alarms also bring aws:SourceAccount and aws:SourceArn, but
+    EventBridge's delivery brings neither, so a key policy that asks EventBridge for them
+    drops every event without an error (the SNS guide's compatibility section, as AWS's Modern
+    Data Architecture Accelerator states it for its grantCloudWatchAlarmsTopicAccess)."""
     publishers = [("aws_cloudwatch_metric_alarm", "cloudwatch.amazonaws.com",
-                   ("alarm_actions", "ok_actions", "insufficient_data_actions")),
-                  ("aws_cloudwatch_event_target", "events.amazonaws.com", ("arn",))]
-    for type_, service, fields in publishers:
+                   ("alarm_actions", "ok_actions", "insufficient_data_actions"), True),
+                  ("aws_cloudwatch_event_target", "events.amazonaws.com", ("arn",), False)]
+    for type_, service, fields, brings_source in publishers:
         for publisher in each(gs, type_):
             g = publisher.graph
             topics = {t for f in fields for a in listed(publisher.body.get(f))
@@ -276,8 +280,10 @@ def publishers_to_encrypted_topics(gs, report: Report) -> None:
                 key = key_named(g, topic.body["kms_master_key_id"])
                 if not report.check(publisher, key is not None, "topic key not in the stack"):
                     continue
-                context = {"aws:SourceAccount": g.account, "aws:SourceArn": publisher.attr("arn"),
-                           "kms:EncryptionContext:aws:sns:topicArn": topic.attr("arn")}
+                context = {"kms:EncryptionContext:aws:sns:topicArn": topic.attr("arn")}
+                if brings_source:
+                    context.update({"aws:SourceAccount": g.account,
+                                    "aws:SourceArn": publisher.attr("arn")})
                 for action in ("kms:GenerateDataKey", "kms:Decrypt"):
                     report.check(publisher, key_admits_service(key, service, action, context),
                                  f"key of {topic.body['name']}: {service} may not {action}")

@@ -123,6 +123,36 @@ def test_chatbot_is_configured_in_us_east_2(prod):
     assert providers["us_east_2"]["allowed_account_ids"] == ["123456789012"]
 
 
+def test_chatbots_log_group_is_ours_before_chatbot_writes_to_it(prod):
+    # AWS CDK's aws_chatbot module, "Log Group": a configuration logs to
+    # /aws/chatbot/<configuration name> in us-east-1, created by Chatbot with no expiry unless
+    # it exists already; the configuration waits for ours (kept and encrypted as the others).
+    logs = prod.resource("aws_cloudwatch_log_group", "alerts-slack/logs")
+    assert logs["name"] == "/aws/chatbot/webplat-prod-alerts"
+    assert logs["retention_in_days"] == 30
+    assert logs["kms_key_id"] == prod.ref("aws_kms_key", "logs-key/key", "arn")
+    assert "provider" not in logs  # the stack is in us-east-1
+    chat = prod.resource("aws_chatbot_slack_channel_configuration", "alerts-slack/configuration")
+    assert chat["logging_level"] == "ERROR"
+    assert prod.ref("aws_cloudwatch_log_group", "alerts-slack/logs").removeprefix(
+        "${").split(".id")[0] in chat["depends_on"]
+
+
+def test_chatbots_log_group_stays_in_us_east_1_for_a_stack_elsewhere(tmp_path):
+    from conftest import synthesize
+
+    path = tmp_path / "dev.toml"
+    path.write_text(SLACK.format('workspace_id = "T0123ABCD", channel_id = "C0123ABCD"')
+                    .replace('region = "us-east-1"', 'region = "eu-west-1"'))
+    [stack] = synthesize(tmp_path / "out", [path]).values()
+    logs = stack.resource("aws_cloudwatch_log_group", "alerts-slack/logs")
+    providers = {p.get("alias"): p for p in stack.json["provider"]["aws"]}
+    assert providers[logs["provider"].removeprefix("aws.")]["region"] == "us-east-1"
+    # A KMS key encrypts log groups of its own Region only: the logs key is in eu-west-1, so
+    # this group has CloudWatch Logs' own encryption.
+    assert "kms_key_id" not in logs
+
+
 def test_environments_without_them_get_neither(stacks):
     dev = stacks["dev-stack"]
     assert not dev.resources("aws_chatbot_slack_channel_configuration")
@@ -173,6 +203,10 @@ def test_the_deploy_role_creates_its_own_slack_configuration_only(bootstrap):
                             context={"aws:RequestedRegion": "us-east-2"}) == "allow"
     assert contracts.decide(prod, "iam:PassRole", role, context={
         "iam:PassedToService": "chatbot.amazonaws.com"}) == "allow"
+    logs = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/chatbot/webplat-prod-alerts"
+    for action in ("logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteLogGroup"):
+        assert contracts.decide(prod, action, logs) == "allow", action
+        assert contracts.decide(staging, action, logs) != "allow", action
 
 
 # --- bad input -------------------------------------------------------------------------------

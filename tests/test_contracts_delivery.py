@@ -241,6 +241,29 @@ def test_publisher_rule_fails_when_the_key_ignores_cloudwatch():
                         **alarm_stack(["events.amazonaws.com"]))) == 2
 
 
+def event_stack(condition):
+    stack = alarm_stack(["events.amazonaws.com"])["sns"]
+    del stack["aws_cloudwatch_metric_alarm"]
+    key = json.loads(stack["aws_kms_key"]["key"]["policy"])
+    key["Statement"][1]["Condition"] = {"StringEquals": condition}
+    stack["aws_kms_key"]["key"]["policy"] = json.dumps(key)
+    stack["aws_cloudwatch_event_rule"] = {"r": {"name": "findings"}}
+    stack["aws_cloudwatch_event_target"] = {"e": {"rule": "${aws_cloudwatch_event_rule.r.name}",
+                                                  "arn": "${aws_sns_topic.t.arn}"}}
+    return {"sns": stack}
+
+
+def test_publisher_rule_fails_when_the_key_asks_eventbridge_for_the_source_account():
+    # EventBridge's delivery to an encrypted topic brings no aws:SourceAccount to KMS: a key
+    # scoped that way drops every event; one scoped by the topic (SNS's encryption context)
+    # admits them.
+    assert len(problems(publishers_to_encrypted_topics,
+                        **event_stack({"aws:SourceAccount": ACCOUNT}))) == 2
+    assert problems(publishers_to_encrypted_topics, **event_stack(
+        {"kms:EncryptionContext:aws:sns:topicArn": "arn:aws:sns:us-east-1:123456789012:alerts"})
+                    ) == []
+
+
 def otel_stack(statements):
     return {"ecs": {
         "aws_iam_role": {"r": {"name": "task", "assume_role_policy": trust(

@@ -37,6 +37,7 @@ from lib.delivery.plan_denies import DATA_READS, DATA_READS_ELSEWHERE
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 TAG_KEYS = ("Project", "Environment")  # lib/core/naming.py Naming.default_tags
 
+
 @dataclass(frozen=True)
 class StateAccess:
     bucket_arn: str
@@ -234,6 +235,7 @@ class EnvironmentPolicies(Construct):
                 f"{arn}:logs:*:{acct}:log-group:/aws/rds/proxy/{p}-*",
                 f"{arn}:logs:*:{acct}:log-group:/aws/lambda/{p}-*",
                 f"{arn}:logs:*:{acct}:log-group:aws-waf-logs-{p}-*",
+                f"{arn}:logs:*:{acct}:log-group:/aws/chatbot/{p}-*",  # lib/observability/chatbot.py
                 f"{arn}:logs:*:{acct}:delivery-source:{p}-*",
                 f"{arn}:logs:*:{acct}:delivery-destination:{p}-*"]),
             "NamedSecrets": (["secretsmanager:*"], [

@@ -17,9 +17,15 @@ NOTIFICATION_ACTIONS = ["cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:L
 # The channel guardrail caps what anyone in the channel can do through Chatbot. Unset, Chatbot
 # applies AdministratorAccess ("SlackChannelConfiguration", AWS Chatbot API Reference).
 GUARDRAIL_POLICY = "policy/CloudWatchReadOnlyAccess"
-# Chatbot's control plane answers in us-east-2 only (it is a global service; the AWS CLI finds no
-# chatbot endpoint in us-east-1): the configuration is created there, whatever the topic's region.
+# AWS Chatbot API Reference, "Welcome": the API answers in us-east-2, us-west-2, ap-southeast-1
+# and eu-west-1 (none in us-east-1), the console in us-east-2 only, and a configuration is stored
+# in every Region Chatbot runs in. The configuration is created in us-east-2, where the console
+# that authorizes the workspace also is, whatever the topic's Region.
 CHATBOT_REGION = "us-east-2"
+# AWS CDK's aws_chatbot module ("Log Group"): a Slack channel configuration writes to the log
+# group /aws/chatbot/<configuration name> in us-east-1, which Chatbot creates on first use with
+# no expiry and no key of ours unless it exists already.
+LOG_REGION = "us-east-1"
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,11 @@ class SlackChannelProps:
     workspace_id: str  # T...: authorized once in the Chatbot console
     channel_id: str  # C... (G... for an older private channel)
     provider: TerraformProvider  # an AWS provider for CHATBOT_REGION
+    log_retention_days: int
+    # Where Chatbot writes its log group: us-east-1 (LOG_REGION); None: the stack's own provider,
+    # when the stack is in us-east-1.
+    log_provider: TerraformProvider | None
+    log_key_arn: str | None  # the logs key when it is in LOG_REGION; None: AWS-managed encryption
 
 
 class SlackChannel(Construct):
@@ -40,6 +51,9 @@ class SlackChannel(Construct):
       before it delivers it, so the topic's key needs no grant for Chatbot), with
       CloudWatchReadOnlyAccess as the channel guardrail and user roles off (nobody runs commands
       with their own role), logging errors only.
+    - Its log group `/aws/chatbot/<project>-<env>-<topic>` in us-east-1, created before the
+      configuration so that Chatbot writes into it: kept `log_retention_days`, encrypted with
+      `log_key_arn` where given (the errors say why a message did not reach Slack).
 
     Outputs: `configuration_arn`, `role_arn`.
     """
@@ -63,8 +77,12 @@ class SlackChannel(Construct):
                 "Sid": "ReadAlarmsForNotifications", "Effect": "Allow",
                 "Action": NOTIFICATION_ACTIONS, "Resource": "*"}]}))
         self.role_arn: str = role.arn
+        logs = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self, "logs", name=f"/aws/chatbot/{n.name(props.topic)}",
+            retention_in_days=props.log_retention_days, kms_key_id=props.log_key_arn,
+            provider=props.log_provider, tags=n.tags(props.topic, "chatbot"))
         configuration = aws.chatbot_slack_channel_configuration.ChatbotSlackChannelConfiguration(
-            self, "configuration", configuration_name=n.name(props.topic),
+            self, "configuration", configuration_name=n.name(props.topic), depends_on=[logs],
             iam_role_arn=self.role_arn, slack_team_id=props.workspace_id,
             slack_channel_id=props.channel_id, sns_topic_arns=[props.topic_arn],
             guardrail_policy_arns=[f"arn:{n.partition}:iam::aws:{GUARDRAIL_POLICY}"],
