@@ -191,6 +191,12 @@ def test_deploy_role_may_run_the_environments_one_off_tasks_and_follow_them(boot
     # Another project's task definition: not the deploy role's.
     assert decide(statements, "ecs:RunTask", f"{ecs}:task-definition/other-staging-migrate:1",
                   context) != "allow"
+    # Its own task in prod's cluster (prod's subnets and security groups, the one its database
+    # admits), or in the account's default cluster (no cluster named): denied.
+    for cluster in ({"ecs:cluster": f"{ecs}:cluster/webplat-prod-cluster"}, {}):
+        for action in ("ecs:RunTask", "ecs:StartTask"):
+            assert decide(statements, action, f"{ecs}:task-definition/webplat-staging-migrate:7",
+                          {"aws:RequestedRegion": "us-east-1", **cluster}) == "deny", cluster
 
 
 def test_deploy_role_assumes_no_other_role(bootstrap):

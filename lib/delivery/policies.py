@@ -422,6 +422,15 @@ class EnvironmentPolicies(Construct):
             # AWS checks): only the environment's own names.
             *({"Sid": sid, "Effect": "Deny", "Action": actions, "NotResource": own}
               for sid, actions, own in self._only_own_names(n)),
+            # RunTask and StartTask are authorized on the task definition; the cluster they run
+            # in is only the ecs:cluster condition key (Service Authorization Reference, Amazon
+            # ECS). Without this, the role could run its own task in another environment's
+            # cluster, with that environment's subnets and security groups (its database's).
+            # No cluster named (the default cluster) is denied too.
+            {"Sid": "TasksOnlyInOwnClusters", "Effect": "Deny", "Resource": "*",
+             "Action": ["ecs:RunTask", "ecs:StartTask"],
+             "Condition": {"ArnNotLike": {"ecs:cluster": (
+                 f"arn:{n.partition}:ecs:*:{n.account_id}:cluster/{n.prefix}-*")}}},
             # Other services' resources that EC2 and WAF actions can name; none is the platform's.
             {"Sid": "NoForeignResources", "Effect": "Deny", "Action": ["ec2:*", "wafv2:*"],
              "Resource": [f"arn:{n.partition}:elastic-inference:*",
