@@ -81,7 +81,8 @@ class ComputeConfig(Section):
                     "encrypted with the environment's `exec` key and logged to the KMS-encrypted "
                     "group `/<project>/<env>/ecs-exec`. ECS only. Needs every service's "
                     "`read_only_root_filesystem = false` (the SSM agent writes into the container) "
-                    "and, without NAT, the `ssmmessages` and `kms` interface endpoints. prod "
+                    "and, without NAT, the `ssmmessages` and `kms` interface endpoints; the "
+                    "session is logged only if the image has `script` and `cat`. prod "
                     "refuses it without `exec_in_prod_reason`.")
     exec_in_prod_reason: str | None = Field(
         default=None,
