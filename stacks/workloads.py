@@ -136,6 +136,14 @@ def add_services(stack: "EnvironmentStack") -> None:
             f"{', '.join(awaiting)}: no task starts until CI pushes an image (a VPC without NAT "
             f"cannot pull the public placeholder); run .github/workflows/images.yml with "
             f"environment = {c.environment}, source = build, for each.")
+    readers = [f"{name} reads {', '.join(service.awaiting_secrets)}"
+               for name, service in stack.services.items() if service.awaiting_secrets]
+    if readers:
+        stack.outputs["secret_values"] = (
+            f"{'; '.join(readers)}: the stack creates these secrets empty (under "
+            f"/{c.project}/{c.environment}/) and ECS starts no task of these services until each "
+            "has a value. Put each once (aws secretsmanager put-secret-value, docs/first-deploy.md "
+            "step 6), then aws ecs update-service --force-new-deployment for each service.")
     if lb.name_servers is not None:  # a zone this stack creates: its parent must delegate to it
         stack.outputs.update(name_servers=lb.name_servers, hosted_zone_id=lb.hosted_zone_id)
     if lb.awaiting_delegation:

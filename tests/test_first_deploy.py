@@ -131,17 +131,43 @@ def test_ci_replaces_the_placeholder_and_its_command(dev):
 
 # --- waiting ---------------------------------------------------------------------------------
 
+def handed_secrets(s, service: dict) -> list[str]:
+    """The secrets the service's containers are handed (env var names)."""
+    logical_id = service["task_definition"].split(".")[1]
+    task = s.json["resource"]["aws_ecs_task_definition"][logical_id]
+    return [x["name"] for c in json.loads(task["container_definitions"])
+            for x in c.get("secrets", [])]
+
+
 def test_deploys_on_aws_wait_for_steady_state_and_the_local_target_does_not(
         stack, full, tmp_path):
-    """moto runs no task, so a service it emulates never reaches its desired count."""
+    """moto runs no task, so a service it emulates never reaches its desired count. A service
+    handed secrets does not wait either: the stack creates them empty, and ECS starts a task only
+    once every secret it names has a value (Secrets Manager, CreateSecret: no SecretString, no
+    AWSCURRENT version; ECS reads each secret when the task starts, ResourceInitializationError
+    otherwise), so a first deploy would time out after 20 minutes and roll back."""
+    waited = []
     for s in (stack, full):
         for path, service in s.resources("aws_ecs_service").items():
-            assert service["wait_for_steady_state"] is True, (s.name, path)
+            waited.append(service["wait_for_steady_state"])
+            assert service["wait_for_steady_state"] is not bool(handed_secrets(s, service)), \
+                (s.name, path)
+    assert True in waited and False in waited  # the full fixture's backend reads a secret
     if stack.name != "dev-stack":
         return
     local = synthesize(tmp_path, [SAMPLE / "dev.toml"], target="local")["dev-stack"]
     waits = {p: s["wait_for_steady_state"] for p, s in local.resources("aws_ecs_service").items()}
     assert len(waits) == 3 and not any(waits.values())
+
+
+def test_the_stack_says_which_secrets_to_put_before_a_service_can_start(full, stack):
+    readers = {p: handed_secrets(full, s) for p, s in full.resources("aws_ecs_service").items()}
+    said = full.json["output"]["secret_values"]["value"]
+    for path, names in readers.items():
+        name = path.split("/")[0].removeprefix("service-")
+        assert (f"{name} reads {', '.join(sorted(names))}" in said) is bool(names), (path, said)
+    assert "put-secret-value" in said and "--force-new-deployment" in said
+    assert "secret_values" not in stack.json.get("output", {})  # the sample hands out none
 
 
 @pytest.fixture(scope="module")

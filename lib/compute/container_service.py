@@ -108,13 +108,15 @@ class ContainerService(Construct):
       health check, and Terraform waits for every service to become stable. Without internet
       egress the placeholder cannot be pulled: the first task definition then names `image` in
       the project's repository, which nothing has pushed yet, so Terraform does not wait for
-      that service (`awaiting_image`: the stack says what to push first).
+      that service (`awaiting_image`: the stack says what to push first). Nor for a service
+      that is handed secrets: the stack creates them empty, and ECS starts no task of it before
+      each has a value (`awaiting_secrets`: the names, for the stack's `secret_values` output).
     - Autoscaling between min and max tasks on CPU, memory and (web) ALB requests per target,
       and where configured on a metric the application publishes (its task role may publish in
       that namespace only) and on the p99 response time (service_scaling.py); a worker with a
       queue scales on that queue's backlog instead (see `_scale_on_backlog`).
 
-    Outputs: `service_name`, `awaiting_image`, `security_group_id`,
+    Outputs: `service_name`, `awaiting_image`, `awaiting_secrets`, `security_group_id`,
     `network_security_group_ids` (all the task joins), `log_group_name`, `task_role_arn`,
     `execution_role_arn`, `target_group_arn` (web only), `task_family`, `capacity_strategy`,
     `tracked_metrics` (what its application-metric and latency policies track, for a dashboard),
@@ -163,6 +165,10 @@ class ContainerService(Construct):
         placeholder = built_by_ci and props.internet_egress and not svc.one_off
         # No task of it can start before CI pushes an image: a wait would only time out.
         self.awaiting_image: bool = built_by_ci and not props.internet_egress and not svc.one_off
+        # Every secret a service is handed is one the stack creates empty ([[secrets]], an
+        # outside Redis's URL): ECS reads each when a task starts and starts none without a
+        # value (AWSCURRENT), so on a first deploy a wait would only time out and roll back.
+        self.awaiting_secrets: list[str] = sorted(access.secrets) if not svc.one_off else []
         task = self._task_definition(props, self.execution_role_arn, self.task_role_arn,
                                      self.log_group_name, access.environment, access.secrets,
                                      placeholder)
@@ -200,7 +206,7 @@ class ContainerService(Construct):
             # A deploy fails (after the provider's 20-minute create/update timeout) unless the
             # service's tasks start and pass their health checks: tools/service_events.py then
             # says why. The local target turns it off (lib/targets/local.py).
-            wait_for_steady_state=not self.awaiting_image,
+            wait_for_steady_state=not (self.awaiting_image or self.awaiting_secrets),
             depends_on=[rule] if rule else None,
             lifecycle=TerraformResourceLifecycle(
                 ignore_changes=["desired_count", "task_definition"] if built_by_ci
