@@ -220,6 +220,9 @@ def test_run_task_waits_until_stopped_and_passes_the_exit_code_on(exit_code):
     # awslogs streams are <prefix>/<container>/<task id> (Amazon ECS Developer Guide, "Using the
     # awslogs log driver").
     assert "log: group /webplat/dev/ecs/migrate, stream migrate/migrate/0123abcd" in said
+    # Said before the wait too: a CI job cancelled while it waits leaves the task running.
+    assert said[0].endswith("(log: group /webplat/dev/ecs/migrate, stream "
+                            "migrate/migrate/0123abcd)"), said[0]
 
 
 def test_run_task_starts_the_task_where_the_stack_placed_it():

@@ -85,13 +85,16 @@ def run(aws: Aws, outputs: dict, task: str, sleep: Callable[[float], None] = tim
                             for f in answer.get("failures", [])) or "no task started"
         raise TaskError(f"ECS did not start {task}: {reasons}")
     task_arn = answer["tasks"][0]["taskArn"]
-    say(f"started {task_arn}; waiting until it stops")
-    stopped = wait_stopped(aws, outputs["cluster_name"], task_arn, sleep)
-    container = next((c for c in stopped.get("containers", []) if c.get("name") == task), {})
-    code = container.get("exitCode")
     spec = outputs["tasks"][task]
     # awslogs names the stream <prefix>/<container>/<task id>, the prefix being the task's name.
     stream = f"{task}/{task}/{task_arn.rsplit('/', 1)[-1]}"
+    # Said before the wait: a CI job cancelled meanwhile (its timeout, its credentials' hour)
+    # stops this runner, not the task, which runs on and logs there.
+    say(f"started {task_arn}; waiting until it stops (log: group {spec['log_group']}, "
+        f"stream {stream})")
+    stopped = wait_stopped(aws, outputs["cluster_name"], task_arn, sleep)
+    container = next((c for c in stopped.get("containers", []) if c.get("name") == task), {})
+    code = container.get("exitCode")
     say(f"{task}: exit code {code if code is not None else 'none (the container never ran)'}")
     say(f"stopped: {stopped.get('stopCode', '')} {stopped.get('stoppedReason', '')}".rstrip())
     if container.get("reason"):
