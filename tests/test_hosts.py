@@ -215,10 +215,15 @@ BAD = [
                                                         for i in range(4))))),
      "services.web.hosts", "4 names; a listener rule condition matches at most 3"),
     ("more names and paths than a rule takes", ingress(
-        EXISTING_ZONE, 'hosts = ["www.shop.example.com"]',
-        web("web", 100, 'hosts = ["shop.example.com", "www.shop.example.com"]').replace(
+        EXISTING_ZONE, 'hosts = ["www.shop.example.com", "api.shop.example.com"]',
+        web("web", 100, 'hosts = ["shop.example.com", "www.shop.example.com", '
+                        '"api.shop.example.com"]').replace(
+            'paths = ["/*"]', 'paths = ["/a/*", "/b/*", "/c/*"]')),
+     "services.web.hosts", "3 names and 3 paths; a listener rule matches at most 5 values"),
+    ("more paths than a condition takes", ingress(
+        EXISTING_ZONE, "", web("web", 100, "").replace(
             'paths = ["/*"]', 'paths = ["/a/*", "/b/*", "/c/*", "/d/*"]')),
-     "services.web.hosts", "2 names and 4 paths; a listener rule matches at most 5 values"),
+     "services.web.paths", "4 path patterns; a listener rule condition matches at most 3"),
     ("hosts on a worker", ingress(
         EXISTING_ZONE, "", '[[services]]\nname = "jobs"\nkind = "worker"\n'
                            'hosts = ["shop.example.com"]\n'),

@@ -1,6 +1,6 @@
 """The compute and ingress sections (`[compute]` with its optional `[compute.ec2]` capacity,
 `[ingress]`: the load balancer) and their rules: prod on ECS serves HTTPS, a listener rule
-matches at most 5 paths, the load balancer's extra names sit in the zone of its domain and fit
+matches at most 3 paths, the load balancer's extra names sit in the zone of its domain and fit
 on one certificate, EC2 capacity runs the cluster's CPU architecture, IPv6 is not left open
 when IPv4 is narrowed, and nothing waits on a certificate in a zone this stack creates before
 the operator declares it delegated (an ACM validation there never completes: the apply hangs).
@@ -201,9 +201,13 @@ def compute_problems(c: EnvironmentConfig) -> list[tuple[str, str]]:
         problems.append(("ingress.domain", "prod must serve HTTPS, which needs a domain for its "
                                            "certificate (e.g. app.example.com)"))
     for s in c.services:
-        if len(s.paths) > 5 and c.compute.platform == "ecs":
-            problems.append((f"services.{s.name}.paths", "a listener rule matches at most 5 path "
-                                                         "patterns"))
+        # Elastic Load Balancing, "Condition types for listener rules": up to 3 match
+        # evaluations per condition, 5 per rule; a service's paths are one path-pattern
+        # condition.
+        if len(s.paths) > 3 and c.compute.platform == "ecs":
+            problems.append((f"services.{s.name}.paths", f"{len(s.paths)} path patterns; a "
+                                                         "listener rule condition matches at "
+                                                         "most 3"))
         problems += _service_host_problems(c, s)
     ec2 = c.compute.ec2
     if ec2 is not None and ec2.min_size > ec2.max_size:

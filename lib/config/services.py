@@ -88,7 +88,7 @@ class ServiceConfig(Section):
                                       description="Tasks at the first deploy, within "
                                                   "`min_tasks`..`max_tasks`.")
     paths: list[str] = Field(default=[],
-                             description="web (required on ECS): up to 5 path patterns such as "
+                             description="web (required on ECS): up to 3 path patterns such as "
                                          "`/api/*` (start with /, 128 characters at most), each "
                                          "routed to one service.")
     hosts: list[DomainName] = Field(
